@@ -1,0 +1,138 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { HTTPMethod } from 'find-my-way';
+import FindMyWay from 'find-my-way';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { newCorrelationId } from '../lib/ids.js';
+import { NotFoundError, SynclineError } from '../domain/errors.js';
+import type { ApiContext } from './context.js';
+import { authenticate, isPublicPath } from './auth.js';
+import { mapError, errorBody } from './errors.js';
+import { ErrorMessage } from './schemas.js';
+import { companiesRoutes } from './routes/companies.js';
+import { connectionsRoutes } from './routes/connections.js';
+import { integrationsRoutes } from './routes/integrations.js';
+import { apiKeysRoutes } from './routes/api-keys.js';
+import { profileRoutes } from './routes/profile.js';
+import { linkRoutes } from './routes/link.js';
+import { opsRoutes } from './routes/ops.js';
+import { unsupportedRoutes } from './routes/unsupported.js';
+
+const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+export interface AppExtension {
+  (app: FastifyInstance, ctx: ApiContext): Promise<void> | void;
+}
+
+/** Builds the HTTP API. Later capabilities (refresh, data reads, webhooks) plug in through `extensions`. */
+export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = []): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    genReqId: () => newCorrelationId(),
+    logController: new LogController({ requestIdLogLabel: 'correlationId' }),
+    bodyLimit: ctx.bodyLimit,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+  });
+
+  // Bodies are validated strictly (no type coercion, unknown keys rejected by the schemas); path and query
+  // parameters arrive as strings and are coerced to the schema's types.
+  const ajvOptions = { allErrors: false, removeAdditional: false as const, useDefaults: true, strict: false };
+  const ajvBody = new Ajv.default({ ...ajvOptions, coerceTypes: false });
+  const ajvParams = new Ajv.default({ ...ajvOptions, coerceTypes: true });
+  addFormats.default(ajvBody);
+  addFormats.default(ajvParams);
+  for (const ajv of [ajvBody, ajvParams]) ajv.addSchema(ErrorMessage);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajvBody : ajvParams).compile(schema));
+  // Responses are plain JSON.stringify: the response schemas document the contract, they do not reshape output.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.addSchema(ErrorMessage);
+
+  // JSON bodies: an empty body is "no body" (so DELETE/POST without a body never trips the parser).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      const e = err as Error & { statusCode?: number };
+      e.statusCode = 400;
+      done(e, undefined);
+    }
+  });
+
+  // Known routes, for telling 405 (known path, wrong method) from 404.
+  const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 500 });
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const m of methods) {
+      try {
+        router.on(m as HTTPMethod, route.url, () => {});
+      } catch {
+        /* already registered (HEAD twins) */
+      }
+    }
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-correlation-id', req.id);
+    if (req.is404 || isPublicPath(req.routeOptions.url)) return;
+    await authenticate(req, ctx.repos.apiKeys);
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body, unexpected } = mapError(err, req.id);
+    if (unexpected) req.log.error({ err }, 'unexpected error');
+    else if (status >= 500) req.log.warn({ err: (err as Error).message }, 'request failed');
+    if (status === 503) reply.header('retry-after', '5');
+    return reply.code(status).type('application/json; charset=utf-8').send(body);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? req.url;
+    const allowed = ROUTABLE_METHODS.filter((m) => m !== req.method && router.find(m, path) !== null);
+    if (allowed.length && router.find(req.method as HTTPMethod, path) === null) {
+      return reply
+        .code(405)
+        .header('allow', allowed.join(', '))
+        .type('application/json; charset=utf-8')
+        .send(errorBody(405, 'PublicApi', `Method ${req.method} is not allowed on ${path}`, req.id));
+    }
+    const e = new NotFoundError(`No route matches ${req.method} ${path}`);
+    return reply.code(404).type('application/json; charset=utf-8').send(errorBody(e.statusCode, e.service, e.message, req.id));
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Syncline Platform API',
+        version: '1.0.0',
+        description: "Self-hosted, Codat Platform API–compatible engine for fresh accounting data. Authenticate with `Authorization: Basic base64(apiKey)`.",
+      },
+      components: { securitySchemes: { auth_header: { type: 'apiKey', in: 'header', name: 'Authorization' } } },
+      security: [{ auth_header: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}` },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: false } });
+
+  await app.register(async (scope) => {
+    await opsRoutes(scope, ctx);
+    await companiesRoutes(scope, ctx);
+    await connectionsRoutes(scope, ctx);
+    await integrationsRoutes(scope, ctx);
+    await apiKeysRoutes(scope, ctx);
+    await profileRoutes(scope, ctx);
+    await linkRoutes(scope, ctx);
+    await unsupportedRoutes(scope);
+    for (const ext of extensions) await ext(scope, ctx);
+  });
+
+  return app;
+}
+
+export { SynclineError };

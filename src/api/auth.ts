@@ -1,0 +1,33 @@
+import type { FastifyRequest } from 'fastify';
+import { UnauthorizedError } from '../domain/errors.js';
+import { hashApiKey } from '../lib/secrets.js';
+import type { ApiKeysRepository } from '../store/api-keys.repository.js';
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** `Authorization: Basic <base64(apiKey)>`; the scheme word is case-insensitive; no user:password pair. */
+export async function authenticate(req: FastifyRequest, apiKeys: ApiKeysRepository): Promise<string> {
+  const header = req.headers.authorization;
+  if (!header) throw new UnauthorizedError();
+  const m = /^basic\s+(\S+)\s*$/i.exec(header);
+  if (!m || !BASE64.test(m[1]!) || m[1]!.length % 4 !== 0) throw new UnauthorizedError();
+  const key = Buffer.from(m[1]!, 'base64').toString('utf8');
+  if (!key) throw new UnauthorizedError();
+  const row = await apiKeys.findByHash(hashApiKey(key));
+  if (!row) throw new UnauthorizedError();
+  return row.id;
+}
+
+/** Paths that need no API key: operations endpoints and the browser Link pages. */
+export function isPublicPath(url: string | undefined): boolean {
+  if (!url) return false;
+  return (
+    url === '/healthz' ||
+    url === '/readyz' ||
+    url === '/openapi.json' ||
+    url === '/docs' ||
+    url.startsWith('/docs/') ||
+    url.startsWith('/link/') ||
+    url.startsWith('/branding/')
+  );
+}

@@ -1,0 +1,41 @@
+import type { Logger } from '../lib/logger.js';
+import type { Clock } from '../lib/clock.js';
+import type { SecretBox } from '../lib/secrets.js';
+import type { IntegrationRegistry } from '../connectors/integrations.js';
+import type { Store } from '../store/db.js';
+import { ApiKeysRepository } from '../store/api-keys.repository.js';
+import { CompaniesRepository } from '../store/companies.repository.js';
+import { ConnectionsRepository } from '../store/connections.repository.js';
+import { InstanceRepository } from '../store/instance.repository.js';
+
+export interface Repositories {
+  companies: CompaniesRepository;
+  connections: ConnectionsRepository;
+  apiKeys: ApiKeysRepository;
+  instance: InstanceRepository;
+}
+
+export function repositories(store: Store): Repositories {
+  return {
+    companies: new CompaniesRepository(store.db),
+    connections: new ConnectionsRepository(store.db),
+    apiKeys: new ApiKeysRepository(store.db),
+    instance: new InstanceRepository(store.db),
+  };
+}
+
+/** What route modules are handed: everything is injected, nothing is read from the environment. */
+export interface ApiContext {
+  readonly store: Store;
+  readonly repos: Repositories;
+  readonly clock: Clock;
+  readonly registry: IntegrationRegistry;
+  readonly secretBox: SecretBox;
+  readonly log: Logger;
+  /** Externally visible base URL, without a trailing slash. A function: with PORT=0 it is known only after listen. */
+  readonly publicBaseUrl: () => string;
+  readonly instanceName: string;
+  readonly configuredRedirectUrl: string | undefined;
+  /** Maximum request body in bytes (1 MiB by contract). */
+  readonly bodyLimit: number;
+}

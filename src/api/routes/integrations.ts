@@ -1,0 +1,120 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { integrationNotFound } from '../../domain/errors.js';
+import type { IntegrationDefinition } from '../../connectors/integrations.js';
+import type { ApiContext } from '../context.js';
+import { envelope, pageRequest, parseOrderBy, rejectUnsupportedFilters } from '../paging.js';
+import { Branding, Integration, PagingQuery, PlatformKeyParams, errorResponses, paged } from '../schemas.js';
+
+type SortKey = 'key' | 'name' | 'sourceType' | 'enabled';
+const ORDERABLE: Record<string, SortKey> = { key: 'key', name: 'name', sourceType: 'sourceType', enabled: 'enabled' };
+
+export async function integrationsRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const logo = (def: IntegrationDefinition, variant = 'logo') => `${ctx.publicBaseUrl()}/branding/${def.key}/${variant}.svg`;
+
+  function toApi(def: IntegrationDefinition) {
+    return {
+      key: def.key,
+      logoUrl: logo(def),
+      name: def.name,
+      enabled: ctx.registry.isEnabled(def),
+      sourceId: def.sourceId,
+      sourceType: def.sourceType,
+      integrationId: def.integrationId,
+      isOfflineConnector: false,
+      isBeta: def.isBeta,
+      dataProvidedBy: 'Syncline',
+      datatypeFeatures: def.dataTypes.map((dataType) => ({
+        dataType,
+        supportedFeatures: [{ featureType: 'Get', featureState: 'Release' }],
+      })),
+    };
+  }
+
+  function require(key: string): IntegrationDefinition {
+    const def = ctx.registry.get(key);
+    if (!def) throw integrationNotFound(key);
+    return def;
+  }
+
+  app.get<{ Querystring: PagingQuery }>(
+    '/integrations',
+    {
+      schema: {
+        operationId: 'list-integrations',
+        tags: ['Integrations'],
+        summary: 'List the integrations this instance knows',
+        querystring: PagingQuery,
+        response: { 200: paged(Integration), ...errorResponses(400, 401) },
+      },
+    },
+    async (req) => {
+      rejectUnsupportedFilters(req.query, 'ClientsApi');
+      const page = pageRequest(req.query);
+      const sort = parseOrderBy(req.query.orderBy, ORDERABLE, { column: 'key', direction: 'asc' }, 'Integration', 'ClientsApi');
+      const all = ctx.registry.all().map(toApi);
+      const dir = sort.direction === 'asc' ? 1 : -1;
+      all.sort((a, b) => {
+        const x = String(a[sort.column]);
+        const y = String(b[sort.column]);
+        return x < y ? -dir : x > y ? dir : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+      });
+      const start = (page.page - 1) * page.pageSize;
+      return envelope('/integrations', req.query, page, all.length, all.slice(start, start + page.pageSize));
+    },
+  );
+
+  app.get<{ Params: { platformKey: string } }>(
+    '/integrations/:platformKey',
+    {
+      schema: {
+        operationId: 'get-integration',
+        tags: ['Integrations'],
+        summary: 'Get an integration',
+        params: PlatformKeyParams,
+        response: { 200: Integration, ...errorResponses(401, 404) },
+      },
+    },
+    async (req) => toApi(require(req.params.platformKey)),
+  );
+
+  app.get<{ Params: { platformKey: string } }>(
+    '/integrations/:platformKey/branding',
+    {
+      schema: {
+        operationId: 'get-integrations-branding',
+        tags: ['Integrations'],
+        summary: "Get an integration's branding",
+        params: PlatformKeyParams,
+        response: { 200: Branding, ...errorResponses(401, 404) },
+      },
+    },
+    async (req) => {
+      const def = require(req.params.platformKey);
+      const img = (variant: string, alt: string) => ({ image: { src: logo(def, variant), alt } });
+      return {
+        logo: { full: img('logo', `${def.name} logo`), square: img('icon', `${def.name} icon`) },
+        button: { default: img('button', `Connect ${def.name}`), hover: img('button-hover', `Connect ${def.name}`) },
+        sourceId: def.sourceId,
+      };
+    },
+  );
+
+  // Generated SVG artwork, so logos work on an offline instance. Public: browsers load them on the Link pages.
+  app.get<{ Params: { platformKey: string; variant: string } }>(
+    '/branding/:platformKey/:variant',
+    { schema: { hide: true, params: Type.Object({ platformKey: Type.String(), variant: Type.String() }) } },
+    async (req, reply) => {
+      const def = require(req.params.platformKey);
+      const variant = req.params.variant.replace(/\.svg$/, '');
+      const hover = variant === 'button-hover';
+      const text = variant === 'icon' ? def.name.slice(0, 1) : variant.startsWith('button') ? `Connect ${def.name}` : def.name;
+      const width = variant === 'icon' ? 64 : 240;
+      const svg =
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="64" viewBox="0 0 ${width} 64">` +
+        `<rect width="${width}" height="64" rx="12" fill="${def.colour}" opacity="${hover ? 0.8 : 1}"/>` +
+        `<text x="50%" y="50%" dominant-baseline="middle" text-anchor="middle" font-family="sans-serif" font-size="22" fill="#fff">${text}</text></svg>`;
+      return reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(svg);
+    },
+  );
+}

@@ -1,0 +1,125 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+/** Everything Syncline reads from the environment, parsed once at start and frozen. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Unset → embedded SQLite under dataDir. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  /** Bootstrap API key accepted as given. */
+  readonly apiKey: string | undefined;
+  /** Explicit SYNCLINE_SECRET_KEY; when unset one is generated into the data dir (see loadSecretKey). */
+  readonly secretKey: string | undefined;
+  readonly logLevel: string;
+  /** Externally visible base URL; unset → http://HOST:PORT of the listener. */
+  readonly publicBaseUrl: string | undefined;
+  readonly instanceName: string;
+  readonly redirectUrl: string | undefined;
+  readonly xero: OAuthClientConfig | undefined;
+  readonly qbo: OAuthClientConfig | undefined;
+}
+
+export interface OAuthClientConfig {
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${message}`);
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function httpUrl(env: Env, name: string): string | undefined {
+  const v = str(env, name);
+  if (v === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ConfigError(name, `must be an absolute http(s) URL, got "${v}"`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(name, `must be an http(s) URL, got "${v}"`);
+  return v.replace(/\/+$/, '');
+}
+
+function oauthClient(env: Env, prefix: string): OAuthClientConfig | undefined {
+  const clientId = str(env, `${prefix}_CLIENT_ID`);
+  const clientSecret = str(env, `${prefix}_CLIENT_SECRET`);
+  if (!clientId && !clientSecret) return undefined;
+  if (!clientId) throw new ConfigError(`${prefix}_CLIENT_ID`, `must be set when ${prefix}_CLIENT_SECRET is`);
+  if (!clientSecret) throw new ConfigError(`${prefix}_CLIENT_SECRET`, `must be set when ${prefix}_CLIENT_ID is`);
+  return { clientId, clientSecret };
+}
+
+export function parseConfig(env: Env = process.env): Config {
+  const portRaw = str(env, 'PORT') ?? '8080';
+  if (!/^\d+$/.test(portRaw) || Number(portRaw) > 65535) {
+    throw new ConfigError('PORT', `must be an integer from 0 to 65535, got "${portRaw}"`);
+  }
+  const host = str(env, 'HOST') ?? '127.0.0.1';
+  const databaseUrl = str(env, 'DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL (leave it unset for the embedded SQLite database)');
+  }
+  const logLevel = (str(env, 'LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const apiKey = str(env, 'SYNCLINE_API_KEY');
+  if (apiKey !== undefined && /\s/.test(apiKey)) throw new ConfigError('SYNCLINE_API_KEY', 'must not contain whitespace');
+  const secretKey = str(env, 'SYNCLINE_SECRET_KEY');
+  if (secretKey !== undefined && secretKey.length < 16) {
+    throw new ConfigError('SYNCLINE_SECRET_KEY', 'must be at least 16 characters long');
+  }
+  return Object.freeze({
+    port: Number(portRaw),
+    host,
+    databaseUrl,
+    dataDir: path.resolve(str(env, 'SYNCLINE_DATA_DIR') ?? './data'),
+    apiKey,
+    secretKey,
+    logLevel,
+    publicBaseUrl: httpUrl(env, 'SYNCLINE_PUBLIC_URL'),
+    instanceName: str(env, 'SYNCLINE_INSTANCE_NAME') ?? 'Syncline',
+    redirectUrl: httpUrl(env, 'SYNCLINE_REDIRECT_URL'),
+    xero: oauthClient(env, 'SYNCLINE_XERO'),
+    qbo: oauthClient(env, 'SYNCLINE_QBO'),
+  });
+}
+
+/**
+ * The key that encrypts stored credentials. When SYNCLINE_SECRET_KEY is unset, one is generated once into
+ * `<dataDir>/secret.key` (mode 0600) and reused on every later start. Several machines sharing a PostgreSQL
+ * database must share one SYNCLINE_SECRET_KEY.
+ */
+export function loadSecretKey(config: Config): string {
+  if (config.secretKey) return config.secretKey;
+  const file = path.join(config.dataDir, 'secret.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(config.dataDir, { recursive: true });
+  const key = randomBytes(32).toString('hex');
+  try {
+    writeFileSync(file, key + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    // Another process created it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    throw err;
+  }
+  return key;
+}

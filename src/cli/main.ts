@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { ConfigError, parseConfig, type Config } from './config.js';
+import { startServer } from './server.js';
+import { migrateToLatest, openStore } from '../store/db.js';
+import { ApiKeysRepository } from '../store/api-keys.repository.js';
+import { newId, randomAlnum } from '../lib/ids.js';
+import { hashApiKey } from '../lib/secrets.js';
+import { MAX_API_KEYS } from '../api/routes/api-keys.js';
+import { createLogger } from '../lib/logger.js';
+
+function loadConfig(): Config {
+  try {
+    return parseConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`syncline: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function withStore<T>(fn: (store: ReturnType<typeof openStore>) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    await migrateToLatest(store);
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const program = new Command();
+program.name('syncline').description('Self-hosted engine that keeps accounting data fresh (Codat-compatible API)');
+
+program
+  .command('serve')
+  .description('run the HTTP API (SQLite under ./data unless DATABASE_URL is set)')
+  .action(async () => {
+    const config = loadConfig();
+    const log = createLogger(config.logLevel);
+    const server = await startServer(config, { logger: log });
+    log.info({ url: server.url, database: server.store.dialect }, 'syncline listening');
+    if (server.generatedApiKey) {
+      // Printed once, on stdout, outside the JSON log stream: only its hash is stored.
+      process.stdout.write(
+        `\nNo API key existed, so one was generated. It will not be shown again:\n\n  SYNCLINE_API_KEY=${server.generatedApiKey}\n\n` +
+          `Use it as: Authorization: Basic $(printf %s "$SYNCLINE_API_KEY" | base64)\n\n`,
+      );
+    }
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      try {
+        await server.close();
+        process.exit(0);
+      } catch (err) {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      }
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    await withStore(async (store) => {
+      const res = await migrateToLatest(store);
+      const applied = res.results?.filter((r) => r.status === 'Success').map((r) => r.migrationName) ?? [];
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+    });
+  });
+
+const keys = program.command('keys').description('manage API keys');
+keys
+  .command('create')
+  .option('-n, --name <name>', 'a name for the key (at most 50 characters)')
+  .action(async (opts: { name?: string }) => {
+    if (opts.name && opts.name.length > 50) {
+      process.stderr.write('syncline: a key name is at most 50 characters\n');
+      process.exit(2);
+    }
+    await withStore(async (store) => {
+      const key = randomAlnum(40);
+      const row = { id: newId(), name: opts.name ?? null, key_hash: hashApiKey(key), created_at: new Date().toISOString() };
+      if (!(await new ApiKeysRepository(store.db).insertWithinLimit(row, MAX_API_KEYS, store.dialect === 'postgres'))) {
+        process.stderr.write(`syncline: the instance already has ${MAX_API_KEYS} keys; revoke one first\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(`${row.id}\t${key}\n`);
+    });
+  });
+keys.command('list').action(async () => {
+  await withStore(async (store) => {
+    for (const k of await new ApiKeysRepository(store.db).list()) process.stdout.write(`${k.id}\t${k.created_at}\t${k.name ?? ''}\n`);
+  });
+});
+keys
+  .command('revoke <id>')
+  .action(async (id: string) => {
+    await withStore(async (store) => {
+      if (!(await new ApiKeysRepository(store.db).delete(id))) {
+        process.stderr.write(`syncline: no API key with id ${id}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(`revoked ${id}\n`);
+    });
+  });
+
+program.parseAsync(process.argv).catch((err) => {
+  process.stderr.write(`syncline: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+import type { Kysely } from 'kysely';
+import type { CompaniesTable, Database } from './schema.js';
+import { offsetOf, type Page, type PageRequest, type SortSpec } from './paging.js';
+
+export type CompanyRow = CompaniesTable;
+export type CompanySortColumn = 'created_at' | 'name' | 'id' | 'description';
+
+export class CompaniesRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(row: CompanyRow): Promise<void> {
+    await this.db.insertInto('companies').values(row).execute();
+  }
+
+  get(id: string): Promise<CompanyRow | undefined> {
+    return this.db.selectFrom('companies').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async exists(id: string): Promise<boolean> {
+    const r = await this.db.selectFrom('companies').select('id').where('id', '=', id).executeTakeFirst();
+    return r !== undefined;
+  }
+
+  async list(page: PageRequest, sort: SortSpec<CompanySortColumn>): Promise<Page<CompanyRow>> {
+    let q = this.db.selectFrom('companies').selectAll().orderBy(sort.column, sort.direction);
+    if (sort.column !== 'id') q = q.orderBy('id', 'asc');
+    const [rows, count] = await Promise.all([
+      q.limit(page.pageSize).offset(offsetOf(page)).execute(),
+      this.db.selectFrom('companies').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(count.n) };
+  }
+
+  async update(id: string, patch: Partial<Pick<CompanyRow, 'name' | 'description' | 'tags'>>): Promise<boolean> {
+    const r = await this.db.updateTable('companies').set(patch).where('id', '=', id).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Connections, status history (and later datasets and records) go with it through ON DELETE CASCADE. */
+  async delete(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('companies').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+}

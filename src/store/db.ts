@@ -1,0 +1,74 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResultSet } from 'kysely';
+import type { Database } from './schema.js';
+import { migrations } from './migrations/index.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** The pg pool when on PostgreSQL (LISTEN/NOTIFY needs its own client). */
+  readonly pool: pg.Pool | undefined;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** postgres:// URL; unset → SQLite. */
+  databaseUrl?: string | undefined;
+  /** SQLite file path, or ':memory:'. Defaults to `<dataDir>/syncline.db`. */
+  sqliteFile?: string;
+  dataDir?: string;
+  poolSize?: number;
+}
+
+/** pg returns int8 (COUNT, SUM) as strings by default; every int8 we read is a count well inside 2^53. */
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (v: string) => Number.parseInt(v, 10);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export function openStore(opts: StoreOptions): Store {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolSize ?? 10,
+      types: pgTypes as pg.CustomTypesConfig,
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle client losing its server must not crash the process; the pool replaces it.
+    pool.on('error', () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', pool, close: () => db.destroy() };
+  }
+  const file = opts.sqliteFile ?? path.join(opts.dataDir ?? './data', 'syncline.db');
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const database = new BetterSqlite3(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: 'sqlite', pool: undefined, close: () => db.destroy() };
+}
+
+export async function migrateToLatest(store: Store): Promise<MigrationResultSet> {
+  const all = migrations(store.dialect);
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => all },
+  });
+  const result = await migrator.migrateToLatest();
+  if (result.error) throw result.error;
+  return result;
+}
+
+/** `SELECT 1` for /readyz. */
+export async function ping(store: Store): Promise<void> {
+  await sql`select 1`.execute(store.db);
+}
