@@ -1,0 +1,80 @@
+/**
+ * A throwaway PostgreSQL server for the test suite: initdb + pg_ctl on a temporary directory and a free port.
+ * PostgreSQL refuses to run as root, so as root it runs as the `postgres` user with a data directory that user owns.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface TempPostgres {
+  url: string;
+  stop(): void;
+}
+
+function findBinDir(): string {
+  const fromPath = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' }).stdout.trim();
+  if (fromPath) return path.dirname(fromPath);
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
+    for (const v of versions) if (existsSync(path.join(root, v, 'bin', 'initdb'))) return path.join(root, v, 'bin');
+  }
+  throw new Error('PostgreSQL server binaries (initdb, pg_ctl) not found: install the postgresql package, or set TEST_DATABASE_URL');
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startTempPostgres(): Promise<TempPostgres> {
+  const bin = findBinDir();
+  const isRoot = process.getuid?.() === 0;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'syncline-pg-'));
+  const dataDir = path.join(dir, 'data');
+  let uid: number | undefined;
+  let gid: number | undefined;
+  if (isRoot) {
+    uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    chownSync(dir, uid, gid);
+  }
+  const run = (cmd: string, args: string[]) => {
+    const res = spawnSync(path.join(bin, cmd), args, { encoding: 'utf8', uid, gid, cwd: dir, env: { ...process.env, LC_ALL: 'C' } });
+    if (res.status !== 0) throw new Error(`${cmd} failed (${res.status}): ${res.stderr || res.stdout || res.error?.message}`);
+  };
+  run('initdb', ['-D', dataDir, '-U', 'syncline', '-A', 'trust', '-E', 'UTF8', '--no-sync']);
+  const port = await freePort();
+  writeFileSync(
+    path.join(dataDir, 'postgresql.auto.conf'),
+    [
+      `port = ${port}`,
+      `listen_addresses = '127.0.0.1'`,
+      `unix_socket_directories = '${dir}'`,
+      'fsync = off',
+      'synchronous_commit = off',
+      'full_page_writes = off',
+      'max_connections = 300',
+      'shared_buffers = 128MB',
+      '',
+    ].join('\n'),
+  );
+  if (isRoot) chownSync(path.join(dataDir, 'postgresql.auto.conf'), uid!, gid!);
+  run('pg_ctl', ['-D', dataDir, '-l', path.join(dir, 'postgres.log'), '-w', '-t', '60', 'start']);
+  return {
+    url: `postgres://syncline@127.0.0.1:${port}/postgres`,
+    stop() {
+      spawnSync(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop'], { uid, gid, cwd: dir });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

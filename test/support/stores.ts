@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { migrateToLatest, openStore, type Dialect, type Store } from '../../src/store/db.js';
+
+/** Every store, sync and API test runs on both databases. */
+export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
+
+export interface TestStore extends Store {
+  /** Connection string (postgres) or file path (sqlite): for spawning other processes on the same database. */
+  readonly location: string;
+  cleanup(): Promise<void>;
+}
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+/** A fresh, migrated database: a SQLite file in a temp dir, or a PostgreSQL database cloned from the template. */
+export async function createTestDatabase(dialect: Dialect): Promise<{ location: string; drop(): Promise<void> }> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'syncline-sqlite-'));
+    const file = path.join(dir, 'test.db');
+    const s = openStore({ sqliteFile: file });
+    await migrateToLatest(s);
+    await s.close();
+    return { location: file, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const admin = inject('pgAdminUrl');
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const c = new pg.Client({ connectionString: admin });
+  await c.connect();
+  // CREATE DATABASE … TEMPLATE fails if another session is connected to the template; retry briefly.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await c.query(`create database ${name} template ${inject('pgTemplate')}`);
+      break;
+    } catch (err) {
+      if (attempt > 50) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await c.end();
+  return {
+    location: withDatabase(admin, name),
+    async drop() {
+      const d = new pg.Client({ connectionString: admin });
+      await d.connect();
+      await d.query(`drop database if exists ${name} with (force)`);
+      await d.end();
+    },
+  };
+}
+
+export async function openTestStore(dialect: Dialect): Promise<TestStore> {
+  const { location, drop } = await createTestDatabase(dialect);
+  const store = dialect === 'sqlite' ? openStore({ sqliteFile: location }) : openStore({ databaseUrl: location, poolSize: 5 });
+  return {
+    ...store,
+    location,
+    async cleanup() {
+      await store.close();
+      await drop();
+    },
+  };
+}
