@@ -75,6 +75,10 @@ describe.each(DIALECTS)('companies API [%s]', (dialect) => {
     expect(patch2.description).toBe('new');
     const patch3 = (await t.call('PATCH', `/companies/${c.id}`, { tags: { z: 'y' } })).json();
     expect(patch3.tags).toEqual({ z: 'y' });
+    // The SDK sends no body at all when companyUpdateRequest is left out: nothing changes.
+    const bare = await t.call('PATCH', `/companies/${c.id}`, undefined, { 'content-type': 'application/json' });
+    expect(bare.statusCode).toBe(200);
+    expect(bare.json()).toEqual(patch3);
   });
 
   it('PUT/PATCH/GET/DELETE failure paths', async () => {

@@ -3,6 +3,7 @@
  * rejected); response schemas document the contract in /openapi.json. Both come from these definitions.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import { CONNECTION_STATUSES, DATASET_STATUSES, FEATURE_STATES, FEATURE_TYPES, SOURCE_TYPES } from '../domain/statuses.js';
 import { DATA_TYPES } from '../domain/data-types.js';
 
@@ -198,6 +199,14 @@ export const CompanyParams = Type.Object({ companyId: Uuid });
 export const ConnectionParams = Type.Object({ companyId: Uuid, connectionId: Uuid });
 export const PlatformKeyParams = Type.Object({ platformKey: Type.String() });
 export const ApiKeyParams = Type.Object({ apiKeyId: Uuid });
+
+/**
+ * `preValidation` hook for operations whose whole body is optional in the SDK (`create-api-key`, `update-company`):
+ * called with no argument, the SDK sends `Content-Type: application/json` and no body at all. That means `{}`.
+ */
+export async function absentBodyIsEmptyObject(req: FastifyRequest): Promise<void> {
+  if (req.body === undefined) req.body = {};
+}
 
 export const errorResponses = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [c, { ...Type.Ref('ErrorMessage'), description: 'ErrorMessage' }]));

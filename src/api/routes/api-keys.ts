@@ -5,7 +5,7 @@ import { hashApiKey } from '../../lib/secrets.js';
 import { apiKeyNotFound, ConflictError, StateError } from '../../domain/errors.js';
 import type { ApiContext } from '../context.js';
 import { apiKeyToApi } from '../mappers.js';
-import { ApiKeyDetails, ApiKeyParams, CreateApiKey, errorResponses } from '../schemas.js';
+import { ApiKeyDetails, ApiKeyParams, CreateApiKey, absentBodyIsEmptyObject, errorResponses } from '../schemas.js';
 
 export const MAX_API_KEYS = 10;
 export const MAX_API_KEY_NAME = 50;
@@ -33,9 +33,10 @@ export async function apiKeysRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         operationId: 'create-api-key',
         tags: ['API keys'],
         summary: 'Create an API key; the key is returned only in this response',
-        body: Type.Optional(CreateApiKey),
+        body: CreateApiKey,
         response: { 201: ApiKeyDetails, ...errorResponses(400, 401, 409) },
       },
+      preValidation: absentBodyIsEmptyObject,
     },
     async (req, reply) => {
       const name = req.body?.name ?? null;

@@ -13,6 +13,7 @@ import {
   CompanyRequestBody,
   CompanyUpdateRequest,
   PagingQuery,
+  absentBodyIsEmptyObject,
   errorResponses,
   paged,
   type CompanyRequestBody as CompanyRequestBodyT,
@@ -118,9 +119,10 @@ export async function companiesRoutes(app: FastifyInstance, ctx: ApiContext): Pr
         tags: ['Companies'],
         summary: 'Update the fields present (tags: {} clears every tag)',
         params: CompanyParams,
-        body: Type.Optional(CompanyUpdateRequest),
+        body: CompanyUpdateRequest,
         response: { 200: Company, ...errorResponses(400, 401, 404) },
       },
+      preValidation: absentBodyIsEmptyObject,
     },
     async (req) => {
       const id = req.params.companyId;
