@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { HTTPMethod } from 'find-my-way';
 import FindMyWay from 'find-my-way';
 import Ajv from 'ajv';
@@ -6,7 +6,7 @@ import addFormats from 'ajv-formats';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { newCorrelationId } from '../lib/ids.js';
-import { NotFoundError, SynclineError } from '../domain/errors.js';
+import { NOT_VALID, NotFoundError, SynclineError } from '../domain/errors.js';
 import type { ApiContext } from './context.js';
 import { authenticate, isPublicPath } from './auth.js';
 import { mapError, errorBody } from './errors.js';
@@ -35,6 +35,21 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
     bodyLimit: ctx.bodyLimit,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Router-level failures (a path that does not percent-decode, an over-long path segment) never reach the error
+    // handler or the hooks; without this Fastify answers them with its own body and no correlation id.
+    frameworkErrors: (err, req, res) => {
+      const reply = res as FastifyReply;
+      reply.header('x-correlation-id', req.id);
+      if (err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        const message = err.code === 'FST_ERR_BAD_URL' ? 'The URL path is not validly percent-encoded.' : 'A path segment is too long.';
+        return reply
+          .code(400)
+          .type('application/json; charset=utf-8')
+          .send(errorBody(400, 'PublicApi', NOT_VALID, req.id, [{ itemId: 'path', message, validatorName: 'Url' }]));
+      }
+      const { status, body } = mapError(err, req.id);
+      return reply.code(status).type('application/json; charset=utf-8').send(body);
+    },
   });
 
   // Bodies are validated strictly (no type coercion, unknown keys rejected by the schemas); path and query
