@@ -10,7 +10,7 @@ import { NOT_VALID, NotFoundError, SynclineError } from '../domain/errors.js';
 import type { ApiContext } from './context.js';
 import { authenticate, isPublicPath } from './auth.js';
 import { mapError, errorBody } from './errors.js';
-import { ErrorMessage } from './schemas.js';
+import { ErrorMessage, PullOperation } from './schemas.js';
 import { companiesRoutes } from './routes/companies.js';
 import { connectionsRoutes } from './routes/connections.js';
 import { integrationsRoutes } from './routes/integrations.js';
@@ -19,6 +19,8 @@ import { profileRoutes } from './routes/profile.js';
 import { linkRoutes } from './routes/link.js';
 import { opsRoutes } from './routes/ops.js';
 import { unsupportedRoutes } from './routes/unsupported.js';
+import { refreshRoutes } from './routes/refresh.js';
+import { syncSettingsRoutes } from './routes/sync-settings.js';
 
 const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
@@ -59,11 +61,12 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
   const ajvParams = new Ajv.default({ ...ajvOptions, coerceTypes: true });
   addFormats.default(ajvBody);
   addFormats.default(ajvParams);
-  for (const ajv of [ajvBody, ajvParams]) ajv.addSchema(ErrorMessage);
+  for (const ajv of [ajvBody, ajvParams]) ajv.addSchema([ErrorMessage, PullOperation]);
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajvBody : ajvParams).compile(schema));
   // Responses are plain JSON.stringify: the response schemas document the contract, they do not reshape output.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.addSchema(ErrorMessage);
+  app.addSchema(PullOperation);
 
   // JSON bodies: an empty body is "no body" (so DELETE/POST without a body never trips the parser).
   app.removeContentTypeParser('application/json');
@@ -143,6 +146,8 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
     await apiKeysRoutes(scope, ctx);
     await profileRoutes(scope, ctx);
     await linkRoutes(scope, ctx);
+    await refreshRoutes(scope, ctx);
+    await syncSettingsRoutes(scope, ctx);
     await unsupportedRoutes(scope);
     for (const ext of extensions) await ext(scope, ctx);
   });

@@ -279,7 +279,7 @@ describe.each(DIALECTS)('connections API [%s]', (dialect) => {
     const conn = await connection(cid);
     const row = await t.ctx.repos.connections.get(cid, conn.id);
     const secret = 'refresh-token-PLAINTEXT-0123456789';
-    await linkConnection(t.ctx, row!, { refreshToken: secret, tenantId: 'tenant-PLAINTEXT' }, 'test');
+    await linkConnection(t.ctx, row!, { credentials: { refreshToken: secret, tenantId: 'tenant-PLAINTEXT' } }, 'test');
     const stored = await t.store.db.selectFrom('connections').select('credentials').where('id', '=', conn.id).executeTakeFirstOrThrow();
     expect(stored.credentials).toBeTruthy();
     expect(stored.credentials).not.toContain(secret);

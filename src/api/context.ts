@@ -38,4 +38,13 @@ export interface ApiContext {
   readonly configuredRedirectUrl: string | undefined;
   /** Maximum request body in bytes (1 MiB by contract). */
   readonly bodyLimit: number;
+  /** Called after datasets were queued: wakes this process's idle workers at once. */
+  readonly onQueued?: () => void;
+  /**
+   * Obtains platform credentials for a connection linked through its linkUrl with no client-supplied credentials
+   * (the Sandbox creates its tenant here). Wired from the connector registry; undefined → nothing to store.
+   */
+  readonly authorizeConnection?: (conn: { id: string; integrationKey: string; companyName: string }) => Promise<
+    { credentials: Record<string, unknown>; connectionInfo: Record<string, string> } | undefined
+  >;
 }

@@ -18,7 +18,7 @@ export function connectionToApi(row: ConnectionRow, baseUrl: string): Record<str
     status: row.status,
     created: row.created_at,
   };
-  if (row.last_sync) out.lastSync = row.last_sync;
+  if (row.last_completed) out.lastSync = row.last_completed;
   const errors = row.errors ? (JSON.parse(row.errors) as unknown[]) : [];
   if (errors.length) out.dataConnectionErrors = errors;
   if (row.connection_info) out.connectionInfo = JSON.parse(row.connection_info);
@@ -31,7 +31,7 @@ export function companyToApi(row: CompanyRow, connections: ConnectionRow[], base
   if (row.description !== null) out.description = row.description;
   out.redirect = `${baseUrl}/link/companies/${row.id}`;
   let lastSync: string | undefined;
-  for (const c of connections) if (c.last_sync && (!lastSync || c.last_sync > lastSync)) lastSync = c.last_sync;
+  for (const c of connections) if (c.last_completed && (!lastSync || c.last_completed > lastSync)) lastSync = c.last_completed;
   if (lastSync) out.lastSync = lastSync;
   out.created = row.created_at;
   out.createdByUserName = null;

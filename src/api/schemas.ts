@@ -194,6 +194,28 @@ export const Profile = Type.Object(
 );
 export type Profile = Static<typeof Profile>;
 
+// ---- Pull operations ----------------------------------------------------------------------------------------
+export const PullOperation = Type.Object(
+  {
+    id: Uuid,
+    companyId: Uuid,
+    connectionId: Uuid,
+    dataType: Type.String(),
+    status: DatasetStatusSchema,
+    statusDescription: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    errorMessage: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    requested: DateTime,
+    completed: Type.Optional(DateTime),
+    progress: Type.Integer({ minimum: 0, maximum: 100 }),
+    isCompleted: Type.Boolean(),
+    isErrored: Type.Boolean(),
+    recordsAdded: Type.Optional(Type.Integer({ description: 'extension' })),
+    recordsUpdated: Type.Optional(Type.Integer({ description: 'extension' })),
+    recordsDeleted: Type.Optional(Type.Integer({ description: 'extension' })),
+  },
+  { $id: 'PullOperation' },
+);
+
 // ---- Path parameters ----------------------------------------------------------------------------------------
 export const CompanyParams = Type.Object({ companyId: Uuid });
 export const ConnectionParams = Type.Object({ companyId: Uuid, connectionId: Uuid });

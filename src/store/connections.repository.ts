@@ -1,18 +1,34 @@
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import { newId } from '../lib/ids.js';
 import type { ConnectionStatus } from '../domain/statuses.js';
 import type { ConnectionsTable, ConnectionStatusChangesTable, Database } from './schema.js';
 import { offsetOf, type Page, type PageRequest, type SortSpec } from './paging.js';
 
-export type ConnectionRow = ConnectionsTable;
+/** A connection row plus `last_completed`: the newest `completed` over its datasets (Connection.lastSync). */
+export type ConnectionRow = Selectable<ConnectionsTable> & { last_completed?: string | null };
+export type NewConnection = Insertable<ConnectionsTable>;
 export type ConnectionStatusChangeRow = ConnectionStatusChangesTable;
 export type ConnectionSortColumn = 'created_at' | 'id' | 'status' | 'integration_key';
 
 export class ConnectionsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** Every connection column plus last_completed, computed from datasets so it can never drift. */
+  private select() {
+    return this.db
+      .selectFrom('connections')
+      .selectAll('connections')
+      .select((eb) =>
+        eb
+          .selectFrom('datasets')
+          .select((e) => e.fn.max('datasets.completed').as('m'))
+          .whereRef('datasets.connection_id', '=', 'connections.id')
+          .as('last_completed'),
+      );
+  }
+
   /** Inserts the connection and its first status record together. */
-  async insert(row: ConnectionRow): Promise<void> {
+  async insert(row: NewConnection): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('connections').values(row).execute();
       await trx
@@ -23,11 +39,11 @@ export class ConnectionsRepository {
   }
 
   get(companyId: string, id: string): Promise<ConnectionRow | undefined> {
-    return this.db.selectFrom('connections').selectAll().where('company_id', '=', companyId).where('id', '=', id).executeTakeFirst();
+    return this.select().where('company_id', '=', companyId).where('id', '=', id).executeTakeFirst();
   }
 
   async list(companyId: string, page: PageRequest, sort: SortSpec<ConnectionSortColumn>): Promise<Page<ConnectionRow>> {
-    let q = this.db.selectFrom('connections').selectAll().where('company_id', '=', companyId).orderBy(sort.column, sort.direction);
+    let q = this.select().where('company_id', '=', companyId).orderBy(sort.column, sort.direction);
     if (sort.column !== 'id') q = q.orderBy('id', 'asc');
     const [rows, count] = await Promise.all([
       q.limit(page.pageSize).offset(offsetOf(page)).execute(),
@@ -43,9 +59,7 @@ export class ConnectionsRepository {
   /** Every connection of the given companies, ordered by creation (for embedding in Company). */
   async listForCompanies(companyIds: string[]): Promise<ConnectionRow[]> {
     if (companyIds.length === 0) return [];
-    return this.db
-      .selectFrom('connections')
-      .selectAll()
+    return this.select()
       .where('company_id', 'in', companyIds)
       .orderBy('created_at')
       .orderBy('id')
@@ -62,7 +76,9 @@ export class ConnectionsRepository {
     to: ConnectionStatus,
     at: string,
     reason: string,
-    extra: Partial<Pick<ConnectionRow, 'credentials' | 'connection_info' | 'errors'>> = {},
+    extra: Partial<Pick<ConnectionRow, 'credentials' | 'connection_info' | 'errors' | 'linked_at' | 'token_used_at' | 'refresh_token_expires_at'>> = {},
+    /** Runs in the same transaction after a successful change (side effects that must commit with it). */
+    after?: (trx: Transaction<Database>) => Promise<void>,
   ): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const r = await trx
@@ -76,8 +92,21 @@ export class ConnectionsRepository {
         .insertInto('connection_status_changes')
         .values({ id: newId(), connection_id: id, from_status: from, to_status: to, reason, changed_at: at })
         .execute();
+      if (after) await after(trx);
       return true;
     });
+  }
+
+  /**
+   * The company's current accounting connection (sync-behaviour.md §9.2): the most recently created one. Every v1
+   * integration is an accounting integration.
+   */
+  current(companyId: string): Promise<ConnectionRow | undefined> {
+    return this.select().where('company_id', '=', companyId).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+  }
+
+  getById(id: string): Promise<ConnectionRow | undefined> {
+    return this.select().where('id', '=', id).executeTakeFirst();
   }
 
   statusHistory(id: string): Promise<ConnectionStatusChangeRow[]> {

@@ -3,7 +3,7 @@
  * Timestamps are stored as RFC 3339 UTC strings with milliseconds (`2026-01-01T00:00:00.000Z`) on both dialects:
  * they sort lexically, they come from the injected clock, and they round-trip unchanged.
  */
-import type { ColumnType } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 export interface InstanceSettingsTable {
   key: string;
@@ -40,6 +40,14 @@ export interface ConnectionsTable {
   created_at: string;
   updated_at: string;
   last_sync: string | null;
+  /** The scheduler queues nothing for this connection before this time (RateLimitError reset). */
+  rate_limited_until: Generated<string | null>;
+  /** When the connection last became Linked (schedules of never-pulled types count from here). */
+  linked_at: Generated<string | null>;
+  /** When the refresh token was last used (refresh or keep-alive). */
+  token_used_at: Generated<string | null>;
+  last_keep_alive: Generated<string | null>;
+  refresh_token_expires_at: Generated<string | null>;
 }
 
 export interface ConnectionStatusChangesTable {
@@ -51,12 +59,76 @@ export interface ConnectionStatusChangesTable {
   changed_at: string;
 }
 
+export interface DatasetsTable {
+  seq: Generated<number>;
+  id: string;
+  company_id: string;
+  connection_id: string;
+  data_type: string;
+  status: string;
+  status_description: string | null;
+  error_message: string | null;
+  progress: number;
+  requested: string;
+  started: string | null;
+  completed: string | null;
+  /** Datasets queued together by one trigger for one connection form a read. */
+  read_id: string;
+  /** refresh | all | schedule | first-link | keep-alive */
+  trigger: string;
+  sync_order: number;
+  settings: string;
+  attempts: number;
+  lease_owner: string | null;
+  lease_expires: string | null;
+  run_slot: number | null;
+  not_before: string | null;
+  cursor_in: string | null;
+  cursor_out: string | null;
+  full_listing: number | null;
+  records_added: number;
+  records_updated: number;
+  records_deleted: number;
+  source_calls: number | null;
+}
+
+export interface CompanySyncSettingsTable {
+  company_id: string;
+  overrides_defaults: number;
+  settings: string;
+}
+
+export interface RecordsTable {
+  connection_id: string;
+  data_type: string;
+  record_id: string;
+  /** jsonb on PostgreSQL (read back as an object), JSON text on SQLite. */
+  data: unknown;
+  content_hash: string;
+  modified_date: string;
+  source_modified_date: string | null;
+  is_deleted: number;
+}
+
+export interface RecordStagingTable {
+  dataset_id: string;
+  record_id: string;
+  data: unknown;
+  content_hash: string;
+  source_modified_date: string | null;
+  deleted: number;
+}
+
 export interface Database {
   instance_settings: InstanceSettingsTable;
   api_keys: ApiKeysTable;
   companies: CompaniesTable;
   connections: ConnectionsTable;
   connection_status_changes: ConnectionStatusChangesTable;
+  datasets: DatasetsTable;
+  company_sync_settings: CompanySyncSettingsTable;
+  records: RecordsTable;
+  record_staging: RecordStagingTable;
 }
 
 export type Timestamp = ColumnType<string, string, string>;

@@ -176,7 +176,7 @@ export async function connectionsRoutes(app: FastifyInstance, ctx: ApiContext): 
         // connectors that do this are not part of this version, so we refuse rather than store unchecked tokens.
         throw new StateError(`Credentials for ${def.name} cannot be validated by this Syncline version: its connector is not available yet.`, 'ClientsApi');
       }
-      await linkConnection(ctx, conn, def.requiredCredentials.length ? body : undefined, 'authorization updated');
+      await linkConnection(ctx, conn, def.requiredCredentials.length ? { credentials: body } : undefined, 'authorization updated');
       return render(req.params);
     },
   );

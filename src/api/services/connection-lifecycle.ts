@@ -1,35 +1,61 @@
 import { canTransition, type ConnectionStatus } from '../../domain/statuses.js';
 import { StateError } from '../../domain/errors.js';
 import type { ConnectionRow } from '../../store/connections.repository.js';
+import { DatasetsRepository } from '../../store/datasets.repository.js';
+import { resolveConnectionErrors } from '../../store/connection-errors.js';
 import type { ApiContext } from '../context.js';
+import { queueConnectionRead } from './reads.js';
 
 /**
  * Connection status changes (sync-behaviour.md §9.1). Every change is a compare-and-set recorded with its time, so two
  * concurrent requests never both apply a transition.
+ *
+ * Linking (PendingAuth, Unlinked or Deauthorized → Linked) stores the credentials and queues the first-link read:
+ * every fetchOnFirstLink type the integration reads, in syncOrder.
  */
 export async function linkConnection(
   ctx: ApiContext,
   conn: ConnectionRow,
-  credentials: Record<string, string> | undefined,
+  supplied: { credentials: Record<string, unknown>; connectionInfo?: Record<string, string> } | undefined,
   reason: string,
 ): Promise<void> {
-  const now = ctx.clock.now().toISOString();
-  const sealed = credentials ? ctx.secretBox.sealJson(credentials) : conn.credentials;
   const from = conn.status as ConnectionStatus;
+  let obtained = supplied;
+  if (!obtained && ctx.authorizeConnection) {
+    // Link flow with no client-supplied credentials (Sandbox): the connector obtains them.
+    const company = await ctx.repos.companies.get(conn.company_id);
+    obtained = await ctx.authorizeConnection({ id: conn.id, integrationKey: conn.integration_key, companyName: company?.name ?? '' });
+  }
+  const now = ctx.clock.now().toISOString();
+  const extra: Parameters<ApiContext['repos']['connections']['transition']>[5] = {};
+  if (obtained) {
+    extra.credentials = ctx.secretBox.sealJson(obtained.credentials);
+    extra.token_used_at = now;
+    if (obtained.connectionInfo) extra.connection_info = JSON.stringify(obtained.connectionInfo);
+  }
   if (from === 'Linked') {
     // Already linked: new credentials replace the old ones; the status does not change.
-    if (credentials) await ctx.store.db.updateTable('connections').set({ credentials: sealed, updated_at: now }).where('id', '=', conn.id).execute();
+    if (obtained) await ctx.store.db.updateTable('connections').set({ ...extra, updated_at: now }).where('id', '=', conn.id).execute();
     return;
   }
-  const ok = await ctx.repos.connections.transition(conn.id, from, 'Linked', now, reason, { credentials: sealed });
+  const ok = await ctx.repos.connections.transition(conn.id, from, 'Linked', now, reason, { ...extra, linked_at: now }, (trx) =>
+    resolveConnectionErrors(trx, conn.id, now),
+  );
   if (!ok) throw new StateError(`Connection ${conn.id} changed status while it was being linked; try again.`);
+  const linked = await ctx.repos.connections.getById(conn.id);
+  if (linked) await queueConnectionRead(ctx, linked, 'first-link');
 }
 
+/** Linked → Unlinked: in-progress datasets are cancelled in the same transaction; the cache and tokens are kept. */
 export async function unlinkConnection(ctx: ApiContext, conn: ConnectionRow): Promise<void> {
   const from = conn.status as ConnectionStatus;
   if (!canTransition(from, 'Unlinked')) {
     throw new StateError(`Only a Linked connection can be unlinked; connection ${conn.id} is ${from}.`);
   }
-  const ok = await ctx.repos.connections.transition(conn.id, from, 'Unlinked', ctx.clock.now().toISOString(), 'unlinked by client');
+  const now = ctx.clock.now().toISOString();
+  const datasets = new DatasetsRepository(ctx.store.db, ctx.store.dialect);
+  const ok = await ctx.repos.connections.transition(conn.id, from, 'Unlinked', now, 'unlinked by client', {}, async (trx) => {
+    await datasets.endInProgressForConnection(conn.id, 'Cancelled', 'The connection was unlinked.', now, trx);
+  });
   if (!ok) throw new StateError(`Only a Linked connection can be unlinked; connection ${conn.id} changed status concurrently.`);
 }

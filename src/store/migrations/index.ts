@@ -1,6 +1,8 @@
 import type { Migration } from 'kysely';
 import type { Dialect } from '../db.js';
 import { m0001Foundation } from './0001-foundation.js';
+import { m0002Datasets } from './0002-datasets.js';
+import { m0003Records } from './0003-records.js';
 
 /**
  * Forward-only numbered migrations. Kysely's Migrator runs each one in a transaction and serialises concurrent
@@ -10,5 +12,7 @@ import { m0001Foundation } from './0001-foundation.js';
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001-foundation': m0001Foundation(dialect),
+    '0002-datasets': m0002Datasets(dialect),
+    '0003-records': m0003Records(dialect),
   };
 }

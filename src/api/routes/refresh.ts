@@ -1,0 +1,210 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { companyNotFound, connectionNotFound, datasetNotFound, NotFoundError, StateError, SynclineError } from '../../domain/errors.js';
+import { DATA_TYPES, isDataType, type DataType } from '../../domain/data-types.js';
+import { isCompleted, isErrored, isInProgress, type DatasetStatus } from '../../domain/statuses.js';
+import { DatasetsRepository, type DatasetRow, type DatasetSortColumn } from '../../store/datasets.repository.js';
+import { SyncSettingsRepository } from '../../store/sync-settings.repository.js';
+import type { ApiContext } from '../context.js';
+import { envelope, pageRequest, parseOrderBy, rejectUnsupportedFilters } from '../paging.js';
+import { CompanyParams, DataTypeSchema, DatasetStatusSchema, DateTime, PagingQuery, Uuid, errorResponses, paged } from '../schemas.js';
+export { PullOperation } from '../schemas.js';
+import { queueConnectionRead } from '../services/reads.js';
+
+const DataStatus = Type.Object({
+  dataType: DataTypeSchema,
+  currentStatus: DatasetStatusSchema,
+  lastSuccessfulSync: Type.Optional(DateTime),
+  latestSyncId: Type.Optional(Uuid),
+  latestSuccessfulSyncId: Type.Optional(Uuid),
+});
+
+/** Row → PullOperation (platform-api.md §7.6). `completed` and the record counts appear once terminal. */
+export function pullOperation(row: DatasetRow): Record<string, unknown> {
+  const status = row.status as DatasetStatus;
+  const out: Record<string, unknown> = {
+    id: row.id,
+    companyId: row.company_id,
+    connectionId: row.connection_id,
+    dataType: row.data_type,
+    status,
+  };
+  if (row.status_description !== null) out.statusDescription = row.status_description;
+  if (row.error_message !== null) out.errorMessage = row.error_message;
+  out.requested = row.requested;
+  const terminal = !isInProgress(status);
+  if (terminal && row.completed) out.completed = row.completed;
+  out.progress = terminal ? 100 : Math.max(0, Math.min(100, Math.trunc(row.progress)));
+  out.isCompleted = isCompleted(status);
+  out.isErrored = isErrored(status);
+  if (terminal) {
+    const ok = status === 'Complete';
+    out.recordsAdded = ok ? row.records_added : 0;
+    out.recordsUpdated = ok ? row.records_updated : 0;
+    out.recordsDeleted = ok ? row.records_deleted : 0;
+  }
+  return out;
+}
+
+const ORDERABLE: Record<string, DatasetSortColumn> = {
+  id: 'id',
+  requested: 'requested',
+  completed: 'completed',
+  dataType: 'data_type',
+  status: 'status',
+  progress: 'progress',
+  connectionId: 'connection_id',
+};
+
+export async function refreshRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const { companies, connections } = ctx.repos;
+  const datasets = new DatasetsRepository(ctx.store.db, ctx.store.dialect);
+  const settingsRepo = new SyncSettingsRepository(ctx.store.db);
+
+  const requireCompany = async (id: string) => {
+    const c = await companies.get(id);
+    if (!c) throw companyNotFound(id);
+    return c;
+  };
+
+  app.post<{ Params: { companyId: string } }>(
+    '/companies/:companyId/data/all',
+    {
+      schema: {
+        operationId: 'refresh-company-data',
+        tags: ['Refresh data'],
+        summary: 'Queue every fetchOnFirstLink data type on every Linked connection',
+        params: CompanyParams,
+        response: { 204: Type.Null({ description: 'Queued' }), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (req, reply) => {
+      const { companyId } = req.params;
+      await requireCompany(companyId);
+      const linked = (await connections.listForCompanies([companyId])).filter((c) => c.status === 'Linked');
+      if (linked.length === 0) {
+        throw new StateError(`No linked connection for company ${companyId}; link a connection before refreshing`, 'PullApi');
+      }
+      for (const conn of linked) await queueConnectionRead(ctx, conn, 'all');
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: { companyId: string; dataType: string }; Querystring: { connectionId?: string } }>(
+    '/companies/:companyId/data/queue/:dataType',
+    {
+      schema: {
+        operationId: 'refresh-data-type',
+        tags: ['Refresh data'],
+        summary: 'Queue one data type (400 DatasetAlreadyInProgressException when it is already in progress)',
+        params: Type.Object({ companyId: Uuid, dataType: DataTypeSchema }),
+        querystring: Type.Object({ connectionId: Type.Optional(Uuid) }),
+        response: { 200: Type.Ref('PullOperation'), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (req) => {
+      const { companyId, dataType } = req.params;
+      if (!isDataType(dataType)) throw new SynclineError(400, 'PullApi', `Unknown data type ${dataType}`);
+      await requireCompany(companyId);
+      let conn;
+      if (req.query.connectionId) {
+        conn = await connections.get(companyId, req.query.connectionId);
+        if (!conn) throw connectionNotFound(req.query.connectionId);
+      } else {
+        conn = await connections.current(companyId);
+        if (!conn) throw new NotFoundError(`No accounting connection was found for company ${companyId}`, 'PullApi');
+      }
+      const read = await queueConnectionRead(ctx, conn, 'refresh', [dataType as DataType]);
+      const created = read.created[0];
+      if (created) return pullOperation(created);
+      const busy = read.busy.get(dataType as DataType);
+      throw new StateError(
+        `DatasetAlreadyInProgressException: Cannot queue ${dataType} sync for ${companyId} as previous sync ${busy?.id ?? 'unknown'} is still in progress`,
+        'PullApi',
+      );
+    },
+  );
+
+  app.get<{ Params: { companyId: string } }>(
+    '/companies/:companyId/dataStatus',
+    {
+      schema: {
+        operationId: 'get-company-data-status',
+        tags: ['Refresh data'],
+        summary: 'Per data type: current status, last successful sync, latest and latest successful sync ids',
+        params: CompanyParams,
+        response: { 200: Type.Record(Type.String(), DataStatus), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (req) => {
+      await requireCompany(req.params.companyId);
+      const conn = await connections.current(req.params.companyId);
+      if (!conn) return {};
+      const def = ctx.registry.get(conn.integration_key);
+      const [latest, latestOk, effective] = await Promise.all([
+        datasets.latestPerType(conn.id),
+        datasets.latestPerType(conn.id, 'Complete'),
+        settingsRepo.effective(req.params.companyId),
+      ]);
+      const byType = new Map(latest.map((d) => [d.data_type, d]));
+      const okByType = new Map(latestOk.map((d) => [d.data_type, d]));
+      const out: Record<string, unknown> = {};
+      for (const t of DATA_TYPES) {
+        const d = byType.get(t);
+        if (!d) {
+          const s = effective.get(t);
+          if (s?.fetchOnFirstLink && def && ctx.registry.supports(def, t)) out[t] = { dataType: t, currentStatus: 'Initial' };
+          continue;
+        }
+        const entry: Record<string, unknown> = { dataType: t, currentStatus: d.status };
+        const ok = okByType.get(t);
+        if (ok?.completed) entry.lastSuccessfulSync = ok.completed;
+        entry.latestSyncId = d.id;
+        if (ok) entry.latestSuccessfulSyncId = ok.id;
+        out[t] = entry;
+      }
+      return out;
+    },
+  );
+
+  app.get<{ Params: { companyId: string }; Querystring: PagingQuery }>(
+    '/companies/:companyId/data/history',
+    {
+      schema: {
+        operationId: 'list-pull-operations',
+        tags: ['Refresh data'],
+        summary: "A company's pull operations (datasets), newest first",
+        params: CompanyParams,
+        querystring: PagingQuery,
+        response: { 200: paged(Type.Ref('PullOperation')), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (req) => {
+      rejectUnsupportedFilters(req.query, 'PullApi');
+      const page = pageRequest(req.query);
+      const sort = parseOrderBy(req.query.orderBy, ORDERABLE, { column: 'requested', direction: 'desc' }, 'Dataset', 'PullApi');
+      await requireCompany(req.params.companyId);
+      const { rows, total } = await datasets.listForCompany(req.params.companyId, page, sort);
+      return envelope(`/companies/${req.params.companyId}/data/history`, req.query, page, total, rows.map(pullOperation));
+    },
+  );
+
+  app.get<{ Params: { companyId: string; datasetId: string } }>(
+    '/companies/:companyId/data/history/:datasetId',
+    {
+      schema: {
+        operationId: 'get-pull-operation',
+        tags: ['Refresh data'],
+        summary: 'One pull operation',
+        params: Type.Object({ companyId: Uuid, datasetId: Uuid }),
+        response: { 200: Type.Ref('PullOperation'), ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (req) => {
+      await requireCompany(req.params.companyId);
+      const row = await datasets.getForCompany(req.params.companyId, req.params.datasetId);
+      if (!row) throw datasetNotFound(req.params.datasetId);
+      return pullOperation(row);
+    },
+  );
+}

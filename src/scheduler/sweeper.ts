@@ -1,0 +1,36 @@
+import { Daemon } from '../lib/daemon.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import type { Store } from '../store/db.js';
+import { DatasetsRepository } from '../store/datasets.repository.js';
+
+export interface SweeperOptions {
+  intervalMs: number;
+  maxAttempts: number;
+  maxRuntimeMs: number;
+}
+
+export const DEFAULT_SWEEPER_OPTIONS: SweeperOptions = { intervalMs: 5_000, maxAttempts: 3, maxRuntimeMs: 24 * 3_600_000 };
+
+/**
+ * Lease sweeper (invariant 5): a running dataset whose lease expired goes back to Queued for another worker, or ends
+ * InternalError after `maxAttempts`; one past the maximum runtime ends InternalError. Any number may run.
+ */
+export function createSweeper(deps: { store: Store; clock: Clock; log: Logger; onRequeued?: () => void }, opts: SweeperOptions = DEFAULT_SWEEPER_OPTIONS): Daemon {
+  const datasets = new DatasetsRepository(deps.store.db, deps.store.dialect);
+  return new Daemon({
+    name: 'lease-sweeper',
+    intervalMs: opts.intervalMs,
+    log: deps.log,
+    tick: async () => {
+      const now = deps.clock.now();
+      const cutoff = new Date(now.getTime() - opts.maxRuntimeMs).toISOString();
+      const { requeued, failed } = await datasets.sweep(now.toISOString(), opts.maxAttempts, cutoff);
+      if (requeued.length) {
+        deps.log.warn({ datasets: requeued.map((d) => d.id) }, 'requeued datasets whose worker stopped responding');
+        deps.onRequeued?.();
+      }
+      if (failed.length) deps.log.error({ datasets: failed.map((d) => d.id) }, 'datasets failed after their workers kept dying');
+    },
+  });
+}

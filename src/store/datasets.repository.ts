@@ -1,0 +1,325 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { IN_PROGRESS_STATUSES, type DatasetStatus } from '../domain/statuses.js';
+import type { Database, DatasetsTable } from './schema.js';
+import type { Dialect } from './db.js';
+import { offsetOf, type Page, type PageRequest, type SortSpec } from './paging.js';
+
+export type DatasetRow = Omit<DatasetsTable, 'seq'> & { seq: number };
+export type NewDataset = Omit<DatasetsTable, 'seq'>;
+export type DatasetSortColumn = 'requested' | 'completed' | 'id' | 'data_type' | 'status' | 'progress' | 'connection_id';
+
+/** Statuses in which a worker holds the dataset. */
+export const RUNNING_STATUSES = IN_PROGRESS_STATUSES.filter((s) => s !== 'Queued');
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export class DatasetsRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /**
+   * Inserts a dataset unless (connection, data type) already has one in progress. The partial unique index
+   * `datasets_one_in_progress` makes check and insert one atomic step, across processes (invariant 1).
+   * Returns the inserted row, or undefined when the pair was busy.
+   */
+  async insertUnlessBusy(row: NewDataset, db: Db = this.db): Promise<DatasetRow | undefined> {
+    const inserted = await db
+      .insertInto('datasets')
+      .values(row)
+      .onConflict((oc) => oc.doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    return inserted as DatasetRow | undefined;
+  }
+
+  inProgress(connectionId: string, dataType: string, db: Db = this.db): Promise<DatasetRow | undefined> {
+    return db
+      .selectFrom('datasets')
+      .selectAll()
+      .where('connection_id', '=', connectionId)
+      .where('data_type', '=', dataType)
+      .where('status', 'in', IN_PROGRESS_STATUSES)
+      .executeTakeFirst() as Promise<DatasetRow | undefined>;
+  }
+
+  get(id: string): Promise<DatasetRow | undefined> {
+    return this.db.selectFrom('datasets').selectAll().where('id', '=', id).executeTakeFirst() as Promise<DatasetRow | undefined>;
+  }
+
+  getForCompany(companyId: string, id: string): Promise<DatasetRow | undefined> {
+    return this.db.selectFrom('datasets').selectAll().where('company_id', '=', companyId).where('id', '=', id).executeTakeFirst() as Promise<
+      DatasetRow | undefined
+    >;
+  }
+
+  async listForCompany(companyId: string, page: PageRequest, sort: SortSpec<DatasetSortColumn>): Promise<Page<DatasetRow>> {
+    let q = this.db.selectFrom('datasets').selectAll().where('company_id', '=', companyId).orderBy(sort.column, sort.direction);
+    if (sort.column !== 'id') q = q.orderBy('id', 'asc');
+    const [rows, count] = await Promise.all([
+      q.limit(page.pageSize).offset(offsetOf(page)).execute(),
+      this.db.selectFrom('datasets').where('company_id', '=', companyId).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows: rows as DatasetRow[], total: Number(count.n) };
+  }
+
+  /** Newest dataset per data type on a connection (by seq: timestamps can tie). */
+  async latestPerType(connectionId: string, onlyStatus?: DatasetStatus): Promise<DatasetRow[]> {
+    let inner = this.db
+      .selectFrom('datasets')
+      .select(['data_type', (eb) => eb.fn.max('seq').as('max_seq')])
+      .where('connection_id', '=', connectionId)
+      .groupBy('data_type');
+    if (onlyStatus) inner = inner.where('status', '=', onlyStatus);
+    const rows = await this.db
+      .selectFrom('datasets as d')
+      .innerJoin(inner.as('m'), (j) => j.onRef('m.max_seq', '=', 'd.seq'))
+      .selectAll('d')
+      .execute();
+    return rows as DatasetRow[];
+  }
+
+  /** The cursor and listing kind of the last Complete dataset of (connection, data type), for incremental pulls. */
+  async lastComplete(connectionId: string, dataType: string): Promise<DatasetRow | undefined> {
+    return this.db
+      .selectFrom('datasets')
+      .selectAll()
+      .where('connection_id', '=', connectionId)
+      .where('data_type', '=', dataType)
+      .where('status', '=', 'Complete')
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst() as Promise<DatasetRow | undefined>;
+  }
+
+  /** Complete datasets of (connection, type) since the last full listing, to schedule periodic reconciliation. */
+  async completesSinceLastFull(connectionId: string, dataType: string): Promise<{ count: number; lastFullCompleted: string | null }> {
+    const lastFull = await this.db
+      .selectFrom('datasets')
+      .select(['seq', 'completed'])
+      .where('connection_id', '=', connectionId)
+      .where('data_type', '=', dataType)
+      .where('status', '=', 'Complete')
+      .where('full_listing', '=', 1)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    let q = this.db
+      .selectFrom('datasets')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('connection_id', '=', connectionId)
+      .where('data_type', '=', dataType)
+      .where('status', '=', 'Complete');
+    if (lastFull) q = q.where('seq', '>', lastFull.seq);
+    const r = await q.executeTakeFirstOrThrow();
+    return { count: Number(r.n), lastFullCompleted: lastFull?.completed ?? null };
+  }
+
+  /**
+   * Claims the oldest queued dataset whose connection has a free concurrency slot (hot path).
+   * PostgreSQL: candidates are row-locked with FOR UPDATE SKIP LOCKED, so concurrent workers in any process take
+   * different rows without waiting. SQLite: one process, one connection; the transaction serialises claimers.
+   * The unique index on (connection_id, run_slot) for running datasets is the final guard on per-connection
+   * concurrency: a racing claimer that picked the same slot fails and retries.
+   */
+  async claim(args: {
+    workerId: string;
+    now: string;
+    leaseExpires: string;
+    maxPerConnection: (integrationKey: string) => number;
+  }): Promise<DatasetRow | undefined> {
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        let q = trx
+          .selectFrom('datasets')
+          .select(['seq', 'connection_id'])
+          .where('status', '=', 'Queued')
+          .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', args.now)]))
+          .orderBy('requested')
+          .orderBy('sync_order')
+          .orderBy('seq')
+          .limit(16);
+        if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
+        const candidates = await q.execute();
+        if (candidates.length === 0) return undefined;
+        const connIds = [...new Set(candidates.map((c) => c.connection_id))];
+        const [conns, running] = await Promise.all([
+          trx.selectFrom('connections').select(['id', 'integration_key']).where('id', 'in', connIds).execute(),
+          trx
+            .selectFrom('datasets')
+            .select(['connection_id', 'run_slot'])
+            .where('connection_id', 'in', connIds)
+            .where('status', 'in', RUNNING_STATUSES)
+            .execute(),
+        ]);
+        const keyOf = new Map(conns.map((c) => [c.id, c.integration_key]));
+        for (const cand of candidates) {
+          const max = Math.max(1, args.maxPerConnection(keyOf.get(cand.connection_id) ?? ''));
+          const used = new Set(running.filter((r) => r.connection_id === cand.connection_id).map((r) => r.run_slot));
+          let slot = -1;
+          for (let i = 0; i < max; i++) {
+            if (!used.has(i)) {
+              slot = i;
+              break;
+            }
+          }
+          if (slot < 0) continue;
+          const claimed = await trx
+            .updateTable('datasets')
+            .set((eb) => ({
+              status: 'Fetching',
+              lease_owner: args.workerId,
+              lease_expires: args.leaseExpires,
+              run_slot: slot,
+              attempts: eb('attempts', '+', 1),
+              started: eb.fn.coalesce('started', sql.lit(args.now)),
+              status_description: null,
+            }))
+            .where('seq', '=', cand.seq)
+            .where('status', '=', 'Queued')
+            .returningAll()
+            .executeTakeFirst();
+          if (claimed) return claimed as DatasetRow;
+        }
+        return undefined;
+      });
+    } catch (err) {
+      // Another process took the same connection slot at the same instant: nothing was claimed; try again later.
+      if (isUniqueViolation(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Renews the lease. False when the dataset is no longer ours (swept, cancelled, deleted): the worker must stop. */
+  async heartbeat(id: string, workerId: string, leaseExpires: string, progress?: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('datasets')
+      .set((eb) => ({
+        lease_expires: leaseExpires,
+        ...(progress !== undefined ? { progress: sql<number>`case when ${eb.ref('progress')} < ${progress} then ${progress} else ${eb.ref('progress')} end` } : {}),
+      }))
+      .where('id', '=', id)
+      .where('lease_owner', '=', workerId)
+      .where('status', 'in', RUNNING_STATUSES)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Moves a held dataset to another running status / description. False when no longer held. */
+  async update(
+    id: string,
+    workerId: string,
+    fields: Partial<Pick<DatasetRow, 'status' | 'status_description' | 'progress' | 'cursor_in'>>,
+    db: Db = this.db,
+  ): Promise<boolean> {
+    const r = await db
+      .updateTable('datasets')
+      .set(fields)
+      .where('id', '=', id)
+      .where('lease_owner', '=', workerId)
+      .where('status', 'in', RUNNING_STATUSES)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Terminal transition of a held dataset. False when it was no longer held (then nothing changed). */
+  async finish(
+    id: string,
+    workerId: string,
+    status: DatasetStatus,
+    completed: string,
+    fields: Partial<
+      Pick<DatasetRow, 'error_message' | 'status_description' | 'cursor_out' | 'full_listing' | 'records_added' | 'records_updated' | 'records_deleted' | 'source_calls'>
+    > = {},
+    db: Db = this.db,
+  ): Promise<DatasetRow | undefined> {
+    const r = await db
+      .updateTable('datasets')
+      .set({ status, completed, progress: 100, lease_owner: null, lease_expires: null, run_slot: null, ...fields })
+      .where('id', '=', id)
+      .where('lease_owner', '=', workerId)
+      .where('status', 'in', RUNNING_STATUSES)
+      .returningAll()
+      .executeTakeFirst();
+    return r as DatasetRow | undefined;
+  }
+
+  /** Ends every in-progress dataset of a connection (unlink → Cancelled, deauthorization → AuthError). */
+  async endInProgressForConnection(connectionId: string, status: DatasetStatus, message: string, now: string, db: Db = this.db): Promise<DatasetRow[]> {
+    const rows = await db
+      .updateTable('datasets')
+      .set({ status, error_message: message, completed: now, progress: 100, lease_owner: null, lease_expires: null, run_slot: null })
+      .where('connection_id', '=', connectionId)
+      .where('status', 'in', IN_PROGRESS_STATUSES)
+      .returningAll()
+      .execute();
+    return rows as DatasetRow[];
+  }
+
+  /**
+   * Sweeper (invariant 5): running datasets whose lease expired go back to Queued, or to InternalError after
+   * `maxAttempts`; datasets past the maximum runtime end in InternalError.
+   */
+  async sweep(now: string, maxAttempts: number, runtimeCutoff: string): Promise<{ requeued: DatasetRow[]; failed: DatasetRow[] }> {
+    return this.db.transaction().execute(async (trx) => {
+      const failed = (await trx
+        .updateTable('datasets')
+        .set({
+          status: 'InternalError',
+          completed: now,
+          progress: 100,
+          lease_owner: null,
+          lease_expires: null,
+          run_slot: null,
+          error_message: sql<string>`case when started < ${runtimeCutoff} then 'The pull ran past the maximum runtime.' else 'The worker running this pull stopped responding on every attempt.' end`,
+        })
+        .where('status', 'in', IN_PROGRESS_STATUSES)
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('status', 'in', RUNNING_STATUSES), eb('lease_expires', '<', now), eb('attempts', '>=', maxAttempts)]),
+            eb('started', '<', runtimeCutoff),
+          ]),
+        )
+        .returningAll()
+        .execute()) as DatasetRow[];
+      const requeued = (await trx
+        .updateTable('datasets')
+        .set({ status: 'Queued', lease_owner: null, lease_expires: null, run_slot: null, status_description: 'Requeued after its worker stopped responding' })
+        .where('status', 'in', RUNNING_STATUSES)
+        .where('lease_expires', '<', now)
+        .returningAll()
+        .execute()) as DatasetRow[];
+      return { requeued, failed };
+    });
+  }
+
+  /** Graceful shutdown: hand held datasets back to the queue without counting an attempt. */
+  async handBack(workerId: string, ids?: string[]): Promise<number> {
+    let q = this.db
+      .updateTable('datasets')
+      .set((eb) => ({
+        status: 'Queued',
+        lease_owner: null,
+        lease_expires: null,
+        run_slot: null,
+        attempts: sql<number>`case when ${eb.ref('attempts')} > 0 then ${eb.ref('attempts')} - 1 else 0 end`,
+        status_description: 'Handed back by a stopping worker',
+      }))
+      .where('lease_owner', '=', workerId)
+      .where('status', 'in', RUNNING_STATUSES);
+    if (ids) q = q.where('id', 'in', ids.length ? ids : ['']);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async countQueued(): Promise<number> {
+    const r = await this.db.selectFrom('datasets').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'Queued').executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}

@@ -1,0 +1,106 @@
+import { sql, type Kysely } from 'kysely';
+import { newId } from '../lib/ids.js';
+import type { DataType } from '../domain/data-types.js';
+import type { DatasetStatus } from '../domain/statuses.js';
+import { bySyncOrder, type SyncSetting } from '../domain/sync-settings.js';
+import type { Database } from './schema.js';
+import type { Dialect } from './db.js';
+import { DatasetsRepository, type DatasetRow } from './datasets.repository.js';
+import type { ConnectionRow } from './connections.repository.js';
+
+export const DATASETS_CHANNEL = 'syncline_datasets';
+
+export type Trigger = 'refresh' | 'all' | 'schedule' | 'first-link' | 'keep-alive';
+
+export interface ReadRequest {
+  companyId: string;
+  connection: ConnectionRow;
+  /** Effective settings of the types to queue; queued in syncOrder. */
+  settings: SyncSetting[];
+  trigger: Trigger;
+  now: string;
+  /** Can this connection's integration read the type? */
+  supports: (dataType: DataType) => boolean;
+  /** Is the integration enabled and configured on this instance? */
+  integrationEnabled: boolean;
+}
+
+export interface ReadResult {
+  readId: string;
+  /** Datasets created by this request (queued, or already terminal when decided at queue time). */
+  created: DatasetRow[];
+  /** Types skipped because a dataset was already in progress: data type → that dataset. */
+  busy: Map<DataType, DatasetRow>;
+}
+
+/**
+ * Queues one read: a dataset per data type for one connection, in syncOrder, in one transaction. Outcomes decided at
+ * queue time (sync-behaviour.md §2.2) end the dataset at once. Busy pairs are left alone. Idle workers are woken
+ * (PostgreSQL NOTIFY is delivered at commit; in-process listeners via `onQueued`).
+ */
+export async function queueRead(db: Kysely<Database>, dialect: Dialect, req: ReadRequest, onQueued?: () => void): Promise<ReadResult> {
+  const readId = newId();
+  const datasets = new DatasetsRepository(db, dialect);
+  const result = await db.transaction().execute(async (trx) => {
+    const created: DatasetRow[] = [];
+    const busy = new Map<DataType, DatasetRow>();
+    for (const setting of [...req.settings].sort(bySyncOrder)) {
+      let status: DatasetStatus = 'Queued';
+      let errorMessage: string | null = null;
+      if (!req.supports(setting.dataType)) {
+        status = 'NotSupported';
+      } else if (req.connection.status !== 'Linked') {
+        status = 'AuthError';
+        errorMessage = `Connection ${req.connection.id} is ${req.connection.status}; it must be Linked before data can be read.`;
+      } else if (!req.integrationEnabled) {
+        status = 'PrerequisiteNotMet';
+        errorMessage = 'The integration is not enabled or not configured on this instance.';
+      }
+      const terminal = status !== 'Queued';
+      const row = await datasets.insertUnlessBusy(
+        {
+          id: newId(),
+          company_id: req.companyId,
+          connection_id: req.connection.id,
+          data_type: setting.dataType,
+          status,
+          status_description: null,
+          error_message: errorMessage,
+          progress: terminal ? 100 : 0,
+          requested: req.now,
+          started: null,
+          completed: terminal ? req.now : null,
+          read_id: readId,
+          trigger: req.trigger,
+          sync_order: setting.syncOrder,
+          settings: JSON.stringify(setting),
+          attempts: 0,
+          lease_owner: null,
+          lease_expires: null,
+          run_slot: null,
+          not_before: null,
+          cursor_in: null,
+          cursor_out: null,
+          full_listing: null,
+          records_added: 0,
+          records_updated: 0,
+          records_deleted: 0,
+          source_calls: null,
+        },
+        trx,
+      );
+      if (row) {
+        created.push(row);
+        continue;
+      }
+      const existing = await datasets.inProgress(req.connection.id, setting.dataType, trx);
+      if (existing) busy.set(setting.dataType, existing);
+    }
+    if (dialect === 'postgres' && created.some((d) => d.status === 'Queued')) {
+      await sql`select pg_notify(${DATASETS_CHANNEL}, '')`.execute(trx);
+    }
+    return { readId, created, busy };
+  });
+  if (result.created.some((d) => d.status === 'Queued')) onQueued?.();
+  return result;
+}

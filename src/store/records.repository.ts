@@ -1,0 +1,191 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { contentHash } from '../lib/canonical-json.js';
+import type { Database } from './schema.js';
+import type { Dialect } from './db.js';
+import { offsetOf, type Page, type PageRequest } from './paging.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface StagedRecord {
+  id: string;
+  data: Record<string, unknown>;
+  sourceModifiedDate: string | null;
+  deleted: boolean;
+}
+
+export interface MergeCounts {
+  added: number;
+  updated: number;
+  deleted: number;
+}
+
+export interface RecordRow {
+  record_id: string;
+  data: unknown;
+  modified_date: string;
+  source_modified_date: string | null;
+  is_deleted: number;
+}
+
+/** Dates from platforms come in three ISO forms; the column holds a sortable UTC form (unqualified → as UTC). */
+export function normaliseSourceDate(d: string | null): string | null {
+  if (!d) return null;
+  const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(d);
+  const t = Date.parse(hasZone ? d : `${d}Z`);
+  return Number.isNaN(t) ? null : new Date(t).toISOString();
+}
+
+const STAGE_BATCH = 500;
+
+/**
+ * The record cache. Writes go through staging so a pull's changes become visible together, in one transaction,
+ * when it completes (sync-behaviour.md §2.3; DESIGN invariants 3 and 4). Merge SQL is hand-written: it is the hot path.
+ */
+export class RecordsRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  private jsonParam(value: unknown) {
+    const text = JSON.stringify(value);
+    return this.dialect === 'postgres' ? sql`${text}::jsonb` : sql`${text}`;
+  }
+
+  async clearStaging(datasetId: string, db: Db = this.db): Promise<void> {
+    await db.deleteFrom('record_staging').where('dataset_id', '=', datasetId).execute();
+  }
+
+  /** Stages one page. A record id seen twice in one pull (pages shifting under edits) keeps its latest version. */
+  async stage(datasetId: string, records: StagedRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i += STAGE_BATCH) {
+      const batch = records.slice(i, i + STAGE_BATCH);
+      const byId = new Map(batch.map((r) => [r.id, r]));
+      const rows = [...byId.values()].map((r) => {
+        const sourceModifiedDate = normaliseSourceDate(r.sourceModifiedDate);
+        // The document carries the platform's own timestamp, in the platform's form, when it has one.
+        const data = r.sourceModifiedDate && !('sourceModifiedDate' in r.data) ? { ...r.data, sourceModifiedDate: r.sourceModifiedDate } : r.data;
+        return {
+          dataset_id: datasetId,
+          record_id: r.id,
+          data: this.jsonParam(data),
+          // The hash covers every mapped field including the platform's timestamp (sync-behaviour.md §8.1).
+          content_hash: contentHash(data),
+          source_modified_date: sourceModifiedDate,
+          deleted: r.deleted ? 1 : 0,
+        };
+      });
+      await this.db
+        .insertInto('record_staging')
+        .values(rows)
+        .onConflict((oc) =>
+          oc.columns(['dataset_id', 'record_id']).doUpdateSet((eb) => ({
+            data: eb.ref('excluded.data'),
+            content_hash: eb.ref('excluded.content_hash'),
+            source_modified_date: eb.ref('excluded.source_modified_date'),
+            deleted: eb.ref('excluded.deleted'),
+          })),
+        )
+        .execute();
+    }
+  }
+
+  /**
+   * Applies a staged pull to the cache inside the caller's transaction. Records the platform reports deleted and,
+   * after a complete full listing, stored records it did not list (within the window) are flagged deleted — never
+   * removed. Records seen for the first time already deleted are skipped. `modifiedDate` moves only on a content
+   * change, a deletion or a restore.
+   */
+  async merge(
+    trx: Transaction<Database>,
+    args: { datasetId: string; connectionId: string; dataType: string; now: string; fullListing: boolean; syncFrom?: string | undefined },
+  ): Promise<MergeCounts> {
+    const { datasetId: ds, connectionId: conn, dataType: type, now } = args;
+    const n = (r: { numAffectedRows?: bigint }) => Number(r.numAffectedRows ?? 0n);
+
+    const updated = n(
+      await sql`update records set data = s.data, content_hash = s.content_hash, source_modified_date = s.source_modified_date,
+                  is_deleted = 0, modified_date = ${now}
+                from record_staging s
+                where s.dataset_id = ${ds} and s.deleted = 0
+                  and records.connection_id = ${conn} and records.data_type = ${type} and records.record_id = s.record_id
+                  and (records.content_hash <> s.content_hash or records.is_deleted = 1)`.execute(trx),
+    );
+    const added = n(
+      await sql`insert into records (connection_id, data_type, record_id, data, content_hash, modified_date, source_modified_date, is_deleted)
+                select ${conn}, ${type}, s.record_id, s.data, s.content_hash, ${now}, s.source_modified_date, 0
+                from record_staging s
+                where s.dataset_id = ${ds} and s.deleted = 0
+                  and not exists (select 1 from records r where r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id)`.execute(
+        trx,
+      ),
+    );
+    let deleted = n(
+      await sql`update records set is_deleted = 1, modified_date = ${now}
+                from record_staging s
+                where s.dataset_id = ${ds} and s.deleted = 1
+                  and records.connection_id = ${conn} and records.data_type = ${type} and records.record_id = s.record_id
+                  and records.is_deleted = 0`.execute(trx),
+    );
+    if (args.fullListing) {
+      const window = args.syncFrom ? sql`and (records.source_modified_date is null or records.source_modified_date >= ${args.syncFrom})` : sql``;
+      deleted += n(
+        await sql`update records set is_deleted = 1, modified_date = ${now}
+                  where records.connection_id = ${conn} and records.data_type = ${type} and records.is_deleted = 0
+                    ${window}
+                    and not exists (select 1 from record_staging s where s.dataset_id = ${ds} and s.record_id = records.record_id)`.execute(trx),
+      );
+    }
+    await trx.deleteFrom('record_staging').where('dataset_id', '=', ds).execute();
+    return { added, updated, deleted };
+  }
+
+  async list(
+    connectionId: string,
+    dataType: string,
+    page: PageRequest,
+    opts: { where?: ReturnType<typeof sql<boolean>>; orderBy?: ReturnType<typeof sql> } = {},
+  ): Promise<Page<RecordRow>> {
+    const where = opts.where ?? sql<boolean>`1 = 1`;
+    const order = opts.orderBy ?? sql`record_id asc`;
+    const [rows, count] = await Promise.all([
+      sql<RecordRow>`select record_id, data, modified_date, source_modified_date, is_deleted from records
+                     where connection_id = ${connectionId} and data_type = ${dataType} and (${where})
+                     order by ${order} limit ${page.pageSize} offset ${offsetOf(page)}`.execute(this.db),
+      sql<{ n: number }>`select count(*) as n from records where connection_id = ${connectionId} and data_type = ${dataType} and (${where})`.execute(
+        this.db,
+      ),
+    ]);
+    return { rows: rows.rows, total: Number(count.rows[0]?.n ?? 0) };
+  }
+
+  get(connectionId: string, dataType: string, recordId: string): Promise<RecordRow | undefined> {
+    return this.db
+      .selectFrom('records')
+      .select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'])
+      .where('connection_id', '=', connectionId)
+      .where('data_type', '=', dataType)
+      .where('record_id', '=', recordId)
+      .executeTakeFirst();
+  }
+
+  /** Every stored record of a type, in id order (statements are small: monthly periods). */
+  all(connectionId: string, dataType: string): Promise<RecordRow[]> {
+    return this.db
+      .selectFrom('records')
+      .select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'])
+      .where('connection_id', '=', connectionId)
+      .where('data_type', '=', dataType)
+      .orderBy('record_id')
+      .execute();
+  }
+}
+
+/** Row → API document: the mapped fields plus Syncline's modifiedDate, sourceModifiedDate and metadata. */
+export function recordDocument(row: RecordRow, opts: { withModifiedDate: boolean }): Record<string, unknown> {
+  const data = (typeof row.data === 'string' ? JSON.parse(row.data) : row.data) as Record<string, unknown>;
+  const doc: Record<string, unknown> = { ...data };
+  if (opts.withModifiedDate) doc.modifiedDate = row.modified_date;
+  doc.metadata = { isDeleted: row.is_deleted === 1 };
+  return doc;
+}

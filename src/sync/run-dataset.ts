@@ -1,0 +1,214 @@
+import {
+  AuthRevokedError,
+  ConnectorError,
+  FetchFailedError,
+  MappingError,
+  NotSupportedError,
+  PermissionDeniedError,
+  RateLimitedError,
+  type ConnectorRegistry,
+  type SourceRecord,
+} from '../connectors/connector.js';
+import type { DataType } from '../domain/data-types.js';
+import type { DatasetStatus } from '../domain/statuses.js';
+import { windowFor, type SyncSetting } from '../domain/sync-settings.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import type { KeyedMutex } from '../lib/mutex.js';
+import type { SecretBox } from '../lib/secrets.js';
+import type { Store } from '../store/db.js';
+import { DatasetsRepository, type DatasetRow } from '../store/datasets.repository.js';
+import { RecordsRepository } from '../store/records.repository.js';
+import { ConnectionsRepository } from '../store/connections.repository.js';
+import { recordConnectionError, statusText } from '../store/connection-errors.js';
+import { StoredCredentials } from './credentials.js';
+
+export interface RunDeps {
+  store: Store;
+  connectors: ConnectorRegistry;
+  clock: Clock;
+  log: Logger;
+  secretBox: SecretBox;
+  mutex: KeyedMutex;
+  workerId: string;
+  /** A full listing (reconciling hard deletes) every N completed pulls of a type… */
+  fullEveryPulls: number;
+  /** …or when the last one is older than this. */
+  fullEveryMs: number;
+}
+
+/** Thrown inside the commit transaction when the dataset is no longer ours: rolls the whole merge back. */
+class LeaseLost extends Error {}
+
+/** Dataset status for a connector failure (issue #3 item 7). */
+function statusFor(err: unknown): DatasetStatus {
+  if (err instanceof AuthRevokedError) return 'AuthError';
+  if (err instanceof RateLimitedError) return 'RateLimitError';
+  if (err instanceof PermissionDeniedError) return 'PermissionsError';
+  if (err instanceof NotSupportedError) return 'NotSupported';
+  if (err instanceof MappingError) return 'MapError';
+  if (err instanceof FetchFailedError || err instanceof ConnectorError) return 'FetchError';
+  return 'InternalError';
+}
+
+/**
+ * Runs one claimed dataset to a terminal status: fetch pages from the connector into staging, then merge into the
+ * cache and mark it Complete in ONE transaction (all or nothing, sync-behaviour.md §2.3). Any failure leaves the cache
+ * as it was. `signal` aborts when the lease is lost or the process stops; then nothing is committed here.
+ */
+export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSignal, progress: { value: number }): Promise<void> {
+  const { store, clock, log } = deps;
+  const datasets = new DatasetsRepository(store.db, store.dialect);
+  const records = new RecordsRepository(store.db, store.dialect);
+  const connections = new ConnectionsRepository(store.db);
+  const now = () => clock.now().toISOString();
+  const setting = JSON.parse(ds.settings) as SyncSetting;
+  const dataType = ds.data_type as DataType;
+
+  const finish = async (status: DatasetStatus, fields: Parameters<DatasetsRepository['finish']>[4] = {}) => {
+    await records.clearStaging(ds.id);
+    return datasets.finish(ds.id, deps.workerId, status, now(), fields);
+  };
+
+  const conn = await connections.getById(ds.connection_id);
+  if (!conn) return; // deleted meanwhile: the dataset went with it
+  if (conn.status !== 'Linked') {
+    await finish('AuthError', { error_message: `Connection ${conn.id} is ${conn.status}; it must be Linked before data can be read.` });
+    return;
+  }
+  const connector = deps.connectors.get(conn.integration_key);
+  if (!connector) {
+    await finish('PrerequisiteNotMet', { error_message: `No connector is available for integration ${conn.integration_key} on this instance.` });
+    return;
+  }
+  if (!connector.supports(dataType)) {
+    await finish('NotSupported');
+    return;
+  }
+
+  // Incremental from the last successful pull's cursor, with a periodic full listing to reconcile hard deletes.
+  const last = await datasets.lastComplete(conn.id, dataType);
+  let full = !last?.cursor_out;
+  if (!full) {
+    const since = await datasets.completesSinceLastFull(conn.id, dataType);
+    const staleFull = !since.lastFullCompleted || clock.now().getTime() - Date.parse(since.lastFullCompleted) >= deps.fullEveryMs;
+    full = since.count >= deps.fullEveryPulls - 1 || staleFull;
+  }
+  const cursor = full ? undefined : (last?.cursor_out ?? undefined);
+  const window = windowFor(setting, clock.now());
+
+  const credentials = new StoredCredentials(store, conn.id, deps.secretBox, deps.mutex, clock, connector.tokenLifetimes.refreshTokenIdleDays);
+  await records.clearStaging(ds.id);
+  await datasets.update(ds.id, deps.workerId, { cursor_in: cursor ?? null });
+
+  try {
+    const pages = connector.pull({
+      dataType,
+      credentials,
+      connectionInfo: conn.connection_info ? (JSON.parse(conn.connection_info) as Record<string, string>) : {},
+      cursor,
+      full,
+      window: { monthsToSync: window.monthsToSync, syncFrom: window.syncFrom ? new Date(window.syncFrom) : undefined },
+      clock,
+      signal,
+      reportProgress: (p) => {
+        // Fetching is 0–90 %; the merge is the rest. Never decreases.
+        progress.value = Math.max(progress.value, Math.min(90, Math.floor(p * 0.9)));
+      },
+      reportPause: (until) => {
+        const description = until ? `Paused until ${until.toISOString()}` : null;
+        void datasets.update(ds.id, deps.workerId, { status_description: description }).catch(() => {});
+      },
+    });
+    let seen = 0;
+    let outcome;
+    for (;;) {
+      const next = await pages.next();
+      if (signal.aborted) throw signal.reason ?? new Error('aborted');
+      if (next.done) {
+        outcome = next.value;
+        break;
+      }
+      const page: SourceRecord[] = next.value;
+      await records.stage(ds.id, page);
+      seen += page.length;
+    }
+    if (signal.aborted) throw signal.reason ?? new Error('aborted');
+
+    if (!(await datasets.update(ds.id, deps.workerId, { status: 'Processing', progress: Math.max(progress.value, 90) }))) return;
+    progress.value = Math.max(progress.value, 90);
+    try {
+      await store.db.transaction().execute(async (trx) => {
+        const counts = await records.merge(trx, {
+          datasetId: ds.id,
+          connectionId: conn.id,
+          dataType,
+          now: now(),
+          fullListing: outcome.fullListing,
+          syncFrom: window.syncFrom,
+        });
+        const done = await datasets.finish(
+          ds.id,
+          deps.workerId,
+          'Complete',
+          now(),
+          {
+            status_description: null,
+            cursor_out: outcome.cursor ?? null,
+            full_listing: outcome.fullListing ? 1 : 0,
+            records_added: counts.added,
+            records_updated: counts.updated,
+            records_deleted: counts.deleted,
+            source_calls: outcome.calls ?? null,
+          },
+          trx,
+        );
+        if (!done) throw new LeaseLost();
+      });
+    } catch (err) {
+      if (err instanceof LeaseLost) {
+        await records.clearStaging(ds.id);
+        return;
+      }
+      throw Object.assign(err as Error, { phase: 'processing' });
+    }
+    log.debug({ datasetId: ds.id, dataType, seen }, 'dataset complete');
+  } catch (err) {
+    if (signal.aborted) {
+      // Lease lost or process stopping: the pool hands the dataset back (or the sweeper requeues it).
+      return;
+    }
+    const processing = (err as { phase?: string }).phase === 'processing';
+    const status = processing ? 'ProcessingError' : statusFor(err);
+    const message = err instanceof Error ? err.message : String(err);
+    if (status === 'InternalError' || status === 'ProcessingError') log.error({ err, datasetId: ds.id, dataType }, 'dataset failed');
+    else log.info({ datasetId: ds.id, dataType, status, message }, 'dataset failed');
+    const fields: Parameters<DatasetsRepository['finish']>[4] = { error_message: status === 'NotSupported' ? null : message };
+    if (err instanceof RateLimitedError) {
+      fields.status_description = `Paused until ${err.resetAt.toISOString()}`;
+      await store.db.updateTable('connections').set({ rate_limited_until: err.resetAt.toISOString() }).where('id', '=', conn.id).execute();
+    }
+    await finish(status, fields);
+    if (err instanceof AuthRevokedError) await deauthorize(store, conn.id, err, now());
+  }
+}
+
+/**
+ * Linked → Deauthorized (sync-behaviour.md §9.1): the reason goes to dataConnectionErrors and the connection's other
+ * queued and running datasets end in AuthError, in one transaction.
+ */
+export async function deauthorize(store: Store, connectionId: string, err: ConnectorError, at: string): Promise<boolean> {
+  const connections = new ConnectionsRepository(store.db);
+  const datasets = new DatasetsRepository(store.db, store.dialect);
+  const code = err.statusCode ?? 401;
+  return connections.transition(connectionId, 'Linked', 'Deauthorized', at, `platform refused the credentials: ${err.message}`, {}, async (trx) => {
+    await recordConnectionError(trx, connectionId, {
+      statusCode: String(code),
+      statusText: statusText(code),
+      errorMessage: err.message,
+      erroredOnUtc: at,
+      status: 'Active',
+    });
+    await datasets.endInProgressForConnection(connectionId, 'AuthError', `Connection was deauthorized: ${err.message}`, at, trx);
+  });
+}

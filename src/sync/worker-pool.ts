@@ -1,0 +1,176 @@
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { ConnectorRegistry } from '../connectors/connector.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { KeyedMutex } from '../lib/mutex.js';
+import type { SecretBox } from '../lib/secrets.js';
+import type { Store } from '../store/db.js';
+import { DatasetsRepository, type DatasetRow } from '../store/datasets.repository.js';
+import { runDataset, type RunDeps } from './run-dataset.js';
+import type { Wakeup } from './wakeup.js';
+
+export interface WorkerPoolOptions {
+  /** Datasets this process runs at once. */
+  concurrency: number;
+  /** Lease length; a worker that stops renewing it loses the dataset to the sweeper. */
+  leaseMs: number;
+  heartbeatMs: number;
+  /** Idle poll interval (PostgreSQL also wakes on NOTIFY; this is the safety net). */
+  pollMs: number;
+  fullEveryPulls: number;
+  fullEveryMs: number;
+}
+
+export const DEFAULT_WORKER_OPTIONS: WorkerPoolOptions = {
+  concurrency: 4,
+  leaseMs: 60_000,
+  heartbeatMs: 15_000,
+  pollMs: 2_000,
+  fullEveryPulls: 7,
+  fullEveryMs: 7 * 86_400_000,
+};
+
+export interface WorkerPoolDeps {
+  store: Store;
+  connectors: ConnectorRegistry;
+  clock: Clock;
+  log: Logger;
+  secretBox: SecretBox;
+  wakeup: Wakeup;
+}
+
+interface Running {
+  dataset: DatasetRow;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Claims queued datasets and runs them, `concurrency` at a time. Each running dataset holds a lease renewed by a
+ * heartbeat; when the heartbeat finds the dataset is no longer ours (swept, cancelled, deleted) the connector is
+ * aborted. `stop()` aborts the connectors and hands the datasets back to the queue without counting an attempt.
+ */
+export class WorkerPool {
+  readonly workerId = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly datasets: DatasetsRepository;
+  private readonly running = new Map<string, Running>();
+  private readonly mutex = new KeyedMutex();
+  private readonly controller = new AbortController();
+  private loop: Promise<void> | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly progress = new Map<string, { value: number }>();
+
+  constructor(
+    private readonly deps: WorkerPoolDeps,
+    private readonly opts: WorkerPoolOptions = DEFAULT_WORKER_OPTIONS,
+  ) {
+    this.datasets = new DatasetsRepository(deps.store.db, deps.store.dialect);
+  }
+
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.opts.heartbeatMs);
+    this.loop = this.claimLoop();
+  }
+
+  private leaseExpiry(): string {
+    return new Date(this.deps.clock.now().getTime() + this.opts.leaseMs).toISOString();
+  }
+
+  private async claimLoop(): Promise<void> {
+    const signal = this.controller.signal;
+    while (!signal.aborted) {
+      let claimed: DatasetRow | undefined;
+      if (this.running.size < this.opts.concurrency) {
+        try {
+          claimed = await this.datasets.claim({
+            workerId: this.workerId,
+            now: this.deps.clock.now().toISOString(),
+            leaseExpires: this.leaseExpiry(),
+            maxPerConnection: (key) => this.deps.connectors.get(key)?.maxConcurrentPullsPerConnection ?? 1,
+          });
+        } catch (err) {
+          if (signal.aborted) break;
+          this.deps.log.error({ err }, 'claiming a dataset failed');
+        }
+      }
+      if (signal.aborted) {
+        // Stopped between claim and start: give it straight back.
+        if (claimed) await this.datasets.handBack(this.workerId, [claimed.id]).catch(() => {});
+        break;
+      }
+      if (claimed) {
+        this.launch(claimed);
+        continue;
+      }
+      await this.deps.wakeup.wait(this.opts.pollMs, signal);
+    }
+  }
+
+  private launch(ds: DatasetRow): void {
+    const controller = new AbortController();
+    const progress = { value: ds.progress };
+    this.progress.set(ds.id, progress);
+    const runDeps: RunDeps = {
+      store: this.deps.store,
+      connectors: this.deps.connectors,
+      clock: this.deps.clock,
+      log: this.deps.log,
+      secretBox: this.deps.secretBox,
+      mutex: this.mutex,
+      workerId: this.workerId,
+      fullEveryPulls: this.opts.fullEveryPulls,
+      fullEveryMs: this.opts.fullEveryMs,
+    };
+    const done = runDataset(runDeps, ds, controller.signal, progress)
+      .catch((err) => this.deps.log.error({ err, datasetId: ds.id }, 'dataset run crashed'))
+      .finally(() => {
+        this.running.delete(ds.id);
+        this.progress.delete(ds.id);
+        // A finished dataset may free its connection's slot for the next one.
+        this.deps.wakeup.notify();
+      });
+    this.running.set(ds.id, { dataset: ds, controller, done });
+  }
+
+  /** Renews every lease we hold; a dataset we no longer hold is aborted. */
+  async heartbeat(): Promise<void> {
+    for (const [id, r] of this.running) {
+      try {
+        const ok = await this.datasets.heartbeat(id, this.workerId, this.leaseExpiry(), this.progress.get(id)?.value);
+        if (!ok) r.controller.abort(new Error('lease lost'));
+      } catch (err) {
+        this.deps.log.warn({ err: (err as Error).message, datasetId: id }, 'heartbeat failed');
+      }
+    }
+  }
+
+  /** Waits until nothing is running and nothing is queued (tests and benchmarks). */
+  async drain(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.running.size === 0 && (await this.datasets.countQueued()) === 0) return;
+      await Promise.race([...[...this.running.values()].map((r) => r.done), new Promise((r) => setTimeout(r, 20))]);
+    }
+    throw new Error(`worker pool did not drain within ${timeoutMs} ms`);
+  }
+
+  async stop(): Promise<void> {
+    this.controller.abort();
+    this.deps.wakeup.notify();
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    await this.loop;
+    const ids = [...this.running.keys()];
+    for (const r of this.running.values()) r.controller.abort(new Error('worker stopping'));
+    await Promise.all([...this.running.values()].map((r) => r.done));
+    if (ids.length) {
+      const n = await this.datasets.handBack(this.workerId, ids);
+      if (n) this.deps.log.info({ handedBack: n }, 'handed running datasets back to the queue');
+    }
+  }
+}
