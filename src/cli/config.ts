@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /** Everything Syncline reads from the environment, parsed once at start and frozen. */
@@ -35,6 +36,8 @@ export class ConfigError extends Error {
     super(`Invalid configuration: ${variable} ${message}`);
   }
 }
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -73,6 +76,9 @@ export function parseConfig(env: Env = process.env): Config {
     throw new ConfigError('PORT', `must be an integer from 0 to 65535, got "${portRaw}"`);
   }
   const host = str(env, 'HOST') ?? '127.0.0.1';
+  if (isIP(host) === 0 && !HOSTNAME.test(host)) {
+    throw new ConfigError('HOST', `must be an IP address or a host name, got "${host}"`);
+  }
   const databaseUrl = str(env, 'DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL (leave it unset for the embedded SQLite database)');

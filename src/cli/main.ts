@@ -21,11 +21,11 @@ function loadConfig(): Config {
   }
 }
 
-async function withStore<T>(fn: (store: ReturnType<typeof openStore>) => Promise<T>): Promise<T> {
+async function withStore<T>(fn: (store: ReturnType<typeof openStore>) => Promise<T>, opts: { migrate: boolean } = { migrate: true }): Promise<T> {
   const config = loadConfig();
   const store = openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
-    await migrateToLatest(store);
+    if (opts.migrate) await migrateToLatest(store);
     return await fn(store);
   } finally {
     await store.close();
@@ -71,11 +71,15 @@ program
   .command('migrate')
   .description('apply database migrations and exit')
   .action(async () => {
-    await withStore(async (store) => {
-      const res = await migrateToLatest(store);
-      const applied = res.results?.filter((r) => r.status === 'Success').map((r) => r.migrationName) ?? [];
-      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
-    });
+    await withStore(
+      async (store) => {
+        const res = await migrateToLatest(store);
+        const applied = res.results?.filter((r) => r.status === 'Success').map((r) => r.migrationName) ?? [];
+        process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+      },
+      // Migrating here, not in withStore, so the report says what this run applied.
+      { migrate: false },
+    );
   });
 
 const keys = program.command('keys').description('manage API keys');

@@ -1,0 +1,217 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { migrations } from '../store/migrations/index.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const MAIN = path.join(ROOT, 'src/cli/main.ts');
+
+/** Only what the CLI needs: the test runner's own env (DATABASE_URL, PORT…) must not leak in. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test' };
+  return { ...env, ...extra };
+}
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string>): ChildProcess & { output: () => { stdout: string; stderr: string }; done: Promise<Run> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<Run>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return Object.assign(child, { output: () => ({ stdout, stderr }), done });
+}
+
+const run = (args: string[], env: Record<string, string>) => cli(args, env).done;
+
+/** Starts `serve` and waits for the listening log line; returns the URL and the process. */
+async function serve(env: Record<string, string>) {
+  const child = cli(['serve'], { PORT: '0', LOG_LEVEL: 'info', ...env });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const m = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"syncline listening"/.exec(child.output().stdout);
+    if (m) return { child, url: m[1]! };
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`serve did not start: ${JSON.stringify(child.output())}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function stop(child: ChildProcess & { done: Promise<Run> }): Promise<Run> {
+  child.kill('SIGTERM');
+  return child.done;
+}
+
+const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(key).toString('base64')}` });
+const GENERATED = /SYNCLINE_API_KEY=([A-Za-z0-9]+)/g;
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'syncline-cli-'));
+  tempDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe.concurrent('syncline CLI', () => {
+  it('serve: generates and prints a key once, the key works, SIGTERM exits 0', async () => {
+    const dir = path.join(tempDir(), 'data');
+    const first = await serve({ SYNCLINE_DATA_DIR: dir });
+    const printed = [...first.child.output().stdout.matchAll(GENERATED)].map((m) => m[1]!);
+    expect(printed).toHaveLength(1);
+    const key = printed[0]!;
+    expect(key).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${first.url}/companies`)).status).toBe(401);
+    const ok = await fetch(`${first.url}/companies`, { headers: basic(key) });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-correlation-id')).toMatch(/^[0-9a-f]{32}$/);
+    const created = await fetch(`${first.url}/companies`, {
+      method: 'POST',
+      headers: { ...basic(key), 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Persisted' }),
+    });
+    expect(created.status).toBe(200);
+    // The redirect uses the real listening address, not the configured PORT=0.
+    expect(((await created.json()) as any).redirect).toMatch(new RegExp(`^${first.url}/link/companies/`));
+    const r1 = await stop(first.child);
+    expect(r1.code, r1.stderr).toBe(0);
+    expect(r1.stdout).toContain('shutting down');
+    // The key appears in the output only in the one message, never in a log line.
+    expect(r1.stdout.split(key).length - 1).toBe(1);
+
+    const second = await serve({ SYNCLINE_DATA_DIR: dir });
+    expect(second.child.output().stdout).not.toMatch(GENERATED);
+    const list = await fetch(`${second.url}/companies`, { headers: basic(key) });
+    expect(list.status).toBe(200);
+    expect(((await list.json()) as any).results.map((c: any) => c.name)).toEqual(['Persisted']);
+    const r2 = await stop(second.child);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(r2.stdout).not.toContain(key);
+  });
+
+  it('serve: a configured SYNCLINE_API_KEY is accepted as given and nothing is generated', async () => {
+    const dir = path.join(tempDir(), 'data');
+    const key = 'operator-supplied_key.123';
+    const s = await serve({ SYNCLINE_DATA_DIR: dir, SYNCLINE_API_KEY: key });
+    try {
+      expect(s.child.output().stdout).not.toMatch(GENERATED);
+      expect((await fetch(`${s.url}/profile`, { headers: basic(key) })).status).toBe(200);
+      const keys = (await (await fetch(`${s.url}/apiKeys`, { headers: basic(key) })).json()) as any;
+      expect(keys.results.map((k: any) => k.name)).toEqual(['bootstrap']);
+    } finally {
+      const r = await stop(s.child);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).not.toContain(key);
+    }
+    // A restart with the same key does not store it twice.
+    const again = await run(['keys', 'list'], { SYNCLINE_DATA_DIR: dir, SYNCLINE_API_KEY: key });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('keys create / list / revoke', async () => {
+    const env = { SYNCLINE_DATA_DIR: path.join(tempDir(), 'data') };
+    const created = await run(['keys', 'create', '--name', 'ci'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const [id, key] = created.stdout.trim().split('\t');
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(key).toMatch(/^[A-Za-z0-9]{40}$/);
+    const [unnamed, long] = await Promise.all([run(['keys', 'create'], env), run(['keys', 'create', '--name', 'n'.repeat(51)], env)]);
+    expect(unnamed.code, unnamed.stderr).toBe(0);
+    const [id2] = unnamed.stdout.trim().split('\t');
+    expect(long.code).not.toBe(0);
+    expect(long.stderr).toMatch(/50/);
+
+    const listed = await run(['keys', 'list'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    const rows = listed.stdout.trim().split('\n').map((l) => l.split('\t'));
+    expect(rows.map((r) => r[0])).toEqual([id, id2]);
+    expect(rows[0]![2]).toBe('ci');
+    expect(listed.stdout).not.toContain(key!);
+
+    // The created key authenticates, and serve does not generate another one.
+    const s = await serve(env);
+    try {
+      expect(s.child.output().stdout).not.toMatch(GENERATED);
+      expect((await fetch(`${s.url}/apiKeys`, { headers: basic(key!) })).status).toBe(200);
+    } finally {
+      expect((await stop(s.child)).code).toBe(0);
+    }
+
+    const revoked = await run(['keys', 'revoke', id!], env);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toContain(id!);
+    const [after, missing] = await Promise.all([run(['keys', 'list'], env), run(['keys', 'revoke', id!], env)]);
+    expect(after.stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual([id2]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain(id!);
+  });
+
+  it('a bad environment value stops with a message naming the variable', async () => {
+    const dir = tempDir();
+    const cases = [
+      [['serve'], { PORT: 'abc' }, 'PORT'],
+      [['serve'], { HOST: 'no such host!' }, 'HOST'],
+      [['migrate'], { DATABASE_URL: 'mysql://x/y' }, 'DATABASE_URL'],
+      [['keys', 'list'], { LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    ] as const;
+    const results = await Promise.all(cases.map(([args, env]) => run([...args], { SYNCLINE_DATA_DIR: path.join(dir, 'data'), ...env })));
+    cases.forEach(([args, env, variable], i) => {
+      const r = results[i]!;
+      expect(r.code, `${args.join(' ')} ${JSON.stringify(env)}`).not.toBe(0);
+      expect(r.code).not.toBeNull();
+      expect(r.stderr).toContain(variable);
+    });
+  });
+
+  it('migrate: two processes at once on one empty PostgreSQL database both succeed and migrate once', async () => {
+    const admin = inject('pgAdminUrl');
+    const name = `cli_${randomBytes(6).toString('hex')}`;
+    const c = new pg.Client({ connectionString: admin });
+    await c.connect();
+    await c.query(`create database ${name}`);
+    const url = new URL(admin);
+    url.pathname = `/${name}`;
+    const db = new pg.Client({ connectionString: url.toString() });
+    try {
+      await db.connect();
+      const before = await db.query(`select count(*)::int as n from information_schema.tables where table_schema = 'public'`);
+      expect(before.rows[0].n).toBe(0);
+      const env = { DATABASE_URL: url.toString(), SYNCLINE_DATA_DIR: path.join(tempDir(), 'unused') };
+      const [a, b] = await Promise.all([run(['migrate'], env), run(['migrate'], env)]);
+      expect(a.code, a.stderr).toBe(0);
+      expect(b.code, b.stderr).toBe(0);
+      const names = Object.keys(migrations('postgres'));
+      const applied = await db.query('select name from kysely_migration order by name');
+      expect(applied.rows.map((r) => r.name)).toEqual(names);
+      // Exactly one of the two applied them; the other found the database up to date.
+      const outputs = [a.stdout, b.stdout].sort();
+      expect(outputs).toEqual(['applied: ' + names.join(', ') + '\n', 'database is up to date\n'].sort());
+      const tables = await db.query(`select table_name from information_schema.tables where table_schema = 'public'`);
+      expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['companies', 'connections', 'api_keys']));
+      const third = await run(['migrate'], env);
+      expect(third.code, third.stderr).toBe(0);
+      expect(third.stdout).toBe('database is up to date\n');
+    } finally {
+      await db.end().catch(() => {});
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    }
+  });
+});

@@ -1,0 +1,143 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadSecretKey, parseConfig } from './config.js';
+
+function fails(env: Record<string, string>, variable: string) {
+  let err: unknown;
+  try {
+    parseConfig(env);
+  } catch (e) {
+    err = e;
+  }
+  expect(err, `${JSON.stringify(env)} should fail`).toBeInstanceOf(ConfigError);
+  expect((err as ConfigError).variable).toBe(variable);
+  expect((err as ConfigError).message).toContain(variable);
+  return err as ConfigError;
+}
+
+describe('parseConfig', () => {
+  it('has the documented defaults', () => {
+    const c = parseConfig({});
+    expect(c).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      dataDir: path.resolve('./data'),
+      apiKey: undefined,
+      secretKey: undefined,
+      logLevel: 'info',
+      publicBaseUrl: undefined,
+      instanceName: 'Syncline',
+      redirectUrl: undefined,
+      xero: undefined,
+      qbo: undefined,
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('does not read process.env when given an env object', () => {
+    const saved = process.env.PORT;
+    process.env.PORT = 'abc';
+    try {
+      expect(parseConfig({}).port).toBe(8080);
+    } finally {
+      if (saved === undefined) delete process.env.PORT;
+      else process.env.PORT = saved;
+    }
+  });
+
+  it('reads every variable', () => {
+    const c = parseConfig({
+      PORT: '0',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'postgres://u:p@db:5432/syncline',
+      SYNCLINE_DATA_DIR: '/tmp/sync-data',
+      SYNCLINE_API_KEY: 'operator-key',
+      SYNCLINE_SECRET_KEY: '0123456789abcdef',
+      LOG_LEVEL: 'DEBUG',
+      SYNCLINE_PUBLIC_URL: 'https://sync.example.com/',
+      SYNCLINE_INSTANCE_NAME: 'Acme',
+      SYNCLINE_REDIRECT_URL: 'https://app.example.com/linked',
+      SYNCLINE_XERO_CLIENT_ID: 'xid',
+      SYNCLINE_XERO_CLIENT_SECRET: 'xsecret',
+      SYNCLINE_QBO_CLIENT_ID: 'qid',
+      SYNCLINE_QBO_CLIENT_SECRET: 'qsecret',
+    });
+    expect(c).toEqual({
+      port: 0,
+      host: '0.0.0.0',
+      databaseUrl: 'postgres://u:p@db:5432/syncline',
+      dataDir: '/tmp/sync-data',
+      apiKey: 'operator-key',
+      secretKey: '0123456789abcdef',
+      logLevel: 'debug',
+      publicBaseUrl: 'https://sync.example.com',
+      instanceName: 'Acme',
+      redirectUrl: 'https://app.example.com/linked',
+      xero: { clientId: 'xid', clientSecret: 'xsecret' },
+      qbo: { clientId: 'qid', clientSecret: 'qsecret' },
+    });
+    expect(parseConfig({ DATABASE_URL: 'postgresql://localhost/x' }).databaseUrl).toBe('postgresql://localhost/x');
+    expect(parseConfig({ PORT: '65535' }).port).toBe(65535);
+    for (const host of ['localhost', '::', '::1', '0.0.0.0', 'syncline-1.internal.example.com']) expect(parseConfig({ HOST: host }).host).toBe(host);
+  });
+
+  it('treats empty values as unset', () => {
+    const c = parseConfig({ PORT: '', DATABASE_URL: '  ', LOG_LEVEL: '', SYNCLINE_API_KEY: '' });
+    expect(c.port).toBe(8080);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.logLevel).toBe('info');
+    expect(c.apiKey).toBeUndefined();
+  });
+
+  it('stops on each bad value with a message naming the variable', () => {
+    for (const port of ['abc', '-1', '65536', '80.5', '1e3', '0x50']) fails({ PORT: port }, 'PORT');
+    for (const url of ['mysql://localhost/db', 'localhost:5432', 'sqlite:./data/x.db']) fails({ DATABASE_URL: url }, 'DATABASE_URL');
+    for (const host of ['not a host', 'http://localhost', 'host:8080', '-bad.example', '[::1]']) fails({ HOST: host }, 'HOST');
+    fails({ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL');
+    fails({ SYNCLINE_API_KEY: 'two words' }, 'SYNCLINE_API_KEY');
+    fails({ SYNCLINE_SECRET_KEY: 'short' }, 'SYNCLINE_SECRET_KEY');
+    for (const url of ['not a url', 'ftp://example.com', '/relative']) {
+      fails({ SYNCLINE_PUBLIC_URL: url }, 'SYNCLINE_PUBLIC_URL');
+      fails({ SYNCLINE_REDIRECT_URL: url }, 'SYNCLINE_REDIRECT_URL');
+    }
+    fails({ SYNCLINE_XERO_CLIENT_ID: 'x' }, 'SYNCLINE_XERO_CLIENT_SECRET');
+    fails({ SYNCLINE_XERO_CLIENT_SECRET: 'x' }, 'SYNCLINE_XERO_CLIENT_ID');
+    fails({ SYNCLINE_QBO_CLIENT_ID: 'x' }, 'SYNCLINE_QBO_CLIENT_SECRET');
+    fails({ SYNCLINE_QBO_CLIENT_SECRET: 'x' }, 'SYNCLINE_QBO_CLIENT_ID');
+  });
+
+  it('the PORT message shows the bad value', () => {
+    expect(fails({ PORT: 'abc' }, 'PORT').message).toMatch(/PORT.*"abc"/);
+  });
+});
+
+describe('loadSecretKey', () => {
+  it('uses SYNCLINE_SECRET_KEY when set, without touching the data dir', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'syncline-cfg-'));
+    try {
+      const c = parseConfig({ SYNCLINE_DATA_DIR: path.join(dir, 'data'), SYNCLINE_SECRET_KEY: 'a-configured-secret' });
+      expect(loadSecretKey(c)).toBe('a-configured-secret');
+      expect(() => statSync(path.join(dir, 'data'))).toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('generates one into the data dir (mode 0600) and reuses it', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'syncline-cfg-'));
+    try {
+      const c = parseConfig({ SYNCLINE_DATA_DIR: path.join(dir, 'nested', 'data') });
+      const first = loadSecretKey(c);
+      expect(first).toMatch(/^[0-9a-f]{64}$/);
+      const file = path.join(dir, 'nested', 'data', 'secret.key');
+      expect(readFileSync(file, 'utf8').trim()).toBe(first);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(loadSecretKey(c)).toBe(first);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
