@@ -269,6 +269,11 @@ describe.each(DIALECTS)('connections API [%s]', (dialect) => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ id: conn.id, status: 'Linked' });
     expect((await history(conn.id)).map((r) => r.to_status)).toEqual(['PendingAuth', 'Linked']);
+    // No body at all (the SDK's requestBody left out) means no credentials, as {} does.
+    const conn2 = await connection(cid);
+    const bare = await t.call('PUT', `/companies/${cid}/connections/${conn2.id}/authorization`, undefined, { 'content-type': 'application/json' });
+    expect(bare.statusCode).toBe(200);
+    expect(bare.json().status).toBe('Linked');
     // Linked again with {} is fine and changes nothing
     expect((await t.call('PUT', url, {})).json().status).toBe('Linked');
     expect((await history(conn.id)).length).toBe(2);
@@ -334,12 +339,13 @@ describe.each(DIALECTS)('connections API with Xero configured [%s]', (dialect) =
     expectErrorShape(await t.call('POST', `/companies/${cid}/connections`, { platformKey: 'qhyg' }), 404);
     const url = `/companies/${cid}/connections/${conn.id}/authorization`;
     for (const [body, missing] of [
+      [undefined, ['refreshToken', 'tenantId']],
       [{}, ['refreshToken', 'tenantId']],
       [{ refreshToken: 'r' }, ['tenantId']],
       [{ tenantId: 't' }, ['refreshToken']],
       [{ refreshToken: '', tenantId: 't' }, ['refreshToken']],
     ] as const) {
-      const e = expectErrorShape(await t.call('PUT', url, body), 400);
+      const e = expectErrorShape(await t.call('PUT', url, body, { 'content-type': 'application/json' }), 400);
       expect(e.error).toBe('Error processing request - not valid.');
       expect(e.validation.errors.map((x: any) => x.itemId).sort()).toEqual([...missing].sort());
     }

@@ -6,7 +6,18 @@ import type { ConnectionSortColumn } from '../../store/connections.repository.js
 import type { ApiContext } from '../context.js';
 import { connectionToApi } from '../mappers.js';
 import { envelope, pageRequest, parseOrderBy, rejectUnsupportedFilters } from '../paging.js';
-import { AuthorizationBody, CompanyParams, Connection, ConnectionParams, CreateConnectionBody, PagingQuery, UpdateConnectionStatus, errorResponses, paged } from '../schemas.js';
+import {
+  AuthorizationBody,
+  CompanyParams,
+  Connection,
+  ConnectionParams,
+  CreateConnectionBody,
+  PagingQuery,
+  UpdateConnectionStatus,
+  absentBodyIsEmptyObject,
+  errorResponses,
+  paged,
+} from '../schemas.js';
 import { linkConnection, unlinkConnection } from '../services/connection-lifecycle.js';
 
 const ORDERABLE: Record<string, ConnectionSortColumn> = {
@@ -157,6 +168,8 @@ export async function connectionsRoutes(app: FastifyInstance, ctx: ApiContext): 
         body: AuthorizationBody,
         response: { 200: Connection, ...errorResponses(400, 401, 404) },
       },
+      // The SDK's requestBody is optional; left out, no body is sent: no credentials, as for the Sandbox.
+      preValidation: absentBodyIsEmptyObject,
     },
     async (req) => {
       const conn = await requireConnection(req.params);
