@@ -33,6 +33,7 @@ describe('parseConfig', () => {
       redirectUrl: undefined,
       xero: undefined,
       qbo: undefined,
+      workerConcurrency: 4,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -64,6 +65,7 @@ describe('parseConfig', () => {
       SYNCLINE_XERO_CLIENT_SECRET: 'xsecret',
       SYNCLINE_QBO_CLIENT_ID: 'qid',
       SYNCLINE_QBO_CLIENT_SECRET: 'qsecret',
+      SYNCLINE_WORKER_CONCURRENCY: '8',
     });
     expect(c).toEqual({
       port: 0,
@@ -78,6 +80,7 @@ describe('parseConfig', () => {
       redirectUrl: 'https://app.example.com/linked',
       xero: { clientId: 'xid', clientSecret: 'xsecret' },
       qbo: { clientId: 'qid', clientSecret: 'qsecret' },
+      workerConcurrency: 8,
     });
     expect(parseConfig({ DATABASE_URL: 'postgresql://localhost/x' }).databaseUrl).toBe('postgresql://localhost/x');
     expect(parseConfig({ PORT: '65535' }).port).toBe(65535);
@@ -107,6 +110,7 @@ describe('parseConfig', () => {
     fails({ SYNCLINE_XERO_CLIENT_SECRET: 'x' }, 'SYNCLINE_XERO_CLIENT_ID');
     fails({ SYNCLINE_QBO_CLIENT_ID: 'x' }, 'SYNCLINE_QBO_CLIENT_SECRET');
     fails({ SYNCLINE_QBO_CLIENT_SECRET: 'x' }, 'SYNCLINE_QBO_CLIENT_ID');
+    for (const n of ['0', '-2', 'four', '1000']) fails({ SYNCLINE_WORKER_CONCURRENCY: n }, 'SYNCLINE_WORKER_CONCURRENCY');
   });
 
   it('the PORT message shows the bad value', () => {

@@ -21,6 +21,8 @@ export interface Config {
   readonly redirectUrl: string | undefined;
   readonly xero: OAuthClientConfig | undefined;
   readonly qbo: OAuthClientConfig | undefined;
+  /** Datasets one worker process runs at once. */
+  readonly workerConcurrency: number;
 }
 
 export interface OAuthClientConfig {
@@ -59,6 +61,13 @@ function httpUrl(env: Env, name: string): string | undefined {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(name, `must be an http(s) URL, got "${v}"`);
   return v.replace(/\/+$/, '');
+}
+
+function positiveInt(env: Env, name: string, fallback: number, max: number): number {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) throw new ConfigError(name, `must be an integer from 1 to ${max}, got "${v}"`);
+  return Number(v);
 }
 
 function oauthClient(env: Env, prefix: string): OAuthClientConfig | undefined {
@@ -106,6 +115,7 @@ export function parseConfig(env: Env = process.env): Config {
     redirectUrl: httpUrl(env, 'SYNCLINE_REDIRECT_URL'),
     xero: oauthClient(env, 'SYNCLINE_XERO'),
     qbo: oauthClient(env, 'SYNCLINE_QBO'),
+    workerConcurrency: positiveInt(env, 'SYNCLINE_WORKER_CONCURRENCY', 4, 256),
   });
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { ConfigError, parseConfig, type Config } from './config.js';
-import { startServer } from './server.js';
+import { startServer, type Roles } from './server.js';
 import { migrateToLatest, openStore } from '../store/db.js';
 import { ApiKeysRepository } from '../store/api-keys.repository.js';
 import { newId, randomAlnum } from '../lib/ids.js';
@@ -35,36 +35,49 @@ async function withStore<T>(fn: (store: ReturnType<typeof openStore>) => Promise
 const program = new Command();
 program.name('syncline').description('Self-hosted engine that keeps accounting data fresh (Codat-compatible API)');
 
+/** Runs a node until SIGTERM/SIGINT: stop accepting, finish in-flight work, hand datasets back, exit 0. */
+async function runNode(roles: Roles, label: string): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const server = await startServer(config, { logger: log, roles });
+  log.info({ url: server.url || undefined, database: server.store.dialect, roles }, roles.api ? 'syncline listening' : `syncline ${label} started`);
+  if (server.generatedApiKey) {
+    // Printed once, on stdout, outside the JSON log stream: only its hash is stored.
+    process.stdout.write(
+      `\nNo API key existed, so one was generated. It will not be shown again:\n\n  SYNCLINE_API_KEY=${server.generatedApiKey}\n\n` +
+        `Use it as: Authorization: Basic $(printf %s "$SYNCLINE_API_KEY" | base64)\n\n`,
+    );
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    try {
+      await server.close();
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
 program
   .command('serve')
-  .description('run the HTTP API (SQLite under ./data unless DATABASE_URL is set)')
+  .description('run the HTTP API, and (unless --no-worker) the workers that pull data, in one process')
+  .option('--no-worker', 'run the API only (workers run elsewhere with `syncline worker`)')
+  .action(async (opts: { worker: boolean }) => {
+    await runNode({ api: true, workers: opts.worker }, 'serve');
+  });
+
+program
+  .command('worker')
+  .description('run only the worker pool (pulls datasets) and the lease sweeper')
   .action(async () => {
-    const config = loadConfig();
-    const log = createLogger(config.logLevel);
-    const server = await startServer(config, { logger: log });
-    log.info({ url: server.url, database: server.store.dialect }, 'syncline listening');
-    if (server.generatedApiKey) {
-      // Printed once, on stdout, outside the JSON log stream: only its hash is stored.
-      process.stdout.write(
-        `\nNo API key existed, so one was generated. It will not be shown again:\n\n  SYNCLINE_API_KEY=${server.generatedApiKey}\n\n` +
-          `Use it as: Authorization: Basic $(printf %s "$SYNCLINE_API_KEY" | base64)\n\n`,
-      );
-    }
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down');
-      try {
-        await server.close();
-        process.exit(0);
-      } catch (err) {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      }
-    };
-    process.on('SIGTERM', () => void stop('SIGTERM'));
-    process.on('SIGINT', () => void stop('SIGINT'));
+    await runNode({ api: false, workers: true }, 'worker');
   });
 
 program

@@ -2,10 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
 import { repositories, type ApiContext } from '../api/context.js';
 import { IntegrationRegistry } from '../connectors/integrations.js';
+import { ConnectorRegistry } from '../connectors/connector.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { SecretBox } from '../lib/secrets.js';
+import type { Daemon } from '../lib/daemon.js';
 import { migrateToLatest, openStore, type Store } from '../store/db.js';
+import { WorkerPool, DEFAULT_WORKER_OPTIONS, type WorkerPoolOptions } from '../sync/worker-pool.js';
+import { Wakeup } from '../sync/wakeup.js';
+import { createSweeper, DEFAULT_SWEEPER_OPTIONS, type SweeperOptions } from '../scheduler/sweeper.js';
 import type { Config } from './config.js';
 import { loadSecretKey } from './config.js';
 import { ensureBootstrapKey } from './bootstrap.js';
@@ -13,13 +18,23 @@ import { ensureBootstrapKey } from './bootstrap.js';
 export const BODY_LIMIT = 1024 * 1024;
 
 export interface Server {
-  app: FastifyInstance;
+  app: FastifyInstance | undefined;
   store: Store;
   ctx: ApiContext;
+  pool: WorkerPool | undefined;
+  daemons: Daemon[];
   /** Set when a key was generated at this start: print it once. */
   generatedApiKey: string | undefined;
+  /** Listener URL (API role only). */
   url: string;
   close(): Promise<void>;
+}
+
+export interface Roles {
+  /** HTTP API. */
+  api: boolean;
+  /** Worker pool (pulls datasets) and the lease sweeper. */
+  workers: boolean;
 }
 
 export interface ServerOptions {
@@ -27,54 +42,100 @@ export interface ServerOptions {
   logger?: Logger;
   /** Use this store instead of opening one from the config (tests). */
   store?: Store;
+  roles?: Roles;
+  /** Connectors by integration key; defaults to the built-in ones. */
+  connectors?: ConnectorRegistry;
+  worker?: Partial<WorkerPoolOptions>;
+  sweeper?: Partial<SweeperOptions>;
 }
 
-/** Wires config → store → API and listens. One place starts everything and one place stops it. */
+/**
+ * Wires config → store → API, workers and daemons. One place starts everything and one place stops it:
+ * stop accepting requests, let in-flight ones finish, hand running datasets back, stop daemons, close the database.
+ */
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<Server> {
+  const roles = opts.roles ?? { api: true, workers: true };
   const log = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
   const store = opts.store ?? openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const daemons: Daemon[] = [];
+  let wakeup: Wakeup | undefined;
+  let pool: WorkerPool | undefined;
+  let app: FastifyInstance | undefined;
+  const stopAll = async () => {
+    if (app) await app.close();
+    if (pool) await pool.stop();
+    for (const d of daemons) await d.stop();
+    if (wakeup) await wakeup.stop();
+    if (!opts.store) await store.close();
+  };
   try {
     await migrateToLatest(store);
     const repos = repositories(store);
-    const generatedApiKey = await ensureBootstrapKey(repos.apiKeys, config.apiKey, clock);
+    const generatedApiKey = roles.api ? await ensureBootstrapKey(repos.apiKeys, config.apiKey, clock) : undefined;
+    const secretBox = new SecretBox(loadSecretKey(config));
+    const connectors = opts.connectors ?? new ConnectorRegistry();
+    wakeup = new Wakeup(log, roles.workers && store.dialect === 'postgres' ? config.databaseUrl : undefined);
+
     let baseUrl = config.publicBaseUrl ?? `http://${config.host}:${config.port}`;
     const ctx: ApiContext = {
       store,
       repos,
       clock,
       registry: new IntegrationRegistry({ xero: config.xero !== undefined, qbo: config.qbo !== undefined }),
-      secretBox: new SecretBox(loadSecretKey(config)),
+      secretBox,
       log,
       publicBaseUrl: () => baseUrl,
       instanceName: config.instanceName,
       configuredRedirectUrl: config.redirectUrl,
       bodyLimit: BODY_LIMIT,
+      onQueued: () => wakeup?.notify(),
+      authorizeConnection: async (conn) => {
+        const connector = connectors.get(conn.integrationKey);
+        if (!connector?.authorize) return undefined;
+        return connector.authorize({ connectionId: conn.id, companyName: conn.companyName, signal: AbortSignal.timeout(30_000) });
+      },
     };
-    const app = await buildApp(ctx);
-    await app.listen({ port: config.port, host: config.host });
-    const addr = app.server.address();
-    const port = typeof addr === 'object' && addr ? addr.port : config.port;
-    const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-    const url = `http://${hostForUrl}:${port}`;
-    if (!config.publicBaseUrl) baseUrl = url;
+
+    if (roles.workers) {
+      wakeup.start();
+      pool = new WorkerPool(
+        { store, connectors, clock, log, secretBox, wakeup },
+        { ...DEFAULT_WORKER_OPTIONS, concurrency: config.workerConcurrency, ...opts.worker },
+      );
+      pool.start();
+      const sweeper = createSweeper({ store, clock, log, onRequeued: () => wakeup?.notify() }, { ...DEFAULT_SWEEPER_OPTIONS, ...opts.sweeper });
+      sweeper.start();
+      daemons.push(sweeper);
+    }
+
+    let url = '';
+    if (roles.api) {
+      app = await buildApp(ctx);
+      await app.listen({ port: config.port, host: config.host });
+      const addr = app.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : config.port;
+      const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+      url = `http://${hostForUrl}:${port}`;
+      if (!config.publicBaseUrl) baseUrl = url;
+    }
     let closed = false;
     return {
       app,
       store,
       ctx,
+      pool,
+      daemons,
       generatedApiKey,
       url,
       async close() {
         if (closed) return;
         closed = true;
-        // Stop accepting, let in-flight requests finish, then close the database.
-        await app.close();
-        if (!opts.store) await store.close();
+        await stopAll();
       },
     };
   } catch (err) {
-    if (!opts.store) await store.close().catch(() => {});
+    await stopAll().catch(() => {});
     throw err;
   }
 }
