@@ -1,0 +1,254 @@
+/**
+ * The simulator's internal records. Amounts are integer cents (exact sums), times are epoch milliseconds; `render.ts`
+ * turns them into Xero's wire format. Every record carries its position `index` in its collection (the id encodes it)
+ * and `updatedMs`, the platform's UpdatedDateUTC.
+ */
+
+export type DocStatus = 'DRAFT' | 'SUBMITTED' | 'AUTHORISED' | 'PAID' | 'VOIDED' | 'DELETED';
+
+export interface TrackingPick {
+  category: number;
+  option: number;
+}
+
+export interface DocLine {
+  description: string;
+  quantity: number;
+  unitCents: number;
+  discountRate: number;
+  discountCents: number;
+  /** Quantity × unit − discount, before tax (line amounts are tax-exclusive). */
+  lineCents: number;
+  taxType: string;
+  taxCents: number;
+  accountCode: string;
+  itemIndex?: number;
+  tracking: TrackingPick[];
+}
+
+export interface DocPaymentRef {
+  /** Index in the payments (or bill payments) collection. */
+  index: number;
+  dateMs: number;
+  amountCents: number;
+  reference: string;
+}
+
+export interface DocCreditRef {
+  /** For an invoice: index of the credit note. For a credit note: index of the invoice it is allocated to. */
+  index: number;
+  dateMs: number;
+  amountCents: number;
+}
+
+export type DocKind = 'invoice' | 'bill' | 'creditNote';
+
+export interface Doc {
+  kind: DocKind;
+  index: number;
+  number: string;
+  reference: string;
+  contactIndex: number;
+  dateMs: number;
+  dueDateMs: number;
+  status: DocStatus;
+  lines: DocLine[];
+  subCents: number;
+  taxCents: number;
+  totalCents: number;
+  discountCents: number;
+  currency: string;
+  /** Xero's CurrencyRate: units of the document currency per unit of base currency (1 for base-currency documents). */
+  rate: number;
+  payments: DocPaymentRef[];
+  credits: DocCreditRef[];
+  fullyPaidOnMs?: number;
+  sentToContact: boolean;
+  updatedMs: number;
+}
+
+export type PaymentKind = 'payment' | 'billPayment';
+
+export interface Pay {
+  kind: PaymentKind;
+  index: number;
+  /** Index of the invoice (payment) or bill (bill payment) it is allocated to. */
+  docIndex: number;
+  dateMs: number;
+  amountCents: number;
+  bankCode: string;
+  reference: string;
+  status: 'AUTHORISED' | 'DELETED';
+  currency: string;
+  rate: number;
+  isReconciled: boolean;
+  updatedMs: number;
+}
+
+export interface SimAddress {
+  type: 'POBOX' | 'STREET';
+  line1: string;
+  line2?: string;
+  city: string;
+  region: string;
+  postalCode: string;
+  country: string;
+}
+
+export interface SimPhone {
+  type: 'DEFAULT' | 'MOBILE' | 'FAX' | 'DDI';
+  countryCode: string;
+  areaCode: string;
+  number: string;
+}
+
+export interface Contact {
+  index: number;
+  name: string;
+  firstName: string;
+  lastName: string;
+  email: string;
+  accountNumber: string;
+  status: 'ACTIVE' | 'ARCHIVED';
+  isCustomer: boolean;
+  isSupplier: boolean;
+  currency: string;
+  taxNumber?: string;
+  companyNumber?: string;
+  website?: string;
+  addresses: SimAddress[];
+  phones: SimPhone[];
+  persons: { firstName: string; lastName: string; email: string; includeInEmails: boolean }[];
+  updatedMs: number;
+}
+
+export interface Item {
+  index: number;
+  code: string;
+  name: string;
+  description: string;
+  purchaseDescription: string;
+  isSold: boolean;
+  isPurchased: boolean;
+  isTracked: boolean;
+  salesUnitCents: number;
+  salesAccount: string;
+  purchaseUnitCents: number;
+  purchaseAccount: string;
+  quantityOnHand: number;
+  updatedMs: number;
+}
+
+export type AccountType =
+  | 'BANK'
+  | 'CURRENT'
+  | 'CURRLIAB'
+  | 'DEPRECIATN'
+  | 'DIRECTCOSTS'
+  | 'EQUITY'
+  | 'EXPENSE'
+  | 'FIXED'
+  | 'INVENTORY'
+  | 'LIABILITY'
+  | 'NONCURRENT'
+  | 'OTHERINCOME'
+  | 'OVERHEADS'
+  | 'PREPAYMENT'
+  | 'REVENUE'
+  | 'SALES'
+  | 'TERMLIAB';
+
+export interface Account {
+  index: number;
+  code: string;
+  name: string;
+  type: AccountType;
+  status: 'ACTIVE' | 'ARCHIVED' | 'DELETED';
+  description: string;
+  taxType: string;
+  bankAccountType?: 'BANK' | 'CREDITCARD';
+  bankAccountNumber?: string;
+  systemAccount?: string;
+  updatedMs: number;
+}
+
+export interface TaxRate {
+  index: number;
+  taxType: string;
+  name: string;
+  status: 'ACTIVE' | 'ARCHIVED' | 'DELETED';
+  reportTaxType: string;
+  components: { name: string; rate: number; isCompound: boolean }[];
+  updatedMs: number;
+}
+
+export interface TrackingCategory {
+  index: number;
+  name: string;
+  status: 'ACTIVE' | 'ARCHIVED' | 'DELETED';
+  options: { index: number; name: string; status: 'ACTIVE' | 'ARCHIVED' | 'DELETED' }[];
+  updatedMs: number;
+}
+
+export interface ManualJournal {
+  index: number;
+  narration: string;
+  dateMs: number;
+  status: 'DRAFT' | 'POSTED' | 'DELETED' | 'VOIDED';
+  /** Debits positive, credits negative; they sum to zero. */
+  lines: { accountCode: string; description: string; amountCents: number; tracking: TrackingPick[] }[];
+  updatedMs: number;
+}
+
+export interface Organisation {
+  name: string;
+  legalName: string;
+  baseCurrency: string;
+  countryCode: string;
+  version: 'UK' | 'US' | 'AU' | 'NZ';
+  timezone: string;
+  taxNumber: string;
+  registrationNumber: string;
+  financialYearEndDay: number;
+  financialYearEndMonth: number;
+  periodLockMs: number;
+  createdMs: number;
+  shortCode: string;
+  lineOfBusiness: string;
+  addresses: SimAddress[];
+  phones: SimPhone[];
+  website: string;
+}
+
+/** The collections a tenant serves, by admin name. */
+export const COLLECTIONS = [
+  'accounts',
+  'taxRates',
+  'trackingCategories',
+  'items',
+  'contacts',
+  'invoices',
+  'bills',
+  'creditNotes',
+  'payments',
+  'billPayments',
+  'manualJournals',
+] as const;
+export type CollectionName = (typeof COLLECTIONS)[number];
+
+export interface RecordTypes {
+  accounts: Account;
+  taxRates: TaxRate;
+  trackingCategories: TrackingCategory;
+  items: Item;
+  contacts: Contact;
+  invoices: Doc;
+  bills: Doc;
+  creditNotes: Doc;
+  payments: Pay;
+  billPayments: Pay;
+  manualJournals: ManualJournal;
+}
+
+export const DAY_MS = 86_400_000;
+export const dayStart = (ms: number): number => Math.floor(ms / DAY_MS) * DAY_MS;
