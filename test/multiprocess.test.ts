@@ -32,10 +32,10 @@ describe('several processes on one PostgreSQL', () => {
     const post = (base: string, p: string, body?: unknown) =>
       fetch(base + p, { method: 'POST', headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
 
-    const company = await (await post(a.url, '/companies', { name: 'Race Co' })).json();
-    const conn = await (await post(a.url, `/companies/${company.id}/connections`, { platformKey: 'mqjo' })).json();
+    const company = (await (await post(a.url, '/companies', { name: 'Race Co' })).json()) as any;
+    const conn = (await (await post(a.url, `/companies/${company.id}/connections`, { platformKey: 'mqjo' })).json()) as any;
     // items is not part of the first-link read, so it is idle when the race starts
-    const settings = await (await fetch(`${a.url}/companies/${company.id}/syncSettings`, { headers: h })).json();
+    const settings = (await (await fetch(`${a.url}/companies/${company.id}/syncSettings`, { headers: h })).json()) as any;
     const items = settings.settings.find((s: any) => s.dataType === 'items');
     const set = await post(a.url, `/companies/${company.id}/syncSettings`, { companyId: company.id, overridesDefaults: true, settings: [{ ...items, fetchOnFirstLink: false }] });
     expect(set.status).toBe(204);
@@ -43,7 +43,7 @@ describe('several processes on one PostgreSQL', () => {
     expect(link.status).toBe(302);
 
     const results = await Promise.all(Array.from({ length: 100 }, (_, i) => post(i % 2 ? a.url : b.url, `/companies/${company.id}/data/queue/items`)));
-    const bodies = await Promise.all(results.map((r) => r.json()));
+    const bodies = (await Promise.all(results.map((r) => r.json()))) as any[];
     const ok = bodies.filter((_, i) => results[i]!.status === 200);
     const refused = bodies.filter((x, i) => results[i]!.status === 400 && String(x.error).startsWith('DatasetAlreadyInProgressException'));
     expect(ok.length).toBe(1);
@@ -51,7 +51,7 @@ describe('several processes on one PostgreSQL', () => {
     for (const r of refused) {
       expect(r.error).toBe(`DatasetAlreadyInProgressException: Cannot queue items sync for ${company.id} as previous sync ${ok[0].id} is still in progress`);
     }
-    const history = await (await fetch(`${a.url}/companies/${company.id}/data/history?pageSize=5000`, { headers: h })).json();
+    const history = (await (await fetch(`${a.url}/companies/${company.id}/data/history?pageSize=5000`, { headers: h })).json()) as any;
     expect(history.results.filter((d: any) => d.dataType === 'items').length).toBe(1);
   });
 });

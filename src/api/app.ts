@@ -21,6 +21,7 @@ import { opsRoutes } from './routes/ops.js';
 import { unsupportedRoutes } from './routes/unsupported.js';
 import { refreshRoutes } from './routes/refresh.js';
 import { syncSettingsRoutes } from './routes/sync-settings.js';
+import { dataRoutes } from './routes/data.js';
 
 const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
@@ -148,6 +149,7 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
     await linkRoutes(scope, ctx);
     await refreshRoutes(scope, ctx);
     await syncSettingsRoutes(scope, ctx);
+    await dataRoutes(scope, ctx);
     await unsupportedRoutes(scope);
     for (const ext of extensions) await ext(scope, ctx);
   });
