@@ -192,6 +192,39 @@ describe.each(DIALECTS)('connections API [%s]', (dialect) => {
     expectErrorShape(await t.app.inject({ method: 'GET', url: `/link/companies/${MISSING}/connections/${conn.id}/start` }), 404);
   });
 
+  it('the company Link page lists enabled integrations; choosing one creates or reuses a PendingAuth connection', async () => {
+    const created = (await t.call('POST', '/companies', { name: 'Browser Co' })).json();
+    const cid = created.id;
+    const pageRes = await t.app.inject({ method: 'GET', url: created.redirect.slice(BASE_URL.length) });
+    expect(pageRes.statusCode).toBe(200);
+    expect(pageRes.headers['content-type']).toMatch(/^text\/html/);
+    expect(pageRes.body).toContain(`/link/companies/${cid}/integrations/mqjo`);
+    expect(pageRes.body).not.toContain(`/link/companies/${cid}/integrations/gbol`);
+    const choose = () => t.app.inject({ method: 'GET', url: `/link/companies/${cid}/integrations/mqjo` });
+    const first = await choose();
+    expect(first.statusCode).toBe(302);
+    const m = new RegExp(`^/link/companies/${cid}/connections/([0-9a-f-]{36})/start$`).exec(String(first.headers.location));
+    expect(m).not.toBeNull();
+    const connId = m![1]!;
+    expect((await t.call('GET', `/companies/${cid}/connections/${connId}`)).json().status).toBe('PendingAuth');
+    // Choosing again reuses the PendingAuth connection.
+    expect((await choose()).headers.location).toBe(first.headers.location);
+    expect((await t.call('GET', `/companies/${cid}/connections`)).json().totalResults).toBe(1);
+    const started = await t.app.inject({ method: 'GET', url: String(first.headers.location) });
+    expect(started.statusCode).toBe(302);
+    expect((await t.call('GET', `/companies/${cid}/connections/${connId}`)).json().status).toBe('Linked');
+    // Once it is Linked, choosing the integration again starts a new connection.
+    const next = await choose();
+    expect(next.headers.location).not.toBe(first.headers.location);
+    expect((await t.call('GET', `/companies/${cid}/connections`)).json().totalResults).toBe(2);
+    // Disabled or unknown integrations, unknown companies
+    expectErrorShape(await t.app.inject({ method: 'GET', url: `/link/companies/${cid}/integrations/gbol` }), 404);
+    expectErrorShape(await t.app.inject({ method: 'GET', url: `/link/companies/${cid}/integrations/zzzz` }), 404);
+    expectErrorShape(await t.app.inject({ method: 'GET', url: `/link/companies/${MISSING}` }), 404);
+    expectErrorShape(await t.app.inject({ method: 'GET', url: `/link/companies/${MISSING}/integrations/mqjo` }), 404);
+    expectErrorShape(await t.app.inject({ method: 'GET', url: '/link/companies/not-a-uuid' }), 400);
+  });
+
   it('the default redirect is the built-in completion page', async () => {
     const t2 = await createTestApp(dialect);
     try {

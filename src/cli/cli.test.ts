@@ -6,6 +6,11 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { migrations } from '../store/migrations/index.js';
+import { ApiKeysRepository } from '../store/api-keys.repository.js';
+import { ManualClock } from '../lib/clock.js';
+import { hashApiKey } from '../lib/secrets.js';
+import { DIALECTS, openTestStore } from '../../test/support/stores.js';
+import { ensureBootstrapKey } from './bootstrap.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
@@ -38,7 +43,7 @@ const run = (args: string[], env: Record<string, string>) => cli(args, env).done
 /** Starts `serve` and waits for the listening log line; returns the URL and the process. */
 async function serve(env: Record<string, string>) {
   const child = cli(['serve'], { PORT: '0', LOG_LEVEL: 'info', ...env });
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 45_000;
   for (;;) {
     const m = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"syncline listening"/.exec(child.output().stdout);
     if (m) return { child, url: m[1]! };
@@ -69,9 +74,9 @@ afterAll(() => {
 });
 
 describe.concurrent('syncline CLI', () => {
-  it('serve: generates and prints a key once, the key works, SIGTERM exits 0', async () => {
-    const dir = path.join(tempDir(), 'data');
-    const first = await serve({ SYNCLINE_DATA_DIR: dir });
+  it('serve prints a generated key once; keys create / list / revoke; SIGTERM exits 0', async () => {
+    const env = { SYNCLINE_DATA_DIR: path.join(tempDir(), 'data') };
+    const first = await serve(env);
     const printed = [...first.child.output().stdout.matchAll(GENERATED)].map((m) => m[1]!);
     expect(printed).toHaveLength(1);
     const key = printed[0]!;
@@ -95,14 +100,44 @@ describe.concurrent('syncline CLI', () => {
     // The key appears in the output only in the one message, never in a log line.
     expect(r1.stdout.split(key).length - 1).toBe(1);
 
-    const second = await serve({ SYNCLINE_DATA_DIR: dir });
+    // keys create (and a name that is too long, refused)
+    const [made, long] = await Promise.all([run(['keys', 'create', '--name', 'ci'], env), run(['keys', 'create', '--name', 'n'.repeat(51)], env)]);
+    expect(made.code, made.stderr).toBe(0);
+    const [id, madeKey] = made.stdout.trim().split('\t');
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(madeKey).toMatch(/^[A-Za-z0-9]{40}$/);
+    expect(long.code).not.toBe(0);
+    expect(long.stderr).toMatch(/50/);
+    const listed = await run(['keys', 'list'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    const rows = listed.stdout.trim().split('\n').map((l) => l.split('\t'));
+    expect(rows.map((r) => [r[0]!.length, r[2]])).toEqual([
+      [36, 'bootstrap'],
+      [36, 'ci'],
+    ]);
+    expect(rows[1]![0]).toBe(id);
+    expect(listed.stdout).not.toContain(key);
+    expect(listed.stdout).not.toContain(madeKey!);
+
+    // A second start generates nothing; both keys work and the data persisted.
+    const second = await serve(env);
     expect(second.child.output().stdout).not.toMatch(GENERATED);
     const list = await fetch(`${second.url}/companies`, { headers: basic(key) });
     expect(list.status).toBe(200);
     expect(((await list.json()) as any).results.map((c: any) => c.name)).toEqual(['Persisted']);
+    expect((await fetch(`${second.url}/apiKeys`, { headers: basic(madeKey!) })).status).toBe(200);
     const r2 = await stop(second.child);
     expect(r2.code, r2.stderr).toBe(0);
     expect(r2.stdout).not.toContain(key);
+
+    // keys revoke; revoking again fails naming the id
+    const revoked = await run(['keys', 'revoke', id!], env);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toContain(id!);
+    const [after, missing] = await Promise.all([run(['keys', 'list'], env), run(['keys', 'revoke', id!], env)]);
+    expect(after.stdout.trim().split('\n').map((l) => l.split('\t')[2])).toEqual(['bootstrap']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain(id!);
   });
 
   it('serve: a configured SYNCLINE_API_KEY is accepted as given and nothing is generated', async () => {
@@ -119,57 +154,13 @@ describe.concurrent('syncline CLI', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).not.toContain(key);
     }
-    // A restart with the same key does not store it twice.
-    const again = await run(['keys', 'list'], { SYNCLINE_DATA_DIR: dir, SYNCLINE_API_KEY: key });
-    expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout.trim().split('\n')).toHaveLength(1);
-  });
-
-  it('keys create / list / revoke', async () => {
-    const env = { SYNCLINE_DATA_DIR: path.join(tempDir(), 'data') };
-    const created = await run(['keys', 'create', '--name', 'ci'], env);
-    expect(created.code, created.stderr).toBe(0);
-    const [id, key] = created.stdout.trim().split('\t');
-    expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    expect(key).toMatch(/^[A-Za-z0-9]{40}$/);
-    const [unnamed, long] = await Promise.all([run(['keys', 'create'], env), run(['keys', 'create', '--name', 'n'.repeat(51)], env)]);
-    expect(unnamed.code, unnamed.stderr).toBe(0);
-    const [id2] = unnamed.stdout.trim().split('\t');
-    expect(long.code).not.toBe(0);
-    expect(long.stderr).toMatch(/50/);
-
-    const listed = await run(['keys', 'list'], env);
-    expect(listed.code, listed.stderr).toBe(0);
-    const rows = listed.stdout.trim().split('\n').map((l) => l.split('\t'));
-    expect(rows.map((r) => r[0])).toEqual([id, id2]);
-    expect(rows[0]![2]).toBe('ci');
-    expect(listed.stdout).not.toContain(key!);
-
-    // The created key authenticates, and serve does not generate another one.
-    const s = await serve(env);
-    try {
-      expect(s.child.output().stdout).not.toMatch(GENERATED);
-      expect((await fetch(`${s.url}/apiKeys`, { headers: basic(key!) })).status).toBe(200);
-    } finally {
-      expect((await stop(s.child)).code).toBe(0);
-    }
-
-    const revoked = await run(['keys', 'revoke', id!], env);
-    expect(revoked.code, revoked.stderr).toBe(0);
-    expect(revoked.stdout).toContain(id!);
-    const [after, missing] = await Promise.all([run(['keys', 'list'], env), run(['keys', 'revoke', id!], env)]);
-    expect(after.stdout.trim().split('\n').map((l) => l.split('\t')[0])).toEqual([id2]);
-    expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toContain(id!);
   });
 
   it('a bad environment value stops with a message naming the variable', async () => {
     const dir = tempDir();
     const cases = [
       [['serve'], { PORT: 'abc' }, 'PORT'],
-      [['serve'], { HOST: 'no such host!' }, 'HOST'],
       [['migrate'], { DATABASE_URL: 'mysql://x/y' }, 'DATABASE_URL'],
-      [['keys', 'list'], { LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     ] as const;
     const results = await Promise.all(cases.map(([args, env]) => run([...args], { SYNCLINE_DATA_DIR: path.join(dir, 'data'), ...env })));
     cases.forEach(([args, env, variable], i) => {
@@ -205,13 +196,52 @@ describe.concurrent('syncline CLI', () => {
       expect(outputs).toEqual(['applied: ' + names.join(', ') + '\n', 'database is up to date\n'].sort());
       const tables = await db.query(`select table_name from information_schema.tables where table_schema = 'public'`);
       expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['companies', 'connections', 'api_keys']));
-      const third = await run(['migrate'], env);
-      expect(third.code, third.stderr).toBe(0);
-      expect(third.stdout).toBe('database is up to date\n');
     } finally {
       await db.end().catch(() => {});
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
+    }
+  });
+});
+
+describe.each(DIALECTS)('first API key at start [%s]', (dialect) => {
+  it('generates one only when none is configured and none exists', async () => {
+    const store = await openTestStore(dialect);
+    try {
+      const repo = new ApiKeysRepository(store.db);
+      const clock = new ManualClock();
+      const key = await ensureBootstrapKey(repo, undefined, clock);
+      expect(key).toMatch(/^[A-Za-z0-9]{40}$/);
+      const rows = await repo.list();
+      expect(rows.map((r) => [r.name, r.key_hash])).toEqual([['bootstrap', hashApiKey(key!)]]);
+      expect(await ensureBootstrapKey(repo, undefined, clock)).toBeUndefined();
+      expect(await repo.count()).toBe(1);
+    } finally {
+      await store.cleanup();
+    }
+  });
+
+  it('stores a configured key once, even when two processes start at once', async () => {
+    const store = await openTestStore(dialect);
+    const other = await openTestStore(dialect);
+    try {
+      const repo = new ApiKeysRepository(store.db);
+      const clock = new ManualClock();
+      const results = await Promise.all([ensureBootstrapKey(repo, 'configured-key', clock), ensureBootstrapKey(repo, 'configured-key', clock)]);
+      expect(results).toEqual([undefined, undefined]);
+      expect((await repo.list()).map((r) => [r.name, r.key_hash])).toEqual([['bootstrap', hashApiKey('configured-key')]]);
+      expect(await ensureBootstrapKey(repo, 'configured-key', clock)).toBeUndefined();
+      expect(await repo.count()).toBe(1);
+      // With keys already present and a different key configured, the configured one is added, nothing generated.
+      const otherRepo = new ApiKeysRepository(other.db);
+      await otherRepo.insert({ id: '11111111-1111-4111-8111-111111111111', name: 'existing', key_hash: hashApiKey('x'), created_at: clock.now().toISOString() });
+      expect(await ensureBootstrapKey(otherRepo, undefined, clock)).toBeUndefined();
+      expect(await otherRepo.count()).toBe(1);
+      expect(await ensureBootstrapKey(otherRepo, 'configured-key', clock)).toBeUndefined();
+      expect((await otherRepo.list()).map((r) => r.name).sort()).toEqual(['bootstrap', 'existing']);
+    } finally {
+      await store.cleanup();
+      await other.cleanup();
     }
   });
 });
