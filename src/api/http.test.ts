@@ -201,9 +201,20 @@ describe.each(DIALECTS)('HTTP conventions [%s]', (dialect) => {
           for (const media of Object.values<any>(r.content ?? {})) ajv.compile(localRefs(media.schema) as object);
         }
         for (const media of Object.values<any>(op.requestBody?.content ?? {})) ajv.compile(localRefs(media.schema) as object);
-        if (op.operationId !== 'create-api-key' && op.operationId !== 'update-company') {
-          expect(op.requestBody === undefined || op.requestBody.required === true).toBe(true);
-        }
+        if (op.requestBody) expect(Object.keys(op.requestBody.content), where).toEqual(['application/json']);
+      }
+      const withBody = ops.filter((o) => o.op.requestBody).map((o) => o.op.operationId);
+      for (const id of [
+        'create-company',
+        'replace-company',
+        'update-company',
+        'create-connection',
+        'unlink-connection',
+        'update-connection-authorization',
+        'create-api-key',
+        'update-profile',
+      ]) {
+        expect(withBody).toContain(id);
       }
       // Error responses point at the shared ErrorMessage schema.
       const getCompany = doc.paths['/companies/{companyId}'].get;
