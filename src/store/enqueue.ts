@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { newId } from '../lib/ids.js';
 import type { DataType } from '../domain/data-types.js';
 import type { DatasetStatus } from '../domain/statuses.js';
@@ -39,9 +39,16 @@ export interface ReadResult {
  * (PostgreSQL NOTIFY is delivered at commit; in-process listeners via `onQueued`).
  */
 export async function queueRead(db: Kysely<Database>, dialect: Dialect, req: ReadRequest, onQueued?: () => void): Promise<ReadResult> {
+  const result = await db.transaction().execute((trx) => queueReadIn(trx, dialect, req));
+  if (result.created.some((d) => d.status === 'Queued')) onQueued?.();
+  return result;
+}
+
+/** queueRead inside the caller's transaction (the scheduler queues a batch and moves its slots atomically). */
+export async function queueReadIn(trx: Transaction<Database>, dialect: Dialect, req: ReadRequest): Promise<ReadResult> {
   const readId = newId();
-  const datasets = new DatasetsRepository(db, dialect);
-  const result = await db.transaction().execute(async (trx) => {
+  const datasets = new DatasetsRepository(trx, dialect);
+  {
     const created: DatasetRow[] = [];
     const busy = new Map<DataType, DatasetRow>();
     for (const setting of [...req.settings].sort(bySyncOrder)) {
@@ -100,7 +107,5 @@ export async function queueRead(db: Kysely<Database>, dialect: Dialect, req: Rea
       await sql`select pg_notify(${DATASETS_CHANNEL}, '')`.execute(trx);
     }
     return { readId, created, busy };
-  });
-  if (result.created.some((d) => d.status === 'Queued')) onQueued?.();
-  return result;
+  }
 }
