@@ -11,6 +11,10 @@ import { ManualClock } from '../lib/clock.js';
 import { hashApiKey } from '../lib/secrets.js';
 import { DIALECTS, openTestStore } from '../../test/support/stores.js';
 import { ensureBootstrapKey } from './bootstrap.js';
+import { connect } from 'node:net';
+import { parseConfig } from './config.js';
+import { startServer } from './server.js';
+import { createLogger } from '../lib/logger.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
@@ -243,5 +247,39 @@ describe.each(DIALECTS)('first API key at start [%s]', (dialect) => {
       await store.cleanup();
       await other.cleanup();
     }
+  });
+});
+
+describe('graceful stop', () => {
+  it('stops accepting, finishes the request in flight, then closes the database', async () => {
+    const key = 'graceful-stop-key';
+    const config = parseConfig({ PORT: '0', SYNCLINE_DATA_DIR: path.join(tempDir(), 'data'), SYNCLINE_API_KEY: key, LOG_LEVEL: 'silent' });
+    const server = await startServer(config, { logger: createLogger('silent') });
+    const port = Number(new URL(server.url).port);
+    const body = JSON.stringify({ name: 'In flight' });
+    const sock = connect(port, '127.0.0.1');
+    let response = '';
+    sock.on('data', (d) => (response += d));
+    const ended = new Promise<void>((resolve) => sock.on('close', () => resolve()));
+    await new Promise<void>((resolve) => sock.on('connect', () => resolve()));
+    // Headers and half of the body: the request is in flight when the stop begins.
+    sock.write(
+      `POST /companies HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic ${Buffer.from(key).toString('base64')}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    let closed = false;
+    const closing = server.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 100));
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    expect(closed).toBe(false);
+    sock.end(body.slice(5));
+    await ended;
+    expect(response).toMatch(/^HTTP\/1\.1 200 /);
+    expect(response).toContain('"name":"In flight"');
+    await closing;
+    expect(closed).toBe(true);
+    // The database was closed after the request committed.
+    await expect(server.store.db.selectFrom('companies').selectAll().execute()).rejects.toThrow();
   });
 });
