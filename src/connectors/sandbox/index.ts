@@ -1,0 +1,2 @@
+export { SandboxConnector, type SandboxConnectorOptions } from './sandbox-connector.js';
+export type { SandboxCredentials } from './client.js';

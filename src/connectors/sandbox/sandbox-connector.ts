@@ -1,0 +1,292 @@
+/**
+ * The Sandbox connector (`mqjo`): reads the Syncline simulator over HTTP exactly as a Xero connector reads Xero
+ * (same paths, envelope, paging, If-Modified-Since, statuses, rate-limit headers), so pointing it at Xero later needs
+ * little more than real OAuth and base URLs.
+ */
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { isStatementType, type DataType } from '../../domain/data-types.js';
+import {
+  AuthRevokedError,
+  FetchFailedError,
+  MappingError,
+  NotSupportedError,
+  type Connector,
+  type Credentials,
+  type CredentialsStore,
+  type PullOutcome,
+  type PullRequest,
+  type SourceRecord,
+  type TokenLifetimes,
+} from '../connector.js';
+import { abortableSleep, SandboxClient, TenantLimiter, type CallContext, type SandboxCredentials } from './client.js';
+import * as M from './mappers.js';
+import { balanceSheetPeriod, cashFlowPeriod, checkColumns, firstReport, monthFirst, monthIndex, monthKey, monthLast, profitAndLossPeriod } from './reports.js';
+import { arr, num, obj, parseXeroDate, str, type Wire } from './wire.js';
+
+export interface SandboxConnectorOptions {
+  /** Root URL of the simulator, e.g. http://127.0.0.1:4010. */
+  baseUrl: string;
+  /** Accounting API root (default `${baseUrl}/api.xro/2.0`). */
+  apiUrl?: string;
+  tokenUrl?: string;
+  /** Clock for token expiry bookkeeping outside a pull (authorize, keep-alive). */
+  clock?: Clock;
+  /** Records per page (1–1000, default 1000: the fewest calls). */
+  pageSize?: number;
+  /** Total time a pull may spend paused on 429s since its last successful call (default 15 min, §2.4). */
+  pauseBudgetMs?: number;
+  /** Calls in flight at once against one tenant from this process (default 1, source-platforms.md §1.6). */
+  maxConcurrentCallsPerTenant?: number;
+  maxConcurrentPullsPerConnection?: number;
+  requestTimeoutMs?: number;
+  /** Retries of 5xx, network errors, timeouts and malformed bodies before FetchFailedError (default 3). */
+  retries?: number;
+  retryBaseMs?: number;
+  /** Subtracted from the cursor before an incremental (If-Modified-Since) listing (default 10 min). */
+  overlapMs?: number;
+  /** Refresh the access token when it expires within this margin (default 5 min). */
+  refreshMarginMs?: number;
+  /** Size of tenants created by authorize() (invoices, or a TenantSize object; default: the simulator's). */
+  tenantSize?: number | Record<string, number>;
+  /** Test hook: how to wait (Retry-After pauses, retry backoff). Default: real timers. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+type ListKind = {
+  path: string;
+  key: string;
+  where?: string;
+  paged: boolean;
+  ims: boolean;
+  /** Documents honour window.syncFrom; reference data ignores it (sync-behaviour.md §8.2). */
+  document: boolean;
+  query?: Record<string, string>;
+  map: (w: Wire, ctx: M.MapContext) => SourceRecord | SourceRecord[];
+};
+
+const LISTS: Partial<Record<DataType, ListKind>> = {
+  chartOfAccounts: { path: '/Accounts', key: 'Accounts', paged: false, ims: true, document: false, map: M.mapAccount },
+  bankAccounts: { path: '/Accounts', key: 'Accounts', where: 'Type=="BANK"', paged: false, ims: true, document: false, map: M.mapBankAccount },
+  taxRates: { path: '/TaxRates', key: 'TaxRates', paged: false, ims: false, document: false, map: (w) => M.mapTaxRate(w) },
+  trackingCategories: {
+    path: '/TrackingCategories',
+    key: 'TrackingCategories',
+    paged: false,
+    ims: false,
+    document: false,
+    query: { includeArchived: 'true' },
+    map: (w) => M.mapTrackingCategory(w),
+  },
+  items: { path: '/Items', key: 'Items', paged: false, ims: true, document: false, query: { unitdp: '4' }, map: M.mapItem },
+  customers: { path: '/Contacts', key: 'Contacts', where: 'IsCustomer==true', paged: true, ims: true, document: false, query: { includeArchived: 'true' }, map: M.mapCustomer },
+  suppliers: { path: '/Contacts', key: 'Contacts', where: 'IsSupplier==true', paged: true, ims: true, document: false, query: { includeArchived: 'true' }, map: M.mapSupplier },
+  invoices: { path: '/Invoices', key: 'Invoices', where: 'Type=="ACCREC"', paged: true, ims: true, document: true, query: { unitdp: '4' }, map: (w) => M.mapInvoice(w) },
+  bills: { path: '/Invoices', key: 'Invoices', where: 'Type=="ACCPAY"', paged: true, ims: true, document: true, query: { unitdp: '4' }, map: (w) => M.mapBill(w) },
+  creditNotes: { path: '/CreditNotes', key: 'CreditNotes', where: 'Type=="ACCRECCREDIT"', paged: true, ims: true, document: true, query: { unitdp: '4' }, map: (w) => M.mapCreditNote(w) },
+  payments: { path: '/Payments', key: 'Payments', where: 'PaymentType=="ACCRECPAYMENT"', paged: true, ims: true, document: true, map: (w) => M.mapPayment(w) },
+  billPayments: { path: '/Payments', key: 'Payments', where: 'PaymentType=="ACCPAYPAYMENT"', paged: true, ims: true, document: true, map: (w) => M.mapBillPayment(w) },
+  journalEntries: { path: '/ManualJournals', key: 'ManualJournals', paged: true, ims: true, document: true, map: M.mapJournalEntry },
+};
+
+const SUPPORTED: ReadonlySet<DataType> = new Set<DataType>([...(Object.keys(LISTS) as DataType[]), 'company', 'balanceSheet', 'profitAndLoss', 'cashFlowStatement']);
+
+/** Columns per report call: the current month plus 11 earlier ones. */
+const MONTHS_PER_REPORT = 12;
+
+export class SandboxConnector implements Connector {
+  readonly key = 'mqjo';
+  readonly tokenLifetimes: TokenLifetimes = { accessTokenSeconds: 1800, refreshTokenIdleDays: 60, refreshKeepsAlive: true };
+  readonly maxConcurrentPullsPerConnection: number;
+  private readonly client: SandboxClient;
+  private readonly clock: Clock;
+  private readonly pageSize: number;
+  private readonly overlapMs: number;
+
+  constructor(private readonly opts: SandboxConnectorOptions) {
+    const base = opts.baseUrl.replace(/\/+$/, '');
+    this.clock = opts.clock ?? systemClock;
+    this.pageSize = Math.min(1000, Math.max(1, opts.pageSize ?? 1000));
+    this.overlapMs = opts.overlapMs ?? 10 * 60_000;
+    this.maxConcurrentPullsPerConnection = opts.maxConcurrentPullsPerConnection ?? 1;
+    this.client = new SandboxClient(
+      {
+        apiUrl: opts.apiUrl ?? `${base}/api.xro/2.0`,
+        tokenUrl: opts.tokenUrl ?? `${base}/connect/token`,
+        revocationUrl: `${base}/connect/revocation`,
+        connectionsUrl: `${base}/connections`,
+        pauseBudgetMs: opts.pauseBudgetMs ?? 15 * 60_000,
+        requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+        retries: opts.retries ?? 3,
+        retryBaseMs: opts.retryBaseMs ?? 500,
+        refreshMarginMs: opts.refreshMarginMs ?? 5 * 60_000,
+        refreshTokenIdleDays: this.tokenLifetimes.refreshTokenIdleDays,
+        sleep: opts.sleep ?? abortableSleep,
+      },
+      new TenantLimiter(opts.maxConcurrentCallsPerTenant ?? 1),
+    );
+  }
+
+  supports(dataType: DataType): boolean {
+    return SUPPORTED.has(dataType);
+  }
+
+  /** Links a new connection: the simulator creates the tenant (seeded by the connection id) and grants tokens. */
+  async authorize(args: { connectionId: string; companyName: string; signal: AbortSignal }): Promise<{ credentials: Credentials; connectionInfo: Record<string, string> }> {
+    const base = this.opts.baseUrl.replace(/\/+$/, '');
+    let res: Response;
+    try {
+      res = await fetch(`${base}/connect/sandbox/authorize`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ seed: args.connectionId, name: args.companyName || undefined, ...(this.opts.tenantSize !== undefined ? { size: this.opts.tenantSize } : {}) }),
+        signal: AbortSignal.any([args.signal, AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000)]),
+      });
+    } catch (err) {
+      if (args.signal.aborted) throw args.signal.reason;
+      throw new FetchFailedError(`sandbox unreachable: ${(err as Error).message}`);
+    }
+    const body = obj(await res.json().catch(() => undefined));
+    if (res.status !== 200 || !body) throw new FetchFailedError(`sandbox authorization failed with HTTP ${res.status}`, res.status);
+    const now = this.clock.now().getTime();
+    const tenantId = str(body.tenantId);
+    const accessToken = str(body.access_token);
+    const refreshToken = str(body.refresh_token);
+    if (!tenantId || !accessToken || !refreshToken) throw new FetchFailedError('sandbox authorization response is incomplete');
+    const credentials: SandboxCredentials = {
+      accessToken,
+      accessTokenExpiresAt: new Date(now + (num(body.expires_in) ?? 1800) * 1000).toISOString(),
+      refreshToken,
+      refreshTokenExpiresAt: new Date(now + (num(body.refresh_token_expires_in) ?? 60 * 86_400) * 1000).toISOString(),
+      tenantId,
+    };
+    const connectionInfo: Record<string, string> = { tenantId, tenantName: str(body.tenantName) ?? '' };
+    // One call for the base currency, which statements and journal lines carry.
+    let current: Credentials = credentials;
+    const store: CredentialsStore = { read: async () => current, refresh: async (fn) => (current = await fn(current)) };
+    const ctx = this.context(tenantId, store, this.clock, args.signal, () => {});
+    const org = arr((await this.client.get(ctx, '/Organisation')).Organisations)[0];
+    const currency = str(org?.BaseCurrency);
+    if (currency) connectionInfo.baseCurrency = currency;
+    return { credentials: current, connectionInfo };
+  }
+
+  async validateCredentials(credentials: Credentials, signal: AbortSignal): Promise<{ credentials: Credentials; connectionInfo: Record<string, string> }> {
+    const c = credentials as Partial<SandboxCredentials>;
+    if (!c.refreshToken || !c.tenantId) throw new AuthRevokedError('refreshToken and tenantId are required');
+    const next = await this.client.tokenRequest(c.refreshToken, { clock: this.clock, signal });
+    const out: SandboxCredentials = { ...c, ...next, refreshToken: String(next.refreshToken), tenantId: c.tenantId };
+    const res = await fetch(`${this.opts.baseUrl.replace(/\/+$/, '')}/connections`, { headers: { authorization: `Bearer ${out.accessToken}` }, signal });
+    const list = res.ok ? ((await res.json()) as Wire[]) : [];
+    const conn = list.find((x) => x.tenantId === c.tenantId);
+    if (!conn) throw new AuthRevokedError(`tenant ${c.tenantId} is not among this grant's connections`);
+    return { credentials: out, connectionInfo: { tenantId: c.tenantId, tenantName: str(conn.tenantName) ?? '' } };
+  }
+
+  async keepAlive(credentials: CredentialsStore, signal: AbortSignal): Promise<void> {
+    const c = (await credentials.read()) as SandboxCredentials;
+    const ctx = this.context(c.tenantId, credentials, this.clock, signal, () => {});
+    await this.client.refresh(ctx, c.accessToken, true);
+  }
+
+  async revoke(credentials: Credentials, signal: AbortSignal): Promise<void> {
+    const c = credentials as Partial<SandboxCredentials>;
+    if (c.refreshToken) await this.client.revoke(c.refreshToken, signal);
+  }
+
+  private context(tenantId: string, credentials: CredentialsStore, clock: Clock, signal: AbortSignal, reportPause: (d: Date | null) => void): CallContext {
+    return { tenantId, credentials, clock, signal, reportPause, calls: 0, pausedMs: 0 };
+  }
+
+  async *pull(req: PullRequest): AsyncGenerator<SourceRecord[], PullOutcome, void> {
+    if (!this.supports(req.dataType)) throw new NotSupportedError(`the Sandbox does not provide ${req.dataType}`);
+    const tenantId = req.connectionInfo.tenantId ?? ((await req.credentials.read()) as SandboxCredentials).tenantId;
+    if (!tenantId) throw new AuthRevokedError('the connection has no tenant id');
+    const ctx = this.context(tenantId, req.credentials, req.clock, req.signal, (d) => req.reportPause(d));
+    const mapCtx: M.MapContext = { ...(req.connectionInfo.baseCurrency ? { baseCurrency: req.connectionInfo.baseCurrency } : {}) };
+    let outcome: PullOutcome;
+    if (req.dataType === 'company') {
+      const body = await this.client.get(ctx, '/Organisation');
+      const org = arr(body.Organisations)[0];
+      if (!org) throw new MappingError('Organisation response is empty');
+      yield [M.mapCompany(org, tenantId, req.clock.now().getTime())];
+      outcome = { cursor: undefined, fullListing: true };
+    } else if (isStatementType(req.dataType)) {
+      outcome = yield* this.pullStatements(req, ctx, mapCtx);
+    } else {
+      outcome = yield* this.pullList(req, ctx, mapCtx, LISTS[req.dataType]!);
+    }
+    req.reportProgress(100);
+    return { ...outcome, calls: ctx.calls };
+  }
+
+  private async *pullList(req: PullRequest, ctx: CallContext, mapCtx: M.MapContext, kind: ListKind): AsyncGenerator<SourceRecord[], PullOutcome, void> {
+    const incremental = kind.ims && req.cursor !== undefined && !req.full;
+    let since: number | undefined;
+    if (incremental) {
+      const c = Date.parse(req.cursor!);
+      if (Number.isNaN(c)) throw new MappingError(`unreadable cursor ${req.cursor}`);
+      since = c - this.overlapMs;
+    }
+    if (kind.document && req.window.syncFrom) since = Math.max(since ?? -Infinity, req.window.syncFrom.getTime());
+    if (req.dataType === 'items') {
+      // Item details carry account codes only; one call for the chart turns them into references with ids.
+      const accounts = arr((await this.client.get(ctx, '/Accounts')).Accounts);
+      mapCtx.accountsByCode = new Map(accounts.flatMap((a) => (str(a.Code) && str(a.AccountID) ? [[str(a.Code)!, { id: str(a.AccountID)!, name: str(a.Name) ?? '' }]] : [])));
+    }
+    const query: Record<string, string | number | undefined> = { ...(kind.query ?? {}), where: kind.where };
+    const imsDate = since === undefined ? undefined : new Date(since);
+    let cursor: string | undefined;
+    for (let page = 1; ; page++) {
+      const body = await this.client.get(ctx, kind.path, kind.paged ? { ...query, page, pageSize: this.pageSize } : query, kind.ims ? imsDate : undefined);
+      if (page === 1 && kind.ims) {
+        // The next incremental pull starts from the platform's clock at the start of this listing.
+        const at = parseXeroDate(body.DateTimeUTC);
+        cursor = at === undefined ? undefined : new Date(at).toISOString();
+      }
+      const raw = body[kind.key];
+      if (!Array.isArray(raw)) throw new FetchFailedError(`${kind.path}: response has no ${kind.key} array`);
+      const records = arr(raw).flatMap((w) => {
+        const r = kind.map(w, mapCtx);
+        return Array.isArray(r) ? r : [r];
+      });
+      if (records.length) yield records;
+      const pagination = obj(body.pagination);
+      const pageCount = num(pagination?.pageCount);
+      if (pageCount) req.reportProgress(Math.min(99, Math.floor((page / pageCount) * 100)));
+      if (!kind.paged || raw.length < this.pageSize || (pageCount !== undefined && page >= pageCount)) break;
+    }
+    return { cursor, fullListing: !incremental };
+  }
+
+  private async *pullStatements(req: PullRequest, ctx: CallContext, mapCtx: M.MapContext): AsyncGenerator<SourceRecord[], PullOutcome, void> {
+    const months = Math.max(1, Math.min(240, Math.floor(req.window.monthsToSync ?? 24)));
+    const end = monthIndex(req.clock.now().getTime());
+    const path = req.dataType === 'balanceSheet' ? '/Reports/BalanceSheet' : req.dataType === 'profitAndLoss' ? '/Reports/ProfitAndLoss' : '/Reports/CashFlow';
+    const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    for (let done = 0; done < months; done += MONTHS_PER_REPORT) {
+      const chunkEnd = end - done;
+      const cols = Math.min(MONTHS_PER_REPORT, months - done);
+      const query =
+        req.dataType === 'balanceSheet'
+          ? { date: iso(monthLast(chunkEnd)), periods: cols - 1, timeframe: 'MONTH' }
+          : { fromDate: iso(monthFirst(chunkEnd)), toDate: iso(monthLast(chunkEnd)), periods: cols - 1, timeframe: 'MONTH' };
+      const report = firstReport(await this.client.get(ctx, path, query));
+      checkColumns(report, cols);
+      const out: SourceRecord[] = [];
+      for (let c = 1; c <= cols; c++) {
+        const month = chunkEnd - (c - 1);
+        const currency = mapCtx.baseCurrency ? { currency: mapCtx.baseCurrency } : {};
+        const data =
+          req.dataType === 'balanceSheet'
+            ? { ...currency, ...balanceSheetPeriod(report, c, month) }
+            : req.dataType === 'profitAndLoss'
+              ? { ...currency, reportBasis: 'Accrual', ...profitAndLossPeriod(report, c, month) }
+              : { ...currency, reportBasis: 'Cash', reportInput: 'Direct', ...cashFlowPeriod(report, c, month) };
+        out.push({ id: monthKey(month), data, sourceModifiedDate: null, deleted: false });
+      }
+      yield out;
+      req.reportProgress(Math.min(99, Math.floor(((done + cols) / months) * 100)));
+    }
+    return { cursor: undefined, fullListing: true };
+  }
+}
