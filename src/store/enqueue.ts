@@ -48,64 +48,62 @@ export async function queueRead(db: Kysely<Database>, dialect: Dialect, req: Rea
 export async function queueReadIn(trx: Transaction<Database>, dialect: Dialect, req: ReadRequest): Promise<ReadResult> {
   const readId = newId();
   const datasets = new DatasetsRepository(trx, dialect);
-  {
-    const created: DatasetRow[] = [];
-    const busy = new Map<DataType, DatasetRow>();
-    for (const setting of [...req.settings].sort(bySyncOrder)) {
-      let status: DatasetStatus = 'Queued';
-      let errorMessage: string | null = null;
-      if (!req.supports(setting.dataType)) {
-        status = 'NotSupported';
-      } else if (req.connection.status !== 'Linked') {
-        status = 'AuthError';
-        errorMessage = `Connection ${req.connection.id} is ${req.connection.status}; it must be Linked before data can be read.`;
-      } else if (!req.integrationEnabled) {
-        status = 'PrerequisiteNotMet';
-        errorMessage = 'The integration is not enabled or not configured on this instance.';
-      }
-      const terminal = status !== 'Queued';
-      const row = await datasets.insertUnlessBusy(
-        {
-          id: newId(),
-          company_id: req.companyId,
-          connection_id: req.connection.id,
-          data_type: setting.dataType,
-          status,
-          status_description: null,
-          error_message: errorMessage,
-          progress: terminal ? 100 : 0,
-          requested: req.now,
-          started: null,
-          completed: terminal ? req.now : null,
-          read_id: readId,
-          trigger: req.trigger,
-          sync_order: setting.syncOrder,
-          settings: JSON.stringify(setting),
-          attempts: 0,
-          lease_owner: null,
-          lease_expires: null,
-          run_slot: null,
-          not_before: null,
-          cursor_in: null,
-          cursor_out: null,
-          full_listing: null,
-          records_added: 0,
-          records_updated: 0,
-          records_deleted: 0,
-          source_calls: null,
-        },
-        trx,
-      );
-      if (row) {
-        created.push(row);
-        continue;
-      }
-      const existing = await datasets.inProgress(req.connection.id, setting.dataType, trx);
-      if (existing) busy.set(setting.dataType, existing);
+  const created: DatasetRow[] = [];
+  const busy = new Map<DataType, DatasetRow>();
+  for (const setting of [...req.settings].sort(bySyncOrder)) {
+    let status: DatasetStatus = 'Queued';
+    let errorMessage: string | null = null;
+    if (!req.supports(setting.dataType)) {
+      status = 'NotSupported';
+    } else if (req.connection.status !== 'Linked') {
+      status = 'AuthError';
+      errorMessage = `Connection ${req.connection.id} is ${req.connection.status}; it must be Linked before data can be read.`;
+    } else if (!req.integrationEnabled) {
+      status = 'PrerequisiteNotMet';
+      errorMessage = 'The integration is not enabled or not configured on this instance.';
     }
-    if (dialect === 'postgres' && created.some((d) => d.status === 'Queued')) {
-      await sql`select pg_notify(${DATASETS_CHANNEL}, '')`.execute(trx);
+    const terminal = status !== 'Queued';
+    const row = await datasets.insertUnlessBusy(
+      {
+        id: newId(),
+        company_id: req.companyId,
+        connection_id: req.connection.id,
+        data_type: setting.dataType,
+        status,
+        status_description: null,
+        error_message: errorMessage,
+        progress: terminal ? 100 : 0,
+        requested: req.now,
+        started: null,
+        completed: terminal ? req.now : null,
+        read_id: readId,
+        trigger: req.trigger,
+        sync_order: setting.syncOrder,
+        settings: JSON.stringify(setting),
+        attempts: 0,
+        lease_owner: null,
+        lease_expires: null,
+        run_slot: null,
+        not_before: null,
+        cursor_in: null,
+        cursor_out: null,
+        full_listing: null,
+        records_added: 0,
+        records_updated: 0,
+        records_deleted: 0,
+        source_calls: null,
+      },
+      trx,
+    );
+    if (row) {
+      created.push(row);
+      continue;
     }
-    return { readId, created, busy };
+    const existing = await datasets.inProgress(req.connection.id, setting.dataType, trx);
+    if (existing) busy.set(setting.dataType, existing);
   }
+  if (dialect === 'postgres' && created.some((d) => d.status === 'Queued')) {
+    await sql`select pg_notify(${DATASETS_CHANNEL}, '')`.execute(trx);
+  }
+  return { readId, created, busy };
 }
