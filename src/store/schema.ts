@@ -119,6 +119,13 @@ export interface RecordStagingTable {
   deleted: number;
 }
 
+export interface ScheduleSlotsTable {
+  connection_id: string;
+  data_type: string;
+  company_id: string;
+  next_due_ms: number | null;
+}
+
 export interface Database {
   instance_settings: InstanceSettingsTable;
   api_keys: ApiKeysTable;
@@ -128,6 +135,7 @@ export interface Database {
   datasets: DatasetsTable;
   company_sync_settings: CompanySyncSettingsTable;
   records: RecordsTable;
+  schedule_slots: ScheduleSlotsTable;
   record_staging: RecordStagingTable;
 }
 

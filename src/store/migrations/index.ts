@@ -3,6 +3,7 @@ import type { Dialect } from '../db.js';
 import { m0001Foundation } from './0001-foundation.js';
 import { m0002Datasets } from './0002-datasets.js';
 import { m0003Records } from './0003-records.js';
+import { m0004Scheduler } from './0004-scheduler.js';
 
 /**
  * Forward-only numbered migrations. Kysely's Migrator runs each one in a transaction and serialises concurrent
@@ -14,5 +15,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0001-foundation': m0001Foundation(dialect),
     '0002-datasets': m0002Datasets(dialect),
     '0003-records': m0003Records(dialect),
+    '0004-scheduler': m0004Scheduler(dialect),
   };
 }
