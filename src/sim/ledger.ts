@@ -50,7 +50,7 @@ export function postDoc(l: Ledger, d: Doc, sign: 1 | -1): void {
   const total = conv(d.totalCents, d.rate);
   let net = 0;
   // Sales (and credit-note reversals) credit income and debit receivables; bills debit expenses and credit payables.
-  const dir = d.kind === 'invoice' ? -1 : 1; // sign of the line postings
+  const dir = d.kind === 'bill' ? 1 : -1; // sign of the line postings (sales side credits income)
   const adj = d.kind === 'creditNote' ? -1 : 1;
   const s = sign * adj * dir;
   for (const line of d.lines) {
