@@ -1,0 +1,573 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../lib/clock.js';
+import { V1_READ_TYPES, type DataType } from '../../domain/data-types.js';
+import { AuthRevokedError, FetchFailedError, RateLimitedError, type Credentials, type SourceRecord } from '../connector.js';
+import { startSimulator, type Simulator } from '../../sim/server.js';
+import { SandboxConnector, type SandboxConnectorOptions } from './index.js';
+import { checkRecord } from './model-check.js';
+import { drain, MemoryCredentialsStore } from './test-helpers.js';
+
+const DAY = 86_400_000;
+const noSleep = async () => {};
+
+async function admin(sim: Simulator, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${sim.url}/admin${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  return (await res.json().catch(() => undefined)) as any;
+}
+
+/** Raw Xero-format records straight from the simulator, to compare mapped fields against. */
+async function raw(sim: Simulator, tenantId: string, path: string, key: string): Promise<any[]> {
+  const out: any[] = [];
+  const token = sim.grant(tenantId).access_token;
+  for (let page = 1; ; page++) {
+    const sep = path.includes('?') ? '&' : '?';
+    const res = await fetch(`${sim.url}/api.xro/2.0${path}${sep}page=${page}&pageSize=1000`, { headers: { authorization: `Bearer ${token}`, 'xero-tenant-id': tenantId } });
+    const body = (await res.json()) as any;
+    out.push(...body[key]);
+    if (!body.pagination || body[key].length < 1000) return out;
+  }
+}
+
+const msOf = (d: string) => Number(/-?\d+/.exec(d)![0]);
+const day = (d: string) => new Date(msOf(d)).toISOString().slice(0, 10) + 'T00:00:00';
+const cents = (x: number) => Math.round(x * 100);
+
+interface Linked {
+  sim: Simulator;
+  clock: ManualClock;
+  connector: SandboxConnector;
+  store: MemoryCredentialsStore;
+  info: Record<string, string>;
+  pull(dataType: DataType, extra?: Partial<Parameters<typeof drain>[1]>): ReturnType<typeof drain>;
+}
+
+async function link(connectionId: string, opts: Partial<SandboxConnectorOptions> = {}, simOpts: Parameters<typeof startSimulator>[0] = {}, existing?: { sim: Simulator; clock: ManualClock }): Promise<Linked> {
+  const clock = existing?.clock ?? new ManualClock('2026-06-15T12:00:00Z');
+  const sim = existing?.sim ?? (await startSimulator({ clock, rateLimit: { perMinute: 100_000, concurrent: 5 }, ...simOpts }));
+  const connector = new SandboxConnector({ baseUrl: sim.url, clock, tenantSize: 400, sleep: noSleep, ...opts });
+  const a = await connector.authorize({ connectionId, companyName: 'Acme Test Ltd', signal: new AbortController().signal });
+  const store = new MemoryCredentialsStore(a.credentials);
+  return {
+    sim,
+    clock,
+    connector,
+    store,
+    info: a.connectionInfo,
+    pull: (dataType, extra = {}) => drain(connector, { dataType, credentials: store, connectionInfo: a.connectionInfo, clock, ...extra }),
+  };
+}
+
+describe('Sandbox connector over a real socket', () => {
+  let L: Linked;
+  const results = new Map<DataType, SourceRecord[]>();
+
+  beforeAll(async () => {
+    L = await link('conn-mapping');
+    for (const t of V1_READ_TYPES) results.set(t, (await L.pull(t)).records);
+  });
+  afterAll(() => L.sim.close());
+
+  it('authorize creates the tenant and returns credentials and connection info', () => {
+    expect(L.info.tenantId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(L.info.tenantName).toBe('Acme Test Ltd');
+    expect(L.info.baseCurrency).toMatch(/^[A-Z]{3}$/);
+    const c = L.store.current as Credentials & { accessToken: string; refreshToken: string };
+    expect(c.accessToken).toBeTruthy();
+    expect(c.refreshToken).toBeTruthy();
+    expect(L.connector.supports('invoices')).toBe(true);
+    expect(L.connector.supports('bankTransactions')).toBe(false);
+  });
+
+  it('pulls every v1 type, each record valid against the accounting model', () => {
+    for (const t of V1_READ_TYPES) {
+      const records = results.get(t)!;
+      expect(records.length, t).toBeGreaterThan(0);
+      for (const r of records) {
+        expect(checkRecord(t, r.data), `${t} ${r.id}`).toEqual([]);
+        expect(typeof r.id).toBe('string');
+      }
+      expect(new Set(records.map((r) => r.id)).size, `${t} ids unique`).toBe(records.length);
+    }
+    expect(results.get('balanceSheet')!.map((r) => r.id)).toHaveLength(24);
+  });
+
+  it('maps invoices field by field', async () => {
+    const wire = await raw(L.sim, L.info.tenantId!, '/Invoices?where=Type%3D%3D%22ACCREC%22', 'Invoices');
+    const mapped = new Map(results.get('invoices')!.map((r) => [r.id, r]));
+    expect(mapped.size).toBe(wire.length);
+    const statuses = new Set<string>();
+    for (const w of wire) {
+      const r = mapped.get(w.InvoiceID)!;
+      const d = r.data as any;
+      statuses.add(`${w.Status}->${d.status}`);
+      expect(d.invoiceNumber).toBe(w.InvoiceNumber);
+      expect(d.customerRef).toEqual({ id: w.Contact.ContactID, companyName: w.Contact.Name });
+      expect(d.issueDate).toBe(day(w.Date));
+      expect(d.dueDate).toBe(day(w.DueDate));
+      expect(d.paidOnDate).toBe(w.Status === 'PAID' ? day(w.FullyPaidOnDate) : undefined);
+      expect(d.currency).toBe(w.CurrencyCode);
+      expect(d.currencyRate).toBeCloseTo(1 / w.CurrencyRate, 10);
+      expect(d.subTotal).toBe(w.SubTotal);
+      expect(d.totalTaxAmount).toBe(w.TotalTax);
+      expect(d.totalAmount).toBe(w.Total);
+      expect(d.amountDue).toBe(w.AmountDue);
+      expect(d.totalDiscount).toBe(w.TotalDiscount);
+      expect(d.note).toBe(w.Reference || undefined);
+      expect(r.sourceModifiedDate).toBe(new Date(msOf(w.UpdatedDateUTC)).toISOString());
+      expect(d.sourceModifiedDate).toBe(r.sourceModifiedDate);
+      expect(r.deleted).toBe(w.Status === 'DELETED');
+      expect(d.lineItems).toHaveLength(w.LineItems.length);
+      w.LineItems.forEach((l: any, i: number) => {
+        const m = d.lineItems[i];
+        expect(m.description).toBe(l.Description);
+        expect(m.unitAmount).toBe(l.UnitAmount);
+        expect(m.quantity).toBe(l.Quantity);
+        expect(m.subTotal).toBe(l.LineAmount);
+        expect(m.taxAmount).toBe(l.TaxAmount);
+        expect(cents(m.totalAmount)).toBe(cents(l.LineAmount + l.TaxAmount));
+        expect(m.accountRef).toEqual({ id: l.AccountID });
+        expect(m.taxRateRef).toEqual({ id: l.TaxType });
+        expect(m.itemRef).toEqual(l.Item ? { id: l.Item.ItemID, name: l.Item.Name } : undefined);
+        expect(m.discountPercentage).toBe(l.DiscountRate);
+        expect(m.trackingCategoryRefs).toEqual(l.Tracking.map((t: any) => ({ id: t.TrackingOptionID, name: t.Option })));
+        expect(m.tracking.categoryRefs).toEqual(m.trackingCategoryRefs);
+      });
+      const allocated = d.paymentAllocations.reduce((s: number, p: any) => s + cents(p.allocation.totalAmount), 0);
+      expect(allocated).toBe(cents(w.AmountPaid) + cents(w.AmountCredited));
+      expect(d.paymentAllocations.map((p: any) => p.payment.id)).toEqual([...w.Payments.map((p: any) => p.PaymentID), ...w.CreditNotes.map((c: any) => c.CreditNoteID)]);
+      if (w.Status !== 'VOIDED' && w.Status !== 'DELETED') expect(cents(d.amountDue)).toBe(cents(d.totalAmount) - allocated);
+    }
+    const allowed = ['AUTHORISED->PartiallyPaid', 'AUTHORISED->Submitted', 'PAID->Paid', 'VOIDED->Void', 'DELETED->Void', 'DRAFT->Draft', 'SUBMITTED->Submitted'];
+    for (const s of statuses) expect(allowed).toContain(s);
+    expect(statuses.size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('maps payments and bill payments to real invoices and bills', async () => {
+    const invoices = new Map(results.get('invoices')!.map((r) => [r.id, r.data as any]));
+    const bills = new Map(results.get('bills')!.map((r) => [r.id, r.data as any]));
+    const customers = new Set(results.get('customers')!.map((r) => r.id));
+    const suppliers = new Set(results.get('suppliers')!.map((r) => r.id));
+    const banks = new Set(results.get('bankAccounts')!.map((r) => r.id));
+    const wire = new Map((await raw(L.sim, L.info.tenantId!, '/Payments', 'Payments')).map((p) => [p.PaymentID, p]));
+    for (const [type, docs, contacts, ref] of [
+      ['payments', invoices, customers, 'customerRef'],
+      ['billPayments', bills, suppliers, 'supplierRef'],
+    ] as const) {
+      for (const r of results.get(type)!) {
+        const d = r.data as any;
+        const w = wire.get(r.id)!;
+        expect(d.totalAmount).toBe(w.Amount);
+        expect(d.date).toBe(day(w.Date));
+        expect(d.reference).toBe(w.Reference || undefined);
+        expect(d.accountRef).toEqual({ id: w.Account.AccountID, name: w.Account.Name });
+        expect(banks.has(d.accountRef.id)).toBe(true);
+        expect(contacts.has(d[ref].id)).toBe(true);
+        expect(d.lines).toHaveLength(1);
+        const link = d.lines[0].links[0];
+        expect(link.type).toBe(type === 'payments' ? 'Invoice' : 'Bill');
+        expect(link.amount).toBe(-d.totalAmount);
+        const doc = docs.get(link.id);
+        expect(doc, `${type} ${r.id} → ${link.id}`).toBeDefined();
+        expect(doc.paymentAllocations.some((p: any) => p.payment.id === r.id && p.allocation.totalAmount === d.totalAmount)).toBe(true);
+      }
+    }
+  });
+
+  it('maps reference data field by field', async () => {
+    const t = L.info.tenantId!;
+    const accounts = await raw(L.sim, t, '/Accounts', 'Accounts');
+    for (const w of accounts) {
+      const d = results.get('chartOfAccounts')!.find((r) => r.id === w.AccountID)!.data as any;
+      expect(d).toMatchObject({ nominalCode: w.Code, name: w.Name, description: w.Description, isBankAccount: w.Type === 'BANK' });
+      expect(d.type).toBe({ ASSET: 'Asset', LIABILITY: 'Liability', EQUITY: 'Equity', REVENUE: 'Income', EXPENSE: 'Expense' }[w.Class as string]);
+      expect(d.status).toBe(w.Status === 'ARCHIVED' ? 'Archived' : 'Active');
+      expect(d.fullyQualifiedName).toBe(`${d.fullyQualifiedCategory}.${w.Name}`);
+    }
+    expect(results.get('chartOfAccounts')!.some((r) => (r.data as any).status === 'Archived')).toBe(true);
+    const banks = results.get('bankAccounts')!.map((r) => r.data as any);
+    expect(banks.map((b) => b.nominalCode).sort()).toEqual(accounts.filter((a) => a.Type === 'BANK').map((a) => a.Code).sort());
+    expect(banks.find((b) => b.nominalCode === '092')).toMatchObject({ accountType: 'Credit', status: 'Active' });
+    expect(banks.find((b) => b.nominalCode === '090')).toMatchObject({ accountType: 'Debit', sortCode: expect.stringMatching(/^\d\d-\d\d-\d\d$/), accountNumber: expect.stringMatching(/^\d{8}$/) });
+
+    const taxRates = await raw(L.sim, t, '/TaxRates', 'TaxRates');
+    for (const w of taxRates) {
+      const d = results.get('taxRates')!.find((r) => r.id === w.TaxType)!.data as any;
+      expect(d).toEqual({ id: w.TaxType, name: w.Name, code: w.TaxType, status: w.Status === 'ARCHIVED' ? 'Archived' : 'Active', effectiveTaxRate: w.EffectiveRate, totalTaxRate: w.DisplayTaxRate, components: w.TaxComponents.map((c: any) => ({ name: c.Name, rate: c.Rate, isCompound: c.IsCompound })) });
+    }
+    expect((results.get('taxRates')!.find((r) => r.id === 'TAX001')!.data as any).effectiveTaxRate).toBe(7.1);
+
+    const tracking = results.get('trackingCategories')!.map((r) => r.data as any);
+    const categories = tracking.filter((x) => !x.parentId);
+    expect(categories.map((c) => c.name)).toEqual(['Region', 'Department']);
+    expect(tracking.filter((x) => x.parentId === categories[0].id).map((x) => `${x.name}:${x.status}`)).toEqual(['North:Active', 'South:Active', 'East:Active', 'West:Archived']);
+
+    const items = await raw(L.sim, t, '/Items', 'Items');
+    const accountByCode = new Map(accounts.map((a) => [a.Code, a]));
+    for (const w of items) {
+      const d = results.get('items')!.find((r) => r.id === w.ItemID)!.data as any;
+      expect(d).toMatchObject({ name: w.Name, code: w.Code, itemStatus: 'Active', type: w.IsTrackedAsInventory ? 'Inventory' : 'NonInventory', isBillItem: w.IsPurchased, isInvoiceItem: w.IsSold });
+      expect(d.invoiceItem).toEqual({ description: w.Description, unitPrice: w.SalesDetails.UnitPrice, accountRef: { id: accountByCode.get(w.SalesDetails.AccountCode).AccountID, name: accountByCode.get(w.SalesDetails.AccountCode).Name }, taxRateRef: { id: 'OUTPUT2' } });
+      if (w.IsPurchased) expect(d.billItem.unitPrice).toBe(w.PurchaseDetails.UnitPrice);
+    }
+
+    const contacts = await raw(L.sim, t, '/Contacts?includeArchived=true', 'Contacts');
+    const customers = new Map(results.get('customers')!.map((r) => [r.id, r.data as any]));
+    const suppliers = new Map(results.get('suppliers')!.map((r) => [r.id, r.data as any]));
+    expect(customers.size).toBe(contacts.filter((c) => c.IsCustomer).length);
+    expect(suppliers.size).toBe(contacts.filter((c) => c.IsSupplier).length);
+    // A contact that is both customer and supplier appears in both types with the same id.
+    expect([...customers.keys()].some((id) => suppliers.has(id))).toBe(true);
+    for (const w of contacts) {
+      const target = w.IsCustomer ? customers.get(w.ContactID) : suppliers.get(w.ContactID);
+      expect(target[w.IsCustomer ? 'customerName' : 'supplierName']).toBe(w.Name);
+      expect(target.emailAddress).toBe(w.EmailAddress);
+      expect(target.contactName).toBe(`${w.FirstName} ${w.LastName}`);
+      expect(target.registrationNumber).toBe(w.CompanyNumber);
+      expect(target.taxNumber).toBe(w.TaxNumber);
+      expect(target.status).toBe(w.ContactStatus === 'ACTIVE' ? 'Active' : 'Archived');
+      expect(target.defaultCurrency).toBe(w.DefaultCurrency);
+      expect(target.addresses.map((a: any) => a.type)).toEqual(w.Addresses.map((a: any) => (a.AddressType === 'POBOX' ? 'Billing' : 'Delivery')));
+      const def = w.Phones.find((p: any) => p.PhoneType === 'DEFAULT');
+      expect(target.phone).toBe(`+${def.PhoneCountryCode} ${def.PhoneAreaCode} ${def.PhoneNumber}`);
+      if (w.IsCustomer) expect(target.contacts.map((c: any) => c.email)).toEqual(w.ContactPersons.map((p: any) => p.EmailAddress));
+    }
+
+    const org = (await raw(L.sim, t, '/Organisation', 'Organisations'))[0];
+    const company = results.get('company')![0]!;
+    expect(company.id).toBe(org.OrganisationID);
+    expect(company.data).toMatchObject({
+      companyName: org.Name,
+      companyLegalName: org.LegalName,
+      accountingPlatformRef: org.OrganisationID,
+      baseCurrency: org.BaseCurrency,
+      registrationNumber: org.RegistrationNumber,
+      taxNumber: org.TaxNumber,
+      ledgerLockDate: day(org.PeriodLockDate),
+      createdDate: new Date(msOf(org.CreatedDateUTC)).toISOString(),
+      webLinks: [{ type: 'Website', url: org.ExternalLinks[0].Url }],
+    });
+    const fyStart = (company.data as any).financialYearStartDate as string;
+    expect(new Date(`${fyStart}Z`).getUTCMonth()).toBe(org.FinancialYearEndMonth % 12);
+    expect(Date.parse(`${fyStart}Z`)).toBeLessThanOrEqual(L.clock.now().getTime());
+  });
+
+  it('maps credit notes and journal entries', async () => {
+    const t = L.info.tenantId!;
+    const cns = await raw(L.sim, t, '/CreditNotes', 'CreditNotes');
+    const invoices = new Set(results.get('invoices')!.map((r) => r.id));
+    for (const w of cns) {
+      const d = results.get('creditNotes')!.find((r) => r.id === w.CreditNoteID)!.data as any;
+      expect(d).toMatchObject({ creditNoteNumber: w.CreditNoteNumber, totalAmount: w.Total, subTotal: w.SubTotal, totalTaxAmount: w.TotalTax, remainingCredit: w.RemainingCredit, issueDate: day(w.Date) });
+      expect(d.status).toBe(w.Status === 'PAID' ? 'Paid' : 'Submitted');
+      for (const a of w.Allocations) expect(invoices.has(a.Invoice.InvoiceID)).toBe(true);
+      expect(d.paymentAllocations.reduce((s: number, p: any) => s + cents(p.allocation.totalAmount), 0)).toBe(cents(w.Total) - cents(w.RemainingCredit));
+    }
+    const accounts = new Set(results.get('chartOfAccounts')!.map((r) => r.id));
+    for (const r of results.get('journalEntries')!) {
+      const d = r.data as any;
+      expect(d.journalLines.reduce((s: number, l: any) => s + cents(l.netAmount), 0)).toBe(0);
+      for (const l of d.journalLines) expect(accounts.has(l.accountRef.id)).toBe(true);
+      expect(d.recordRef).toEqual({ id: r.id, dataType: 'journalEntries' });
+    }
+  });
+
+  it('maps statements per month, balanced and consistent across types', () => {
+    const bs = results.get('balanceSheet')!;
+    const pnl = new Map(results.get('profitAndLoss')!.map((r) => [r.id, r.data as any]));
+    const cf = new Map(results.get('cashFlowStatement')!.map((r) => [r.id, r.data as any]));
+    expect(bs[0]!.id).toBe('2026-06');
+    expect(bs.at(-1)!.id).toBe('2024-07');
+    for (const r of bs) {
+      const d = r.data as any;
+      expect(cents(d.netAssets)).toBe(cents(d.assets.value) - cents(d.liabilities.value));
+      expect(cents(d.equity.value)).toBe(cents(d.netAssets));
+      expect(d.assets.items.reduce((s: number, x: any) => s + cents(x.value), 0)).toBe(cents(d.assets.value));
+      const p = pnl.get(r.id)!;
+      expect(p.fromDate).toBe(`${r.id}-01T00:00:00`);
+      expect(cents(p.netProfit)).toBe(cents(p.income.value) - cents(p.costOfSales.value) + cents(p.otherIncome?.value ?? 0) - cents(p.expenses.value));
+      expect(cf.get(r.id)!.reportInput).toBe('Direct');
+    }
+    // Cash movement of a month = change in bank balances between two balance sheets.
+    const bank = (id: string) => cents((bs.find((r) => r.id === id)!.data as any).assets.items.find((x: any) => x.name === 'Bank').value);
+    const may = cf.get('2026-05')!;
+    expect(cents(may.cashReceipts.value) - cents(may.cashPayments.value)).toBe(bank('2026-05') - bank('2026-04'));
+  });
+
+  it('honours monthsToSync for statements and syncFrom for documents', async () => {
+    const six = await L.pull('profitAndLoss', { window: { monthsToSync: 6 } });
+    expect(six.records.map((r) => r.id)).toEqual(['2026-06', '2026-05', '2026-04', '2026-03', '2026-02', '2026-01']);
+    expect(six.outcome.calls).toBe(1);
+    const thirty = await L.pull('balanceSheet', { window: { monthsToSync: 30 } });
+    expect(thirty.records).toHaveLength(30);
+    expect(thirty.outcome.calls).toBe(3);
+    const syncFrom = new Date('2026-05-01T00:00:00Z');
+    const recent = await L.pull('invoices', { window: { syncFrom } });
+    expect(recent.outcome.fullListing).toBe(true);
+    expect(recent.records.length).toBeGreaterThan(0);
+    expect(recent.records.length).toBeLessThan(results.get('invoices')!.length);
+    for (const r of recent.records) expect(Date.parse(r.sourceModifiedDate!)).toBeGreaterThanOrEqual(syncFrom.getTime());
+    const expected = results.get('invoices')!.filter((r) => Date.parse(r.sourceModifiedDate!) >= syncFrom.getTime());
+    expect(recent.records.map((r) => r.id).sort()).toEqual(expected.map((r) => r.id).sort());
+    // Reference data ignores the window.
+    expect((await L.pull('customers', { window: { syncFrom } })).records).toHaveLength(results.get('customers')!.length);
+  });
+});
+
+describe('incremental pulls, deletions and determinism', () => {
+  let L: Linked;
+  beforeAll(async () => {
+    L = await link('conn-incremental', { pageSize: 100 });
+  });
+  afterAll(() => L.sim.close());
+
+  it('returns exactly the records changed since the cursor, deleted ones flagged', async () => {
+    const first = await L.pull('invoices');
+    expect(first.outcome.fullListing).toBe(true);
+    expect(first.records).toHaveLength(400);
+    expect(first.pages).toBe(4);
+    const cursor = first.outcome.cursor!;
+    expect(cursor).toBe(L.clock.now().toISOString());
+    const items0 = await L.pull('items');
+    L.clock.advance(DAY);
+    const t = L.info.tenantId!;
+    const open = first.records.find((r) => (r.data as any).status === 'Submitted' && (r.data as any).paymentAllocations.length === 0)!;
+    const edited = first.records[10]!;
+    await admin(L.sim, 'POST', `/tenants/${t}/records/invoices/${edited.id}/edit`, { patch: { reference: 'Renegotiated' } });
+    await admin(L.sim, 'POST', `/tenants/${t}/records/invoices/${open.id}/void`);
+    const created = (await admin(L.sim, 'POST', `/tenants/${t}/records/invoices`, {})).id;
+    const draft = (await admin(L.sim, 'POST', `/tenants/${t}/records/invoices`, { status: 'DRAFT' })).id;
+    await admin(L.sim, 'POST', `/tenants/${t}/records/invoices/${draft}/delete`);
+    const goneItem = items0.records[3]!.id;
+    await admin(L.sim, 'POST', `/tenants/${t}/records/items/${goneItem}/hard-delete`);
+    L.clock.advance(3_600_000);
+
+    const next = await L.pull('invoices', { cursor });
+    expect(next.outcome.fullListing).toBe(false);
+    // One page, plus one token refresh: the access token expired during the day that passed.
+    expect(next.outcome.calls).toBe(2);
+    const byId = new Map(next.records.map((r) => [r.id, r]));
+    expect([...byId.keys()].sort()).toEqual([edited.id, open.id, created, draft].sort());
+    expect((byId.get(edited.id)!.data as any).note).toBe('Renegotiated');
+    expect(byId.get(open.id)).toMatchObject({ deleted: false, data: { status: 'Void' } });
+    expect(byId.get(draft)).toMatchObject({ deleted: true });
+    expect(byId.get(created)).toMatchObject({ deleted: false, data: { status: 'Submitted' } });
+    expect(Date.parse(next.outcome.cursor!)).toBeGreaterThan(Date.parse(cursor));
+
+    // Nothing changed since (the changes are older than the cursor minus the 10-minute overlap): nothing returned.
+    L.clock.advance(DAY);
+    expect((await L.pull('invoices', { cursor: next.outcome.cursor })).records).toEqual([]);
+
+    // A hard-deleted item simply disappears: incremental shows nothing, the full listing lacks it.
+    const itemsInc = await L.pull('items', { cursor: items0.outcome.cursor });
+    expect(itemsInc.records).toEqual([]);
+    const itemsFull = await L.pull('items', { cursor: items0.outcome.cursor, full: true });
+    expect(itemsFull.outcome.fullListing).toBe(true);
+    expect(itemsFull.records.map((r) => r.id)).not.toContain(goneItem);
+    expect(itemsFull.records).toHaveLength(items0.records.length - 1);
+  });
+
+  it('after generated activity, the incremental pull matches the change log', async () => {
+    const t = L.info.tenantId!;
+    const before = await L.pull('invoices');
+    const pays = await L.pull('payments');
+    L.clock.advance(DAY);
+    const log = (await admin(L.sim, 'POST', `/tenants/${t}/activity`, { events: 60, advanceDays: 3 })).changes as { collection: string; id: string; op: string }[];
+    L.clock.advance(4 * DAY);
+    const touchedInvoices = new Set(log.filter((c) => c.collection === 'invoices').map((c) => c.id));
+    const newPayments = log.filter((c) => c.collection === 'payments').map((c) => c.id);
+    // Paying an invoice touches it too.
+    for (const c of log.filter((x) => x.collection === 'payments')) {
+      const p = (await admin(L.sim, 'GET', `/tenants/${t}/records/payments/${c.id}`)) as any;
+      touchedInvoices.add(p.Invoice.InvoiceID);
+    }
+    const inv = await L.pull('invoices', { cursor: before.outcome.cursor });
+    expect(new Set(inv.records.map((r) => r.id))).toEqual(touchedInvoices);
+    const deleted = log.filter((c) => c.collection === 'invoices' && c.op === 'delete').map((c) => c.id);
+    expect(deleted.length).toBeGreaterThan(0);
+    for (const id of deleted) expect(inv.records.find((r) => r.id === id)!.deleted).toBe(true);
+    const p = await L.pull('payments', { cursor: pays.outcome.cursor });
+    expect(p.records.map((r) => r.id).sort()).toEqual([...new Set(newPayments)].sort());
+  });
+
+  it('a second simulator with the same seed serves identical data', async () => {
+    const other = await link('conn-incremental', { pageSize: 100 }, { clock: new ManualClock('2026-06-15T12:00:00Z') });
+    try {
+      expect(other.info.tenantId).toBe(L.info.tenantId);
+      for (const t of ['invoices', 'customers', 'balanceSheet', 'journalEntries'] as const) {
+        const fresh = await other.pull(t);
+        const again = await other.pull(t);
+        expect(again.records).toEqual(fresh.records);
+      }
+      const a = await other.pull('bills');
+      const diff = await link('conn-other-seed', { pageSize: 100 }, {}, { sim: other.sim, clock: other.clock });
+      const b = await diff.pull('bills');
+      expect(b.records.map((r) => r.id)).not.toEqual(a.records.map((r) => r.id));
+    } finally {
+      await other.sim.close();
+    }
+  });
+});
+
+describe('tokens, rate limits and faults', () => {
+  it('refreshes an expired access token, stores the rotated refresh token first, and keep-alive rotates it', async () => {
+    const L = await link('conn-tokens');
+    try {
+      const before = L.store.current.refreshToken;
+      L.clock.advance(31 * 60_000);
+      await L.pull('company');
+      expect(L.store.refreshCount).toBe(1);
+      expect(L.store.current.refreshToken).not.toBe(before);
+      const counters = await admin(L.sim, 'GET', `/tenants/${L.info.tenantId}/counters`);
+      expect(counters.refreshes).toBe(1);
+      const stored = L.store.current.refreshToken;
+      await L.connector.keepAlive(L.store, new AbortController().signal);
+      expect(L.store.current.refreshToken).not.toBe(stored);
+      // 59 idle days later the token still works; a pull refreshes it.
+      L.clock.advance(59 * DAY);
+      expect((await L.pull('taxRates')).records.length).toBeGreaterThan(0);
+      // Access token revoked on the platform's side (expired early): a 401 triggers one refresh, then success.
+      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/expire-access-tokens`);
+      const n = L.store.refreshCount;
+      expect((await L.pull('taxRates')).records.length).toBeGreaterThan(0);
+      expect(L.store.refreshCount).toBe(n + 1);
+    } finally {
+      await L.sim.close();
+    }
+  });
+
+  it('after 60 idle days the refresh token has expired: AuthRevokedError', async () => {
+    const L = await link('conn-idle');
+    try {
+      L.clock.advance(60 * DAY + 1000);
+      const err = await L.pull('invoices').catch((e) => e);
+      expect(err).toBeInstanceOf(AuthRevokedError);
+      expect(err.message).toMatch(/invalid_grant/);
+    } finally {
+      await L.sim.close();
+    }
+  });
+
+  it('revoked tokens: AuthRevokedError', async () => {
+    const L = await link('conn-revoked');
+    try {
+      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: 'revoke' });
+      await expect(L.pull('customers')).rejects.toBeInstanceOf(AuthRevokedError);
+    } finally {
+      await L.sim.close();
+    }
+  });
+
+  it('a 429 storm within the pause budget slows the pull down, which then completes', async () => {
+    const waits: number[] = [];
+    const L = await link('conn-storm', { pageSize: 100, sleep: async (ms) => void waits.push(ms) });
+    try {
+      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: '429', count: 4, retryAfterSeconds: 30 });
+      const r = await L.pull('invoices');
+      expect(r.records).toHaveLength(400);
+      expect(waits).toEqual([30_000, 30_000, 30_000, 30_000]);
+      expect(r.pauses.filter((p) => p !== null)).toHaveLength(4);
+      expect(r.pauses.filter((p) => p === null)).toHaveLength(4);
+      expect(r.pauses[0]!.getTime()).toBe(L.clock.now().getTime() + 30_000);
+      expect(r.outcome.calls).toBe(4 + 4);
+    } finally {
+      await L.sim.close();
+    }
+  });
+
+  it('a 429 storm beyond the pause budget ends the pull with RateLimitedError (no success resets the budget)', async () => {
+    const waits: number[] = [];
+    const L = await link('conn-storm-2', { pauseBudgetMs: 5 * 60_000, sleep: async (ms) => void waits.push(ms) });
+    try {
+      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: '429', count: null, retryAfterSeconds: 120 });
+      const err = await L.pull('invoices').catch((e) => e);
+      expect(err).toBeInstanceOf(RateLimitedError);
+      expect(waits).toEqual([120_000, 120_000]);
+      expect(err.resetAt.getTime()).toBe(L.clock.now().getTime() + 120_000);
+      // A single wait longer than the budget (e.g. the daily limit) fails at once, without sleeping.
+      await admin(L.sim, 'DELETE', `/tenants/${L.info.tenantId}/faults`);
+      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: '429', count: 1, retryAfterSeconds: 66_975 });
+      waits.length = 0;
+      await expect(L.pull('company')).rejects.toBeInstanceOf(RateLimitedError);
+      expect(waits).toEqual([]);
+    } finally {
+      await L.sim.close();
+    }
+  });
+
+  it('against a real per-minute limit, waits Retry-After and stays within the limit', async () => {
+    const L = await link('conn-minute', { pageSize: 40, sleep: undefined }, { rateLimit: { perMinute: 4, concurrent: 5, windowSeconds: 1 } });
+    try {
+      const started = Date.now();
+      const r = await L.pull('invoices');
+      expect(r.records).toHaveLength(400);
+      const c = await admin(L.sim, 'GET', `/tenants/${L.info.tenantId}/counters`);
+      expect(c.byEndpoint['GET /Invoices']).toBe(10 + c.rateLimited.minute);
+      expect(c.rateLimited.minute).toBeGreaterThan(0);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    } finally {
+      await L.sim.close();
+    }
+  });
+
+  it('never exceeds one call in flight per tenant, even with pulls running side by side', async () => {
+    const L = await link('conn-concurrency', { pageSize: 50 }, { rateLimit: { perMinute: 100_000, concurrent: 1 } });
+    try {
+      await Promise.all((['invoices', 'bills', 'payments', 'customers'] as const).map((t) => L.pull(t)));
+      const c = await admin(L.sim, 'GET', `/tenants/${L.info.tenantId}/counters`);
+      expect(c.maxConcurrent).toBe(1);
+      expect(c.rateLimited.concurrent).toBe(0);
+    } finally {
+      await L.sim.close();
+    }
+  });
+
+  it('truncated bodies are retried, then FetchFailedError', async () => {
+    const L = await link('conn-truncated', { retries: 2 });
+    try {
+      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: 'truncate', count: 2 });
+      expect((await L.pull('invoices')).records).toHaveLength(400);
+      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: 'truncate', count: null });
+      const err = await L.pull('invoices').catch((e) => e);
+      expect(err).toBeInstanceOf(FetchFailedError);
+      expect(err.message).toMatch(/truncated/);
+    } finally {
+      await L.sim.close();
+    }
+  });
+
+  it('5xx and timeouts are retried, then FetchFailedError', async () => {
+    const L = await link('conn-5xx', { retries: 1, requestTimeoutMs: 300 });
+    try {
+      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: '5xx', count: 1 });
+      expect((await L.pull('company')).records).toHaveLength(1);
+      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: '5xx', count: 2, status: 500 });
+      await expect(L.pull('company')).rejects.toMatchObject({ name: 'FetchFailedError', statusCode: 500 });
+      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: 'timeout', count: 2 });
+      const err = await L.pull('company').catch((e) => e);
+      expect(err).toBeInstanceOf(FetchFailedError);
+      expect(err.message).toMatch(/timed out/);
+    } finally {
+      await L.sim.close();
+    }
+  });
+
+  it('stops promptly when the signal aborts, with the abort reason', async () => {
+    const L = await link('conn-abort', { sleep: undefined });
+    try {
+      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: 'slow', delayMs: 5000, count: 1 });
+      const ac = new AbortController();
+      const reason = new Error('lease lost');
+      setTimeout(() => ac.abort(reason), 100);
+      const started = Date.now();
+      await expect(L.pull('invoices', { signal: ac.signal })).rejects.toBe(reason);
+      expect(Date.now() - started).toBeLessThan(2000);
+      // Also while waiting out a 429.
+      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: '429', count: 1, retryAfterSeconds: 60 });
+      const ac2 = new AbortController();
+      setTimeout(() => ac2.abort(reason), 100);
+      await expect(L.pull('invoices', { signal: ac2.signal })).rejects.toBe(reason);
+    } finally {
+      await L.sim.close();
+    }
+  });
+});
