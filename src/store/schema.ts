@@ -126,6 +126,83 @@ export interface ScheduleSlotsTable {
   next_due_ms: number | null;
 }
 
+export interface WebhookConsumersTable {
+  id: string;
+  url: string;
+  /** JSON array of subscribed event type names (canonical where known). */
+  event_types: string;
+  /** JSON array of `key:value` filters, or null for none. */
+  company_tags: string | null;
+  disabled: number;
+  disabled_at: string | null;
+  /** SecretBox-sealed `whsec_…` signing secret. */
+  secret: string;
+  /** The secret before the last rotation, still used to sign until `previous_secret_until`. */
+  previous_secret: string | null;
+  previous_secret_until: string | null;
+  /** First failed attempt since the last success; five days of this disables the consumer. */
+  failing_since: string | null;
+  created_at: string;
+}
+
+/** The webhook outbox: one row per generated event that at least one consumer was subscribed to. */
+export interface WebhookEventsTable {
+  seq: Generated<number>;
+  id: string;
+  /** `webhook-id` header: `msg_` + 27 base62 characters, fixed for every attempt. */
+  msg_id: string;
+  event_type: string;
+  company_id: string | null;
+  connection_id: string | null;
+  /** JSON facts the body is rendered from at delivery (src/webhooks/render.ts). */
+  data: string;
+  generated_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  consumer_id: string;
+  event_id: string;
+  /** pending | succeeded | failed */
+  status: string;
+  /** Attempts made in the current retry schedule (a replay starts a new one). */
+  attempts: number;
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_expires: string | null;
+  delivered_at: string | null;
+  failed_at: string | null;
+  created_at: string;
+}
+
+export interface WebhookAttemptsTable {
+  seq: Generated<number>;
+  id: string;
+  delivery_id: string;
+  consumer_id: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  sent_at: string;
+  status_code: number | null;
+  duration_ms: number;
+  success: number;
+  error: string | null;
+}
+
+export interface DatasetReadsTable {
+  read_id: string;
+  company_id: string;
+  connection_id: string;
+  trigger: string;
+  initial: number;
+  first_link: number;
+  /** Datasets of the read not yet terminal. */
+  pending: number;
+  created_at: string;
+  completed_at: string | null;
+}
+
 export interface Database {
   instance_settings: InstanceSettingsTable;
   api_keys: ApiKeysTable;
@@ -137,6 +214,11 @@ export interface Database {
   records: RecordsTable;
   schedule_slots: ScheduleSlotsTable;
   record_staging: RecordStagingTable;
+  webhook_consumers: WebhookConsumersTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  dataset_reads: DatasetReadsTable;
 }
 
 export type Timestamp = ColumnType<string, string, string>;

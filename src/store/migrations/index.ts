@@ -4,6 +4,7 @@ import { m0001Foundation } from './0001-foundation.js';
 import { m0002Datasets } from './0002-datasets.js';
 import { m0003Records } from './0003-records.js';
 import { m0004Scheduler } from './0004-scheduler.js';
+import { m0005Webhooks } from './0005-webhooks.js';
 
 /**
  * Forward-only numbered migrations. Kysely's Migrator runs each one in a transaction and serialises concurrent
@@ -16,5 +17,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0002-datasets': m0002Datasets(dialect),
     '0003-records': m0003Records(dialect),
     '0004-scheduler': m0004Scheduler(dialect),
+    '0005-webhooks': m0005Webhooks(dialect),
   };
 }
