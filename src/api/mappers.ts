@@ -22,6 +22,10 @@ export function connectionToApi(row: ConnectionRow, baseUrl: string): Record<str
   const errors = row.errors ? (JSON.parse(row.errors) as unknown[]) : [];
   if (errors.length) out.dataConnectionErrors = errors;
   if (row.connection_info) out.connectionInfo = JSON.parse(row.connection_info);
+  // Extensions (sync-behaviour.md §5.4): when keep-alive last ran, and when the stored token lapses if left unused.
+  if (row.last_keep_alive) out.lastKeepAlive = row.last_keep_alive;
+  const lastUse = row.token_used_at ?? (row.status === 'Linked' || row.status === 'Unlinked' ? row.linked_at : null);
+  if (lastUse) out.refreshTokenExpiresAt = new Date(Date.parse(lastUse) + def.refreshTokenIdleDays * 86_400_000).toISOString();
   return out;
 }
 

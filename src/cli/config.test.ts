@@ -34,6 +34,7 @@ describe('parseConfig', () => {
       xero: undefined,
       qbo: undefined,
       workerConcurrency: 4,
+      keepAliveDays: 30,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -66,6 +67,7 @@ describe('parseConfig', () => {
       SYNCLINE_QBO_CLIENT_ID: 'qid',
       SYNCLINE_QBO_CLIENT_SECRET: 'qsecret',
       SYNCLINE_WORKER_CONCURRENCY: '8',
+      SYNCLINE_KEEP_ALIVE_DAYS: 'off',
     });
     expect(c).toEqual({
       port: 0,
@@ -81,6 +83,7 @@ describe('parseConfig', () => {
       xero: { clientId: 'xid', clientSecret: 'xsecret' },
       qbo: { clientId: 'qid', clientSecret: 'qsecret' },
       workerConcurrency: 8,
+      keepAliveDays: undefined,
     });
     expect(parseConfig({ DATABASE_URL: 'postgresql://localhost/x' }).databaseUrl).toBe('postgresql://localhost/x');
     expect(parseConfig({ PORT: '65535' }).port).toBe(65535);
@@ -111,6 +114,7 @@ describe('parseConfig', () => {
     fails({ SYNCLINE_QBO_CLIENT_ID: 'x' }, 'SYNCLINE_QBO_CLIENT_SECRET');
     fails({ SYNCLINE_QBO_CLIENT_SECRET: 'x' }, 'SYNCLINE_QBO_CLIENT_ID');
     for (const n of ['0', '-2', 'four', '1000']) fails({ SYNCLINE_WORKER_CONCURRENCY: n }, 'SYNCLINE_WORKER_CONCURRENCY');
+    for (const n of ['-2', 'monthly', '400']) fails({ SYNCLINE_KEEP_ALIVE_DAYS: n }, 'SYNCLINE_KEEP_ALIVE_DAYS');
   });
 
   it('the PORT message shows the bad value', () => {

@@ -23,6 +23,8 @@ export interface Config {
   readonly qbo: OAuthClientConfig | undefined;
   /** Datasets one worker process runs at once. */
   readonly workerConcurrency: number;
+  /** Keep-alive: refresh tokens idle for this many days; undefined = keep-alive off. */
+  readonly keepAliveDays: number | undefined;
 }
 
 export interface OAuthClientConfig {
@@ -116,6 +118,9 @@ export function parseConfig(env: Env = process.env): Config {
     xero: oauthClient(env, 'SYNCLINE_XERO'),
     qbo: oauthClient(env, 'SYNCLINE_QBO'),
     workerConcurrency: positiveInt(env, 'SYNCLINE_WORKER_CONCURRENCY', 4, 256),
+    keepAliveDays: ['off', '0'].includes((str(env, 'SYNCLINE_KEEP_ALIVE_DAYS') ?? '').toLowerCase())
+      ? undefined
+      : positiveInt(env, 'SYNCLINE_KEEP_ALIVE_DAYS', 30, 365),
   });
 }
 

@@ -70,14 +70,22 @@ program
   .description('run the HTTP API, and (unless --no-worker) the workers that pull data, in one process')
   .option('--no-worker', 'run the API only (workers run elsewhere with `syncline worker`)')
   .action(async (opts: { worker: boolean }) => {
-    await runNode({ api: true, workers: opts.worker }, 'serve');
+    // The embedded default runs everything in one process; --no-worker leaves pulls and schedules to other processes.
+    await runNode({ api: true, workers: opts.worker, scheduler: opts.worker }, 'serve');
   });
 
 program
   .command('worker')
   .description('run only the worker pool (pulls datasets) and the lease sweeper')
   .action(async () => {
-    await runNode({ api: false, workers: true }, 'worker');
+    await runNode({ api: false, workers: true, scheduler: false }, 'worker');
+  });
+
+program
+  .command('scheduler')
+  .description('run only the scheduler daemons: due pulls, keep-alive and the lease sweeper (any number may run)')
+  .action(async () => {
+    await runNode({ api: false, workers: false, scheduler: true }, 'scheduler');
   });
 
 program

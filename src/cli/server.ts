@@ -11,6 +11,10 @@ import { migrateToLatest, openStore, type Store } from '../store/db.js';
 import { WorkerPool, DEFAULT_WORKER_OPTIONS, type WorkerPoolOptions } from '../sync/worker-pool.js';
 import { Wakeup } from '../sync/wakeup.js';
 import { createSweeper, DEFAULT_SWEEPER_OPTIONS, type SweeperOptions } from '../scheduler/sweeper.js';
+import { createScheduler, DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from '../scheduler/scheduler.js';
+import { createKeepAlive, DEFAULT_KEEP_ALIVE_OPTIONS, type KeepAliveOptions } from '../scheduler/keep-alive.js';
+import { keepAliveRunner } from '../sync/keep-alive.js';
+import { KeyedMutex } from '../lib/mutex.js';
 import type { Config } from './config.js';
 import { loadSecretKey } from './config.js';
 import { ensureBootstrapKey } from './bootstrap.js';
@@ -35,6 +39,8 @@ export interface Roles {
   api: boolean;
   /** Worker pool (pulls datasets) and the lease sweeper. */
   workers: boolean;
+  /** Scheduler daemons: due pulls, keep-alive, lease sweeper. Any number of processes may run them. */
+  scheduler: boolean;
 }
 
 export interface ServerOptions {
@@ -47,6 +53,8 @@ export interface ServerOptions {
   connectors?: ConnectorRegistry;
   worker?: Partial<WorkerPoolOptions>;
   sweeper?: Partial<SweeperOptions>;
+  scheduler?: Partial<SchedulerOptions>;
+  keepAlive?: Partial<KeepAliveOptions>;
 }
 
 /**
@@ -54,7 +62,7 @@ export interface ServerOptions {
  * stop accepting requests, let in-flight ones finish, hand running datasets back, stop daemons, close the database.
  */
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<Server> {
-  const roles = opts.roles ?? { api: true, workers: true };
+  const roles = opts.roles ?? { api: true, workers: true, scheduler: true };
   const log = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
   const store = opts.store ?? openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
@@ -104,10 +112,37 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         { ...DEFAULT_WORKER_OPTIONS, concurrency: config.workerConcurrency, ...opts.worker },
       );
       pool.start();
+    }
+    if (roles.workers || roles.scheduler) {
       const sweeper = createSweeper({ store, clock, log, onRequeued: () => wakeup?.notify() }, { ...DEFAULT_SWEEPER_OPTIONS, ...opts.sweeper });
-      sweeper.start();
       daemons.push(sweeper);
     }
+    if (roles.scheduler) {
+      const registry = ctx.registry;
+      const scheduler = createScheduler(
+        {
+          store,
+          clock,
+          log,
+          supports: (key, t) => {
+            const def = registry.get(key);
+            return def !== undefined && registry.supports(def, t);
+          },
+          integrationEnabled: (key) => {
+            const def = registry.get(key);
+            return def !== undefined && registry.isEnabled(def);
+          },
+          onQueued: () => wakeup?.notify(),
+        },
+        { ...DEFAULT_SCHEDULER_OPTIONS, ...opts.scheduler },
+      );
+      const keepAlive = createKeepAlive(
+        { store, clock, log, keepAlive: keepAliveRunner({ store, connectors, clock, secretBox, mutex: new KeyedMutex(), onQueued: () => wakeup?.notify() }) },
+        { ...DEFAULT_KEEP_ALIVE_OPTIONS, enabled: config.keepAliveDays !== undefined, idleDays: config.keepAliveDays ?? 30, ...opts.keepAlive },
+      );
+      daemons.push(scheduler, keepAlive);
+    }
+    for (const d of daemons) d.start();
 
     let url = '';
     if (roles.api) {

@@ -19,6 +19,8 @@ export interface IntegrationDefinition {
   /** Credential keys `PUT …/authorization` requires and accepts. */
   readonly requiredCredentials: readonly string[];
   readonly optionalCredentials: readonly string[];
+  /** Refresh-token idle lifetime in days (sync-behaviour.md §5.4): when an unused token lapses. */
+  readonly refreshTokenIdleDays: number;
   /** Which operator OAuth client must be configured for it to be enabled; null = always enabled. */
   readonly oauthClient: 'xero' | 'qbo' | null;
 }
@@ -35,6 +37,7 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     dataTypes: V1_READ_TYPES,
     requiredCredentials: ['refreshToken', 'tenantId'],
     optionalCredentials: ['accessToken', 'accessTokenExpiresAt'],
+    refreshTokenIdleDays: 60,
     oauthClient: 'xero',
   },
   {
@@ -48,6 +51,7 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     dataTypes: V1_READ_TYPES,
     requiredCredentials: [],
     optionalCredentials: [],
+    refreshTokenIdleDays: 60,
     oauthClient: null,
   },
   {
@@ -61,6 +65,7 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     dataTypes: V1_READ_TYPES,
     requiredCredentials: ['refreshToken', 'realmId'],
     optionalCredentials: ['accessToken', 'accessTokenExpiresAt'],
+    refreshTokenIdleDays: 100,
     oauthClient: 'qbo',
   },
   {
@@ -74,6 +79,7 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     dataTypes: V1_READ_TYPES,
     requiredCredentials: ['refreshToken', 'realmId'],
     optionalCredentials: ['accessToken', 'accessTokenExpiresAt'],
+    refreshTokenIdleDays: 100,
     oauthClient: 'qbo',
   },
 ];

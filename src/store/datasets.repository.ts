@@ -3,6 +3,7 @@ import { IN_PROGRESS_STATUSES, type DatasetStatus } from '../domain/statuses.js'
 import type { Database, DatasetsTable } from './schema.js';
 import type { Dialect } from './db.js';
 import { offsetOf, type Page, type PageRequest, type SortSpec } from './paging.js';
+import { datasetsEnded } from './webhook-outbox.js';
 
 export type DatasetRow = Omit<DatasetsTable, 'seq'> & { seq: number };
 export type NewDataset = Omit<DatasetsTable, 'seq'>;
@@ -246,7 +247,10 @@ export class DatasetsRepository {
     return Number(r.numUpdatedRows) > 0;
   }
 
-  /** Terminal transition of a held dataset. False when it was no longer held (then nothing changed). */
+  /**
+   * Terminal transition of a held dataset. False when it was no longer held (then nothing changed). Its webhook
+   * events commit with it: in `db` when that is a transaction (the merge), otherwise in a transaction of its own.
+   */
   async finish(
     id: string,
     workerId: string,
@@ -257,27 +261,35 @@ export class DatasetsRepository {
     > = {},
     db: Db = this.db,
   ): Promise<DatasetRow | undefined> {
-    const r = await db
-      .updateTable('datasets')
-      .set({ status, completed, progress: 100, lease_owner: null, lease_expires: null, run_slot: null, ...fields })
-      .where('id', '=', id)
-      .where('lease_owner', '=', workerId)
-      .where('status', 'in', RUNNING_STATUSES)
-      .returningAll()
-      .executeTakeFirst();
-    return r as DatasetRow | undefined;
+    const run = async (trx: Db) => {
+      const r = (await trx
+        .updateTable('datasets')
+        .set({ status, completed, progress: 100, lease_owner: null, lease_expires: null, run_slot: null, ...fields })
+        .where('id', '=', id)
+        .where('lease_owner', '=', workerId)
+        .where('status', 'in', RUNNING_STATUSES)
+        .returningAll()
+        .executeTakeFirst()) as DatasetRow | undefined;
+      if (r) await datasetsEnded(trx, [r], completed);
+      return r;
+    };
+    return db.isTransaction ? run(db) : db.transaction().execute(run);
   }
 
   /** Ends every in-progress dataset of a connection (unlink → Cancelled, deauthorization → AuthError). */
   async endInProgressForConnection(connectionId: string, status: DatasetStatus, message: string, now: string, db: Db = this.db): Promise<DatasetRow[]> {
-    const rows = await db
-      .updateTable('datasets')
-      .set({ status, error_message: message, completed: now, progress: 100, lease_owner: null, lease_expires: null, run_slot: null })
-      .where('connection_id', '=', connectionId)
-      .where('status', 'in', IN_PROGRESS_STATUSES)
-      .returningAll()
-      .execute();
-    return rows as DatasetRow[];
+    const run = async (trx: Db) => {
+      const rows = (await trx
+        .updateTable('datasets')
+        .set({ status, error_message: message, completed: now, progress: 100, lease_owner: null, lease_expires: null, run_slot: null })
+        .where('connection_id', '=', connectionId)
+        .where('status', 'in', IN_PROGRESS_STATUSES)
+        .returningAll()
+        .execute()) as DatasetRow[];
+      await datasetsEnded(trx, rows, now);
+      return rows;
+    };
+    return db.isTransaction ? run(db) : db.transaction().execute(run);
   }
 
   /**
@@ -306,6 +318,7 @@ export class DatasetsRepository {
         )
         .returningAll()
         .execute()) as DatasetRow[];
+      await datasetsEnded(trx, failed, now);
       const requeued = (await trx
         .updateTable('datasets')
         .set({ status: 'Queued', lease_owner: null, lease_expires: null, run_slot: null, status_description: 'Requeued after its worker stopped responding' })
@@ -334,6 +347,15 @@ export class DatasetsRepository {
     if (ids) q = q.where('id', 'in', ids.length ? ids : ['']);
     const r = await q.executeTakeFirst();
     return Number(r.numUpdatedRows);
+  }
+
+  async countInProgress(): Promise<number> {
+    const r = await this.db
+      .selectFrom('datasets')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', 'in', IN_PROGRESS_STATUSES)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
   }
 
   async countQueued(): Promise<number> {

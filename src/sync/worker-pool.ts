@@ -150,11 +150,11 @@ export class WorkerPool {
     }
   }
 
-  /** Waits until nothing is running and nothing is queued (tests and benchmarks). */
+  /** Waits until no dataset is in progress anywhere in the database (tests and benchmarks). */
   async drain(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.running.size === 0 && (await this.datasets.countQueued()) === 0) return;
+      if (this.running.size === 0 && (await this.datasets.countInProgress()) === 0) return;
       await Promise.race([...[...this.running.values()].map((r) => r.done), new Promise((r) => setTimeout(r, 20))]);
     }
     throw new Error(`worker pool did not drain within ${timeoutMs} ms`);

@@ -5,11 +5,20 @@ import { createSweeper } from '../../src/scheduler/sweeper.js';
 import type { TestApp } from './app.js';
 import { TestConnector } from './test-connector.js';
 
+import { schedulerTick, DEFAULT_SCHEDULER_OPTIONS } from '../../src/scheduler/scheduler.js';
+import { keepAliveTick, DEFAULT_KEEP_ALIVE_OPTIONS, type KeepAliveOptions } from '../../src/scheduler/keep-alive.js';
+import { keepAliveRunner } from '../../src/sync/keep-alive.js';
+import { KeyedMutex } from '../../src/lib/mutex.js';
+
 export interface Engine {
   connector: TestConnector;
   pool: WorkerPool;
   wakeup: Wakeup;
   sweeper: ReturnType<typeof createSweeper>;
+  connectors: ConnectorRegistry;
+  /** One scheduler pass at the test clock's time. */
+  tick(): ReturnType<typeof schedulerTick>;
+  keepAlive(opts?: Partial<KeepAliveOptions>): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -24,11 +33,35 @@ export function startEngine(t: TestApp, opts: Partial<WorkerPoolOptions> = {}, c
   );
   pool.start();
   const sweeper = createSweeper({ store: t.store, clock: t.clock, log: t.ctx.log, onRequeued: () => wakeup.notify() });
+  const registry = t.ctx.registry;
   return {
     connector,
     pool,
     wakeup,
     sweeper,
+    connectors,
+    tick: () =>
+      schedulerTick(
+        {
+          store: t.store,
+          clock: t.clock,
+          log: t.ctx.log,
+          supports: (key, dt) => connectors.get(key)?.supports(dt) ?? false,
+          integrationEnabled: (key) => registry.get(key) !== undefined,
+          onQueued: () => wakeup.notify(),
+        },
+        DEFAULT_SCHEDULER_OPTIONS,
+      ),
+    keepAlive: (opts = {}) =>
+      keepAliveTick(
+        {
+          store: t.store,
+          clock: t.clock,
+          log: t.ctx.log,
+          keepAlive: keepAliveRunner({ store: t.store, connectors, clock: t.clock, secretBox: t.ctx.secretBox, mutex: new KeyedMutex(), onQueued: () => wakeup.notify() }),
+        },
+        { ...DEFAULT_KEEP_ALIVE_OPTIONS, ...opts },
+      ),
     async stop() {
       await pool.stop();
     },

@@ -1,4 +1,4 @@
-import type { Connector, PullOutcome, PullRequest, SourceRecord } from '../../src/connectors/connector.js';
+import type { Connector, CredentialsStore, PullOutcome, PullRequest, SourceRecord } from '../../src/connectors/connector.js';
 import { V1_READ_TYPES, type DataType } from '../../src/domain/data-types.js';
 
 interface Versioned {
@@ -25,11 +25,18 @@ export class TestConnector implements Connector {
   readonly tokenLifetimes = { accessTokenSeconds: 1800, refreshTokenIdleDays: 60, refreshKeepsAlive: true };
   maxConcurrentPullsPerConnection = 1;
   behaviour: TestBehaviour = { pageSize: 50, delayMs: 0, hang: false };
+  keepAlives = 0;
   readonly pulls: { dataType: DataType; cursor: string | undefined; full: boolean; monthsToSync?: number | undefined }[] = [];
   private version = 0;
   private readonly data = new Map<DataType, Map<string, Versioned>>();
 
   constructor(readonly key = 'mqjo') {}
+
+  /** One token refresh, as a platform's keep-alive would do. */
+  async keepAlive(credentials: CredentialsStore): Promise<void> {
+    this.keepAlives++;
+    await credentials.refresh(async (c) => ({ ...c, refreshToken: `rt-${this.keepAlives}` }));
+  }
 
   supports(t: DataType): boolean {
     return (V1_READ_TYPES as readonly string[]).includes(t);

@@ -4,6 +4,7 @@ import { newId } from '../../lib/ids.js';
 import { companyNotFound, RequestValidationError, type ValidationItem } from '../../domain/errors.js';
 import { profileSettings, sameSetting, validateSettings, type SyncSetting } from '../../domain/sync-settings.js';
 import { SyncSettingsRepository } from '../../store/sync-settings.repository.js';
+import { ScheduleSlotsRepository } from '../../store/schedule-slots.repository.js';
 import type { ApiContext } from '../context.js';
 import { CompanyParams, DataTypeSchema, DateTime, Uuid, errorResponses } from '../schemas.js';
 
@@ -34,6 +35,7 @@ interface StoredProfileState {
 
 export async function syncSettingsRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const repo = new SyncSettingsRepository(ctx.store.db);
+  const slots = new ScheduleSlotsRepository(ctx.store.db, ctx.store.dialect);
   const clientId = () => ctx.repos.instance.getOrInit<string>('client_id', newId);
 
   app.get(
@@ -68,6 +70,8 @@ export async function syncSettingsRoutes(app: FastifyInstance, ctx: ApiContext):
       if (errors.length) throw new RequestValidationError(errors, 'ClientsApi');
       await repo.setProfile(req.body.overridesDefaults ? settings : []);
       await ctx.repos.instance.set('profile_sync_state', { overridesDefaults: req.body.overridesDefaults });
+      // Schedules follow the new settings from the next scheduler tick, not after the old period ends.
+      await slots.recheck(ctx.clock.now().getTime());
       return reply.code(204).send();
     },
   );
@@ -122,6 +126,7 @@ export async function syncSettingsRoutes(app: FastifyInstance, ctx: ApiContext):
       });
       if (errors.length) throw new RequestValidationError(errors, 'ClientsApi');
       await repo.setCompany(companyId, { overridesDefaults: req.body.overridesDefaults, settings });
+      await slots.recheck(ctx.clock.now().getTime(), companyId);
       return reply.code(204).send();
     },
   );

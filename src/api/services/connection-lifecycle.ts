@@ -5,6 +5,7 @@ import { DatasetsRepository } from '../../store/datasets.repository.js';
 import { resolveConnectionErrors } from '../../store/connection-errors.js';
 import type { ApiContext } from '../context.js';
 import { queueConnectionRead } from './reads.js';
+import { ScheduleSlotsRepository } from '../../store/schedule-slots.repository.js';
 
 /**
  * Connection status changes (sync-behaviour.md §9.1). Every change is a compare-and-set recorded with its time, so two
@@ -43,7 +44,12 @@ export async function linkConnection(
   );
   if (!ok) throw new StateError(`Connection ${conn.id} changed status while it was being linked; try again.`);
   const linked = await ctx.repos.connections.getById(conn.id);
-  if (linked) await queueConnectionRead(ctx, linked, 'first-link');
+  if (!linked) return;
+  // Schedules restart from the link (sync-behaviour.md §5.2): every type the integration reads gets its slot.
+  const def = ctx.registry.get(linked.integration_key);
+  const readable = def ? def.dataTypes : [];
+  await new ScheduleSlotsRepository(ctx.store.db, ctx.store.dialect).initForConnection(ctx.store.db, linked, readable, ctx.clock.now().getTime());
+  await queueConnectionRead(ctx, linked, 'first-link');
 }
 
 /** Linked → Unlinked: in-progress datasets are cancelled in the same transaction; the cache and tokens are kept. */

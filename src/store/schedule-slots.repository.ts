@@ -1,0 +1,81 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+import type { Dialect } from './db.js';
+import { IN_PROGRESS_STATUSES } from '../domain/statuses.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface SlotRow {
+  connection_id: string;
+  data_type: string;
+  company_id: string;
+  next_due_ms: number | null;
+}
+
+/** Schedule slots: indexed lower bounds of when each (connection, data type) is next due (see migration 0004). */
+export class ScheduleSlotsRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /** On (re)link: every data type the integration reads gets a slot, to be checked at the next tick. */
+  async initForConnection(db: Db, conn: { id: string; company_id: string }, dataTypes: readonly string[], nowMs: number): Promise<void> {
+    if (dataTypes.length === 0) return;
+    await db
+      .insertInto('schedule_slots')
+      .values(dataTypes.map((t) => ({ connection_id: conn.id, company_id: conn.company_id, data_type: t, next_due_ms: nowMs })))
+      .onConflict((oc) => oc.columns(['connection_id', 'data_type']).doUpdateSet({ next_due_ms: nowMs }))
+      .execute();
+  }
+
+  /** Settings changed: every slot (of one company, or all) is rechecked at the next tick, so the change applies at once. */
+  async recheck(nowMs: number, companyId?: string): Promise<void> {
+    let q = this.db.updateTable('schedule_slots').set({ next_due_ms: nowMs });
+    if (companyId) q = q.where('company_id', '=', companyId);
+    await q.execute();
+  }
+
+  /**
+   * Claims up to `limit` slots whose bound has passed (hot path, through the partial index on next_due_ms).
+   * PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent schedulers take disjoint slots and never queue one slot twice.
+   */
+  async claimDue(trx: Transaction<Database>, nowMs: number, limit: number): Promise<SlotRow[]> {
+    let q = trx
+      .selectFrom('schedule_slots')
+      .selectAll()
+      .where('next_due_ms', 'is not', null)
+      .where('next_due_ms', '<=', nowMs)
+      .orderBy('next_due_ms')
+      .limit(limit);
+    if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
+    return q.execute();
+  }
+
+  async setNext(trx: Transaction<Database>, updates: { connection_id: string; data_type: string; next_due_ms: number | null }[]): Promise<void> {
+    for (const u of updates) {
+      await trx
+        .updateTable('schedule_slots')
+        .set({ next_due_ms: u.next_due_ms })
+        .where('connection_id', '=', u.connection_id)
+        .where('data_type', '=', u.data_type)
+        .execute();
+    }
+  }
+
+  /** For the claimed pairs: the newest terminal `completed` and whether a dataset is in progress. */
+  async pairState(trx: Transaction<Database>, connectionIds: string[]): Promise<Map<string, { lastEnd: string | null; busy: boolean }>> {
+    const out = new Map<string, { lastEnd: string | null; busy: boolean }>();
+    if (connectionIds.length === 0) return out;
+    const inProgress = sql.join(IN_PROGRESS_STATUSES.map((s) => sql.lit(s)));
+    const rows = await sql<{ connection_id: string; data_type: string; last_end: string | null; busy: number }>`
+      select connection_id, data_type,
+             max(case when status not in (${inProgress}) then completed end) as last_end,
+             max(case when status in (${inProgress}) then 1 else 0 end) as busy
+      from datasets
+      where connection_id in (${sql.join(connectionIds)})
+      group by connection_id, data_type`.execute(trx);
+    for (const r of rows.rows) out.set(`${r.connection_id}|${r.data_type}`, { lastEnd: r.last_end, busy: Number(r.busy) === 1 });
+    return out;
+  }
+}
