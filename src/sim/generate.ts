@@ -340,13 +340,31 @@ export class Generator {
     return lo;
   }
 
+  private readonly idCache = new Map<string, string>();
+
   id(name: CollectionName, index: number): string {
     if (name === 'taxRates') return this.taxRates[index]?.taxType ?? `TAX${pad(index, 3)}`;
+    // Reference records are named on every document line: cache their ids (documents' ids are derived each time).
+    if (name === 'accounts' || name === 'contacts' || name === 'items' || name === 'trackingCategories') {
+      const key = `${name}:${index}`;
+      let id = this.idCache.get(key);
+      if (!id) {
+        id = deriveUuid(this.seedHash, STREAMS[name], index);
+        if (this.idCache.size < 50_000) this.idCache.set(key, id);
+      }
+      return id;
+    }
     return deriveUuid(this.seedHash, STREAMS[name], index);
   }
 
   trackingOptionId(category: number, option: number): string {
-    return deriveUuid(this.seedHash, STREAMS.trackingOptions, category * 1000 + option);
+    const key = `opt:${category}:${option}`;
+    let id = this.idCache.get(key);
+    if (!id) {
+      id = deriveUuid(this.seedHash, STREAMS.trackingOptions, category * 1000 + option);
+      this.idCache.set(key, id);
+    }
+    return id;
   }
 
   organisationId(): string {
@@ -358,12 +376,13 @@ export class Generator {
     if (i < 0 || i >= this.baseCount(name)) return undefined;
     const r = ((): unknown => {
       switch (name) {
+        // Shared objects: readers never mutate records (Tenant clones before every change).
         case 'accounts':
-          return structuredClone(this.accounts[i]);
+          return this.accounts[i];
         case 'taxRates':
-          return structuredClone(this.taxRates[i]);
+          return this.taxRates[i];
         case 'trackingCategories':
-          return structuredClone(this.trackingCategories[i]);
+          return this.trackingCategories[i];
         case 'items':
           return this.item(i);
         case 'contacts':
@@ -450,7 +469,29 @@ export class Generator {
     return i < this.counts.customers && i % 10 === 3;
   }
 
+  private readonly contactCache = new Map<number, Contact>();
+  private readonly itemCache = new Map<number, Item>();
+
+  /** Contacts and items are referenced by every document line: derived once (they are few), then shared read-only. */
   contact(i: number): Contact {
+    let c = this.contactCache.get(i);
+    if (!c) {
+      c = this.deriveContact(i);
+      if (this.contactCache.size < 20_000) this.contactCache.set(i, c);
+    }
+    return c;
+  }
+
+  item(i: number): Item {
+    let it = this.itemCache.get(i);
+    if (!it) {
+      it = this.deriveItem(i);
+      if (this.itemCache.size < 5_000) this.itemCache.set(i, it);
+    }
+    return it;
+  }
+
+  private deriveContact(i: number): Contact {
     const rng = Rng.of(this.seedHash, STREAMS.contacts, i);
     const isCustomer = i < this.counts.customers;
     const first = rng.pick(W.FIRST_NAMES);
@@ -489,7 +530,7 @@ export class Generator {
     };
   }
 
-  item(i: number): Item {
+  private deriveItem(i: number): Item {
     const rng = Rng.of(this.seedHash, STREAMS.items, i);
     const product = W.PRODUCTS[i % W.PRODUCTS.length]!;
     const name = i >= W.PRODUCTS.length ? `${product} ${Math.floor(i / W.PRODUCTS.length) + 1}` : product;

@@ -32,8 +32,10 @@ export const arr = (v: unknown): Wire[] => (Array.isArray(v) ? v.filter((x): x i
 
 /** Drops undefined values so optional fields are omitted, not sent as null (accounting-model.md §1). */
 export function compact<T extends Record<string, unknown>>(o: T): T {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return o;
+  // A fresh object rather than `delete` (which would drop the object into slow dictionary mode).
+  const out: Record<string, unknown> = {};
+  for (const k in o) if (o[k] !== undefined) out[k] = o[k];
+  return out as T;
 }
 
 export function required<T>(v: T | undefined, what: string): T {
