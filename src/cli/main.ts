@@ -103,6 +103,22 @@ program
     );
   });
 
+program
+  .command('sim')
+  .description('run the Sandbox accounting platform: a Xero-like HTTP server with an admin API (docs/simulator.md)')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'port to listen on (0 = any free port)', '4010')
+  .option('--rate-per-minute <n>', 'calls per minute per tenant (default 60)')
+  .option('--concurrent <n>', 'concurrent calls per tenant (default 5)')
+  .option('--access-token-seconds <n>', 'access token lifetime (default 1800)')
+  .option('--refresh-token-idle-days <n>', 'days an unused refresh token stays valid (default 60)')
+  .option('--tenant-size <n>', 'invoices in tenants created by linking (default 200)')
+  .option('--admin-token <token>', 'require this bearer token on /admin calls')
+  .action(async (opts: Record<string, string | undefined>) => {
+    const { runSimCli } = await import('../sim/cli.js');
+    await runSimCli(opts);
+  });
+
 const keys = program.command('keys').description('manage API keys');
 keys
   .command('create')

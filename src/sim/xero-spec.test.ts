@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Ajv from 'ajv';
+import AjvModule from 'ajv';
 // `yaml` is in the tree through @fastify/swagger; used here only to read Xero's spec.
 import { parse } from 'yaml';
 import { ManualClock } from '../lib/clock.js';
@@ -17,12 +17,12 @@ describe('wire format checked against xero_accounting.yaml', () => {
   let sim: Simulator;
   let tenantId: string;
   let token: string;
-  let ajv: Ajv;
+  let ajv: AjvModule.default;
   let spec: any;
 
   beforeAll(async () => {
     spec = parse(readFileSync(SPEC, 'utf8'), { maxAliasCount: -1 });
-    ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+    ajv = new AjvModule.default({ strict: false, allErrors: true, validateFormats: false });
     ajv.addSchema({ $id: 'xero', components: { schemas: spec.components.schemas } });
     const clock = new ManualClock('2026-05-20T10:00:00Z');
     sim = await startSimulator({ clock, rateLimit: { perMinute: 10_000 } });
