@@ -9,8 +9,10 @@ import {
   matches,
   p,
   parseQuery,
+  platformEntity,
   prepareListQuery,
   QueryParseError,
+  type AccountingListType,
   type Entity,
   type ListParameters,
 } from './index.js';
@@ -407,5 +409,140 @@ describe('entity declarations', () => {
   it('bindQuery works on a parsed tree directly', () => {
     const ast = parseQuery('amountDue>0', { service: 'PublicApi' })!;
     expect(bindQuery(ast, Invoice)).toMatchObject({ kind: 'test', test: { on: 'number', op: 'gt' } });
+  });
+});
+
+describe('platform resources (§6.2)', () => {
+  const ref = (c: string) => sql.ref(c);
+  const companies = () =>
+    platformEntity('Company', {
+      id: ref('id'),
+      name: ref('name'),
+      description: ref('description'),
+      created: ref('created_at'),
+      lastSync: ref('last_sync'),
+      redirect: ref('redirect'),
+      'dataConnections.status': () => sql`true`,
+    });
+  const entities = {
+    Company: companies(),
+    Connection: platformEntity('Connection', {
+      id: ref('id'),
+      integrationId: ref('a'),
+      integrationKey: ref('b'),
+      sourceId: ref('c'),
+      sourceType: ref('d'),
+      platformName: ref('e'),
+      status: ref('f'),
+      created: ref('g'),
+      lastSync: ref('h'),
+    }),
+    Integration: platformEntity('Integration', {
+      key: ref('key'),
+      name: ref('a'),
+      enabled: ref('b'),
+      sourceId: ref('c'),
+      sourceType: ref('d'),
+      integrationId: ref('e'),
+      isOfflineConnector: ref('f'),
+      isBeta: ref('g'),
+      dataProvidedBy: ref('h'),
+    }),
+    Dataset: platformEntity('Dataset', {
+      id: ref('id'),
+      companyId: ref('a'),
+      connectionId: ref('b'),
+      dataType: ref('c'),
+      status: ref('d'),
+      statusDescription: ref('e'),
+      errorMessage: ref('f'),
+      requested: ref('g'),
+      completed: ref('h'),
+      progress: ref('i'),
+      isErrored: ref('j'),
+    }),
+  };
+  const SPEC: Record<keyof typeof entities, string> = {
+    Company: 'id, name, description, created, lastSync, redirect, dataConnections.status',
+    Connection: 'id, integrationId, integrationKey, sourceId, sourceType, platformName, status, created, lastSync',
+    Integration: 'key, name, enabled, sourceId, sourceType, integrationId, isOfflineConnector, isBeta, dataProvidedBy',
+    Dataset: 'id, companyId, connectionId, dataType, status, statusDescription, errorMessage, requested, completed, progress, isErrored',
+  };
+
+  it.each(Object.keys(SPEC) as (keyof typeof entities)[])('%s exposes exactly the documented properties', (name) => {
+    const entity = entities[name];
+    expect(entity.fields.map((f) => f.path).sort()).toEqual(SPEC[name].split(', ').sort());
+    for (const path of SPEC[name].split(', ')) expect('field' in entity.resolve(path.toUpperCase()), path).toBe(true);
+    expect(entity.name).toBe(name);
+  });
+
+  it('uses the documented services, default orders and tiebreaks', () => {
+    expect([entities.Company.service, entities.Connection.service, entities.Integration.service, entities.Dataset.service]).toEqual([
+      'ClientsApi',
+      'ClientsApi',
+      'ClientsApi',
+      'PullApi',
+    ]);
+    expect(entities.Dataset.defaultOrder).toMatchObject({ field: { path: 'requested' }, descending: true });
+    expect(entities.Integration.defaultOrder).toMatchObject({ field: { path: 'key' }, descending: false });
+    expect(entities.Integration.tiebreak.path).toBe('key');
+    expect(entities.Company.defaultOrder.field.path).toBe('created');
+  });
+
+  it('refuses isCompleted, connectionInfo and other undocumented properties', () => {
+    expect(err(entities.Dataset, { query: 'isCompleted=true' }).message).toBe('Error parsing query - Could not resolve property isCompleted on Dataset');
+    expect(err(entities.Connection, { query: 'connectionInfo.realmId=1' }).message).toBe(
+      'Error parsing query - Could not resolve property connectionInfo.realmId on Connection',
+    );
+    expect(err(entities.Connection, { query: 'linkUrl~x' }).message).toBe('Error parsing query - Could not resolve property linkUrl on Connection');
+    expect(err(entities.Integration, { orderBy: 'logoUrl' }).service).toBe('ClientsApi');
+  });
+
+  it('checks the SQL mapping is complete and has no extras', () => {
+    const { lastSync: _omit, ...partial } = {
+      id: ref('id'),
+      name: ref('name'),
+      description: ref('description'),
+      created: ref('created_at'),
+      lastSync: ref('last_sync'),
+      redirect: ref('redirect'),
+      'dataConnections.status': () => sql`true`,
+    };
+    expect(() => platformEntity('Company', partial as never)).toThrow('Company: no SQL for property lastSync');
+    expect(() => platformEntity('Company', { ...partial, lastSync: ref('x'), bogus: ref('y') } as never)).toThrow('bogus is not a queryable property');
+  });
+
+  it('keeps canonical bounds ordered at the ends of the representable years', () => {
+    const rows = [{ id: 'a', created: '0000-01-01T00:00:00.000Z' }, { id: 'b', created: '9999-12-31T23:59:59.999Z' }];
+    const ids = (query: string) => filterAndSort(entities.Company, rows, { query, orderBy: 'id' }).map((r) => r.id);
+    expect(ids('created>9999-12-31T23:00:00-05:00')).toEqual([]);
+    expect(ids('created<=9999-12-31T23:00:00-05:00')).toEqual(['a', 'b']);
+    expect(ids('created<0000-01-01T00:00:00+01:00')).toEqual([]);
+    expect(ids('created>=0000-01-01T00:00:00+01:00')).toEqual(['a', 'b']);
+    expect(ids('created!=0000-01-01T00:00:00+01:00')).toEqual(['a', 'b']);
+  });
+});
+
+describe('accounting schemas', () => {
+  it.each<[AccountingListType, string, string[], string[]]>([
+    ['chartOfAccounts', 'Account', ['nominalCode', 'currentBalance', 'type', 'isBankAccount', 'metadata.isDeleted'], ['validDatatypeLinks.links', 'supplementalData']],
+    ['taxRates', 'TaxRate', ['effectiveTaxRate', 'code', 'status'], ['components.rate']],
+    ['customers', 'Customer', ['customerName', 'defaultCurrency', 'status', 'sourceModifiedDate'], ['addresses.city', 'contacts.email']],
+    ['suppliers', 'Supplier', ['supplierName', 'defaultCurrency'], ['addresses.city']],
+    ['invoices', 'Invoice', ['customerRef.companyName', 'paidOnDate', 'amountDue', 'status'], ['lineItems.unitAmount', 'salesOrderRefs.id', 'paymentAllocations.payment.id']],
+    ['creditNotes', 'CreditNote', ['remainingCredit', 'allocatedOnDate', 'customerRef.id'], ['lineItems.description']],
+    ['payments', 'Payment', ['paymentMethodRef.name', 'accountRef.id', 'date', 'reference'], ['lines.amount']],
+    ['bills', 'Bill', ['supplierRef.supplierName', 'amountDue', 'status'], ['purchaseOrderRefs.id', 'lineItems.itemRef.id']],
+    ['billPayments', 'BillPayment', ['supplierRef.id', 'date', 'paymentMethodRef.id'], ['lines.links.id']],
+    ['bankAccounts', 'BankAccount', ['iBan', 'accountType', 'overdraftLimit'], ['supplementalData.content']],
+    ['journalEntries', 'JournalEntry', ['postedOn', 'journalRef.name', 'recordRef.dataType'], ['journalLines.netAmount']],
+    ['items', 'Item', ['itemStatus', 'isBillItem', 'billItem.unitPrice', 'invoiceItem.taxRateRef.effectiveTaxRate'], ['billItem']],
+    ['trackingCategories', 'TrackingCategory', ['parentId', 'hasChildren', 'metadata.isDeleted'], ['supplementalData']],
+  ])('%s → %s', (type, name, ok, refused) => {
+    const entity = accountingEntity(type, { document: sql.ref('data') });
+    expect(entity.name).toBe(name);
+    expect(entity.service).toBe('PublicApi');
+    for (const path of ['id', 'modifiedDate', ...ok]) expect('field' in entity.resolve(path), path).toBe(true);
+    for (const path of refused) expect(err(entity, { query: `${path}=1` }).message).toBe(`Error parsing query - Could not resolve property ${path} on ${name}`);
   });
 });

@@ -6,7 +6,17 @@
 import type { Comparison, Operator, OrderByAst, QueryNode } from './ast.js';
 import type { AnyOfField, Entity, ScalarField, ScalarType } from './entity.js';
 import { malformed, show, unresolved, type ErrorContext, type QueryParameter } from './errors.js';
-import { canonicalText, foldCase, parseBooleanLiteral, parseDateLiteral, parseNumberLiteral, type NumberLiteral } from './literals.js';
+import {
+  canonicalText,
+  DAY_MS,
+  daysFromCivil,
+  foldCase,
+  parseBooleanLiteral,
+  parseDateLiteral,
+  parseNumberLiteral,
+  type DateLiteral,
+  type NumberLiteral,
+} from './literals.js';
 
 export type Relation = 'eq' | 'gt' | 'ge' | 'lt' | 'le';
 
@@ -103,7 +113,7 @@ function bindComparison(c: Comparison, entity: Entity, ctx: ErrorContext & { ent
     }
     case 'date': {
       const lit = parseDateLiteral(c.value) ?? bad('a date (YYYY-MM-DD) or a date-time (YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM])');
-      return test(dateTest(lit.kind === 'day' ? lit : { kind: 'instant', ms: lit.ms }, c.operator, field.dateFormat ?? 'iso'));
+      return test(dateTest(lit, c.operator, field.dateFormat ?? 'iso'));
     }
   }
 }
@@ -112,11 +122,7 @@ function bindComparison(c: Comparison, entity: Entity, ctx: ErrorContext & { ent
  * §5. A whole-day literal compares at day granularity: `> D` is "from D+1 on", `<= D` is "before D+1", `= D` is
  * "any time on D". The canonical form is used for `canonical` dates, epoch milliseconds for `iso` ones.
  */
-function dateTest(
-  lit: { kind: 'day'; startMs: number; endMs: number } | { kind: 'instant'; ms: number },
-  op: Operator,
-  format: 'iso' | 'canonical',
-): ValueTest {
+function dateTest(lit: DateLiteral, op: Operator, format: 'iso' | 'canonical'): ValueTest {
   let rel: Relation | 'between';
   let a: number;
   let b = 0;
@@ -144,6 +150,21 @@ function dateTest(
   }
   if (format === 'iso') return rel === 'between' ? { on: 'instant', op: rel, lo: a, hi: b } : { on: 'instant', op: rel, ms: a };
   return rel === 'between'
-    ? { on: 'text', op: rel, lo: canonicalText(a), hi: canonicalText(b) }
-    : { on: 'text', op: rel, text: canonicalText(a) };
+    ? { on: 'text', op: rel, lo: canonicalBound(a), hi: canonicalBound(b) }
+    : { on: 'text', op: rel, text: canonicalBound(a) };
 }
+
+const MIN_CANONICAL_MS = daysFromCivil(0, 1, 1) * DAY_MS;
+const END_CANONICAL_MS = daysFromCivil(10000, 1, 1) * DAY_MS;
+
+/**
+ * A literal's bound as canonical text. An offset can push a literal just outside years 0000–9999, where the text
+ * would no longer sort chronologically; such a bound becomes a string that sorts before (after) every canonical
+ * value and equals none.
+ */
+function canonicalBound(ms: number): string {
+  if (ms < MIN_CANONICAL_MS) return '0000-00-00';
+  if (ms >= END_CANONICAL_MS) return '9999-99-99';
+  return canonicalText(ms);
+}
+

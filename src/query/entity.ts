@@ -270,9 +270,8 @@ function buildColumnField(path: string, fd: ColumnFieldDef | AnyOfFieldDef): Que
         }),
     };
   }
-  const source = fd.sql;
   const segments = path.split('.');
-  const { type, sql: _sql, get, ...opts } = fd;
+  const { type, sql: source, get, ...opts } = fd;
   return {
     kind: 'scalar',
     path,

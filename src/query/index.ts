@@ -20,9 +20,10 @@
  *   for (const o of q.orderBy) rows = rows.orderBy(o);           // field, then tiebreak: stable pages
  *   rows.limit(pageSize).offset((page - 1) * pageSize)
  *
- * `compileListQuery` validates everything before any SQL runs, so call it first (a 400 beats a 404 of a missing
- * record set only if the route wants that order; it has no I/O). Blank parameters mean "absent": no filter, and the
- * entity's default order. For resources listed from code (integrations), use `filterAndSort(entity, rows, params)`.
+ * `compileListQuery` does no I/O; call it before looking anything up, since platform-api.md §3.2 ranks request
+ * validation (400) above missing resources (404). Blank parameters mean "absent": no filter, and the entity's default
+ * order. The API decodes the parameters (percent-decoding once, `+` as space) and accepts `orderBy` under any case
+ * of its name. For resources listed from code (integrations), use `filterAndSort(entity, rows, params)`.
  *
  * ## Describing an entity
  *
@@ -36,27 +37,25 @@
  *       sourceModifiedDate: { type: 'date', sql: sql.ref('records.source_modified_date') },
  *       'metadata.isDeleted': { type: 'boolean', booleanAsInteger: true, sql: sql.ref('records.is_deleted') },
  *     },
- *     get: (row) => row,                                 // evaluator only: the API-shaped document
  *   });
  *
  * Any other JSON-backed resource: `defineEntity({ name, service, document: { column, properties }, fields })` with
  * properties built from `p` (`p.string`, `p.number`, `p.boolean`, `p.date`, `p.enumOf(…)`, `p.object({…})`,
  * `p.array`, `p.map`). `document.open: { type }` lets undeclared paths resolve to the JSON value at that exact path.
  *
- * Column-based resources (companies, connections, datasets):
+ * Platform resources (companies, connections, integrations, datasets) have their properties, types, default order
+ * and tiebreak built in (platform-resources.ts); the API maps each property to SQL:
  *
- *   const DatasetEntity = defineEntity({
- *     name: 'Dataset', service: 'PullApi',
- *     defaultOrder: { path: 'requested', descending: true },
- *     fields: {
- *       id: { type: 'string', sql: sql.ref('datasets.id'), storedLowercase: true },
- *       status: { type: 'enum', sql: sql.ref('datasets.status') },
- *       requested: { type: 'date', dateFormat: 'canonical', sql: sql.ref('datasets.requested') },
- *       progress: { type: 'number', sql: sql.ref('datasets.progress') },
- *       isErrored: { type: 'boolean', sql: (d) => d === 'postgres' ? sql`(datasets.status IN (…))` : sql`(datasets.status IN (…))` },
- *       isCompleted: 'hidden',                           // → Could not resolve property isCompleted on Dataset
- *     },
- *   });
+ *   const DatasetEntity = platformEntity('Dataset', {
+ *     id: sql.ref('datasets.id'), companyId: sql.ref('datasets.company_id'), connectionId: sql.ref('datasets.connection_id'),
+ *     dataType: sql.ref('datasets.data_type'), status: sql.ref('datasets.status'),
+ *     statusDescription: sql.ref('datasets.status_description'), errorMessage: sql.ref('datasets.error_message'),
+ *     requested: sql.ref('datasets.requested'), completed: sql.ref('datasets.completed'), progress: sql.ref('datasets.progress'),
+ *     isErrored: sql`(datasets.status IN ('FetchError', 'MapError', …))`,   // boolean on PostgreSQL, 0/1 on SQLite
+ *   });                                                     // isCompleted → Could not resolve property isCompleted on Dataset
+ *
+ * Any other column-based resource: `defineEntity({ name, service, fields: { path: { type, sql, … } }, tiebreak,
+ * defaultOrder })`; `'array' | 'object' | 'map' | 'hidden'` declare non-queryable paths.
  *
  * Each field's `sql` yields the typed value described in entity.ts (text; number; boolean, or 0/1 with
  * `booleanAsInteger`; ISO text for dates), NULL when absent. `get` (default: the same dotted path) reads the value
@@ -66,10 +65,14 @@
  *
  * ## Indexes
  *
- * The SQL of a comparison is `<typed value> <op> <parameter>` around the field's expression, so an expression index
- * on exactly `fieldSql`/`sortKeySql` output serves it (`iso` dates compare on `epochMsSql(...)`; `canonical` dates,
- * numbers and booleans on the raw expression; strings on `lower(expr)` / `lower((expr) COLLATE "C")`, or the raw
- * expression with `storedLowercase`).
+ * A comparison is `<key> <op> <parameter>` where the key is a fixed expression of the field (no parameters), so an
+ * expression index on exactly that key serves `=`, `>`, `<`… (checked with EXPLAIN on both databases):
+ * - numbers, booleans, `canonical` dates: the field's typed value, `field.sql(dialect)`;
+ * - `iso` dates: `epochMsSql(field.sql(dialect), dialect)`, which is also `sortKeySql(field, dialect)`;
+ * - strings and enums: `lower(v)` on SQLite, `lower((v) COLLATE "C")` on PostgreSQL; with `storedLowercase`, `v`
+ *   itself (so a primary key serves `id=…`).
+ * ORDER BY uses `sortKeySql` (strings with `COLLATE "C"` on PostgreSQL), NULLS LAST ascending / FIRST descending,
+ * then the tiebreak. Render an expression's SQL with `sortKeySql(f, d).compile(db).sql` to write the index.
  */
 import type { Expression, RawBuilder, SqlBool } from 'kysely';
 import { ACCOUNTING_SCHEMAS, type AccountingListType } from './accounting-schemas.js';
@@ -84,6 +87,7 @@ export * from './accounting-schemas.js';
 export { bindOrderBy, bindQuery, bindTags, type OrderSpec, type Predicate, type ValueTest } from './bind.js';
 export { epochMsSql, orderBySql, predicateSql, sortKeySql } from './compile.js';
 export * from './entity.js';
+export * from './platform-resources.js';
 export { MALFORMED, QueryParseError, couldNotResolve, type QueryParameter } from './errors.js';
 export { evaluate, rowComparator, typedValue } from './evaluate.js';
 export { foldCase, parseDateLiteral, storedDateMs } from './literals.js';

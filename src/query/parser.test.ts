@@ -26,7 +26,7 @@ function failure(fn: () => unknown): QueryParseError {
   throw new Error('expected a QueryParseError');
 }
 
-function expectMalformed(text: string, position: number, fragment: string | RegExp, parser = parse) {
+function expectMalformed(text: string, position: number, fragment: string | RegExp, parser: (t: string) => unknown = parse) {
   const e = failure(() => parser(text));
   expect(e.kind).toBe('malformed');
   expect(e.message).toBe('Error parsing query - Malformed query.');
