@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { CompaniesTable, Database } from './schema.js';
 import { offsetOf, type Page, type PageRequest, type SortSpec } from './paging.js';
+import { emitCompanyDeletion, emitCompanyEvent } from './webhook-outbox.js';
 
 export type CompanyRow = CompaniesTable;
 export type CompanySortColumn = 'created_at' | 'name' | 'id' | 'description';
@@ -8,8 +9,12 @@ export type CompanySortColumn = 'created_at' | 'name' | 'id' | 'description';
 export class CompaniesRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** Inserts the company and its company.created event together. */
   async insert(row: CompanyRow): Promise<void> {
-    await this.db.insertInto('companies').values(row).execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('companies').values(row).execute();
+      await emitCompanyEvent(trx, 'company.created', row.id, row.created_at);
+    });
   }
 
   get(id: string): Promise<CompanyRow | undefined> {
@@ -36,9 +41,15 @@ export class CompaniesRepository {
     return Number(r.numUpdatedRows) > 0;
   }
 
-  /** Connections, status history (and later datasets and records) go with it through ON DELETE CASCADE. */
-  async delete(id: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('companies').where('id', '=', id).executeTakeFirst();
-    return Number(r.numDeletedRows) > 0;
+  /**
+   * Connections, status history (and later datasets and records) go with it through ON DELETE CASCADE. The
+   * connection.deleted and company.deleted events, rendered from the rows as they were, commit with the delete.
+   */
+  async delete(id: string, at: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await emitCompanyDeletion(trx, id, at);
+      const r = await trx.deleteFrom('companies').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
   }
 }

@@ -3,6 +3,7 @@ import { newId } from '../lib/ids.js';
 import type { ConnectionStatus } from '../domain/statuses.js';
 import type { ConnectionsTable, ConnectionStatusChangesTable, Database } from './schema.js';
 import { offsetOf, type Page, type PageRequest, type SortSpec } from './paging.js';
+import { emitConnectionEvent, emitConnectionStatusChanged } from './webhook-outbox.js';
 
 /** A connection row plus `last_completed`: the newest `completed` over its datasets (Connection.lastSync). */
 export type ConnectionRow = Selectable<ConnectionsTable> & { last_completed?: string | null };
@@ -27,7 +28,7 @@ export class ConnectionsRepository {
       );
   }
 
-  /** Inserts the connection and its first status record together. */
+  /** Inserts the connection, its first status record and its connection.created event together. */
   async insert(row: NewConnection): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('connections').values(row).execute();
@@ -35,6 +36,7 @@ export class ConnectionsRepository {
         .insertInto('connection_status_changes')
         .values({ id: newId(), connection_id: row.id, from_status: null, to_status: row.status, reason: 'created', changed_at: row.created_at })
         .execute();
+      await emitConnectionEvent(trx, 'connection.created', row.id, row.created_at);
     });
   }
 
@@ -68,7 +70,8 @@ export class ConnectionsRepository {
 
   /**
    * Compare-and-set status change, recorded with its timestamp. Returns false when the connection was no longer in
-   * `from` (a concurrent change won), so callers never apply a transition twice.
+   * `from` (a concurrent change won), so callers never apply a transition twice. The connection.* and legacy
+   * DataConnectionStatusChanged events commit with the change, rendered from the state after `after` ran.
    */
   async transition(
     id: string,
@@ -93,6 +96,7 @@ export class ConnectionsRepository {
         .values({ id: newId(), connection_id: id, from_status: from, to_status: to, reason, changed_at: at })
         .execute();
       if (after) await after(trx);
+      await emitConnectionStatusChanged(trx, id, from, to, at);
       return true;
     });
   }
@@ -118,8 +122,19 @@ export class ConnectionsRepository {
       .execute();
   }
 
-  async delete(companyId: string, id: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('connections').where('company_id', '=', companyId).where('id', '=', id).executeTakeFirst();
-    return Number(r.numDeletedRows) > 0;
+  /** Deletes the connection (its datasets and records cascade); connection.deleted, with its last state, commits with it. */
+  async delete(companyId: string, id: string, at: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx.selectFrom('connections').select('id').where('company_id', '=', companyId).where('id', '=', id).executeTakeFirst();
+      if (!r) return false;
+      await emitConnectionEvent(trx, 'connection.deleted', id, at);
+      await trx.deleteFrom('connections').where('id', '=', id).execute();
+      return true;
+    });
+  }
+
+  /** connection.failed (an authorization attempt failed; the status does not change), in a transaction of its own. */
+  async authorizationFailed(id: string, at: string): Promise<void> {
+    await this.db.transaction().execute((trx) => emitConnectionEvent(trx, 'connection.failed', id, at));
   }
 }

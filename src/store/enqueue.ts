@@ -7,6 +7,7 @@ import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
 import { DatasetsRepository, type DatasetRow } from './datasets.repository.js';
 import type { ConnectionRow } from './connections.repository.js';
+import { datasetsEnded, openRead } from './webhook-outbox.js';
 
 export const DATASETS_CHANNEL = 'syncline_datasets';
 
@@ -102,6 +103,9 @@ export async function queueReadIn(trx: Transaction<Database>, dialect: Dialect, 
     const existing = await datasets.inProgress(req.connection.id, setting.dataType, trx);
     if (existing) busy.set(setting.dataType, existing);
   }
+  // The read's webhook bookkeeping commits with its datasets; those decided at queue time count as ended now.
+  await openRead(trx, { readId, companyId: req.companyId, connectionId: req.connection.id, trigger: req.trigger, datasets: created.length, at: req.now });
+  await datasetsEnded(trx, created.filter((d) => d.status !== 'Queued'), req.now);
   if (dialect === 'postgres' && created.some((d) => d.status === 'Queued')) {
     await sql`select pg_notify(${DATASETS_CHANNEL}, '')`.execute(trx);
   }

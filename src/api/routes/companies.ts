@@ -149,7 +149,7 @@ export async function companiesRoutes(app: FastifyInstance, ctx: ApiContext): Pr
       },
     },
     async (req, reply) => {
-      if (!(await companies.delete(req.params.companyId))) throw companyNotFound(req.params.companyId);
+      if (!(await companies.delete(req.params.companyId, ctx.clock.now().toISOString()))) throw companyNotFound(req.params.companyId);
       return reply.code(204).send();
     },
   );

@@ -129,7 +129,9 @@ export async function connectionsRoutes(app: FastifyInstance, ctx: ApiContext): 
     },
     async (req, reply) => {
       await requireConnection(req.params);
-      if (!(await connections.delete(req.params.companyId, req.params.connectionId))) throw connectionNotFound(req.params.connectionId);
+      if (!(await connections.delete(req.params.companyId, req.params.connectionId, ctx.clock.now().toISOString()))) {
+        throw connectionNotFound(req.params.connectionId);
+      }
       // The SDK expects 200 with an empty body here (platform-api.md §9.5), not 204.
       return reply.code(200).send();
     },
@@ -183,11 +185,18 @@ export async function connectionsRoutes(app: FastifyInstance, ctx: ApiContext): 
       for (const k of Object.keys(body)) {
         if (!known.has(k)) errors.push({ itemId: k, message: `'${k}' is not a credential ${def.name} accepts.`, validatorName: 'AdditionalProperties' });
       }
-      if (errors.length) throw new RequestValidationError(errors, 'ClientsApi');
+      // Rejected credentials are a failed authorization attempt: connection.failed, status unchanged (§9.1).
+      const refuse = async (err: Error) => {
+        await connections.authorizationFailed(conn.id, ctx.clock.now().toISOString());
+        return err;
+      };
+      if (errors.length) throw await refuse(new RequestValidationError(errors, 'ClientsApi'));
       if (def.requiredCredentials.length > 0) {
         // Validating OAuth credentials means refreshing the token with the platform; the Xero and QuickBooks
         // connectors that do this are not part of this version, so we refuse rather than store unchecked tokens.
-        throw new StateError(`Credentials for ${def.name} cannot be validated by this Syncline version: its connector is not available yet.`, 'ClientsApi');
+        throw await refuse(
+          new StateError(`Credentials for ${def.name} cannot be validated by this Syncline version: its connector is not available yet.`, 'ClientsApi'),
+        );
       }
       await linkConnection(ctx, conn, def.requiredCredentials.length ? { credentials: body } : undefined, 'authorization updated');
       return render(req.params);

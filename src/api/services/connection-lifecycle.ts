@@ -25,7 +25,12 @@ export async function linkConnection(
   if (!obtained && ctx.authorizeConnection) {
     // Link flow with no client-supplied credentials (Sandbox): the connector obtains them.
     const company = await ctx.repos.companies.get(conn.company_id);
-    obtained = await ctx.authorizeConnection({ id: conn.id, integrationKey: conn.integration_key, companyName: company?.name ?? '' });
+    try {
+      obtained = await ctx.authorizeConnection({ id: conn.id, integrationKey: conn.integration_key, companyName: company?.name ?? '' });
+    } catch (err) {
+      await ctx.repos.connections.authorizationFailed(conn.id, ctx.clock.now().toISOString());
+      throw err;
+    }
   }
   const now = ctx.clock.now().toISOString();
   const extra: Parameters<ApiContext['repos']['connections']['transition']>[5] = {};
