@@ -77,7 +77,7 @@ export function bindOrderBy(ast: OrderByAst | undefined, entity: Entity): OrderS
   const r = entity.resolve(ast.path);
   const ctx = { service: entity.service, parameter: 'orderBy' as QueryParameter, entity: entity.name };
   if ('error' in r) throw unresolved(ctx, ast.path, ast.pathPosition, r.error);
-  if (r.field.kind !== 'scalar') throw unresolved(ctx, ast.path, ast.pathPosition, `${ast.path} is a property of a collection and cannot be ordered by`);
+  if (r.field.kind !== 'scalar') throw unresolved(ctx, ast.path, ast.pathPosition, `unknown property ${ast.path} (a property of a collection cannot be ordered by)`);
   return { field: r.field, descending: ast.descending, tiebreak: entity.tiebreak };
 }
 

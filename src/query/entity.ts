@@ -76,6 +76,7 @@ export interface TagSource {
   get?: (row: unknown) => unknown;
 }
 
+/** `error` is the explanation of a failed resolution: `unknown property a.b`, and why when the path is declared. */
 export type Resolution = { field: QueryableField } | { error: string };
 
 export interface Entity {
@@ -195,7 +196,7 @@ export function defineEntity(def: EntityDef): Entity {
     const hit = lookup(key);
     if (hit !== undefined) {
       if (typeof hit !== 'string') return { field: hit };
-      return { error: opaqueMessage(path, hit) };
+      return { error: `unknown property ${path} (${opaqueMessage(path, hit)})` };
     }
     // A prefix that is an array, a map or a scalar blocks everything below it.
     for (let i = 1; i < segments.length; i++) {
@@ -204,9 +205,10 @@ export function defineEntity(def: EntityDef): Entity {
       if (above === undefined) continue;
       if (typeof above === 'string') {
         if (above === 'object') continue;
-        return { error: `${prefix} is ${above === 'array' ? 'an array' : above === 'map' ? 'a free-form map' : 'not queryable'}; its properties cannot be queried` };
+        const what = above === 'array' ? 'an array' : above === 'map' ? 'a free-form map' : 'not queryable';
+        return { error: `unknown property ${path} (${prefix} is ${what}; its properties cannot be queried)` };
       }
-      if (above.kind === 'scalar') return { error: `${prefix} is a ${above.type} property; it has no property ${segments[i]}` };
+      if (above.kind === 'scalar') return { error: `unknown property ${path} (${prefix} is a ${above.type} property)` };
     }
     if (doc?.open && segments.every((s) => NAME.test(s))) {
       const declared = [...segments];

@@ -15,7 +15,7 @@
  */
 import type { Service } from '../domain/errors.js';
 import type { Comparison, Operator, OrderByAst, QueryNode } from './ast.js';
-import { malformed, show, type ErrorContext, type QueryParameter } from './errors.js';
+import { malformed, show, type ErrorContext } from './errors.js';
 
 /** §2: the decoded expression must be shorter than 2048 characters. */
 export const MAX_QUERY_LENGTH = 2047;
@@ -262,5 +262,3 @@ class Parser {
     }
   }
 }
-
-export type { QueryParameter };

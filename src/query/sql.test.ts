@@ -9,6 +9,8 @@ import { DIALECTS, openTestStore, type TestStore } from '../../test/support/stor
 import {
   accountingEntity,
   compileListQuery,
+  defineEntity,
+  p,
   platformEntity,
   epochMsSql,
   filterAndSort,
@@ -293,6 +295,26 @@ for (const dialect of DIALECTS) {
       expect(Number(count.n)).toBe(DOCS.length);
     });
 
+    it('resolves undeclared paths of open documents to the JSON value at that path', async () => {
+      const Open = defineEntity({
+        name: 'Doc',
+        service: 'PublicApi',
+        fields: { id: { type: 'string', sql: sql.ref('q_docs.id') } },
+        document: { column: sql.ref('q_docs.data'), properties: { customerRef: p.object({ id: p.string }) }, open: { type: 'string' } },
+      });
+      for (const [query, expected] of [
+        ['currency=gbp', ['i01', 'i02', 'i05', 'i08']],
+        ['CUSTOMERREF.companyName~acme', ['i01', 'i02']],
+        ['customerRef.id=61', ['i01', 'i06']],
+        ['lineItems.unitAmount=700', []],
+        ['amountDue=0', []],
+        ['note!=""', ['I09', 'i01', 'i02', 'i03', 'i04', 'i05', 'i06', 'i07']],
+      ] as const) {
+        expect(oracleIds(Open, { query, orderBy: 'id' }), query).toEqual(expected);
+        expect(await sqlIds(Open, { query, orderBy: 'id' }), query).toEqual(expected);
+      }
+    });
+
     it('runs the largest queries the length limit allows', async () => {
       const fill = (unit: string, sep: string) => {
         const parts: string[] = [];
@@ -386,6 +408,8 @@ for (const dialect of DIALECTS) {
       await check({ tags: 'region~K' }, [2]);
       await check({ tags: 'a.b "c"=x' }, [1]);
       await check({ tags: "region=uk' OR '1'='1" }, []);
+      await check({ tags: "region' OR 1=1 --=uk" }, []);
+      await check({ tags: "region!=uk' OR 1=1 --" }, [1, 2, 3, 4]);
       await check({ tags: 'region=uk||region=ie', query: 'name~a' }, [1, 4]);
       await check({ query: 'lastSync>=2026-01-05' }, [2]);
       await check({ orderBy: '-lastSync' }, [1, 3, 4, 2]);
