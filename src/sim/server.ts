@@ -69,6 +69,7 @@ interface Reply {
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.destroyed || res.writableEnded) return; // the client went away (timeouts, aborts, shutdown)
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
@@ -452,7 +453,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       res.once('close', () => hanging.delete(res));
       return;
     }
-    if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs ?? 2000));
+    if (fault?.kind === 'slow') {
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, fault.delayMs ?? 2000);
+        res.once('close', () => (clearTimeout(timer), r()));
+      });
+      if (res.destroyed) return;
+    }
     if (fault?.kind === '5xx') {
       const status = fault.status ?? 503;
       count(status);
@@ -467,6 +474,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
     count(reply.status);
     const headers = { ...rateHeaders(tenant, nowReal), ...(reply.headers ?? {}) };
+    if (res.destroyed) return;
     if (fault?.kind === 'truncate') {
       const text = JSON.stringify(reply.body);
       res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...headers });

@@ -435,6 +435,22 @@ describe('tokens, rate limits and faults', () => {
     }
   });
 
+  it('validateCredentials rotates client-supplied tokens; revoke() ends the grant', async () => {
+    const L = await link('conn-validate');
+    try {
+      const supplied = { refreshToken: L.store.current.refreshToken, tenantId: L.info.tenantId };
+      const v = await L.connector.validateCredentials(supplied, new AbortController().signal);
+      expect(v.connectionInfo).toEqual({ tenantId: L.info.tenantId, tenantName: 'Acme Test Ltd' });
+      expect(v.credentials.refreshToken).not.toBe(supplied.refreshToken);
+      await expect(L.connector.validateCredentials({ refreshToken: 'nope', tenantId: L.info.tenantId }, new AbortController().signal)).rejects.toBeInstanceOf(AuthRevokedError);
+      await L.connector.revoke(v.credentials, new AbortController().signal);
+      const store = new MemoryCredentialsStore(v.credentials);
+      await expect(drain(L.connector, { dataType: 'company', credentials: store, connectionInfo: L.info, clock: L.clock })).rejects.toBeInstanceOf(AuthRevokedError);
+    } finally {
+      await L.sim.close();
+    }
+  });
+
   it('after 60 idle days the refresh token has expired: AuthRevokedError', async () => {
     const L = await link('conn-idle');
     try {
