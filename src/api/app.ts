@@ -22,6 +22,7 @@ import { unsupportedRoutes } from './routes/unsupported.js';
 import { refreshRoutes } from './routes/refresh.js';
 import { syncSettingsRoutes } from './routes/sync-settings.js';
 import { dataRoutes } from './routes/data.js';
+import { webhooksRoutes } from './routes/webhooks.js';
 
 const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
@@ -102,6 +103,18 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
     await authenticate(req, ctx.repos.apiKeys);
   });
 
+  // `orderBy` is matched case-insensitively (query-language.md §7): `orderby=-issueDate` works too.
+  app.addHook('preValidation', async (req) => {
+    const q = req.query as Record<string, unknown> | undefined;
+    if (!q || typeof q !== 'object') return;
+    for (const k of Object.keys(q)) {
+      if (k !== 'orderBy' && k.toLowerCase() === 'orderby') {
+        if (q.orderBy === undefined) q.orderBy = q[k];
+        delete q[k];
+      }
+    }
+  });
+
   app.setErrorHandler((err, req, reply) => {
     const { status, body, unexpected } = mapError(err, req.id);
     if (unexpected) req.log.error({ err }, 'unexpected error');
@@ -150,6 +163,7 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
     await refreshRoutes(scope, ctx);
     await syncSettingsRoutes(scope, ctx);
     await dataRoutes(scope, ctx);
+    await webhooksRoutes(scope, ctx);
     await unsupportedRoutes(scope);
     for (const ext of extensions) await ext(scope, ctx);
   });

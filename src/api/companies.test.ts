@@ -106,7 +106,7 @@ describe.each(DIALECTS)('companies API [%s]', (dialect) => {
     expect(left).toEqual([]);
   });
 
-  it('lists with paging, _links and orderBy; refuses query until the query language lands', async () => {
+  it('lists with paging, _links and orderBy; filters with query and tags', async () => {
     const names = ['Charlie', 'Alpha', 'Bravo'];
     for (const name of names) {
       t.clock.advance(1000);
@@ -140,8 +140,17 @@ describe.each(DIALECTS)('companies API [%s]', (dialect) => {
     }
     const ob = expectErrorShape(await t.call('GET', '/companies?orderBy=nope'), 400);
     expect(ob.error).toBe('Error parsing query - Could not resolve property nope on Company');
-    const q = expectErrorShape(await t.call('GET', '/companies?query=name%3Dx'), 400);
-    expect(q.error).toMatch(/^Error parsing query - /);
-    expectErrorShape(await t.call('GET', '/companies?tags=group%3Dlist'), 400);
+    const q = expectErrorShape(await t.call('GET', '/companies?query=name%3D'), 400);
+    expect(q.error).toBe('Error parsing query - Malformed query.');
+    expect(expectErrorShape(await t.call('GET', '/companies?query=nope%3D1'), 400).error).toBe('Error parsing query - Could not resolve property nope on Company');
+    // the query language and tags filter before paging; totalResults counts what matched
+    const listed = (await t.call('GET', `/companies?query=${encodeURIComponent('name~list')}&orderBy=name`)).json();
+    expect(listed.results.map((c: any) => c.name)).toEqual(['List Alpha', 'List Bravo', 'List Charlie']);
+    expect(listed.totalResults).toBe(3);
+    const tagged = (await t.call('GET', `/companies?tags=${encodeURIComponent('group=list')}&orderby=-name`)).json();
+    expect(tagged.results.map((c: any) => c.name)).toEqual(['List Charlie', 'List Bravo', 'List Alpha']);
+    expect(tagged._links.current.href).toBe('/companies?page=1&pageSize=100&orderBy=-name&tags=group%3Dlist');
+    const none = (await t.call('GET', `/companies?query=${encodeURIComponent('dataConnections.status=Linked&&name~list')}`)).json();
+    expect(none.totalResults).toBe(0);
   });
 });

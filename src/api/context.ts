@@ -40,6 +40,8 @@ export interface ApiContext {
   readonly bodyLimit: number;
   /** Called after datasets were queued: wakes this process's idle workers at once. */
   readonly onQueued?: () => void;
+  /** SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: webhook consumers may target private and loopback addresses (default false). */
+  readonly webhooksAllowPrivate?: boolean;
   /**
    * Obtains platform credentials for a connection linked through its linkUrl with no client-supplied credentials
    * (the Sandbox creates its tenant here). Wired from the connector registry; undefined → nothing to store.

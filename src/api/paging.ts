@@ -1,5 +1,4 @@
-import { QueryError, type Service } from '../domain/errors.js';
-import type { PageRequest, SortSpec } from '../store/paging.js';
+import type { PageRequest } from '../store/paging.js';
 import type { PagingQuery } from './schemas.js';
 
 export interface PagedResponse<T> {
@@ -33,36 +32,4 @@ export function envelope<T>(
   if (page.page * page.pageSize < total) links.next = href(page.page + 1);
   if (page.page > 1) links.previous = href(page.page - 1);
   return { results, pageNumber: page.page, pageSize: page.pageSize, totalResults: total, _links: links };
-}
-
-/**
- * `orderBy`: one property with an optional `-` prefix, resolved against the resource's sortable properties.
- * The repository always adds the `id` tiebreak so pages are stable.
- */
-export function parseOrderBy<C extends string>(
-  raw: string | undefined,
-  columns: Record<string, C>,
-  fallback: SortSpec<C>,
-  entity: string,
-  service: Service,
-): SortSpec<C> {
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const trimmed = raw.trim();
-  const desc = trimmed.startsWith('-');
-  const prop = desc ? trimmed.slice(1).trim() : trimmed;
-  const column = Object.prototype.hasOwnProperty.call(columns, prop) ? columns[prop] : undefined;
-  if (!column) throw new QueryError(`Could not resolve property ${prop || trimmed} on ${entity}`, service, 'orderBy');
-  return { column, direction: desc ? 'desc' : 'asc' };
-}
-
-/**
- * The query language arrives with its own issue (#6). Until then a `query` (or `tags`) parameter is refused with a
- * clear 400 instead of being silently ignored, which would return unfiltered data as if it were filtered.
- */
-export function rejectUnsupportedFilters(q: { query?: string; tags?: string }, service: Service): void {
-  for (const param of ['query', 'tags'] as const) {
-    if (q[param] !== undefined) {
-      throw new QueryError(`Filtering with '${param}' is not supported by this Syncline version yet.`, service, param);
-    }
-  }
 }

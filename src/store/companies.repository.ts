@@ -1,10 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { CompaniesTable, Database } from './schema.js';
-import { offsetOf, type Page, type PageRequest, type SortSpec } from './paging.js';
+import { offsetOf, type ListSql, type Page, type PageRequest } from './paging.js';
 import { emitCompanyDeletion, emitCompanyEvent } from './webhook-outbox.js';
 
 export type CompanyRow = CompaniesTable;
-export type CompanySortColumn = 'created_at' | 'name' | 'id' | 'description';
 
 export class CompaniesRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -26,13 +25,15 @@ export class CompaniesRepository {
     return r !== undefined;
   }
 
-  async list(page: PageRequest, sort: SortSpec<CompanySortColumn>): Promise<Page<CompanyRow>> {
-    let q = this.db.selectFrom('companies').selectAll().orderBy(sort.column, sort.direction);
-    if (sort.column !== 'id') q = q.orderBy('id', 'asc');
-    const [rows, count] = await Promise.all([
-      q.limit(page.pageSize).offset(offsetOf(page)).execute(),
-      this.db.selectFrom('companies').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
+  async list(page: PageRequest, list: ListSql): Promise<Page<CompanyRow>> {
+    let q = this.db.selectFrom('companies').selectAll();
+    let c = this.db.selectFrom('companies').select((eb) => eb.fn.countAll<number>().as('n'));
+    if (list.where) {
+      q = q.where(list.where);
+      c = c.where(list.where);
+    }
+    for (const o of list.orderBy) q = q.orderBy(o);
+    const [rows, count] = await Promise.all([q.limit(page.pageSize).offset(offsetOf(page)).execute(), c.executeTakeFirstOrThrow()]);
     return { rows, total: Number(count.n) };
   }
 

@@ -2,14 +2,13 @@ import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import { newId } from '../lib/ids.js';
 import type { ConnectionStatus } from '../domain/statuses.js';
 import type { ConnectionsTable, ConnectionStatusChangesTable, Database } from './schema.js';
-import { offsetOf, type Page, type PageRequest, type SortSpec } from './paging.js';
+import { offsetOf, type ListSql, type Page, type PageRequest } from './paging.js';
 import { emitConnectionEvent, emitConnectionStatusChanged } from './webhook-outbox.js';
 
 /** A connection row plus `last_completed`: the newest `completed` over its datasets (Connection.lastSync). */
 export type ConnectionRow = Selectable<ConnectionsTable> & { last_completed?: string | null };
 export type NewConnection = Insertable<ConnectionsTable>;
 export type ConnectionStatusChangeRow = ConnectionStatusChangesTable;
-export type ConnectionSortColumn = 'created_at' | 'id' | 'status' | 'integration_key';
 
 export class ConnectionsRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -44,17 +43,15 @@ export class ConnectionsRepository {
     return this.select().where('company_id', '=', companyId).where('id', '=', id).executeTakeFirst();
   }
 
-  async list(companyId: string, page: PageRequest, sort: SortSpec<ConnectionSortColumn>): Promise<Page<ConnectionRow>> {
-    let q = this.select().where('company_id', '=', companyId).orderBy(sort.column, sort.direction);
-    if (sort.column !== 'id') q = q.orderBy('id', 'asc');
-    const [rows, count] = await Promise.all([
-      q.limit(page.pageSize).offset(offsetOf(page)).execute(),
-      this.db
-        .selectFrom('connections')
-        .where('company_id', '=', companyId)
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow(),
-    ]);
+  async list(companyId: string, page: PageRequest, list: ListSql): Promise<Page<ConnectionRow>> {
+    let q = this.select().where('company_id', '=', companyId);
+    let c = this.db.selectFrom('connections').where('company_id', '=', companyId).select((eb) => eb.fn.countAll<number>().as('n'));
+    if (list.where) {
+      q = q.where(list.where);
+      c = c.where(list.where);
+    }
+    for (const o of list.orderBy) q = q.orderBy(o);
+    const [rows, count] = await Promise.all([q.limit(page.pageSize).offset(offsetOf(page)).execute(), c.executeTakeFirstOrThrow()]);
     return { rows, total: Number(count.n) };
   }
 

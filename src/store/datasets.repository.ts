@@ -2,12 +2,11 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { IN_PROGRESS_STATUSES, type DatasetStatus } from '../domain/statuses.js';
 import type { Database, DatasetsTable } from './schema.js';
 import type { Dialect } from './db.js';
-import { offsetOf, type Page, type PageRequest, type SortSpec } from './paging.js';
+import { offsetOf, type ListSql, type Page, type PageRequest } from './paging.js';
 import { datasetsEnded } from './webhook-outbox.js';
 
 export type DatasetRow = Omit<DatasetsTable, 'seq'> & { seq: number };
 export type NewDataset = Omit<DatasetsTable, 'seq'>;
-export type DatasetSortColumn = 'requested' | 'completed' | 'id' | 'data_type' | 'status' | 'progress' | 'connection_id';
 
 /** Statuses in which a worker holds the dataset. */
 export const RUNNING_STATUSES = IN_PROGRESS_STATUSES.filter((s) => s !== 'Queued');
@@ -55,13 +54,15 @@ export class DatasetsRepository {
     >;
   }
 
-  async listForCompany(companyId: string, page: PageRequest, sort: SortSpec<DatasetSortColumn>): Promise<Page<DatasetRow>> {
-    let q = this.db.selectFrom('datasets').selectAll().where('company_id', '=', companyId).orderBy(sort.column, sort.direction);
-    if (sort.column !== 'id') q = q.orderBy('id', 'asc');
-    const [rows, count] = await Promise.all([
-      q.limit(page.pageSize).offset(offsetOf(page)).execute(),
-      this.db.selectFrom('datasets').where('company_id', '=', companyId).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
+  async listForCompany(companyId: string, page: PageRequest, list: ListSql): Promise<Page<DatasetRow>> {
+    let q = this.db.selectFrom('datasets').selectAll().where('company_id', '=', companyId);
+    let c = this.db.selectFrom('datasets').where('company_id', '=', companyId).select((eb) => eb.fn.countAll<number>().as('n'));
+    if (list.where) {
+      q = q.where(list.where);
+      c = c.where(list.where);
+    }
+    for (const o of list.orderBy) q = q.orderBy(o);
+    const [rows, count] = await Promise.all([q.limit(page.pageSize).offset(offsetOf(page)).execute(), c.executeTakeFirstOrThrow()]);
     return { rows: rows as DatasetRow[], total: Number(count.n) };
   }
 

@@ -16,3 +16,11 @@ export interface SortSpec<C extends string> {
   column: C;
   direction: SortDirection;
 }
+
+import type { Expression, RawBuilder, SqlBool } from 'kysely';
+
+/** A compiled list query (src/query): an optional filter and the ORDER BY terms, tiebreak included. */
+export interface ListSql {
+  where?: Expression<SqlBool> | undefined;
+  orderBy: RawBuilder<unknown>[];
+}

@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { contentHash } from '../lib/canonical-json.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
-import { offsetOf, type Page, type PageRequest } from './paging.js';
+import { offsetOf, type ListSql, type Page, type PageRequest } from './paging.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -140,23 +140,24 @@ export class RecordsRepository {
     return { added, updated, deleted };
   }
 
-  async list(
-    connectionId: string,
-    dataType: string,
-    page: PageRequest,
-    opts: { where?: ReturnType<typeof sql<boolean>>; orderBy?: ReturnType<typeof sql> } = {},
-  ): Promise<Page<RecordRow>> {
-    const where = opts.where ?? sql<boolean>`1 = 1`;
-    const order = opts.orderBy ?? sql`record_id asc`;
-    const [rows, count] = await Promise.all([
-      sql<RecordRow>`select record_id, data, modified_date, source_modified_date, is_deleted from records
-                     where connection_id = ${connectionId} and data_type = ${dataType} and (${where})
-                     order by ${order} limit ${page.pageSize} offset ${offsetOf(page)}`.execute(this.db),
-      sql<{ n: number }>`select count(*) as n from records where connection_id = ${connectionId} and data_type = ${dataType} and (${where})`.execute(
-        this.db,
-      ),
-    ]);
-    return { rows: rows.rows, total: Number(count.rows[0]?.n ?? 0) };
+  async list(connectionId: string, dataType: string, page: PageRequest, list: ListSql): Promise<Page<RecordRow>> {
+    let q = this.db
+      .selectFrom('records')
+      .select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'])
+      .where('connection_id', '=', connectionId)
+      .where('data_type', '=', dataType);
+    let c = this.db
+      .selectFrom('records')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('connection_id', '=', connectionId)
+      .where('data_type', '=', dataType);
+    if (list.where) {
+      q = q.where(list.where);
+      c = c.where(list.where);
+    }
+    for (const o of list.orderBy) q = q.orderBy(o);
+    const [rows, count] = await Promise.all([q.limit(page.pageSize).offset(offsetOf(page)).execute(), c.executeTakeFirstOrThrow()]);
+    return { rows, total: Number(count.n) };
   }
 
   get(connectionId: string, dataType: string, recordId: string): Promise<RecordRow | undefined> {

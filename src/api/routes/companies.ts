@@ -3,10 +3,11 @@ import { Type } from '@sinclair/typebox';
 import { newId } from '../../lib/ids.js';
 import { companyNotFound } from '../../domain/errors.js';
 import { sanitizeCompanyName, validateTags } from '../../domain/company-rules.js';
-import type { CompanySortColumn } from '../../store/companies.repository.js';
 import type { ApiContext } from '../context.js';
 import { companyToApi } from '../mappers.js';
-import { envelope, pageRequest, parseOrderBy, rejectUnsupportedFilters } from '../paging.js';
+import { envelope, pageRequest } from '../paging.js';
+import { compileListQuery } from '../../query/index.js';
+import { companyEntity } from '../query-entities.js';
 import {
   Company,
   CompanyParams,
@@ -19,8 +20,6 @@ import {
   type CompanyRequestBody as CompanyRequestBodyT,
   type CompanyUpdateRequest as CompanyUpdateRequestT,
 } from '../schemas.js';
-
-const ORDERABLE: Record<string, CompanySortColumn> = { id: 'id', name: 'name', description: 'description', created: 'created_at' };
 
 const ListQuery = Type.Composite([PagingQuery, Type.Object({ tags: Type.Optional(Type.String()) })]);
 
@@ -45,10 +44,9 @@ export async function companiesRoutes(app: FastifyInstance, ctx: ApiContext): Pr
       },
     },
     async (req) => {
-      rejectUnsupportedFilters(req.query, 'ClientsApi');
+      const list = compileListQuery(companyEntity(ctx.publicBaseUrl()), req.query, ctx.store.dialect);
       const page = pageRequest(req.query);
-      const sort = parseOrderBy(req.query.orderBy, ORDERABLE, { column: 'created_at', direction: 'asc' }, 'Company', 'ClientsApi');
-      const { rows, total } = await companies.list(page, sort);
+      const { rows, total } = await companies.list(page, list);
       const conns = await connections.listForCompanies(rows.map((r) => r.id));
       const base = ctx.publicBaseUrl();
       const results = rows.map((r) => companyToApi(r, conns.filter((c) => c.company_id === r.id), base));

@@ -2,10 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { newId } from '../../lib/ids.js';
 import { companyNotFound, connectionNotFound, integrationNotFound, RequestValidationError, StateError, type ValidationItem } from '../../domain/errors.js';
-import type { ConnectionSortColumn } from '../../store/connections.repository.js';
 import type { ApiContext } from '../context.js';
 import { connectionToApi } from '../mappers.js';
-import { envelope, pageRequest, parseOrderBy, rejectUnsupportedFilters } from '../paging.js';
+import { envelope, pageRequest } from '../paging.js';
+import { compileListQuery } from '../../query/index.js';
+import { connectionEntity } from '../query-entities.js';
 import {
   AuthorizationBody,
   CompanyParams,
@@ -19,13 +20,6 @@ import {
   paged,
 } from '../schemas.js';
 import { linkConnection, unlinkConnection } from '../services/connection-lifecycle.js';
-
-const ORDERABLE: Record<string, ConnectionSortColumn> = {
-  id: 'id',
-  created: 'created_at',
-  status: 'status',
-  integrationKey: 'integration_key',
-};
 
 type ConnParams = { companyId: string; connectionId: string };
 
@@ -58,11 +52,10 @@ export async function connectionsRoutes(app: FastifyInstance, ctx: ApiContext): 
       },
     },
     async (req) => {
-      rejectUnsupportedFilters(req.query, 'ClientsApi');
+      const list = compileListQuery(connectionEntity(ctx.publicBaseUrl()), req.query, ctx.store.dialect);
       const page = pageRequest(req.query);
-      const sort = parseOrderBy(req.query.orderBy, ORDERABLE, { column: 'created_at', direction: 'asc' }, 'Connection', 'ClientsApi');
       await requireCompany(req.params.companyId);
-      const { rows, total } = await connections.list(req.params.companyId, page, sort);
+      const { rows, total } = await connections.list(req.params.companyId, page, list);
       const base = ctx.publicBaseUrl();
       return envelope(`/companies/${req.params.companyId}/connections`, req.query, page, total, rows.map((r) => connectionToApi(r, base)));
     },

@@ -9,15 +9,15 @@ import { DatasetsRepository } from '../../store/datasets.repository.js';
 import { RecordsRepository, recordDocument } from '../../store/records.repository.js';
 import type { ConnectionRow } from '../../store/connections.repository.js';
 import type { ApiContext } from '../context.js';
-import { envelope, pageRequest, parseOrderBy, rejectUnsupportedFilters } from '../paging.js';
+import { envelope, pageRequest } from '../paging.js';
+import { compileListQuery } from '../../query/index.js';
+import { recordEntity } from '../query-entities.js';
 import { PagingQuery, Uuid, errorResponses, paged } from '../schemas.js';
 
 type Scope = { companyId: string; connectionId?: string };
 
 const Record_ = Type.Object({}, { additionalProperties: true, description: 'Accounting record (accounting-model.md §5)' });
 
-/** Sortable properties common to every record type until the query language provides the rest. */
-const ORDERABLE: Record<string, string> = { id: 'record_id', modifiedDate: 'modified_date', sourceModifiedDate: 'source_modified_date' };
 
 export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const datasets = new DatasetsRepository(ctx.store.db, ctx.store.dialect);
@@ -79,7 +79,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         },
         async (req) => {
           const conn = await readable(req.params, rt.dataType);
-          const rows = await records.list(conn.id, rt.dataType, { page: 1, pageSize: 1 }, { where: sql<boolean>`is_deleted = 0` });
+          const rows = await records.list(conn.id, rt.dataType, { page: 1, pageSize: 1 }, { where: sql<boolean>`is_deleted = 0`, orderBy: [sql`record_id`] });
           const row = rows.rows[0];
           if (!row) throw new NotFoundError(`No data available for ${rt.dataType} for ID ${conn.id}`);
           const doc = recordDocument(row, { withModifiedDate: false });
@@ -104,15 +104,10 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         },
       },
       async (req) => {
-        rejectUnsupportedFilters(req.query, 'PublicApi');
+        const list = compileListQuery(recordEntity(rt.dataType), req.query, ctx.store.dialect);
         const page = pageRequest(req.query);
-        const sort = parseOrderBy(req.query.orderBy, ORDERABLE, { column: 'record_id', direction: 'asc' }, rt.entity, 'PublicApi');
         const conn = await readable(req.params, rt.dataType);
-        const orderBy =
-          sort.column === 'record_id'
-            ? sql`record_id ${sql.raw(sort.direction)}`
-            : sql`${sql.ref(sort.column)} ${sql.raw(sort.direction)}, record_id asc`;
-        const { rows, total } = await records.list(conn.id, rt.dataType, page, { orderBy });
+        const { rows, total } = await records.list(conn.id, rt.dataType, page, list);
         const path = req.url.split('?')[0]!;
         return envelope(path, req.query, page, total, rows.map((r) => recordDocument(r, { withModifiedDate: true })));
       },

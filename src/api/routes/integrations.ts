@@ -3,11 +3,10 @@ import { Type } from '@sinclair/typebox';
 import { integrationNotFound } from '../../domain/errors.js';
 import type { IntegrationDefinition } from '../../connectors/integrations.js';
 import type { ApiContext } from '../context.js';
-import { envelope, pageRequest, parseOrderBy, rejectUnsupportedFilters } from '../paging.js';
+import { envelope, pageRequest } from '../paging.js';
+import { filterAndSort } from '../../query/index.js';
+import { IntegrationEntity } from '../query-entities.js';
 import { Branding, Integration, PagingQuery, PlatformKeyParams, errorResponses, paged } from '../schemas.js';
-
-type SortKey = 'key' | 'name' | 'sourceType' | 'enabled';
-const ORDERABLE: Record<string, SortKey> = { key: 'key', name: 'name', sourceType: 'sourceType', enabled: 'enabled' };
 
 export async function integrationsRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const logo = (def: IntegrationDefinition, variant = 'logo') => `${ctx.publicBaseUrl()}/branding/${def.key}/${variant}.svg`;
@@ -49,16 +48,8 @@ export async function integrationsRoutes(app: FastifyInstance, ctx: ApiContext):
       },
     },
     async (req) => {
-      rejectUnsupportedFilters(req.query, 'ClientsApi');
+      const all = filterAndSort(IntegrationEntity, ctx.registry.all().map(toApi), req.query);
       const page = pageRequest(req.query);
-      const sort = parseOrderBy(req.query.orderBy, ORDERABLE, { column: 'key', direction: 'asc' }, 'Integration', 'ClientsApi');
-      const all = ctx.registry.all().map(toApi);
-      const dir = sort.direction === 'asc' ? 1 : -1;
-      all.sort((a, b) => {
-        const x = String(a[sort.column]);
-        const y = String(b[sort.column]);
-        return x < y ? -dir : x > y ? dir : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-      });
       const start = (page.page - 1) * page.pageSize;
       return envelope('/integrations', req.query, page, all.length, all.slice(start, start + page.pageSize));
     },

@@ -3,10 +3,12 @@ import { Type } from '@sinclair/typebox';
 import { companyNotFound, connectionNotFound, datasetNotFound, NotFoundError, StateError, SynclineError } from '../../domain/errors.js';
 import { DATA_TYPES, isDataType, type DataType } from '../../domain/data-types.js';
 import { isCompleted, isErrored, isInProgress, type DatasetStatus } from '../../domain/statuses.js';
-import { DatasetsRepository, type DatasetRow, type DatasetSortColumn } from '../../store/datasets.repository.js';
+import { DatasetsRepository, type DatasetRow } from '../../store/datasets.repository.js';
+import { compileListQuery } from '../../query/index.js';
+import { DatasetEntity } from '../query-entities.js';
 import { SyncSettingsRepository } from '../../store/sync-settings.repository.js';
 import type { ApiContext } from '../context.js';
-import { envelope, pageRequest, parseOrderBy, rejectUnsupportedFilters } from '../paging.js';
+import { envelope, pageRequest } from '../paging.js';
 import { CompanyParams, DataTypeSchema, DatasetStatusSchema, DateTime, PagingQuery, Uuid, errorResponses, paged } from '../schemas.js';
 export { PullOperation } from '../schemas.js';
 import { queueConnectionRead } from '../services/reads.js';
@@ -45,16 +47,6 @@ export function pullOperation(row: DatasetRow): Record<string, unknown> {
   }
   return out;
 }
-
-const ORDERABLE: Record<string, DatasetSortColumn> = {
-  id: 'id',
-  requested: 'requested',
-  completed: 'completed',
-  dataType: 'data_type',
-  status: 'status',
-  progress: 'progress',
-  connectionId: 'connection_id',
-};
 
 export async function refreshRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const { companies, connections } = ctx.repos;
@@ -180,11 +172,10 @@ export async function refreshRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       },
     },
     async (req) => {
-      rejectUnsupportedFilters(req.query, 'PullApi');
+      const list = compileListQuery(DatasetEntity, req.query, ctx.store.dialect);
       const page = pageRequest(req.query);
-      const sort = parseOrderBy(req.query.orderBy, ORDERABLE, { column: 'requested', direction: 'desc' }, 'Dataset', 'PullApi');
       await requireCompany(req.params.companyId);
-      const { rows, total } = await datasets.listForCompany(req.params.companyId, page, sort);
+      const { rows, total } = await datasets.listForCompany(req.params.companyId, page, list);
       return envelope(`/companies/${req.params.companyId}/data/history`, req.query, page, total, rows.map(pullOperation));
     },
   );
