@@ -1,0 +1,79 @@
+import pg from 'pg';
+import type { Logger } from './logger.js';
+import { sleep } from './daemon.js';
+
+/**
+ * Wakes idle loops when work arrives: in-process through `notify()`, and across processes on PostgreSQL through
+ * LISTEN/NOTIFY on `channel`, on a dedicated connection (reconnected with backoff if it drops).
+ */
+export class Wakeup {
+  private waiters = new Set<() => void>();
+  private client: pg.Client | undefined;
+  private stopped = false;
+  private listenLoop: Promise<void> | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly databaseUrl: string | undefined,
+    private readonly channel: string,
+  ) {}
+
+  notify(): void {
+    const w = this.waiters;
+    this.waiters = new Set();
+    for (const fn of w) fn();
+  }
+
+  /** Resolves on the next notify, after `ms`, or when the signal aborts, whichever comes first. */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      let t: NodeJS.Timeout | undefined = undefined;
+      const done = () => {
+        clearTimeout(t);
+        this.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      t = setTimeout(done, ms);
+      this.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  start(): void {
+    if (!this.databaseUrl || this.listenLoop) return;
+    this.listenLoop = (async () => {
+      let backoff = 250;
+      while (!this.stopped) {
+        const client = new pg.Client({ connectionString: this.databaseUrl });
+        try {
+          await client.connect();
+          this.client = client;
+          await client.query(`listen ${this.channel}`);
+          backoff = 250;
+          // Anything queued while we were not listening is found by the next poll; wake now to look.
+          this.notify();
+          await new Promise<void>((resolve) => {
+            client.on('notification', () => this.notify());
+            client.on('error', () => resolve());
+            client.on('end', () => resolve());
+          });
+        } catch (err) {
+          if (!this.stopped) this.log.warn({ err: (err as Error).message }, 'LISTEN connection failed; retrying');
+        } finally {
+          this.client = undefined;
+          await client.end().catch(() => {});
+        }
+        if (!this.stopped) await sleep(backoff);
+        backoff = Math.min(backoff * 2, 10_000);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.notify();
+    await this.client?.end().catch(() => {});
+    await this.listenLoop;
+  }
+}

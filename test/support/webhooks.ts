@@ -1,0 +1,136 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { vi } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { webhookRenderContext } from '../../src/api/webhook-render.js';
+import { WebhookSender, type SenderOptions } from '../../src/webhooks/sender.js';
+import type { TestApp } from './app.js';
+
+export interface Received {
+  headers: Record<string, string>;
+  body: string;
+  /** The test clock's time when it arrived. */
+  at: string;
+}
+
+/** What the receiver answers: a status (with optional headers), or 'hang' (never answers). */
+export type Answer = number | { status: number; headers?: Record<string, string> } | 'hang';
+
+/** A webhook endpoint on a loopback port that records every request, raw body included. */
+export class Receiver {
+  readonly received: Received[] = [];
+  answer: (r: Received) => Answer = () => 200;
+  private server: http.Server | undefined;
+  private hanging: http.ServerResponse[] = [];
+  port = 0;
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/hooks`;
+  }
+
+  async start(): Promise<this> {
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+        const r: Received = { headers, body: Buffer.concat(chunks).toString('utf8'), at: this.now().toISOString() };
+        this.received.push(r);
+        const a = this.answer(r);
+        if (a === 'hang') {
+          this.hanging.push(res);
+          return;
+        }
+        const { status, headers: extra } = typeof a === 'number' ? { status: a, headers: {} } : a;
+        res.writeHead(status, { 'content-type': 'text/plain', ...extra });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+    return this;
+  }
+
+  /** Down: the port refuses connections until start() listens on it again. */
+  async stop(): Promise<void> {
+    for (const res of this.hanging.splice(0)) res.destroy();
+    const s = this.server;
+    this.server = undefined;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  /** Answers every request left hanging, with `status`. */
+  release(status = 200): void {
+    for (const res of this.hanging.splice(0)) {
+      res.writeHead(status);
+      res.end();
+    }
+  }
+
+  /** Parsed bodies of requests whose webhook-id was not seen before (a receiver de-duplicating as §6.4 asks). */
+  unique(): Received[] {
+    const seen = new Set<string>();
+    return this.received.filter((r) => {
+      const id = r.headers['webhook-id']!;
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
+  }
+
+  bodies(): any[] {
+    return this.unique().map((r) => JSON.parse(r.body));
+  }
+}
+
+/**
+ * Verifies with the `standardwebhooks` library, as a receiver would. The library checks the timestamp against the
+ * real clock (5 minutes' tolerance); the sender stamps with the injected clock, so the check runs at that instant.
+ */
+export function verify(secret: string, r: Received, at: Date): unknown {
+  vi.setSystemTime(at);
+  try {
+    return new Webhook(secret).verify(r.body, r.headers);
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
+/** A sender over the test app's store and clock, rendering like the API, allowed to reach loopback receivers. */
+export function createSender(t: TestApp, opts: Partial<SenderOptions> = {}): WebhookSender {
+  return new WebhookSender(
+    { store: t.store, clock: t.clock, log: t.ctx.log, secretBox: t.ctx.secretBox, render: webhookRenderContext(t.ctx) },
+    { allowPrivate: true, pollMs: 20, ...opts },
+  );
+}
+
+/** Lets the API accept loopback consumer URLs (SYNCLINE_WEBHOOKS_ALLOW_PRIVATE=true). */
+export function allowPrivateTargets(t: TestApp, allow = true): void {
+  (t.ctx as { webhooksAllowPrivate?: boolean }).webhooksAllowPrivate = allow;
+}
+
+export async function subscribe(
+  t: TestApp,
+  url: string,
+  eventTypes: string[],
+  extra: { companyTags?: string[]; disabled?: boolean } = {},
+): Promise<{ id: string; secret: string }> {
+  const res = await t.call('POST', '/webhooks', { url, eventTypes, ...extra });
+  if (res.statusCode !== 201) throw new Error(`subscribe failed: ${res.statusCode} ${res.body}`);
+  const body = res.json();
+  return { id: body.id, secret: body.signingSecret };
+}
+
+/** Removes every consumer (and so every pending delivery): a clean slate between tests sharing one database. */
+export async function clearConsumers(t: TestApp): Promise<void> {
+  await t.store.db.deleteFrom('webhook_consumers').execute();
+}
