@@ -35,6 +35,7 @@ describe('parseConfig', () => {
       qbo: undefined,
       workerConcurrency: 4,
       keepAliveDays: 30,
+      sandboxUrl: undefined,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -68,6 +69,7 @@ describe('parseConfig', () => {
       SYNCLINE_QBO_CLIENT_SECRET: 'qsecret',
       SYNCLINE_WORKER_CONCURRENCY: '8',
       SYNCLINE_KEEP_ALIVE_DAYS: 'off',
+      SYNCLINE_SANDBOX_URL: 'http://127.0.0.1:4010/',
     });
     expect(c).toEqual({
       port: 0,
@@ -84,6 +86,7 @@ describe('parseConfig', () => {
       qbo: { clientId: 'qid', clientSecret: 'qsecret' },
       workerConcurrency: 8,
       keepAliveDays: undefined,
+      sandboxUrl: 'http://127.0.0.1:4010',
     });
     expect(parseConfig({ DATABASE_URL: 'postgresql://localhost/x' }).databaseUrl).toBe('postgresql://localhost/x');
     expect(parseConfig({ PORT: '65535' }).port).toBe(65535);
@@ -115,6 +118,7 @@ describe('parseConfig', () => {
     fails({ SYNCLINE_QBO_CLIENT_SECRET: 'x' }, 'SYNCLINE_QBO_CLIENT_ID');
     for (const n of ['0', '-2', 'four', '1000']) fails({ SYNCLINE_WORKER_CONCURRENCY: n }, 'SYNCLINE_WORKER_CONCURRENCY');
     for (const n of ['-2', 'monthly', '400']) fails({ SYNCLINE_KEEP_ALIVE_DAYS: n }, 'SYNCLINE_KEEP_ALIVE_DAYS');
+    fails({ SYNCLINE_SANDBOX_URL: 'sim:4010' }, 'SYNCLINE_SANDBOX_URL');
   });
 
   it('the PORT message shows the bad value', () => {

@@ -25,6 +25,8 @@ export interface Config {
   readonly workerConcurrency: number;
   /** Keep-alive: refresh tokens idle for this many days; undefined = keep-alive off. */
   readonly keepAliveDays: number | undefined;
+  /** The Sandbox platform (`syncline sim`) to read from; unset → a simulator runs in-process on a free loopback port. */
+  readonly sandboxUrl: string | undefined;
 }
 
 export interface OAuthClientConfig {
@@ -121,6 +123,7 @@ export function parseConfig(env: Env = process.env): Config {
     keepAliveDays: ['off', '0'].includes((str(env, 'SYNCLINE_KEEP_ALIVE_DAYS') ?? '').toLowerCase())
       ? undefined
       : positiveInt(env, 'SYNCLINE_KEEP_ALIVE_DAYS', 30, 365),
+    sandboxUrl: httpUrl(env, 'SYNCLINE_SANDBOX_URL'),
   });
 }
 

@@ -15,6 +15,8 @@ import { createScheduler, DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } fro
 import { createKeepAlive, DEFAULT_KEEP_ALIVE_OPTIONS, type KeepAliveOptions } from '../scheduler/keep-alive.js';
 import { keepAliveRunner } from '../sync/keep-alive.js';
 import { KeyedMutex } from '../lib/mutex.js';
+import { SandboxConnector } from '../connectors/sandbox/index.js';
+import { startSimulator, type Simulator } from '../sim/server.js';
 import type { Config } from './config.js';
 import { loadSecretKey } from './config.js';
 import { ensureBootstrapKey } from './bootstrap.js';
@@ -27,6 +29,7 @@ export interface Server {
   ctx: ApiContext;
   pool: WorkerPool | undefined;
   daemons: Daemon[];
+  connectors: ConnectorRegistry;
   /** Set when a key was generated at this start: print it once. */
   generatedApiKey: string | undefined;
   /** Listener URL (API role only). */
@@ -49,7 +52,7 @@ export interface ServerOptions {
   /** Use this store instead of opening one from the config (tests). */
   store?: Store;
   roles?: Roles;
-  /** Connectors by integration key; defaults to the built-in ones. */
+  /** Connectors by integration key; defaults to the built-in ones (the Sandbox). */
   connectors?: ConnectorRegistry;
   worker?: Partial<WorkerPoolOptions>;
   sweeper?: Partial<SweeperOptions>;
@@ -70,11 +73,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   let wakeup: Wakeup | undefined;
   let pool: WorkerPool | undefined;
   let app: FastifyInstance | undefined;
+  let sim: Simulator | undefined;
   const stopAll = async () => {
     if (app) await app.close();
     if (pool) await pool.stop();
     for (const d of daemons) await d.stop();
     if (wakeup) await wakeup.stop();
+    if (sim) await sim.close();
     if (!opts.store) await store.close();
   };
   try {
@@ -82,7 +87,18 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     const repos = repositories(store);
     const generatedApiKey = roles.api ? await ensureBootstrapKey(repos.apiKeys, config.apiKey, clock) : undefined;
     const secretBox = new SecretBox(loadSecretKey(config));
-    const connectors = opts.connectors ?? new ConnectorRegistry();
+    let connectors = opts.connectors;
+    if (!connectors) {
+      let sandboxUrl = config.sandboxUrl;
+      if (!sandboxUrl) {
+        // Zero-configuration default: the Sandbox platform runs in this process on a free loopback port. Its tenants
+        // live in memory; processes sharing a database must share one `syncline sim` through SYNCLINE_SANDBOX_URL.
+        sim = await startSimulator({ host: '127.0.0.1', port: 0, clock });
+        sandboxUrl = sim.url;
+        log.info({ url: sim.url }, 'in-process Sandbox platform started');
+      }
+      connectors = new ConnectorRegistry().register(new SandboxConnector({ baseUrl: sandboxUrl, clock }));
+    }
     wakeup = new Wakeup(log, roles.workers && store.dialect === 'postgres' ? config.databaseUrl : undefined);
 
     let baseUrl = config.publicBaseUrl ?? `http://${config.host}:${config.port}`;
@@ -161,6 +177,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       ctx,
       pool,
       daemons,
+      connectors,
       generatedApiKey,
       url,
       async close() {
