@@ -27,6 +27,8 @@ export interface Config {
   readonly keepAliveDays: number | undefined;
   /** The Sandbox platform (`syncline sim`) to read from; unset → a simulator runs in-process on a free loopback port. */
   readonly sandboxUrl: string | undefined;
+  /** SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: webhook consumers may target private and loopback addresses. */
+  readonly webhooksAllowPrivate: boolean;
 }
 
 export interface OAuthClientConfig {
@@ -72,6 +74,14 @@ function positiveInt(env: Env, name: string, fallback: number, max: number): num
   if (v === undefined) return fallback;
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) throw new ConfigError(name, `must be an integer from 1 to ${max}, got "${v}"`);
   return Number(v);
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  if (/^true$/i.test(v)) return true;
+  if (/^false$/i.test(v)) return false;
+  throw new ConfigError(name, `must be true or false, got "${v}"`);
 }
 
 function oauthClient(env: Env, prefix: string): OAuthClientConfig | undefined {
@@ -124,6 +134,7 @@ export function parseConfig(env: Env = process.env): Config {
       ? undefined
       : positiveInt(env, 'SYNCLINE_KEEP_ALIVE_DAYS', 30, 365),
     sandboxUrl: httpUrl(env, 'SYNCLINE_SANDBOX_URL'),
+    webhooksAllowPrivate: bool(env, 'SYNCLINE_WEBHOOKS_ALLOW_PRIVATE', false),
   });
 }
 

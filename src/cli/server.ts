@@ -17,6 +17,8 @@ import { keepAliveRunner } from '../sync/keep-alive.js';
 import { KeyedMutex } from '../lib/mutex.js';
 import { SandboxConnector } from '../connectors/sandbox/index.js';
 import { startSimulator, type Simulator } from '../sim/server.js';
+import { WebhookSender, type SenderOptions } from '../webhooks/sender.js';
+import { webhookRenderContext } from '../api/webhook-render.js';
 import type { Config } from './config.js';
 import { loadSecretKey } from './config.js';
 import { ensureBootstrapKey } from './bootstrap.js';
@@ -28,6 +30,8 @@ export interface Server {
   store: Store;
   ctx: ApiContext;
   pool: WorkerPool | undefined;
+  /** The webhook sender (workers role). */
+  webhookSender: WebhookSender | undefined;
   daemons: Daemon[];
   connectors: ConnectorRegistry;
   /** Set when a key was generated at this start: print it once. */
@@ -40,7 +44,7 @@ export interface Server {
 export interface Roles {
   /** HTTP API. */
   api: boolean;
-  /** Worker pool (pulls datasets) and the lease sweeper. */
+  /** Worker pool (pulls datasets), the lease sweeper and the webhook sender. */
   workers: boolean;
   /** Scheduler daemons: due pulls, keep-alive, lease sweeper. Any number of processes may run them. */
   scheduler: boolean;
@@ -58,6 +62,7 @@ export interface ServerOptions {
   sweeper?: Partial<SweeperOptions>;
   scheduler?: Partial<SchedulerOptions>;
   keepAlive?: Partial<KeepAliveOptions>;
+  webhooks?: Partial<SenderOptions>;
 }
 
 /**
@@ -72,11 +77,14 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const daemons: Daemon[] = [];
   let wakeup: Wakeup | undefined;
   let pool: WorkerPool | undefined;
+  let webhookSender: WebhookSender | undefined;
   let app: FastifyInstance | undefined;
   let sim: Simulator | undefined;
   const stopAll = async () => {
     if (app) await app.close();
     if (pool) await pool.stop();
+    // Deliveries in flight are handed back, to be sent again (same webhook-id) by whichever sender runs next.
+    if (webhookSender) await webhookSender.stop();
     for (const d of daemons) await d.stop();
     if (wakeup) await wakeup.stop();
     if (sim) await sim.close();
@@ -114,6 +122,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       configuredRedirectUrl: config.redirectUrl,
       bodyLimit: BODY_LIMIT,
       onQueued: () => wakeup?.notify(),
+      webhooksAllowPrivate: config.webhooksAllowPrivate,
       authorizeConnection: async (conn) => {
         const connector = connectors.get(conn.integrationKey);
         if (!connector?.authorize) return undefined;
@@ -128,6 +137,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         { ...DEFAULT_WORKER_OPTIONS, concurrency: config.workerConcurrency, ...opts.worker },
       );
       pool.start();
+      webhookSender = new WebhookSender(
+        { store, clock, log, secretBox, render: webhookRenderContext(ctx), listenUrl: store.dialect === 'postgres' ? config.databaseUrl : undefined },
+        { allowPrivate: config.webhooksAllowPrivate, ...opts.webhooks },
+      );
+      webhookSender.start();
     }
     if (roles.workers || roles.scheduler) {
       const sweeper = createSweeper({ store, clock, log, onRequeued: () => wakeup?.notify() }, { ...DEFAULT_SWEEPER_OPTIONS, ...opts.sweeper });
@@ -176,6 +190,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       store,
       ctx,
       pool,
+      webhookSender,
       daemons,
       connectors,
       generatedApiKey,
