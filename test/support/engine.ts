@@ -1,4 +1,4 @@
-import { ConnectorRegistry } from '../../src/connectors/connector.js';
+import { ConnectorRegistry, type Connector } from '../../src/connectors/connector.js';
 import { WorkerPool, DEFAULT_WORKER_OPTIONS, type WorkerPoolOptions } from '../../src/sync/worker-pool.js';
 import { Wakeup } from '../../src/sync/wakeup.js';
 import { createSweeper } from '../../src/scheduler/sweeper.js';
@@ -10,8 +10,8 @@ import { keepAliveTick, DEFAULT_KEEP_ALIVE_OPTIONS, type KeepAliveOptions } from
 import { keepAliveRunner } from '../../src/sync/keep-alive.js';
 import { KeyedMutex } from '../../src/lib/mutex.js';
 
-export interface Engine {
-  connector: TestConnector;
+export interface Engine<C extends Connector = TestConnector> {
+  connector: C;
   pool: WorkerPool;
   wakeup: Wakeup;
   sweeper: ReturnType<typeof createSweeper>;
@@ -23,10 +23,16 @@ export interface Engine {
 }
 
 /** A worker pool (and a sweeper, driven by hand) over the test app's store, clock and a TestConnector. */
-export function startEngine(t: TestApp, opts: Partial<WorkerPoolOptions> = {}, connector = new TestConnector()): Engine {
-  const connectors = new ConnectorRegistry().register(connector);
+export function startEngine<C extends Connector = TestConnector>(t: TestApp, opts: Partial<WorkerPoolOptions> = {}, connector?: C): Engine<C> {
+  const conn = (connector ?? new TestConnector()) as C;
+  const connectors = new ConnectorRegistry().register(conn);
   const wakeup = new Wakeup(t.ctx.log);
-  (t.ctx as { onQueued?: () => void }).onQueued = () => wakeup.notify();
+  const ctx = t.ctx as { onQueued?: () => void; authorizeConnection?: unknown };
+  ctx.onQueued = () => wakeup.notify();
+  // The link flow asks the connector for credentials (the Sandbox creates its tenant there).
+  ctx.authorizeConnection = conn.authorize
+    ? async (c: { id: string; companyName: string }) => conn.authorize!({ connectionId: c.id, companyName: c.companyName, signal: AbortSignal.timeout(30_000) })
+    : undefined;
   const pool = new WorkerPool(
     { store: t.store, connectors, clock: t.clock, log: t.ctx.log, secretBox: t.ctx.secretBox, wakeup },
     { ...DEFAULT_WORKER_OPTIONS, pollMs: 50, heartbeatMs: 60_000, ...opts },
@@ -35,7 +41,7 @@ export function startEngine(t: TestApp, opts: Partial<WorkerPoolOptions> = {}, c
   const sweeper = createSweeper({ store: t.store, clock: t.clock, log: t.ctx.log, onRequeued: () => wakeup.notify() });
   const registry = t.ctx.registry;
   return {
-    connector,
+    connector: conn,
     pool,
     wakeup,
     sweeper,
