@@ -36,6 +36,7 @@ describe('parseConfig', () => {
       workerConcurrency: 4,
       keepAliveDays: 30,
       sandboxUrl: undefined,
+      leaseSeconds: 60,
       webhooksAllowPrivate: false,
     });
     expect(Object.isFrozen(c)).toBe(true);
@@ -72,6 +73,7 @@ describe('parseConfig', () => {
       SYNCLINE_KEEP_ALIVE_DAYS: 'off',
       SYNCLINE_SANDBOX_URL: 'http://127.0.0.1:4010/',
       SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: 'TRUE',
+      SYNCLINE_LEASE_SECONDS: '20',
     });
     expect(c).toEqual({
       port: 0,
@@ -90,6 +92,7 @@ describe('parseConfig', () => {
       keepAliveDays: undefined,
       sandboxUrl: 'http://127.0.0.1:4010',
       webhooksAllowPrivate: true,
+      leaseSeconds: 20,
     });
     expect(parseConfig({ DATABASE_URL: 'postgresql://localhost/x' }).databaseUrl).toBe('postgresql://localhost/x');
     expect(parseConfig({ PORT: '65535' }).port).toBe(65535);
@@ -122,6 +125,7 @@ describe('parseConfig', () => {
     for (const n of ['0', '-2', 'four', '1000']) fails({ SYNCLINE_WORKER_CONCURRENCY: n }, 'SYNCLINE_WORKER_CONCURRENCY');
     for (const n of ['-2', 'monthly', '400']) fails({ SYNCLINE_KEEP_ALIVE_DAYS: n }, 'SYNCLINE_KEEP_ALIVE_DAYS');
     fails({ SYNCLINE_SANDBOX_URL: 'sim:4010' }, 'SYNCLINE_SANDBOX_URL');
+    for (const n of ['0', 'soon', '4000']) fails({ SYNCLINE_LEASE_SECONDS: n }, 'SYNCLINE_LEASE_SECONDS');
     for (const v of ['yes', '1', 'on']) fails({ SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: v }, 'SYNCLINE_WEBHOOKS_ALLOW_PRIVATE');
     expect(parseConfig({ SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: 'false' }).webhooksAllowPrivate).toBe(false);
   });

@@ -29,6 +29,8 @@ export interface Config {
   readonly sandboxUrl: string | undefined;
   /** SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: webhook consumers may target private and loopback addresses. */
   readonly webhooksAllowPrivate: boolean;
+  /** Dataset lease: a worker that stops renewing it for this long loses the dataset to the sweeper. */
+  readonly leaseSeconds: number;
 }
 
 export interface OAuthClientConfig {
@@ -135,6 +137,7 @@ export function parseConfig(env: Env = process.env): Config {
       : positiveInt(env, 'SYNCLINE_KEEP_ALIVE_DAYS', 30, 365),
     sandboxUrl: httpUrl(env, 'SYNCLINE_SANDBOX_URL'),
     webhooksAllowPrivate: bool(env, 'SYNCLINE_WEBHOOKS_ALLOW_PRIVATE', false),
+    leaseSeconds: positiveInt(env, 'SYNCLINE_LEASE_SECONDS', 60, 3600),
   });
 }
 

@@ -134,7 +134,14 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       wakeup.start();
       pool = new WorkerPool(
         { store, connectors, clock, log, secretBox, wakeup },
-        { ...DEFAULT_WORKER_OPTIONS, concurrency: config.workerConcurrency, ...opts.worker },
+        {
+          ...DEFAULT_WORKER_OPTIONS,
+          concurrency: config.workerConcurrency,
+          leaseMs: config.leaseSeconds * 1000,
+          // renew well before the lease runs out
+          heartbeatMs: Math.max(500, Math.floor((config.leaseSeconds * 1000) / 4)),
+          ...opts.worker,
+        },
       );
       pool.start();
       webhookSender = new WebhookSender(
@@ -144,7 +151,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       webhookSender.start();
     }
     if (roles.workers || roles.scheduler) {
-      const sweeper = createSweeper({ store, clock, log, onRequeued: () => wakeup?.notify() }, { ...DEFAULT_SWEEPER_OPTIONS, ...opts.sweeper });
+      const sweeper = createSweeper(
+        { store, clock, log, onRequeued: () => wakeup?.notify() },
+        { ...DEFAULT_SWEEPER_OPTIONS, intervalMs: Math.min(DEFAULT_SWEEPER_OPTIONS.intervalMs, config.leaseSeconds * 250), ...opts.sweeper },
+      );
       daemons.push(sweeper);
     }
     if (roles.scheduler) {
