@@ -8,7 +8,9 @@ export interface DueDelivery {
 }
 
 /**
- * Due, unleased deliveries of enabled consumers, at most `perConsumer` per consumer (hot path: every sender tick).
+ * Due, unleased deliveries of enabled consumers, at most `perConsumer` per consumer (hot path: every sender tick),
+ * oldest event first so a healthy consumer receives events in the order they were generated (not guaranteed: retries
+ * and concurrent requests reorder them, webhooks.md §4.2).
  *
  * Taking the oldest N overall would let one dead endpoint with a deep backlog fill every batch and starve the
  * others; a per-consumer limit keeps each consumer's share independent (webhooks.md §7: one slow endpoint never delays
@@ -26,11 +28,12 @@ export async function dueDeliveries(trx: Transaction<Database>, dialect: Dialect
       cross join lateral (
         select w.id, w.consumer_id
         from webhook_deliveries w
+        join webhook_events e on e.id = w.event_id
         where w.consumer_id = c.id
           and w.status = 'pending'
           and w.next_attempt_at <= ${now}
           and (w.lease_expires is null or w.lease_expires < ${now})
-        order by w.next_attempt_at, w.id
+        order by w.next_attempt_at, e.seq
         limit ${perConsumer}
         for update of w skip locked
       ) d
@@ -39,9 +42,10 @@ export async function dueDeliveries(trx: Transaction<Database>, dialect: Dialect
   }
   const r = await sql<DueDelivery>`
     select id, consumer_id from (
-      select d.id, d.consumer_id, row_number() over (partition by d.consumer_id order by d.next_attempt_at, d.id) as rn
+      select d.id, d.consumer_id, row_number() over (partition by d.consumer_id order by d.next_attempt_at, e.seq) as rn
       from webhook_deliveries d
       join webhook_consumers c on c.id = d.consumer_id
+      join webhook_events e on e.id = d.event_id
       where c.disabled = 0
         and d.status = 'pending'
         and d.next_attempt_at <= ${now}

@@ -7,6 +7,8 @@ import { WebhookSender, type SenderOptions } from '../../src/webhooks/sender.js'
 import type { TestApp } from './app.js';
 
 export interface Received {
+  /** Request path (one receiver can serve several consumers on different paths). */
+  path: string;
   headers: Record<string, string>;
   body: string;
   /** The test clock's time when it arrived. */
@@ -37,7 +39,7 @@ export class Receiver {
       req.on('end', () => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-        const r: Received = { headers, body: Buffer.concat(chunks).toString('utf8'), at: this.now().toISOString() };
+        const r: Received = { path: req.url ?? '', headers, body: Buffer.concat(chunks).toString('utf8'), at: this.now().toISOString() };
         this.received.push(r);
         const a = this.answer(r);
         if (a === 'hang') {
@@ -76,11 +78,14 @@ export class Receiver {
     }
   }
 
-  /** Parsed bodies of requests whose webhook-id was not seen before (a receiver de-duplicating as §6.4 asks). */
+  /**
+   * Requests whose webhook-id this endpoint (path) had not seen before: a receiver de-duplicating as §6.4 asks.
+   * The webhook-id is the event's, the same for every consumer, so each path de-duplicates on its own.
+   */
   unique(): Received[] {
     const seen = new Set<string>();
     return this.received.filter((r) => {
-      const id = r.headers['webhook-id']!;
+      const id = `${r.path} ${r.headers['webhook-id']}`;
       if (seen.has(id)) return false;
       seen.add(id);
       return true;
