@@ -305,3 +305,125 @@ describe.each(DIALECTS)('@codat/platform SDK against a real server [%s]', (diale
     expect(cors.error).toBe('Operation GET /corsSettings is not supported by Syncline');
   });
 });
+
+describe.each(DIALECTS)('@codat/platform SDK: refresh, data status, pull operations and sync settings [%s]', (dialect) => {
+  const apiKey = `sdk-refresh-key-${dialect}-0123456789abcdef`;
+  let server: Server;
+  let sdk: CodatPlatform;
+  let dataDir: string;
+  let dropDb: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'syncline-sdk-refresh-'));
+    const env: Record<string, string> = { PORT: '0', SYNCLINE_DATA_DIR: dataDir, SYNCLINE_API_KEY: apiKey, LOG_LEVEL: 'silent' };
+    if (dialect === 'postgres') {
+      const db = await createTestDatabase('postgres');
+      env.DATABASE_URL = db.location;
+      dropDb = db.drop;
+    }
+    // The embedded default: API, workers, scheduler and the Sandbox platform in-process.
+    server = await startServer(parseConfig(env), { logger: createLogger('silent') });
+    sdk = sdkFor(apiKey, server.url);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await dropDb?.();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const settle = async (companyId: string) => {
+    for (let i = 0; i < 300; i++) {
+      const ops = await sdk.refreshData.listPullOperations({ companyId, pageSize: 100 });
+      if (ops.results!.every((o) => !['Queued', 'Fetching', 'Processing', 'Mapping'].includes(o.status))) return ops;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('pulls did not finish');
+  };
+
+  it('links, refreshes all and one type, reads data status and pull operations', async () => {
+    const company = await sdk.companies.create({ name: 'SDK Refresh' });
+    // nothing linked yet
+    const noLink = await rejection(() => sdk.refreshData.all({ companyId: company.id }), errors.ErrorMessage);
+    expect(noLink.statusCode).toBe(400);
+    expect(noLink.error).toBe(`No linked connection for company ${company.id}; link a connection before refreshing`);
+    expect(await sdk.refreshData.get({ companyId: company.id })).toEqual({});
+
+    const conn = await sdk.connections.create({ companyId: company.id, requestBody: { platformKey: 'mqjo' } });
+    expect((await sdk.refreshData.get({ companyId: company.id })).invoices).toEqual({ dataType: 'invoices', currentStatus: 'Initial' });
+    expect((await fetch(conn.linkUrl, { redirect: 'manual' })).status).toBe(302);
+    const first = await settle(company.id);
+    expect(first.results!.length).toBe(17);
+    expect(first.results!.every((o) => o.status === 'Complete' && o.isCompleted && !o.isErrored && o.progress === 100)).toBe(true);
+
+    const status = await sdk.refreshData.get({ companyId: company.id });
+    const inv = first.results!.find((o) => o.dataType === 'invoices')!;
+    expect(status.invoices).toMatchObject({ dataType: 'invoices', currentStatus: 'Complete', latestSyncId: inv.id, latestSuccessfulSyncId: inv.id });
+    expect(status.invoices!.lastSuccessfulSync).toBeDefined();
+
+    // slow the platform down so the next invoices pull is still running when it is asked for again
+    const tenantId = (await sdk.connections.get({ companyId: company.id, connectionId: conn.id })).connectionInfo!.tenantId;
+    await fetch(`${server.sandboxUrl}/admin/tenants/${tenantId}/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'slow', delayMs: 1500, count: 2, path: 'invoices' }),
+    });
+    const queued = await sdk.refreshData.byDataType({ companyId: company.id, dataType: 'invoices' });
+    expect(queued).toMatchObject({ companyId: company.id, connectionId: conn.id, dataType: 'invoices', isCompleted: false, isErrored: false });
+    expect(['Queued', 'Fetching']).toContain(queued.status);
+    const busy = await rejection(() => sdk.refreshData.byDataType({ companyId: company.id, dataType: 'invoices', connectionId: conn.id }), errors.ErrorMessage);
+    expect(busy.statusCode).toBe(400);
+    expect(busy.service).toBe('PullApi');
+    expect(busy.error).toBe(`DatasetAlreadyInProgressException: Cannot queue invoices sync for ${company.id} as previous sync ${queued.id} is still in progress`);
+    await sdk.refreshData.all({ companyId: company.id }); // 204; the busy pair is skipped
+    const after = await settle(company.id);
+    expect(after.results!.length).toBe(17 + 1 + 16);
+    const got = await sdk.refreshData.getPullOperation({ companyId: company.id, datasetId: queued.id });
+    expect(got).toMatchObject({ id: queued.id, status: 'Complete', progress: 100, isCompleted: true });
+    expect(got.completed).toBeDefined();
+
+    const invoicesOnly = await sdk.refreshData.listPullOperations({ companyId: company.id, query: 'dataType=invoices', orderBy: '-requested' });
+    expect(invoicesOnly.totalResults).toBe(2);
+    expect(invoicesOnly.results![0]!.id).toBe(queued.id);
+    const bad = await rejection(() => sdk.refreshData.listPullOperations({ companyId: company.id, query: 'isCompleted=true' }), errors.ErrorMessage);
+    expect(bad.error).toBe('Error parsing query - Could not resolve property isCompleted on Dataset');
+    const unknown = await rejection(() => sdk.refreshData.getPullOperation({ companyId: company.id, datasetId: MISSING }), errors.ErrorMessage);
+    expect(unknown.statusCode).toBe(404);
+    const notSupported = await sdk.refreshData.byDataType({ companyId: company.id, dataType: 'banking-accounts' });
+    expect(notSupported.status).toBe('NotSupported');
+  });
+
+  it('profile and company sync settings round-trip', async () => {
+    const profile = await sdk.settings.getSyncSettings();
+    expect(profile.settings!.length).toBe(43);
+    expect(profile.settings![0]).toMatchObject({ dataType: 'company', syncOrder: 1, syncSchedule: 168, fetchOnFirstLink: true });
+    const invoices = profile.settings!.find((s) => s.dataType === 'invoices')!;
+    await sdk.settings.updateSyncSettings({ clientId: profile.clientId!, overridesDefaults: true, settings: [{ ...invoices, syncSchedule: 24, isLocked: true }] });
+    const updated = await sdk.settings.getSyncSettings();
+    expect(updated.clientId).toBe(profile.clientId);
+    expect(updated.settings!.find((s) => s.dataType === 'invoices')).toMatchObject({ syncSchedule: 24, isLocked: true });
+
+    const company = await sdk.companies.create({ name: 'SDK Settings' });
+    const initial = await sdk.companies.getCompanySyncSettings({ companyId: company.id });
+    expect(initial).toMatchObject({ companyId: company.id, overridesDefaults: false });
+    const bs = initial.settings!.find((s) => s.dataType === 'balanceSheet')!;
+    await sdk.companies.setCompanySyncSettings({ companyId: company.id, requestBody: { companyId: company.id, overridesDefaults: true, settings: [{ ...bs, monthsToSync: 36 }] } });
+    const set = await sdk.companies.getCompanySyncSettings({ companyId: company.id });
+    expect(set.settings).toEqual([{ ...bs, monthsToSync: 36 }]);
+    // a locked type cannot be overridden
+    const locked = await rejection(
+      () =>
+        sdk.companies.setCompanySyncSettings({
+          companyId: company.id,
+          requestBody: { companyId: company.id, overridesDefaults: true, settings: [{ ...invoices, syncSchedule: 1 }] },
+        }),
+      errors.ErrorMessage,
+    );
+    expect(locked.statusCode).toBe(400);
+    const wrongType = await rejection(
+      () => sdk.companies.setCompanySyncSettings({ companyId: company.id, requestBody: { companyId: company.id, settings: [{ ...invoices, monthsToSync: 12 }] } }),
+      errors.ErrorMessage,
+    );
+    expect(wrongType.validation?.errors?.[0]?.itemId).toBe('settings[0].monthsToSync');
+    await sdk.settings.updateSyncSettings({ clientId: profile.clientId!, overridesDefaults: false, settings: [] });
+  });
+});

@@ -34,6 +34,8 @@ export interface Server {
   webhookSender: WebhookSender | undefined;
   daemons: Daemon[];
   connectors: ConnectorRegistry;
+  /** The Sandbox platform this node reads from (its in-process simulator, or SYNCLINE_SANDBOX_URL). */
+  sandboxUrl: string | undefined;
   /** Set when a key was generated at this start: print it once. */
   generatedApiKey: string | undefined;
   /** Listener URL (API role only). */
@@ -96,8 +98,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     const generatedApiKey = roles.api ? await ensureBootstrapKey(repos.apiKeys, config.apiKey, clock) : undefined;
     const secretBox = new SecretBox(loadSecretKey(config));
     let connectors = opts.connectors;
+    let sandboxUrl: string | undefined;
     if (!connectors) {
-      let sandboxUrl = config.sandboxUrl;
+      sandboxUrl = config.sandboxUrl;
       if (!sandboxUrl) {
         // Zero-configuration default: the Sandbox platform runs in this process on a free loopback port. Its tenants
         // live in memory; processes sharing a database must share one `syncline sim` through SYNCLINE_SANDBOX_URL.
@@ -203,6 +206,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       webhookSender,
       daemons,
       connectors,
+      sandboxUrl,
       generatedApiKey,
       url,
       async close() {

@@ -20,14 +20,11 @@ const SyncSettingSchema = Type.Object({
 });
 
 // Entries are checked by validateSettings (precise `settings[i].field` item ids), so the schema only fixes the envelope.
-const ProfileBody = Type.Object(
-  { clientId: Uuid, settings: Type.Array(Type.Unknown()), overridesDefaults: Type.Boolean() },
-  { additionalProperties: false },
-);
-const CompanyBody = Type.Object(
-  { companyId: Uuid, settings: Type.Array(Type.Unknown()), overridesDefaults: Type.Boolean() },
-  { additionalProperties: false },
-);
+// `overridesDefaults` is required by the contract but optional in the official SDK, which wins (platform-api.md):
+// when it is left out, the posted settings apply (true).
+const OverridesDefaults = Type.Optional(Type.Boolean({ default: true }));
+const ProfileBody = Type.Object({ clientId: Uuid, settings: Type.Array(Type.Unknown()), overridesDefaults: OverridesDefaults }, { additionalProperties: false });
+const CompanyBody = Type.Object({ companyId: Uuid, settings: Type.Array(Type.Unknown()), overridesDefaults: OverridesDefaults }, { additionalProperties: false });
 
 interface StoredProfileState {
   overridesDefaults: boolean;
@@ -54,7 +51,7 @@ export async function syncSettingsRoutes(app: FastifyInstance, ctx: ApiContext):
     },
   );
 
-  app.post<{ Body: { clientId: string; settings: unknown[]; overridesDefaults: boolean } }>(
+  app.post<{ Body: { clientId: string; settings: unknown[]; overridesDefaults?: boolean } }>(
     '/profile/syncSettings',
     {
       schema: {
@@ -68,8 +65,8 @@ export async function syncSettingsRoutes(app: FastifyInstance, ctx: ApiContext):
     async (req, reply) => {
       const { settings, errors } = validateSettings(req.body.settings);
       if (errors.length) throw new RequestValidationError(errors, 'ClientsApi');
-      await repo.setProfile(req.body.overridesDefaults ? settings : []);
-      await ctx.repos.instance.set('profile_sync_state', { overridesDefaults: req.body.overridesDefaults });
+      await repo.setProfile(req.body.overridesDefaults !== false ? settings : []);
+      await ctx.repos.instance.set('profile_sync_state', { overridesDefaults: req.body.overridesDefaults !== false });
       // Schedules follow the new settings from the next scheduler tick, not after the old period ends.
       await slots.recheck(ctx.clock.now().getTime());
       return reply.code(204).send();
@@ -96,7 +93,7 @@ export async function syncSettingsRoutes(app: FastifyInstance, ctx: ApiContext):
     },
   );
 
-  app.post<{ Params: { companyId: string }; Body: { companyId: string; settings: unknown[]; overridesDefaults: boolean } }>(
+  app.post<{ Params: { companyId: string }; Body: { companyId: string; settings: unknown[]; overridesDefaults?: boolean } }>(
     '/companies/:companyId/syncSettings',
     {
       schema: {
@@ -125,7 +122,7 @@ export async function syncSettingsRoutes(app: FastifyInstance, ctx: ApiContext):
         }
       });
       if (errors.length) throw new RequestValidationError(errors, 'ClientsApi');
-      await repo.setCompany(companyId, { overridesDefaults: req.body.overridesDefaults, settings });
+      await repo.setCompany(companyId, { overridesDefaults: req.body.overridesDefaults !== false, settings });
       await slots.recheck(ctx.clock.now().getTime(), companyId);
       return reply.code(204).send();
     },
