@@ -139,3 +139,29 @@ export async function subscribe(
 export async function clearConsumers(t: TestApp): Promise<void> {
   await t.store.db.deleteFrom('webhook_consumers').execute();
 }
+
+/**
+ * Moves the test clock forward to `until`, stopping at every instant a pending delivery falls due and sending what is
+ * due there: the retry schedule plays out exactly, in simulated time, without sleeping.
+ */
+export async function advanceUntil(t: TestApp, sender: WebhookSender, until: Date | string): Promise<void> {
+  const end = new Date(until).getTime();
+  for (;;) {
+    await sender.settle();
+    const next = await t.store.db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_consumers as c', 'c.id', 'd.consumer_id')
+      .select((eb) => eb.fn.min('d.next_attempt_at').as('at'))
+      .where('d.status', '=', 'pending')
+      .where('c.disabled', '=', 0)
+      .where('d.next_attempt_at', '>', t.clock.now().toISOString())
+      .executeTakeFirst();
+    const at = next?.at ? Date.parse(next.at) : Number.POSITIVE_INFINITY;
+    if (at > end) {
+      t.clock.set(new Date(end));
+      await sender.settle();
+      return;
+    }
+    t.clock.set(new Date(at));
+  }
+}
