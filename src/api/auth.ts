@@ -24,6 +24,7 @@ export function isPublicPath(url: string | undefined): boolean {
   return (
     url === '/healthz' ||
     url === '/readyz' ||
+    url === '/metrics' ||
     url === '/openapi.json' ||
     url === '/docs' ||
     url.startsWith('/docs/') ||

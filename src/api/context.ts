@@ -3,6 +3,7 @@ import type { Clock } from '../lib/clock.js';
 import type { SecretBox } from '../lib/secrets.js';
 import type { IntegrationRegistry } from '../connectors/integrations.js';
 import type { Store } from '../store/db.js';
+import type { MetricsSource } from './metrics.js';
 import { ApiKeysRepository } from '../store/api-keys.repository.js';
 import { CompaniesRepository } from '../store/companies.repository.js';
 import { ConnectionsRepository } from '../store/connections.repository.js';
@@ -38,6 +39,8 @@ export interface ApiContext {
   readonly configuredRedirectUrl: string | undefined;
   /** Maximum request body in bytes (1 MiB by contract). */
   readonly bodyLimit: number;
+  /** Where GET /metrics reads from: undefined → built from the store; false → not on the API port (SYNCLINE_METRICS_PORT). */
+  readonly metrics?: MetricsSource | false;
   /** Called after datasets were queued: wakes this process's idle workers at once. */
   readonly onQueued?: () => void;
   /** SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: webhook consumers may target private and loopback addresses (default false). */

@@ -37,6 +37,8 @@ describe('parseConfig', () => {
       keepAliveDays: 30,
       sandboxUrl: undefined,
       leaseSeconds: 60,
+      metricsPort: undefined,
+      metricsHost: '127.0.0.1',
       webhooksAllowPrivate: false,
     });
     expect(Object.isFrozen(c)).toBe(true);
@@ -74,6 +76,8 @@ describe('parseConfig', () => {
       SYNCLINE_SANDBOX_URL: 'http://127.0.0.1:4010/',
       SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: 'TRUE',
       SYNCLINE_LEASE_SECONDS: '20',
+      SYNCLINE_METRICS_PORT: '9464',
+      SYNCLINE_METRICS_HOST: '10.0.0.5',
     });
     expect(c).toEqual({
       port: 0,
@@ -93,6 +97,8 @@ describe('parseConfig', () => {
       sandboxUrl: 'http://127.0.0.1:4010',
       webhooksAllowPrivate: true,
       leaseSeconds: 20,
+      metricsPort: 9464,
+      metricsHost: '10.0.0.5',
     });
     expect(parseConfig({ DATABASE_URL: 'postgresql://localhost/x' }).databaseUrl).toBe('postgresql://localhost/x');
     expect(parseConfig({ PORT: '65535' }).port).toBe(65535);
@@ -126,6 +132,9 @@ describe('parseConfig', () => {
     for (const n of ['-2', 'monthly', '400']) fails({ SYNCLINE_KEEP_ALIVE_DAYS: n }, 'SYNCLINE_KEEP_ALIVE_DAYS');
     fails({ SYNCLINE_SANDBOX_URL: 'sim:4010' }, 'SYNCLINE_SANDBOX_URL');
     for (const n of ['0', 'soon', '4000']) fails({ SYNCLINE_LEASE_SECONDS: n }, 'SYNCLINE_LEASE_SECONDS');
+    for (const n of ['-1', '65536', 'prom']) fails({ SYNCLINE_METRICS_PORT: n }, 'SYNCLINE_METRICS_PORT');
+    fails({ SYNCLINE_METRICS_HOST: 'not a host' }, 'SYNCLINE_METRICS_HOST');
+    expect(parseConfig({ HOST: '0.0.0.0' }).metricsHost).toBe('0.0.0.0');
     for (const v of ['yes', '1', 'on']) fails({ SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: v }, 'SYNCLINE_WEBHOOKS_ALLOW_PRIVATE');
     expect(parseConfig({ SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: 'false' }).webhooksAllowPrivate).toBe(false);
   });

@@ -31,6 +31,10 @@ export interface Config {
   readonly webhooksAllowPrivate: boolean;
   /** Dataset lease: a worker that stops renewing it for this long loses the dataset to the sweeper. */
   readonly leaseSeconds: number;
+  /** SYNCLINE_METRICS_PORT: serve GET /metrics on this port (every process role) instead of on the API port. */
+  readonly metricsPort: number | undefined;
+  /** SYNCLINE_METRICS_HOST: the metrics listener's address (default HOST). */
+  readonly metricsHost: string;
 }
 
 export interface OAuthClientConfig {
@@ -76,6 +80,19 @@ function positiveInt(env: Env, name: string, fallback: number, max: number): num
   if (v === undefined) return fallback;
   if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) throw new ConfigError(name, `must be an integer from 1 to ${max}, got "${v}"`);
   return Number(v);
+}
+
+function optionalPort(env: Env, name: string): number | undefined {
+  const v = str(env, name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new ConfigError(name, `must be an integer from 0 to 65535, got "${v}"`);
+  return Number(v);
+}
+
+function hostName(env: Env, name: string): string | undefined {
+  const v = str(env, name);
+  if (v !== undefined && isIP(v) === 0 && !HOSTNAME.test(v)) throw new ConfigError(name, `must be an IP address or a host name, got "${v}"`);
+  return v;
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -138,6 +155,8 @@ export function parseConfig(env: Env = process.env): Config {
     sandboxUrl: httpUrl(env, 'SYNCLINE_SANDBOX_URL'),
     webhooksAllowPrivate: bool(env, 'SYNCLINE_WEBHOOKS_ALLOW_PRIVATE', false),
     leaseSeconds: positiveInt(env, 'SYNCLINE_LEASE_SECONDS', 60, 3600),
+    metricsPort: optionalPort(env, 'SYNCLINE_METRICS_PORT'),
+    metricsHost: hostName(env, 'SYNCLINE_METRICS_HOST') ?? host,
   });
 }
 

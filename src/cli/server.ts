@@ -22,6 +22,7 @@ import { webhookRenderContext } from '../api/webhook-render.js';
 import type { Config } from './config.js';
 import { loadSecretKey } from './config.js';
 import { ensureBootstrapKey } from './bootstrap.js';
+import { metricsSource, startMetricsServer } from '../api/metrics.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -40,6 +41,8 @@ export interface Server {
   generatedApiKey: string | undefined;
   /** Listener URL (API role only). */
   url: string;
+  /** The SYNCLINE_METRICS_PORT listener's /metrics URL, when configured. */
+  metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -82,8 +85,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   let webhookSender: WebhookSender | undefined;
   let app: FastifyInstance | undefined;
   let sim: Simulator | undefined;
+  let metricsServer: { url: string; close(): Promise<void> } | undefined;
   const stopAll = async () => {
     if (app) await app.close();
+    if (metricsServer) await metricsServer.close();
     if (pool) await pool.stop();
     // Deliveries in flight are handed back, to be sent again (same webhook-id) by whichever sender runs next.
     if (webhookSender) await webhookSender.stop();
@@ -126,6 +131,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       bodyLimit: BODY_LIMIT,
       onQueued: () => wakeup?.notify(),
       webhooksAllowPrivate: config.webhooksAllowPrivate,
+      // With SYNCLINE_METRICS_PORT, /metrics moves off the API port to its own listener (below).
+      metrics: config.metricsPort === undefined ? metricsSource(store, clock) : false,
       authorizeConnection: async (conn) => {
         const connector = connectors.get(conn.integrationKey);
         if (!connector?.authorize) return undefined;
@@ -187,6 +194,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     }
     for (const d of daemons) d.start();
 
+    if (config.metricsPort !== undefined) {
+      metricsServer = await startMetricsServer(metricsSource(store, clock), config.metricsHost, config.metricsPort, log);
+      log.info({ url: metricsServer.url }, 'metrics listening');
+    }
+
     let url = '';
     if (roles.api) {
       app = await buildApp(ctx);
@@ -209,6 +221,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       sandboxUrl,
       generatedApiKey,
       url,
+      metricsUrl: metricsServer?.url,
       async close() {
         if (closed) return;
         closed = true;

@@ -1,4 +1,5 @@
 import { Daemon } from '../lib/daemon.js';
+import { metrics } from '../lib/metrics.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store } from '../store/db.js';
@@ -26,6 +27,8 @@ export function createSweeper(deps: { store: Store; clock: Clock; log: Logger; o
       const now = deps.clock.now();
       const cutoff = new Date(now.getTime() - opts.maxRuntimeMs).toISOString();
       const { requeued, failed } = await datasets.sweep(now.toISOString(), opts.maxAttempts, cutoff);
+      if (requeued.length) metrics.leaseExpiries.inc({ outcome: 'requeued' }, requeued.length);
+      if (failed.length) metrics.leaseExpiries.inc({ outcome: 'failed' }, failed.length);
       if (requeued.length) {
         deps.log.warn({ datasets: requeued.map((d) => d.id) }, 'requeued datasets whose worker stopped responding');
         deps.onRequeued?.();

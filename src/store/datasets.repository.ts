@@ -7,6 +7,8 @@ import { datasetsEnded } from './webhook-outbox.js';
 
 export type DatasetRow = Omit<DatasetsTable, 'seq'> & { seq: number };
 export type NewDataset = Omit<DatasetsTable, 'seq'>;
+/** A dataset as claimed by a worker, with its connection's integration key (metrics labels). */
+export type ClaimedDataset = DatasetRow & { integration_key: string };
 
 /** Statuses in which a worker holds the dataset. */
 export const RUNNING_STATUSES = IN_PROGRESS_STATUSES.filter((s) => s !== 'Queued');
@@ -153,7 +155,7 @@ export class DatasetsRepository {
     now: string;
     leaseExpires: string;
     maxPerConnection: (integrationKey: string) => number;
-  }): Promise<DatasetRow | undefined> {
+  }): Promise<ClaimedDataset | undefined> {
     try {
       return await this.db.transaction().execute(async (trx) => {
         let q = trx
@@ -205,7 +207,7 @@ export class DatasetsRepository {
             .where('status', '=', 'Queued')
             .returningAll()
             .executeTakeFirst();
-          if (claimed) return claimed as DatasetRow;
+          if (claimed) return { ...(claimed as DatasetRow), integration_key: keyOf.get(cand.connection_id) ?? '' };
         }
         return undefined;
       });

@@ -204,7 +204,8 @@ export class WebhooksRepository {
         .where('lease_owner', '=', owner)
         .execute();
       if (a.success) {
-        await trx.updateTable('webhook_consumers').set({ failing_since: null }).where('id', '=', a.consumerId).execute();
+        // Only when a failure streak is open: concurrent successes do not queue on the consumer's row lock.
+        await trx.updateTable('webhook_consumers').set({ failing_since: null }).where('id', '=', a.consumerId).where('failing_since', 'is not', null).execute();
         return { disabled: false };
       }
       const cutoff = new Date(Date.parse(a.finishedAt) - disableAfterMs).toISOString();

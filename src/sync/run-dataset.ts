@@ -55,8 +55,9 @@ function statusFor(err: unknown): DatasetStatus {
  * Runs one claimed dataset to a terminal status: fetch pages from the connector into staging, then merge into the
  * cache and mark it Complete in ONE transaction (all or nothing, sync-behaviour.md §2.3). Any failure leaves the cache
  * as it was. `signal` aborts when the lease is lost or the process stops; then nothing is committed here.
+ * Returns the dataset as it ended, or undefined when this run did not end it (lease lost, stopping, deleted).
  */
-export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSignal, progress: { value: number }): Promise<void> {
+export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSignal, progress: { value: number }): Promise<DatasetRow | undefined> {
   const { store, clock, log } = deps;
   const datasets = new DatasetsRepository(store.db, store.dialect);
   const records = new RecordsRepository(store.db, store.dialect);
@@ -73,18 +74,13 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
   const conn = await connections.getById(ds.connection_id);
   if (!conn) return; // deleted meanwhile: the dataset went with it
   if (conn.status !== 'Linked') {
-    await finish('AuthError', { error_message: `Connection ${conn.id} is ${conn.status}; it must be Linked before data can be read.` });
-    return;
+    return finish('AuthError', { error_message: `Connection ${conn.id} is ${conn.status}; it must be Linked before data can be read.` });
   }
   const connector = deps.connectors.get(conn.integration_key);
   if (!connector) {
-    await finish('PrerequisiteNotMet', { error_message: `No connector is available for integration ${conn.integration_key} on this instance.` });
-    return;
+    return finish('PrerequisiteNotMet', { error_message: `No connector is available for integration ${conn.integration_key} on this instance.` });
   }
-  if (!connector.supports(dataType)) {
-    await finish('NotSupported');
-    return;
-  }
+  if (!connector.supports(dataType)) return finish('NotSupported');
 
   // Incremental from the last successful pull's cursor, with a periodic full listing to reconcile hard deletes.
   const last = await datasets.lastComplete(conn.id, dataType);
@@ -137,8 +133,9 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
 
     if (!(await datasets.update(ds.id, deps.workerId, { status: 'Processing', progress: Math.max(progress.value, 90) }))) return;
     progress.value = Math.max(progress.value, 90);
+    let ended: DatasetRow | undefined;
     try {
-      await store.db.transaction().execute(async (trx) => {
+      ended = await store.db.transaction().execute(async (trx) => {
         const counts = await records.merge(trx, {
           datasetId: ds.id,
           connectionId: conn.id,
@@ -164,6 +161,7 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
           trx,
         );
         if (!done) throw new LeaseLost();
+        return done;
       });
     } catch (err) {
       if (err instanceof LeaseLost) {
@@ -173,6 +171,7 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
       throw Object.assign(err as Error, { phase: 'processing' });
     }
     log.debug({ datasetId: ds.id, dataType, seen }, 'dataset complete');
+    return ended;
   } catch (err) {
     if (signal.aborted) {
       // Lease lost or process stopping: the pool hands the dataset back (or the sweeper requeues it).
@@ -188,8 +187,9 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
       fields.status_description = `Paused until ${err.resetAt.toISOString()}`;
       await store.db.updateTable('connections').set({ rate_limited_until: err.resetAt.toISOString() }).where('id', '=', conn.id).execute();
     }
-    await finish(status, fields);
+    const ended = await finish(status, fields);
     if (err instanceof AuthRevokedError) await deauthorize(store, conn.id, err, now());
+    return ended;
   }
 }
 

@@ -4,9 +4,10 @@ import type { ConnectorRegistry } from '../connectors/connector.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { KeyedMutex } from '../lib/mutex.js';
+import { metrics } from '../lib/metrics.js';
 import type { SecretBox } from '../lib/secrets.js';
 import type { Store } from '../store/db.js';
-import { DatasetsRepository, type DatasetRow } from '../store/datasets.repository.js';
+import { DatasetsRepository, type ClaimedDataset, type DatasetRow } from '../store/datasets.repository.js';
 import { runDataset, type RunDeps } from './run-dataset.js';
 import type { Wakeup } from './wakeup.js';
 
@@ -85,7 +86,7 @@ export class WorkerPool {
   private async claimLoop(): Promise<void> {
     const signal = this.controller.signal;
     while (!signal.aborted) {
-      let claimed: DatasetRow | undefined;
+      let claimed: ClaimedDataset | undefined;
       if (this.running.size < this.opts.concurrency) {
         try {
           claimed = await this.datasets.claim({
@@ -112,8 +113,11 @@ export class WorkerPool {
     }
   }
 
-  private launch(ds: DatasetRow): void {
+  private launch(ds: ClaimedDataset): void {
     const controller = new AbortController();
+    const platform = ds.integration_key || 'unknown';
+    if (ds.attempts === 1) metrics.queueWait.observe({ platform }, Math.max(0, this.deps.clock.now().getTime() - Date.parse(ds.requested)) / 1000);
+    const startedAt = performance.now();
     const progress = { value: ds.progress };
     this.progress.set(ds.id, progress);
     const runDeps: RunDeps = {
@@ -128,6 +132,15 @@ export class WorkerPool {
       fullEveryMs: this.opts.fullEveryMs,
     };
     const done = runDataset(runDeps, ds, controller.signal, progress)
+      .then((ended) => {
+        if (!ended) return;
+        const labels = { platform, data_type: ds.data_type, status: ended.status };
+        metrics.pullDuration.observe(labels, (performance.now() - startedAt) / 1000);
+        metrics.datasetsFinished.inc(labels);
+        if (ended.records_added) metrics.recordsWritten.inc({ platform, data_type: ds.data_type, change: 'added' }, ended.records_added);
+        if (ended.records_updated) metrics.recordsWritten.inc({ platform, data_type: ds.data_type, change: 'updated' }, ended.records_updated);
+        if (ended.records_deleted) metrics.recordsWritten.inc({ platform, data_type: ds.data_type, change: 'deleted' }, ended.records_deleted);
+      })
       .catch((err) => this.deps.log.error({ err, datasetId: ds.id }, 'dataset run crashed'))
       .finally(() => {
         this.running.delete(ds.id);

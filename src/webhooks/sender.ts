@@ -7,6 +7,7 @@
  * finished. One slow or dead endpoint never delays the others: each consumer has its own concurrency limit inside a
  * bounded total, and its deliveries are claimed separately from everyone else's.
  */
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
@@ -15,6 +16,7 @@ import { Wakeup } from '../lib/wakeup.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import { newId } from '../lib/ids.js';
+import { metrics } from '../lib/metrics.js';
 import type { SecretBox } from '../lib/secrets.js';
 import { DELIVERY_TIMEOUT_MS, DISABLE_AFTER_MS, nextAttemptAt, parseRetryAfter } from '../domain/webhook-events.js';
 import type { Store } from '../store/db.js';
@@ -40,7 +42,7 @@ export interface SenderOptions {
 }
 
 export const DEFAULT_SENDER_OPTIONS: SenderOptions = {
-  pollMs: 500,
+  pollMs: 250,
   perConsumer: 4,
   maxInFlight: 64,
   leaseMs: 60_000,
@@ -82,6 +84,8 @@ export class WebhookSender {
     this.opts = { ...DEFAULT_SENDER_OPTIONS, ...opts };
     this.repo = new WebhooksRepository(deps.store.db, deps.store.dialect);
     this.wakeup = new Wakeup(deps.log, deps.listenUrl, WEBHOOKS_CHANNEL);
+    // Every request in flight listens for the stop.
+    setMaxListeners(this.opts.maxInFlight + 16, this.stopping.signal);
   }
 
   get activeCount(): number {
@@ -241,6 +245,7 @@ export class WebhookSender {
       newId(),
       DISABLE_AFTER_MS,
     );
+    metrics.webhookAttempts.inc({ outcome: success ? 'success' : result.statusCode !== undefined ? 'http_error' : 'error' });
     // Consumer id and host only: the URL may carry credentials, and the secret is never logged (invariant 6).
     const fields = { consumerId: d.consumer_id, host, eventId: d.event_id, eventType: d.event_type, attempt, statusCode: result.statusCode, durationMs };
     if (success) log.debug(fields, 'webhook delivered');

@@ -3,6 +3,7 @@
  * concurrency limit, Retry-After pauses within a budget, retries of transient failures, typed errors.
  */
 import type { Clock } from '../../lib/clock.js';
+import { metrics } from '../../lib/metrics.js';
 import { AuthRevokedError, ConnectorError, FetchFailedError, NotSupportedError, PermissionDeniedError, RateLimitedError, type Credentials, type CredentialsStore } from '../connector.js';
 import { num, obj, str, type Wire } from './wire.js';
 
@@ -16,6 +17,8 @@ export interface SandboxCredentials extends Credentials {
 }
 
 export interface ClientSettings {
+  /** Integration key, the `platform` label of the source-call metrics. */
+  platform: string;
   apiUrl: string;
   tokenUrl: string;
   revocationUrl: string;
@@ -117,8 +120,10 @@ export class SandboxClient {
         });
         text = await res.text();
         if (counter) counter.calls++;
+        metrics.sourceCalls.inc({ platform: this.s.platform });
       } catch (err) {
         if (ctx.signal.aborted) throw ctx.signal.reason;
+        metrics.sourceCalls.inc({ platform: this.s.platform });
         if (attempt++ < this.s.retries) {
           await this.s.sleep(this.backoff(attempt), ctx.signal);
           continue;
@@ -204,6 +209,7 @@ export class SandboxClient {
       } catch (err) {
         release();
         ctx.calls++;
+        metrics.sourceCalls.inc({ platform: this.s.platform });
         if (ctx.signal.aborted) throw ctx.signal.reason;
         if (attempt++ < this.s.retries) {
           await this.s.sleep(this.backoff(attempt), ctx.signal);
@@ -214,6 +220,7 @@ export class SandboxClient {
       }
       release();
       ctx.calls++;
+      metrics.sourceCalls.inc({ platform: this.s.platform });
       try {
         if (res.status === 401) {
           if (refreshedAfter401) throw new AuthRevokedError(`GET ${path}: still unauthorized after a token refresh`, 401);
@@ -222,6 +229,7 @@ export class SandboxClient {
           continue;
         }
         if (res.status === 429) {
+          metrics.sourceRateLimited.inc({ platform: this.s.platform });
           await this.pause(ctx, res, path);
           continue;
         }

@@ -110,6 +110,7 @@ export class SandboxConnector implements Connector {
     this.maxConcurrentPullsPerConnection = opts.maxConcurrentPullsPerConnection ?? 1;
     this.client = new SandboxClient(
       {
+        platform: this.key,
         apiUrl: opts.apiUrl ?? `${base}/api.xro/2.0`,
         tokenUrl: opts.tokenUrl ?? `${base}/connect/token`,
         revocationUrl: `${base}/connect/revocation`,
