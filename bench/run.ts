@@ -7,8 +7,9 @@ import os from 'node:os';
 import { startTempPostgres, type TempPostgres } from '../test/support/postgres.js';
 import { formatRows, type Benchmark, type BenchContext } from './support/harness.js';
 import { queueWait } from './queue-wait.js';
+import { webhooks } from './webhooks.js';
 
-const ALL: Benchmark[] = [queueWait];
+const ALL: Benchmark[] = [queueWait, webhooks];
 
 async function main() {
   const names = process.argv.slice(2);

@@ -162,6 +162,8 @@ describe.each(DIALECTS)('webhook delivery [%s]', (dialect) => {
     await waitFor(async () => (await deliveries(sub.id))[0]!.status === 'succeeded', 5000, 'succeeded');
     expect((await attemptsOf(eventIdOf(receiver.received[1]!))).map((a) => [a.attempt, a.success])).toEqual([[1, true]]);
 
+    await second.stop();
+
     // A sender that died holding a lease: its delivery waits for the lease to expire, then goes.
     await company('Orphaned');
     const leaseUntil = new Date(t.clock.now().getTime() + MINUTE).toISOString();
