@@ -203,6 +203,25 @@ describe.each(DIALECTS)('Sandbox platform end to end [%s]', (dialect) => {
     expect((await refresh('invoices')).status).toBe('Complete');
   });
 
+  it('deleting the connection revokes its tokens at the platform', async () => {
+    const row = await t.store.db.selectFrom('connections').select('credentials').where('id', '=', connectionId).executeTakeFirstOrThrow();
+    const creds = t.ctx.secretBox.openJson<{ refreshToken: string }>(row.credentials!);
+    const res = await t.call('DELETE', `/companies/${companyId}/connections/${connectionId}`);
+    expect(res.statusCode).toBe(200);
+    // revocation runs after the response (best effort): poll briefly for its effect
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 400; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const refresh = await fetch(`${sim.url}/connect/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.refreshToken }),
+      });
+      status = refresh.status;
+    }
+    expect(status).toBe(400);
+  });
+
   it('with keep-alive on, a connection idle for a simulated year stays Linked', async () => {
     for (let day = 1; day <= 365; day++) {
       t.clock.advance(DAY);

@@ -49,6 +49,8 @@ export interface ApiContext {
    * Obtains platform credentials for a connection linked through its linkUrl with no client-supplied credentials
    * (the Sandbox creates its tenant here). Wired from the connector registry; undefined → nothing to store.
    */
+  /** Best-effort revocation of a deleted connection's tokens at its platform; never throws. */
+  readonly revokeConnection?: (conn: { integration_key: string; credentials: string | null }) => Promise<void>;
   readonly authorizeConnection?: (conn: { id: string; integrationKey: string; companyName: string }) => Promise<
     { credentials: Record<string, unknown>; connectionInfo: Record<string, string> } | undefined
   >;

@@ -133,6 +133,15 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       webhooksAllowPrivate: config.webhooksAllowPrivate,
       // With SYNCLINE_METRICS_PORT, /metrics moves off the API port to its own listener (below).
       metrics: config.metricsPort === undefined ? metricsSource(store, clock) : false,
+      revokeConnection: async (conn) => {
+        const connector = connectors?.get(conn.integration_key);
+        if (!connector?.revoke || !conn.credentials) return;
+        try {
+          await connector.revoke(secretBox.openJson(conn.credentials), AbortSignal.timeout(10_000));
+        } catch (err) {
+          log.warn({ err: (err as Error).message, integration: conn.integration_key }, 'token revocation failed (best effort)');
+        }
+      },
       authorizeConnection: async (conn) => {
         const connector = connectors.get(conn.integrationKey);
         if (!connector?.authorize) return undefined;

@@ -27,11 +27,16 @@ export function startEngine<C extends Connector = TestConnector>(t: TestApp, opt
   const conn = (connector ?? new TestConnector()) as C;
   const connectors = new ConnectorRegistry().register(conn);
   const wakeup = new Wakeup(t.ctx.log);
-  const ctx = t.ctx as { onQueued?: () => void; authorizeConnection?: unknown };
+  const ctx = t.ctx as { onQueued?: () => void; authorizeConnection?: unknown; revokeConnection?: unknown };
   ctx.onQueued = () => wakeup.notify();
   // The link flow asks the connector for credentials (the Sandbox creates its tenant there).
   ctx.authorizeConnection = conn.authorize
     ? async (c: { id: string; companyName: string }) => conn.authorize!({ connectionId: c.id, companyName: c.companyName, signal: AbortSignal.timeout(30_000) })
+    : undefined;
+  ctx.revokeConnection = conn.revoke
+    ? async (c: { credentials: string | null }) => {
+        if (c.credentials) await conn.revoke!(t.ctx.secretBox.openJson(c.credentials), AbortSignal.timeout(10_000)).catch(() => {});
+      }
     : undefined;
   const pool = new WorkerPool(
     { store: t.store, connectors, clock: t.clock, log: t.ctx.log, secretBox: t.ctx.secretBox, wakeup },

@@ -147,7 +147,10 @@ export async function companiesRoutes(app: FastifyInstance, ctx: ApiContext): Pr
       },
     },
     async (req, reply) => {
+      const owned = await connections.listForCompanies([req.params.companyId]);
       if (!(await companies.delete(req.params.companyId, ctx.clock.now().toISOString()))) throw companyNotFound(req.params.companyId);
+      // Tokens are revoked at the platform on a best-effort basis, after the deletion is committed.
+      for (const conn of owned) void ctx.revokeConnection?.(conn);
       return reply.code(204).send();
     },
   );

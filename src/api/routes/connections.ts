@@ -121,10 +121,12 @@ export async function connectionsRoutes(app: FastifyInstance, ctx: ApiContext): 
       },
     },
     async (req, reply) => {
-      await requireConnection(req.params);
+      const conn = await requireConnection(req.params);
       if (!(await connections.delete(req.params.companyId, req.params.connectionId, ctx.clock.now().toISOString()))) {
         throw connectionNotFound(req.params.connectionId);
       }
+      // Tokens are revoked at the platform on a best-effort basis, after the deletion is committed.
+      void ctx.revokeConnection?.(conn);
       // The SDK expects 200 with an empty body here (platform-api.md §9.5), not 204.
       return reply.code(200).send();
     },
