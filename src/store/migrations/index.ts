@@ -5,6 +5,7 @@ import { m0002Datasets } from './0002-datasets.js';
 import { m0003Records } from './0003-records.js';
 import { m0004Scheduler } from './0004-scheduler.js';
 import { m0005Webhooks } from './0005-webhooks.js';
+import { m0006QueryIndexes } from './0006-query-indexes.js';
 
 /**
  * Forward-only numbered migrations. Kysely's Migrator runs each one in a transaction and serialises concurrent
@@ -18,5 +19,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0003-records': m0003Records(dialect),
     '0004-scheduler': m0004Scheduler(dialect),
     '0005-webhooks': m0005Webhooks(dialect),
+    '0006-query-indexes': m0006QueryIndexes(dialect),
   };
 }
