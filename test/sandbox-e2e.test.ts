@@ -115,6 +115,25 @@ describe.each(DIALECTS)('Sandbox platform end to end [%s]', (dialect) => {
     expect(longer.reports.length).toBe(36);
   });
 
+  it('syncFromUtc limits documents by sourceModifiedDate; reference data ignores it', async () => {
+    const cutoff = new Date(t.clock.now().getTime() - 90 * DAY).toISOString();
+    const other = (await t.call('POST', '/companies', { name: 'Windowed' })).json().id;
+    const profile = (await t.call('GET', `/companies/${other}/syncSettings`)).json().settings as any[];
+    const settings = profile.filter((s) => ['invoices', 'customers'].includes(s.dataType)).map((s) => ({ ...s, syncFromUtc: cutoff }));
+    expect((await t.call('POST', `/companies/${other}/syncSettings`, { companyId: other, overridesDefaults: true, settings })).statusCode).toBe(204);
+    const conn = (await t.call('POST', `/companies/${other}/connections`, { platformKey: 'mqjo' })).json().id;
+    await t.app.inject({ method: 'GET', url: `/link/companies/${other}/connections/${conn}/start` });
+    await engine.pool.drain(60_000);
+    const inv = (await t.call('GET', `/companies/${other}/data/invoices?pageSize=5000`)).json();
+    expect(inv.totalResults).toBeGreaterThan(0);
+    expect(inv.totalResults).toBeLessThan(120);
+    for (const r of inv.results) expect(Date.parse(r.sourceModifiedDate.endsWith('Z') ? r.sourceModifiedDate : `${r.sourceModifiedDate}Z`)).toBeGreaterThanOrEqual(Date.parse(cutoff) - 1000);
+    // customers are reference data: the window does not apply
+    const all = (await t.call('GET', `/companies/${companyId}/data/customers?pageSize=1`)).json().totalResults;
+    expect((await t.call('GET', `/companies/${other}/data/customers?pageSize=1`)).json().totalResults).toBe(all);
+    await t.store.db.updateTable('connections').set({ status: 'Unlinked' }).where('id', '=', conn).execute();
+  });
+
   it('deleted at the source → flagged; edited → modifiedDate moves; no-op re-pull → nothing moves; created and deleted between pulls → never seen', async () => {
     t.clock.advance(3_600_000);
     const a = (await admin('/records/invoices', { status: 'SUBMITTED' })).id as string;
