@@ -24,6 +24,8 @@ import { syncSettingsRoutes } from './routes/sync-settings.js';
 import { dataRoutes } from './routes/data.js';
 import { webhooksRoutes } from './routes/webhooks.js';
 
+const UUID_UPPER = /^(?=.*[A-F])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
 const ROUTABLE_METHODS: HTTPMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 export interface AppExtension {
@@ -104,7 +106,14 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
   });
 
   // `orderBy` is matched case-insensitively (query-language.md §7): `orderby=-issueDate` works too.
+  // Ids are lowercase UUIDs (platform-api.md §1); an uppercase rendering of one names the same resource.
   app.addHook('preValidation', async (req) => {
+    const params = req.params as Record<string, unknown> | undefined;
+    if (params && typeof params === 'object') {
+      for (const [k, v] of Object.entries(params)) {
+        if (typeof v === 'string' && UUID_UPPER.test(v)) params[k] = v.toLowerCase();
+      }
+    }
     const q = req.query as Record<string, unknown> | undefined;
     if (!q || typeof q !== 'object') return;
     for (const k of Object.keys(q)) {

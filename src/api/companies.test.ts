@@ -24,6 +24,8 @@ describe.each(DIALECTS)('companies API [%s]', (dialect) => {
     expect(c).not.toHaveProperty('lastSync');
     const got = await t.call('GET', `/companies/${c.id}`);
     expect(got.json()).toEqual(c);
+    // an uppercase rendering of the id names the same company
+    expect((await t.call('GET', `/companies/${c.id.toUpperCase()}`)).json()).toEqual(c);
   });
 
   it('omits description and tags when unset', async () => {

@@ -7,7 +7,12 @@ import type { ApiKeysRepository } from '../store/api-keys.repository.js';
  * First key (platform-api.md §2): a configured key is stored (hashed, named `bootstrap`) unless a stored key already has
  * that hash. With none configured and no key stored, one is generated and returned so the caller can print it once.
  */
-export async function ensureBootstrapKey(apiKeys: ApiKeysRepository, configured: string | undefined, clock: Clock): Promise<string | undefined> {
+export async function ensureBootstrapKey(
+  apiKeys: ApiKeysRepository,
+  configured: string | undefined,
+  clock: Clock,
+  isPostgres = false,
+): Promise<string | undefined> {
   if (configured) {
     const hash = hashApiKey(configured);
     if (!(await apiKeys.findByHash(hash))) {
@@ -22,6 +27,7 @@ export async function ensureBootstrapKey(apiKeys: ApiKeysRepository, configured:
   }
   if ((await apiKeys.count()) > 0) return undefined;
   const key = randomAlnum(40);
-  await apiKeys.insert({ id: newId(), name: 'bootstrap', key_hash: hashApiKey(key), created_at: clock.now().toISOString() });
-  return key;
+  // "Only if no key exists yet", atomically: two processes starting at once on an empty database generate one key.
+  const inserted = await apiKeys.insertWithinLimit({ id: newId(), name: 'bootstrap', key_hash: hashApiKey(key), created_at: clock.now().toISOString() }, 1, isPostgres);
+  return inserted ? key : undefined;
 }

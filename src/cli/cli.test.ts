@@ -11,6 +11,7 @@ import { ManualClock } from '../lib/clock.js';
 import { hashApiKey } from '../lib/secrets.js';
 import { DIALECTS, openTestStore } from '../../test/support/stores.js';
 import { ensureBootstrapKey } from './bootstrap.js';
+import { openStore } from '../store/db.js';
 import { connect } from 'node:net';
 import { parseConfig } from './config.js';
 import { startServer } from './server.js';
@@ -221,6 +222,23 @@ describe.each(DIALECTS)('first API key at start [%s]', (dialect) => {
       expect(await ensureBootstrapKey(repo, undefined, clock)).toBeUndefined();
       expect(await repo.count()).toBe(1);
     } finally {
+      await store.cleanup();
+    }
+  });
+
+  it('generates a single key when two processes start at once on an empty database', async () => {
+    const store = await openTestStore(dialect);
+    const second = dialect === 'postgres' ? openStore({ databaseUrl: store.location, poolSize: 2 }) : undefined;
+    try {
+      const a = new ApiKeysRepository(store.db);
+      const b = new ApiKeysRepository((second ?? store).db);
+      const clock = new ManualClock();
+      const pg = dialect === 'postgres';
+      const keys = await Promise.all([ensureBootstrapKey(a, undefined, clock, pg), ensureBootstrapKey(b, undefined, clock, pg), ensureBootstrapKey(a, undefined, clock, pg)]);
+      expect(keys.filter((k) => k !== undefined).length).toBe(1);
+      expect(await a.count()).toBe(1);
+    } finally {
+      await second?.close();
       await store.cleanup();
     }
   });

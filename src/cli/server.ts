@@ -100,7 +100,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   try {
     await migrateToLatest(store);
     const repos = repositories(store);
-    const generatedApiKey = roles.api ? await ensureBootstrapKey(repos.apiKeys, config.apiKey, clock) : undefined;
+    const generatedApiKey = roles.api ? await ensureBootstrapKey(repos.apiKeys, config.apiKey, clock, store.dialect === 'postgres') : undefined;
     const secretBox = new SecretBox(loadSecretKey(config));
     let connectors = opts.connectors;
     let sandboxUrl: string | undefined;
