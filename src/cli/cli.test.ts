@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { ApiKeysRepository } from '../store/api-keys.repository.js';
 import { ManualClock } from '../lib/clock.js';
 import { hashApiKey } from '../lib/secrets.js';
 import { DIALECTS, openTestStore } from '../../test/support/stores.js';
+import { basic, cli, serve, stop } from '../../test/support/cli.js';
 import { ensureBootstrapKey } from './bootstrap.js';
 import { openStore } from '../store/db.js';
 import { connect } from 'node:net';
@@ -17,55 +17,8 @@ import { parseConfig } from './config.js';
 import { startServer } from './server.js';
 import { createLogger } from '../lib/logger.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const MAIN = path.join(ROOT, 'src/cli/main.ts');
-
-/** Only what the CLI needs: the test runner's own env (DATABASE_URL, PORT…) must not leak in. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test' };
-  return { ...env, ...extra };
-}
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string>): ChildProcess & { output: () => { stdout: string; stderr: string }; done: Promise<Run> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<Run>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return Object.assign(child, { output: () => ({ stdout, stderr }), done });
-}
-
 const run = (args: string[], env: Record<string, string>) => cli(args, env).done;
 
-/** Starts `serve` and waits for the listening log line; returns the URL and the process. */
-async function serve(env: Record<string, string>) {
-  const child = cli(['serve'], { PORT: '0', LOG_LEVEL: 'info', ...env });
-  const deadline = Date.now() + 45_000;
-  for (;;) {
-    const m = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"syncline listening"/.exec(child.output().stdout);
-    if (m) return { child, url: m[1]! };
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`serve did not start: ${JSON.stringify(child.output())}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stop(child: ChildProcess & { done: Promise<Run> }): Promise<Run> {
-  child.kill('SIGTERM');
-  return child.done;
-}
-
-const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(key).toString('base64')}` });
 const GENERATED = /SYNCLINE_API_KEY=([A-Za-z0-9]+)/g;
 
 const tempDirs: string[] = [];

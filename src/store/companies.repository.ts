@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { CompaniesTable, Database } from './schema.js';
-import { offsetOf, type ListSql, type Page, type PageRequest } from './paging.js';
+import { pageOf, type ListSql, type Page, type PageRequest } from './paging.js';
 import { emitCompanyDeletion, emitCompanyEvent } from './webhook-outbox.js';
 
 export type CompanyRow = CompaniesTable;
@@ -26,15 +26,12 @@ export class CompaniesRepository {
   }
 
   async list(page: PageRequest, list: ListSql): Promise<Page<CompanyRow>> {
-    let q = this.db.selectFrom('companies').selectAll();
-    let c = this.db.selectFrom('companies').select((eb) => eb.fn.countAll<number>().as('n'));
-    if (list.where) {
-      q = q.where(list.where);
-      c = c.where(list.where);
-    }
-    for (const o of list.orderBy) q = q.orderBy(o);
-    const [rows, count] = await Promise.all([q.limit(page.pageSize).offset(offsetOf(page)).execute(), c.executeTakeFirstOrThrow()]);
-    return { rows, total: Number(count.n) };
+    return pageOf(
+      this.db.selectFrom('companies').selectAll(),
+      this.db.selectFrom('companies').select((eb) => eb.fn.countAll<number>().as('n')),
+      page,
+      list,
+    );
   }
 
   async update(id: string, patch: Partial<Pick<CompanyRow, 'name' | 'description' | 'tags'>>): Promise<boolean> {

@@ -2,7 +2,7 @@ import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import { newId } from '../lib/ids.js';
 import type { ConnectionStatus } from '../domain/statuses.js';
 import type { ConnectionsTable, ConnectionStatusChangesTable, Database } from './schema.js';
-import { offsetOf, type ListSql, type Page, type PageRequest } from './paging.js';
+import { pageOf, type ListSql, type Page, type PageRequest } from './paging.js';
 import { emitConnectionEvent, emitConnectionStatusChanged } from './webhook-outbox.js';
 
 /** A connection row plus `last_completed`: the newest `completed` over its datasets (Connection.lastSync). */
@@ -28,6 +28,24 @@ export class ConnectionsRepository {
   }
 
   /** Inserts the connection, its first status record and its connection.created event together. */
+  /** A new PendingAuth connection (with its first status record and `connection.created`); returns its id. */
+  async create(companyId: string, integrationKey: string, now: string): Promise<string> {
+    const id = newId();
+    await this.insert({
+      id,
+      company_id: companyId,
+      integration_key: integrationKey,
+      status: 'PendingAuth',
+      credentials: null,
+      connection_info: null,
+      errors: null,
+      created_at: now,
+      updated_at: now,
+      last_sync: null,
+    });
+    return id;
+  }
+
   async insert(row: NewConnection): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('connections').values(row).execute();
@@ -44,15 +62,12 @@ export class ConnectionsRepository {
   }
 
   async list(companyId: string, page: PageRequest, list: ListSql): Promise<Page<ConnectionRow>> {
-    let q = this.select().where('company_id', '=', companyId);
-    let c = this.db.selectFrom('connections').where('company_id', '=', companyId).select((eb) => eb.fn.countAll<number>().as('n'));
-    if (list.where) {
-      q = q.where(list.where);
-      c = c.where(list.where);
-    }
-    for (const o of list.orderBy) q = q.orderBy(o);
-    const [rows, count] = await Promise.all([q.limit(page.pageSize).offset(offsetOf(page)).execute(), c.executeTakeFirstOrThrow()]);
-    return { rows, total: Number(count.n) };
+    return pageOf(
+      this.select().where('company_id', '=', companyId),
+      this.db.selectFrom('connections').where('company_id', '=', companyId).select((eb) => eb.fn.countAll<number>().as('n')),
+      page,
+      list,
+    );
   }
 
   /** Every connection of the given companies, ordered by creation (for embedding in Company). */

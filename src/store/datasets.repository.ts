@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { IN_PROGRESS_STATUSES, type DatasetStatus } from '../domain/statuses.js';
 import type { Database, DatasetsTable } from './schema.js';
 import type { Dialect } from './db.js';
-import { offsetOf, type ListSql, type Page, type PageRequest } from './paging.js';
+import { pageOf, type ListSql, type Page, type PageRequest } from './paging.js';
 import { datasetsEnded } from './webhook-outbox.js';
 
 export type DatasetRow = Omit<DatasetsTable, 'seq'> & { seq: number };
@@ -57,15 +57,13 @@ export class DatasetsRepository {
   }
 
   async listForCompany(companyId: string, page: PageRequest, list: ListSql): Promise<Page<DatasetRow>> {
-    let q = this.db.selectFrom('datasets').selectAll().where('company_id', '=', companyId);
-    let c = this.db.selectFrom('datasets').where('company_id', '=', companyId).select((eb) => eb.fn.countAll<number>().as('n'));
-    if (list.where) {
-      q = q.where(list.where);
-      c = c.where(list.where);
-    }
-    for (const o of list.orderBy) q = q.orderBy(o);
-    const [rows, count] = await Promise.all([q.limit(page.pageSize).offset(offsetOf(page)).execute(), c.executeTakeFirstOrThrow()]);
-    return { rows: rows as DatasetRow[], total: Number(count.n) };
+    const { rows, total } = await pageOf(
+      this.db.selectFrom('datasets').selectAll().where('company_id', '=', companyId),
+      this.db.selectFrom('datasets').where('company_id', '=', companyId).select((eb) => eb.fn.countAll<number>().as('n')),
+      page,
+      list,
+    );
+    return { rows: rows as DatasetRow[], total };
   }
 
   /** Newest dataset per data type on a connection (by seq: timestamps can tie). */

@@ -11,16 +11,30 @@ export interface Page<T> {
 
 export const offsetOf = (p: PageRequest): number => (p.page - 1) * p.pageSize;
 
-export type SortDirection = 'asc' | 'desc';
-export interface SortSpec<C extends string> {
-  column: C;
-  direction: SortDirection;
-}
 
-import type { Expression, RawBuilder, SqlBool } from 'kysely';
+import type { Expression, RawBuilder, SelectQueryBuilder, SqlBool } from 'kysely';
 
 /** A compiled list query (src/query): an optional filter and the ORDER BY terms, tiebreak included. */
 export interface ListSql {
   where?: Expression<SqlBool> | undefined;
   orderBy: RawBuilder<unknown>[];
+}
+
+/**
+ * Runs a compiled list query: the page (filter, ORDER BY terms, LIMIT/OFFSET) and the filtered count, together.
+ * `rows` and `count` are the caller's scoped queries (same FROM and scope), without the filter.
+ */
+export async function pageOf<DB, TB extends keyof DB, R>(
+  rows: SelectQueryBuilder<DB, TB, R>,
+  count: SelectQueryBuilder<DB, TB, { n: number }>,
+  page: PageRequest,
+  list: ListSql,
+): Promise<Page<R>> {
+  if (list.where) {
+    rows = rows.where(list.where as never);
+    count = count.where(list.where as never);
+  }
+  for (const o of list.orderBy) rows = rows.orderBy(o);
+  const [found, total] = await Promise.all([rows.limit(page.pageSize).offset(offsetOf(page)).execute(), count.executeTakeFirstOrThrow()]);
+  return { rows: found, total: Number(total.n) };
 }

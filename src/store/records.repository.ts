@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { contentHash } from '../lib/canonical-json.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
-import { offsetOf, type ListSql, type Page, type PageRequest } from './paging.js';
+import { pageOf, type ListSql, type Page, type PageRequest } from './paging.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -141,23 +141,13 @@ export class RecordsRepository {
   }
 
   async list(connectionId: string, dataType: string, page: PageRequest, list: ListSql): Promise<Page<RecordRow>> {
-    let q = this.db
-      .selectFrom('records')
-      .select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'])
-      .where('connection_id', '=', connectionId)
-      .where('data_type', '=', dataType);
-    let c = this.db
-      .selectFrom('records')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('connection_id', '=', connectionId)
-      .where('data_type', '=', dataType);
-    if (list.where) {
-      q = q.where(list.where);
-      c = c.where(list.where);
-    }
-    for (const o of list.orderBy) q = q.orderBy(o);
-    const [rows, count] = await Promise.all([q.limit(page.pageSize).offset(offsetOf(page)).execute(), c.executeTakeFirstOrThrow()]);
-    return { rows, total: Number(count.n) };
+    const scoped = this.db.selectFrom('records').where('connection_id', '=', connectionId).where('data_type', '=', dataType);
+    return pageOf(
+      scoped.select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted']),
+      scoped.select((eb) => eb.fn.countAll<number>().as('n')),
+      page,
+      list,
+    );
   }
 
   get(connectionId: string, dataType: string, recordId: string): Promise<RecordRow | undefined> {

@@ -46,7 +46,7 @@ export async function waitForOutput(child: CliProcess, pattern: RegExp, timeoutM
 /** Starts `serve` (extra args e.g. --no-worker) and waits for the listening line; returns the URL and the process. */
 export async function serve(env: Record<string, string>, args: string[] = []): Promise<{ child: CliProcess; url: string }> {
   const child = cli(['serve', ...args], { PORT: '0', LOG_LEVEL: 'info', ...env });
-  const m = await waitForOutput(child, /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"syncline listening"/);
+  const m = await waitForOutput(child, /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"syncline listening"/, 45_000);
   return { child, url: m[1]! };
 }
 

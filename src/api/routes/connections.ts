@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { newId } from '../../lib/ids.js';
 import { companyNotFound, connectionNotFound, integrationNotFound, RequestValidationError, StateError, type ValidationItem } from '../../domain/errors.js';
 import type { ApiContext } from '../context.js';
 import { connectionToApi } from '../mappers.js';
@@ -77,20 +76,7 @@ export async function connectionsRoutes(app: FastifyInstance, ctx: ApiContext): 
       await requireCompany(req.params.companyId);
       const def = ctx.registry.get(req.body.platformKey);
       if (!def || !ctx.registry.isEnabled(def)) throw integrationNotFound(req.body.platformKey);
-      const now = ctx.clock.now().toISOString();
-      const id = newId();
-      await connections.insert({
-        id,
-        company_id: req.params.companyId,
-        integration_key: def.key,
-        status: 'PendingAuth',
-        credentials: null,
-        connection_info: null,
-        errors: null,
-        created_at: now,
-        updated_at: now,
-        last_sync: null,
-      });
+      const id = await connections.create(req.params.companyId, def.key, ctx.clock.now().toISOString());
       return render({ companyId: req.params.companyId, connectionId: id });
     },
   );

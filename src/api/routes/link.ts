@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { newId } from '../../lib/ids.js';
 import { companyNotFound, connectionNotFound, integrationNotFound } from '../../domain/errors.js';
 import type { ApiContext } from '../context.js';
 import { linkConnection } from '../services/connection-lifecycle.js';
@@ -52,22 +51,7 @@ export async function linkRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       if (!def || !ctx.registry.isEnabled(def)) throw integrationNotFound(platformKey);
       const existing = (await connections.listForCompanies([companyId])).find((c) => c.integration_key === def.key && c.status === 'PendingAuth');
       let id = existing?.id;
-      if (!id) {
-        id = newId();
-        const now = ctx.clock.now().toISOString();
-        await connections.insert({
-          id,
-          company_id: companyId,
-          integration_key: def.key,
-          status: 'PendingAuth',
-          credentials: null,
-          connection_info: null,
-          errors: null,
-          created_at: now,
-          updated_at: now,
-          last_sync: null,
-        });
-      }
+      if (!id) id = await connections.create(companyId, def.key, ctx.clock.now().toISOString());
       return reply.redirect(`/link/companies/${companyId}/connections/${id}/start`, 302);
     },
   );

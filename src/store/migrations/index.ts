@@ -6,6 +6,7 @@ import { m0003Records } from './0003-records.js';
 import { m0004Scheduler } from './0004-scheduler.js';
 import { m0005Webhooks } from './0005-webhooks.js';
 import { m0006QueryIndexes } from './0006-query-indexes.js';
+import { m0007WebhookDeliveryOrder } from './0007-webhook-delivery-order.js';
 
 /**
  * Forward-only numbered migrations. Kysely's Migrator runs each one in a transaction and serialises concurrent
@@ -20,5 +21,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0004-scheduler': m0004Scheduler(dialect),
     '0005-webhooks': m0005Webhooks(dialect),
     '0006-query-indexes': m0006QueryIndexes(dialect),
+    '0007-webhook-delivery-order': m0007WebhookDeliveryOrder(dialect),
   };
 }
