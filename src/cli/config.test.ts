@@ -37,6 +37,8 @@ describe('parseConfig', () => {
       keepAliveDays: 30,
       sandboxUrl: undefined,
       leaseSeconds: 60,
+      reconcileEveryPulls: 7,
+      reconcileEveryDays: 7,
       metricsPort: undefined,
       metricsHost: '127.0.0.1',
       webhooksAllowPrivate: false,
@@ -132,6 +134,8 @@ describe('parseConfig', () => {
     for (const n of ['-2', 'monthly', '400']) fails({ SYNCLINE_KEEP_ALIVE_DAYS: n }, 'SYNCLINE_KEEP_ALIVE_DAYS');
     fails({ SYNCLINE_SANDBOX_URL: 'sim:4010' }, 'SYNCLINE_SANDBOX_URL');
     for (const n of ['0', 'soon', '4000']) fails({ SYNCLINE_LEASE_SECONDS: n }, 'SYNCLINE_LEASE_SECONDS');
+    fails({ SYNCLINE_RECONCILE_EVERY_PULLS: '0' }, 'SYNCLINE_RECONCILE_EVERY_PULLS');
+    fails({ SYNCLINE_RECONCILE_EVERY_DAYS: 'weekly' }, 'SYNCLINE_RECONCILE_EVERY_DAYS');
     for (const n of ['-1', '65536', 'prom']) fails({ SYNCLINE_METRICS_PORT: n }, 'SYNCLINE_METRICS_PORT');
     fails({ SYNCLINE_METRICS_HOST: 'not a host' }, 'SYNCLINE_METRICS_HOST');
     expect(parseConfig({ HOST: '0.0.0.0' }).metricsHost).toBe('0.0.0.0');

@@ -31,6 +31,10 @@ export interface Config {
   readonly webhooksAllowPrivate: boolean;
   /** Dataset lease: a worker that stops renewing it for this long loses the dataset to the sweeper. */
   readonly leaseSeconds: number;
+  /** A full listing (reconciling hard deletes) every this many pulls of a type… */
+  readonly reconcileEveryPulls: number;
+  /** …or when the last full listing is older than this many days. */
+  readonly reconcileEveryDays: number;
   /** SYNCLINE_METRICS_PORT: serve GET /metrics on this port (every process role) instead of on the API port. */
   readonly metricsPort: number | undefined;
   /** SYNCLINE_METRICS_HOST: the metrics listener's address (default HOST). */
@@ -155,6 +159,8 @@ export function parseConfig(env: Env = process.env): Config {
     sandboxUrl: httpUrl(env, 'SYNCLINE_SANDBOX_URL'),
     webhooksAllowPrivate: bool(env, 'SYNCLINE_WEBHOOKS_ALLOW_PRIVATE', false),
     leaseSeconds: positiveInt(env, 'SYNCLINE_LEASE_SECONDS', 60, 3600),
+    reconcileEveryPulls: positiveInt(env, 'SYNCLINE_RECONCILE_EVERY_PULLS', 7, 1000),
+    reconcileEveryDays: positiveInt(env, 'SYNCLINE_RECONCILE_EVERY_DAYS', 7, 365),
     metricsPort: optionalPort(env, 'SYNCLINE_METRICS_PORT'),
     metricsHost: hostName(env, 'SYNCLINE_METRICS_HOST') ?? host,
   });

@@ -157,6 +157,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
           ...DEFAULT_WORKER_OPTIONS,
           concurrency: config.workerConcurrency,
           leaseMs: config.leaseSeconds * 1000,
+          fullEveryPulls: config.reconcileEveryPulls,
+          fullEveryMs: config.reconcileEveryDays * 86_400_000,
           // renew well before the lease runs out
           heartbeatMs: Math.max(500, Math.floor((config.leaseSeconds * 1000) / 4)),
           ...opts.worker,
