@@ -80,6 +80,8 @@ describe('parseConfig', () => {
       SYNCLINE_LEASE_SECONDS: '20',
       SYNCLINE_METRICS_PORT: '9464',
       SYNCLINE_METRICS_HOST: '10.0.0.5',
+      SYNCLINE_RECONCILE_EVERY_PULLS: '1',
+      SYNCLINE_RECONCILE_EVERY_DAYS: '30',
     });
     expect(c).toEqual({
       port: 0,
@@ -101,6 +103,8 @@ describe('parseConfig', () => {
       leaseSeconds: 20,
       metricsPort: 9464,
       metricsHost: '10.0.0.5',
+      reconcileEveryPulls: 1,
+      reconcileEveryDays: 30,
     });
     expect(parseConfig({ DATABASE_URL: 'postgresql://localhost/x' }).databaseUrl).toBe('postgresql://localhost/x');
     expect(parseConfig({ PORT: '65535' }).port).toBe(65535);
