@@ -21,8 +21,9 @@ export interface DueDelivery {
  * PostgreSQL: a LATERAL subquery per consumer with FOR UPDATE SKIP LOCKED, so senders in other processes take other
  * rows without waiting; the locks last until the caller's transaction ends, after it has leased the rows it keeps.
  * Index order: (consumer_id, next_attempt_at, seq).
- * SQLite: one process, one connection; a correlated LIMIT subquery per consumer does what LATERAL does. Index order:
- * (consumer_id, next_attempt_at, rowid) — every SQLite index ends with the rowid, which follows insertion.
+ * SQLite: one process, one connection, in-process calls: one small query per enabled consumer (at most 50) does what
+ * LATERAL does. Index order: (consumer_id, next_attempt_at, rowid) — every SQLite index ends with the rowid, which
+ * follows insertion.
  */
 export async function dueDeliveries(trx: Transaction<Database>, dialect: Dialect, now: string, perConsumer: number): Promise<DueDelivery[]> {
   if (dialect === 'postgres') {
@@ -43,20 +44,19 @@ export async function dueDeliveries(trx: Transaction<Database>, dialect: Dialect
       where c.disabled = 0`.execute(trx);
     return r.rows;
   }
-  const r = await sql<DueDelivery>`
-    select d.id, d.consumer_id
-    from webhook_consumers c
-    join webhook_deliveries d on d.rowid in (
-      select w.rowid
-      from webhook_deliveries w
-      where w.consumer_id = c.id
-        and w.status = 'pending'
-        and w.next_attempt_at <= ${now}
-        and (w.lease_expires is null or w.lease_expires < ${now})
-      order by w.next_attempt_at, w.rowid
-      limit ${perConsumer}
-    )
-    where c.disabled = 0
-    order by d.next_attempt_at, d.rowid`.execute(trx);
-  return r.rows;
+  const consumers = await trx.selectFrom('webhook_consumers').select('id').where('disabled', '=', 0).orderBy('created_at').execute();
+  const due: DueDelivery[] = [];
+  for (const c of consumers) {
+    const r = await sql<DueDelivery>`
+      select id, consumer_id
+      from webhook_deliveries
+      where consumer_id = ${c.id}
+        and status = 'pending'
+        and next_attempt_at <= ${now}
+        and (lease_expires is null or lease_expires < ${now})
+      order by next_attempt_at, rowid
+      limit ${perConsumer}`.execute(trx);
+    due.push(...r.rows);
+  }
+  return due;
 }
