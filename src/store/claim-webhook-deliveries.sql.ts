@@ -26,37 +26,37 @@ export interface DueDelivery {
  * follows insertion.
  */
 export async function dueDeliveries(trx: Transaction<Database>, dialect: Dialect, now: string, perConsumer: number): Promise<DueDelivery[]> {
-  if (dialect === 'postgres') {
-    const r = await sql<DueDelivery>`
-      select d.id, d.consumer_id
-      from webhook_consumers c
-      cross join lateral (
-        select w.id, w.consumer_id
-        from webhook_deliveries w
-        where w.consumer_id = c.id
-          and w.status = 'pending'
-          and w.next_attempt_at <= ${now}
-          and (w.lease_expires is null or w.lease_expires < ${now})
-        order by w.next_attempt_at, w.seq
-        limit ${perConsumer}
-        for update of w skip locked
-      ) d
-      where c.disabled = 0`.execute(trx);
-    return r.rows;
-  }
+  if (dialect === 'postgres') return (await dueDeliveriesPostgres(now, perConsumer).execute(trx)).rows;
   const consumers = await trx.selectFrom('webhook_consumers').select('id').where('disabled', '=', 0).orderBy('created_at').execute();
   const due: DueDelivery[] = [];
-  for (const c of consumers) {
-    const r = await sql<DueDelivery>`
-      select id, consumer_id
-      from webhook_deliveries
-      where consumer_id = ${c.id}
-        and status = 'pending'
-        and next_attempt_at <= ${now}
-        and (lease_expires is null or lease_expires < ${now})
-      order by next_attempt_at, rowid
-      limit ${perConsumer}`.execute(trx);
-    due.push(...r.rows);
-  }
+  for (const c of consumers) due.push(...(await dueDeliveriesSqlite(c.id, now, perConsumer).execute(trx)).rows);
   return due;
 }
+
+/** PostgreSQL: the due rows of every enabled consumer, locked, skipping rows another sender holds. */
+export const dueDeliveriesPostgres = (now: string, perConsumer: number) => sql<DueDelivery>`
+  select d.id, d.consumer_id
+  from webhook_consumers c
+  cross join lateral (
+    select w.id, w.consumer_id
+    from webhook_deliveries w
+    where w.consumer_id = c.id
+      and w.status = 'pending'
+      and w.next_attempt_at <= ${now}
+      and (w.lease_expires is null or w.lease_expires < ${now})
+    order by w.next_attempt_at, w.seq
+    limit ${perConsumer}
+    for update of w skip locked
+  ) d
+  where c.disabled = 0`;
+
+/** SQLite: the due rows of one consumer. */
+export const dueDeliveriesSqlite = (consumerId: string, now: string, perConsumer: number) => sql<DueDelivery>`
+  select id, consumer_id
+  from webhook_deliveries
+  where consumer_id = ${consumerId}
+    and status = 'pending'
+    and next_attempt_at <= ${now}
+    and (lease_expires is null or lease_expires < ${now})
+  order by next_attempt_at, rowid
+  limit ${perConsumer}`;
