@@ -3,6 +3,7 @@ import { CompiledQuery, sql } from 'kysely';
 import { DIALECTS, openTestStore, type TestStore } from '../../test/support/stores.js';
 import { recordEntity } from '../api/query-entities.js';
 import { compileListQuery } from '../query/index.js';
+import { RecordsRepository } from './records.repository.js';
 
 /**
  * The common record filters are index lookups on both databases (migration 0006 and 0003), and a page in the default
@@ -89,5 +90,35 @@ describe.each(DIALECTS)('record query indexes [%s]', (dialect) => {
     } else {
       expect(p.page).not.toMatch(/TEMP B-TREE/);
     }
+  });
+
+  it('pages are the same whether a filter matches few records (read filter-first) or many (read in id order)', async () => {
+    const repo = new RecordsRepository(store.db, dialect);
+    // 10,050 more records on a third connection: a filter matching all of them takes the id-order path on PostgreSQL.
+    const now = '2026-01-01T00:00:00.000Z';
+    await store.db
+      .insertInto('connections')
+      .values({ id: 'c-many', company_id: 'co', integration_key: 'mqjo', status: 'Linked', credentials: null, connection_info: null, errors: null, created_at: now, updated_at: now, last_sync: null })
+      .execute();
+    const gen =
+      dialect === 'postgres'
+        ? sql`insert into records (connection_id, data_type, record_id, data, content_hash, modified_date, source_modified_date, is_deleted)
+              select 'c-many', 'invoices', 'm-' || lpad(i::text, 6, '0'), jsonb_build_object('status', case when i % 2 = 0 then 'Paid' else 'Draft' end), 'h', ${now}, null, 0
+              from generate_series(1, 20100) s(i)`
+        : sql`with recursive s(i) as (select 1 union all select i + 1 from s where i < 20100)
+              insert into records (connection_id, data_type, record_id, data, content_hash, modified_date, source_modified_date, is_deleted)
+              select 'c-many', 'invoices', 'm-' || printf('%06d', i), json_object('status', case when i % 2 = 0 then 'Paid' else 'Draft' end), 'h', ${now}, null, 0 from s`;
+    await gen.execute(store.db);
+    const ids = (query: string, page: number, pageSize: number) =>
+      repo.list('c-many', 'invoices', { page, pageSize }, compileListQuery(recordEntity('invoices'), { query, orderBy: '-id' }, dialect)).then((r) => ({ total: r.total, ids: r.rows.map((x) => x.record_id) }));
+    const expected = (from: number, n: number, step: number) => Array.from({ length: n }, (_, k) => `m-${String(from - k * step).padStart(6, '0')}`);
+    // 10,050 Paid: the id-order path.
+    expect(await ids('status=Paid', 3, 100)).toEqual({ total: 10_050, ids: expected(20100 - 200 * 2, 100, 2) });
+    // 5 matches: the filter-first path, same order and paging rules.
+    const few = 'status=Draft&&{id=m-000001||id=m-000003||id=m-000005||id=m-000007||id=m-000009}';
+    expect(await ids(few, 2, 2)).toEqual({ total: 5, ids: ['m-000005', 'm-000003'] });
+    expect(await ids(few, 3, 2)).toEqual({ total: 5, ids: ['m-000001'] });
+    expect(await ids(few, 4, 2)).toEqual({ total: 5, ids: [] });
+    await store.db.deleteFrom('records').where('connection_id', '=', 'c-many').execute();
   });
 });

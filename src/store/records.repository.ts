@@ -2,7 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { contentHash } from '../lib/canonical-json.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
-import { pageOf, type ListSql, type Page, type PageRequest } from './paging.js';
+import { offsetOf, pageOf, type ListSql, type Page, type PageRequest } from './paging.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -36,6 +36,9 @@ export function normaliseSourceDate(d: string | null): string | null {
 }
 
 const STAGE_BATCH = 500;
+
+/** A filtered page over at most this many matching records is read filter-first on PostgreSQL (see list). */
+const FILTER_FIRST_MAX = 10_000;
 
 /**
  * The record cache. Writes go through staging so a pull's changes become visible together, in one transaction,
@@ -142,12 +145,21 @@ export class RecordsRepository {
 
   async list(connectionId: string, dataType: string, page: PageRequest, list: ListSql): Promise<Page<RecordRow>> {
     const scoped = this.db.selectFrom('records').where('connection_id', '=', connectionId).where('data_type', '=', dataType);
-    return pageOf(
-      scoped.select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted']),
-      scoped.select((eb) => eb.fn.countAll<number>().as('n')),
-      page,
-      list,
-    );
+    const columns = ['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'] as const;
+    const counted = scoped.select((eb) => eb.fn.countAll<number>().as('n'));
+    if (this.dialect !== 'postgres' || !list.where) return pageOf(scoped.select(columns), counted, page, list);
+    // PostgreSQL, filtered: the count first, then the page. For ORDER BY id … LIMIT the planner walks the id order
+    // and filters, assuming matches are spread evenly; they rarely are (modifiedDate follows insertion order), and a
+    // one-week modifiedDate range of a million invoices was found after walking 900,000 rows (~0.5 s). The count,
+    // which the response needs anyway, gives the exact number of matches: when few, the page reads them through the
+    // filter's index first and sorts them (OFFSET 0 keeps the planner from flattening the subquery).
+    const total = Number((await counted.where(list.where).executeTakeFirstOrThrow()).n);
+    if (total === 0 || offsetOf(page) >= total) return { rows: [], total };
+    const filtered = scoped.select(columns).where(list.where);
+    let q = total <= FILTER_FIRST_MAX ? this.db.selectFrom(filtered.offset(0).as('records')).selectAll() : filtered;
+    for (const o of list.orderBy) q = q.orderBy(o);
+    const rows = await q.limit(page.pageSize).offset(offsetOf(page)).execute();
+    return { rows, total };
   }
 
   get(connectionId: string, dataType: string, recordId: string): Promise<RecordRow | undefined> {
