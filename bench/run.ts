@@ -8,8 +8,14 @@ import { startTempPostgres, type TempPostgres } from '../test/support/postgres.j
 import { formatRows, type Benchmark, type BenchContext } from './support/harness.js';
 import { queueWait } from './queue-wait.js';
 import { webhooks } from './webhooks.js';
+import { query } from './query.js';
+import { pullThroughput } from './pull-throughput.js';
+import { politeness } from './politeness.js';
+import { queue } from './queue.js';
+import { scheduler } from './scheduler.js';
+import { api } from './api.js';
 
-const ALL: Benchmark[] = [queueWait, webhooks];
+const ALL: Benchmark[] = [queueWait, queue, webhooks, pullThroughput, politeness, query, api, scheduler];
 
 async function main() {
   const names = process.argv.slice(2);

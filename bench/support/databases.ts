@@ -16,7 +16,8 @@ export interface BenchDb {
 export async function benchDatabase(ctx: BenchContext, dialect: Dialect, poolSize = 10): Promise<BenchDb> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'syncline-bench-'));
-    const file = path.join(dir, 'bench.db');
+    // syncline.db: the name a `syncline` process finds in its data dir (SYNCLINE_DATA_DIR=dir).
+    const file = path.join(dir, 'syncline.db');
     const store = openStore({ sqliteFile: file });
     await migrateToLatest(store);
     return { store, location: file, drop: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };

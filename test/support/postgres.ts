@@ -11,6 +11,8 @@ import path from 'node:path';
 export interface TempPostgres {
   url: string;
   stop(): void;
+  /** Stops the server (`immediate`: as a crash would, no checkpoint) and starts it again on the same port. */
+  restart(opts?: { mode?: 'fast' | 'immediate'; downMs?: number; settings?: Record<string, string> }): Promise<void>;
 }
 
 function findBinDir(): string {
@@ -72,6 +74,17 @@ export async function startTempPostgres(): Promise<TempPostgres> {
   run('pg_ctl', ['-D', dataDir, '-l', path.join(dir, 'postgres.log'), '-w', '-t', '60', 'start']);
   return {
     url: `postgres://syncline@127.0.0.1:${port}/postgres`,
+    async restart({ mode = 'immediate', downMs = 0, settings = {} } = {}) {
+      run('pg_ctl', ['-D', dataDir, '-m', mode, '-w', 'stop']);
+      if (Object.keys(settings).length) {
+        const extra = Object.entries(settings).map(([k, v]) => `${k} = '${v}'`);
+        const conf = path.join(dataDir, 'postgresql.auto.conf');
+        writeFileSync(conf, extra.join('\n') + '\n', { flag: 'a' });
+        if (isRoot) chownSync(conf, uid!, gid!);
+      }
+      if (downMs) await new Promise((r) => setTimeout(r, downMs));
+      run('pg_ctl', ['-D', dataDir, '-l', path.join(dir, 'postgres.log'), '-w', '-t', '60', 'start']);
+    },
     stop() {
       spawnSync(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop'], { uid, gid, cwd: dir });
       rmSync(dir, { recursive: true, force: true });

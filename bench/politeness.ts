@@ -1,0 +1,123 @@
+import { V1_READ_TYPES, type DataType } from '../src/domain/data-types.js';
+import { startSimulator, type Simulator } from '../src/sim/server.js';
+import { newCounters } from '../src/sim/tenant.js';
+import { benchDatabase, type BenchDb } from './support/databases.js';
+import type { Benchmark, BenchContext, BenchRow } from './support/harness.js';
+import { linkSandbox, queueTypes, startWorker, waitTerminal, type Linked } from './support/sandbox.js';
+
+/** API calls plus token refreshes the platform saw from a tenant, and the 429s it answered. */
+function platformCalls(sim: Simulator, tenantId: string): { calls: number; limited: number; refreshes: number } {
+  const c = sim.tenant(tenantId)!.counters;
+  return { calls: c.calls + c.refreshes, limited: c.rateLimited.total, refreshes: c.refreshes };
+}
+
+async function waitStarted(out: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!/syncline worker started/.test(out())) {
+    if (Date.now() > deadline) throw new Error(`worker did not start: ${out()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Pulls `types` on each linked connection at once with one `syncline worker` of the given concurrency. */
+async function pullAll(db: BenchDb, sim: Simulator, links: Linked[], types: DataType[], concurrency: number): Promise<{ seconds: number; statuses: string[] }> {
+  const worker = startWorker(db.location, { SYNCLINE_SANDBOX_URL: sim.url, SYNCLINE_WORKER_CONCURRENCY: String(concurrency), LOG_LEVEL: 'info' });
+  try {
+    await waitStarted(worker.output);
+    const started = Date.now();
+    const ids: string[] = [];
+    for (const l of links) ids.push(...(await queueTypes(db.store, l, types)).created.map((d) => d.id));
+    const rows = await waitTerminal(db.store, ids, 30 * 60_000);
+    return { seconds: (Date.now() - started) / 1000, statuses: rows.map((r) => r.status) };
+  } finally {
+    await worker.stop();
+  }
+}
+
+/**
+ * (1) One pull of a 100,000-invoice tenant under Xero's limits (60 calls a minute, 5 at once), starting with an
+ * expired access token: calls the platform saw against the minimum, 100 pages of 1,000 + 1 token refresh.
+ */
+async function bigTenant(ctx: BenchContext): Promise<BenchRow[]> {
+  const n = ctx.size === 'smoke' ? 3_000 : 100_000;
+  const sim = await startSimulator({ host: '127.0.0.1', port: 0, rateLimit: { perMinute: 60, concurrent: 5 } });
+  const db = await benchDatabase(ctx, 'postgres');
+  try {
+    const link = await linkSandbox(db.store, sim.url, { invoices: n, bills: 0, creditNotes: 0 }, { expireAccessToken: true });
+    sim.tenant(link.tenantId)!.counters = newCounters(); // linking read /Organisation once
+    ctx.log(`politeness: pulling ${n.toLocaleString('en')} invoices under 60 calls/minute`);
+    const r = await pullAll(db, sim, [link], ['invoices'], 1);
+    if (r.statuses[0] !== 'Complete') throw new Error(`pull ended ${r.statuses[0]}`);
+    const seen = platformCalls(sim, link.tenantId);
+    const minimum = Math.ceil(n / 1000) + 1;
+    return [
+      { metric: `${n.toLocaleString('en')}-invoice pull under 60 calls/min: calls made (API + token)`, value: seen.calls, unit: 'calls', baseline: { label: `minimum: ${Math.ceil(n / 1000)} pages + 1 token refresh`, value: minimum }, note: `${r.seconds.toFixed(0)} s` },
+      { metric: `${n.toLocaleString('en')}-invoice pull under 60 calls/min: 429 answers received`, value: seen.limited, unit: '429s' },
+    ];
+  } finally {
+    await db.drop();
+    await sim.close();
+  }
+}
+
+/**
+ * (2) 50 connections, each a tenant of 3,000 invoices with its bills, payments, contacts…, pulled at once (every type
+ * the Sandbox reads) by one worker process running 50 pulls, under a strict platform limit of 20 calls a minute per
+ * tenant. Baseline: calls of the same pull of one such connection alone, with no limit at all (the minimum: its
+ * pages + refreshes).
+ */
+async function fiftyAtOnce(ctx: BenchContext): Promise<BenchRow[]> {
+  const count = ctx.size === 'smoke' ? 3 : 50;
+  const size = { invoices: ctx.size === 'smoke' ? 500 : 3_000 };
+  const types = [...V1_READ_TYPES] as DataType[];
+  const rows: BenchRow[] = [];
+
+  // The minimum: one connection alone, nothing limited.
+  const free = await startSimulator({ host: '127.0.0.1', port: 0, rateLimit: { perMinute: 1_000_000, concurrent: 100 } });
+  const db0 = await benchDatabase(ctx, 'postgres');
+  let minimum: number;
+  try {
+    const link = await linkSandbox(db0.store, free.url, size);
+    free.tenant(link.tenantId)!.counters = newCounters();
+    const r = await pullAll(db0, free, [link], types, 1);
+    if (r.statuses.some((s) => s !== 'Complete')) throw new Error(`baseline pull: ${r.statuses.join(', ')}`);
+    minimum = platformCalls(free, link.tenantId).calls;
+  } finally {
+    await db0.drop();
+    await free.close();
+  }
+
+  const sim = await startSimulator({ host: '127.0.0.1', port: 0, rateLimit: { perMinute: 20, concurrent: 5 } });
+  const db = await benchDatabase(ctx, 'postgres', 60);
+  try {
+    const links: Linked[] = [];
+    for (let i = 0; i < count; i++) links.push(await linkSandbox(db.store, sim.url, size, { name: `Polite ${i}` }));
+    for (const l of links) sim.tenant(l.tenantId)!.counters = newCounters();
+    // Linking made one call per tenant just now: let the platform's minute window forget it.
+    await new Promise((r) => setTimeout(r, ctx.size === 'smoke' ? 0 : 61_000));
+    ctx.log(`politeness: ${count} connections × ${types.length} types at once under 20 calls/minute per tenant`);
+    const r = await pullAll(db, sim, links, types, count);
+    const bad = r.statuses.filter((s) => s !== 'Complete');
+    if (bad.length) throw new Error(`${bad.length} pulls did not complete: ${bad.join(', ')}`);
+    const per = links.map((l) => platformCalls(sim, l.tenantId));
+    const limited = per.reduce((s, p) => s + p.limited, 0);
+    const mean = per.reduce((s, p) => s + p.calls, 0) / per.length;
+    const worst = Math.max(...per.map((p) => p.calls));
+    const note = `${count} connections, ${r.seconds.toFixed(0)} s`;
+    rows.push({ metric: `${count} connections pulled at once under 20 calls/min: calls per connection, mean`, value: mean, unit: 'calls', baseline: { label: 'same pull alone, unlimited', value: minimum }, note });
+    rows.push({ metric: `${count} connections pulled at once under 20 calls/min: calls per connection, worst`, value: worst, unit: 'calls', baseline: { label: 'same pull alone, unlimited', value: minimum } });
+    rows.push({ metric: `${count} connections pulled at once under 20 calls/min: 429 answers received (all connections)`, value: limited, unit: '429s' });
+  } finally {
+    await db.drop();
+    await sim.close();
+  }
+  return rows;
+}
+
+export const politeness: Benchmark = {
+  name: 'politeness',
+  description: 'calls the platform sees from a pull against the minimum (pages + token refreshes), and 429s received, under the platform\'s rate limits',
+  async run(ctx) {
+    return [...(await bigTenant(ctx)), ...(await fiftyAtOnce(ctx))];
+  },
+};

@@ -1,0 +1,158 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { runMigrations } from 'graphile-worker';
+import { sql } from 'kysely';
+import { benchDatabase, type BenchDb } from './support/databases.js';
+import type { Benchmark, BenchContext, BenchRow } from './support/harness.js';
+import { ROOT, SECRET_KEY } from './support/sandbox.js';
+
+interface Proc {
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function spawnReady(script: string, env: Record<string, string>): Promise<Proc> {
+  // BENCH_CPU_PROF_DIR: write a V8 CPU profile of each child (the profiling behind docs/benchmarks.md).
+  const prof = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(ROOT, script)], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  const deadline = Date.now() + 60_000;
+  while (!/^ready$/m.test(out)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${script} did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    child,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** `n` companies, each with one linked (no-op) connection. */
+export async function seedConnections(db: BenchDb, n: number): Promise<void> {
+  const now = new Date().toISOString();
+  await sql
+    .raw(
+      `insert into companies (id, name, description, tags, created_at)
+         select 'c0000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), 'Queue ' || i, null, '{}', '${now}' from generate_series(1, ${n}) s(i);
+       insert into connections (id, company_id, integration_key, status, credentials, connection_info, errors, created_at, updated_at, last_sync, linked_at)
+         select 'd0000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), 'c0000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), 'mqjo', 'Linked', null, null, null, '${now}', '${now}', null, '${now}'
+         from generate_series(1, ${n}) s(i);`,
+    )
+    .execute(db.store.db);
+}
+
+/**
+ * One queued dataset per connection, each its own read (as `POST …/data/queue/invoices` makes them), inserted in one
+ * statement, then NOTIFY, as a commit of queueRead does.
+ */
+export async function queueBatch(db: BenchDb, n: number): Promise<void> {
+  const now = new Date().toISOString();
+  const tag = randomBytes(4).toString('hex');
+  const setting = JSON.stringify({ dataType: 'invoices', fetchOnFirstLink: true, syncSchedule: 168, syncOrder: 6, isLocked: false });
+  await sql
+    .raw(
+      `insert into dataset_reads (read_id, company_id, connection_id, trigger, initial, first_link, pending, created_at, completed_at)
+         select 'r${tag}-' || i, 'c0000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), 'd0000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), 'refresh', 0, 0, 1, '${now}', null
+         from generate_series(1, ${n}) s(i);
+       insert into datasets (id, company_id, connection_id, data_type, status, progress, requested, read_id, trigger, sync_order, settings, attempts)
+         select md5('${tag}' || i)::uuid::text, 'c0000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), 'd0000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'),
+                'invoices', 'Queued', 0, '${now}', 'r${tag}-' || i, 'refresh', 6, '${setting}', 0
+         from generate_series(1, ${n}) s(i);
+       select pg_notify('syncline_datasets', '');`,
+    )
+    .execute(db.store.db);
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function syncline(ctx: BenchContext, db: BenchDb, processes: number, n: number): Promise<number> {
+  const workers: Proc[] = [];
+  try {
+    for (let i = 0; i < processes; i++) {
+      workers.push(await spawnReady('bench/support/noop-worker.ts', { DATABASE_URL: db.location, SYNCLINE_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'warn', SYNCLINE_WORKER_CONCURRENCY: '4' }));
+    }
+    await new Promise((r) => setTimeout(r, 500)); // LISTEN connected everywhere
+    const t0 = performance.now();
+    await queueBatch(db, n);
+    await until(async () => {
+      const r = await sql<{ n: number }>`select count(*) as n from datasets where status in ('Queued', 'Fetching', 'Processing')`.execute(db.store.db);
+      return Number(r.rows[0]!.n) === 0;
+    }, 10 * 60_000);
+    const seconds = (performance.now() - t0) / 1000;
+    const done = await sql<{ n: number }>`select count(*) as n from datasets where status = 'Complete'`.execute(db.store.db);
+    ctx.log(`queue: syncline ${processes} process(es): ${(n / seconds).toFixed(0)} datasets/s (${done.rows[0]!.n} complete in all)`);
+    return n / seconds;
+  } finally {
+    for (const w of workers) await w.stop();
+  }
+}
+
+async function graphile(ctx: BenchContext, url: string, processes: number, n: number): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const workers: Proc[] = [];
+  try {
+    for (let i = 0; i < processes; i++) workers.push(await spawnReady('bench/support/graphile-worker-process.ts', { DATABASE_URL: url, CONCURRENCY: '4' }));
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = performance.now();
+    await client.query(
+      `select count(*) from graphile_worker.add_jobs(array(select ('noop', '{}'::json, null, null, null, null, null, null)::graphile_worker.job_spec from generate_series(1, $1)))`,
+      [n],
+    );
+    await until(async () => Number((await client.query('select count(*) as n from graphile_worker._private_jobs')).rows[0].n) === 0, 10 * 60_000);
+    const seconds = (performance.now() - t0) / 1000;
+    ctx.log(`queue: graphile-worker ${processes} process(es): ${(n / seconds).toFixed(0)} jobs/s`);
+    return n / seconds;
+  } finally {
+    for (const w of workers) await w.stop();
+    await client.end();
+  }
+}
+
+export const queue: Benchmark = {
+  name: 'queue',
+  description: 'datasets claimed and completed per second by 1, 2 and 4 worker processes (4 pulls each, no-op connector) on PostgreSQL, next to graphile-worker 0.16 running no-op jobs (concurrency 4 per process) on the same server',
+  async run(ctx) {
+    const n = ctx.size === 'smoke' ? 200 : 10_000;
+    const db = await benchDatabase(ctx, 'postgres');
+    const gw = await benchDatabase(ctx, 'postgres');
+    const rows: BenchRow[] = [];
+    try {
+      await seedConnections(db, n);
+      await runMigrations({ connectionString: gw.location });
+      for (const processes of [1, 2, 4]) {
+        const ours = await syncline(ctx, db, processes, n);
+        const theirs = await graphile(ctx, gw.location, processes, n);
+        rows.push({
+          metric: `${processes} worker process${processes > 1 ? 'es' : ''}: datasets claimed and completed`,
+          value: ours,
+          unit: '/s',
+          baseline: { label: 'graphile-worker no-op jobs', value: theirs },
+          note: `${n.toLocaleString('en')} each`,
+        });
+      }
+    } finally {
+      await db.drop();
+      await gw.drop().catch(() => {});
+    }
+    return rows;
+  },
+};
