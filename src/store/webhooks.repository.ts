@@ -175,6 +175,11 @@ export class WebhooksRepository {
    */
   async recordAttempt(owner: string, a: AttemptOutcome, attemptId: string, disableAfterMs: number): Promise<{ disabled: boolean }> {
     return this.db.transaction().execute(async (trx) => {
+      // The consumer may have been deleted while the request was in flight: its deliveries went with it, and so
+      // does this attempt. The row lock holds a concurrent delete off until this transaction ends.
+      let held = trx.selectFrom('webhook_deliveries').select('id').where('id', '=', a.deliveryId);
+      if (this.dialect === 'postgres') held = held.forUpdate();
+      if (!(await held.executeTakeFirst())) return { disabled: false };
       await trx
         .insertInto('webhook_attempts')
         .values({

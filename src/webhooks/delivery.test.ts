@@ -9,6 +9,7 @@ import { createTestApp, type TestApp } from '../../test/support/app.js';
 import { waitFor } from '../../test/support/engine.js';
 import { Receiver, advanceUntil, allowPrivateTargets, clearConsumers, createSender, subscribe, verify } from '../../test/support/webhooks.js';
 import type { WebhookSender } from './sender.js';
+import { createLogger } from '../lib/logger.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -269,6 +270,39 @@ describe.each(DIALECTS)('webhook delivery [%s]', (dialect) => {
     const [refused] = (await t.call('GET', `/webhooks/${named.id}/attempts`)).json().results;
     expect(refused).toMatchObject({ success: false, attempt: 1 });
     expect(refused.error).toMatch(/^address refused: localhost is a loopback address/);
+  });
+
+  it('never logs the secret or URL credentials; reads a large response only up to a limit; a consumer deleted mid-request is no error', async () => {
+    const lines: string[] = [];
+    const log = createLogger('trace', { write: (line: string) => void lines.push(line) });
+    const logged = createSender(t, {}, log);
+    others.push(logged);
+    const sub = await subscribe(t, `http://hook-user:hook-pass@127.0.0.1:${receiver.port}/cred`, ['company.created']);
+    receiver.answer = () => 500;
+    await company('Logged');
+    await logged.settle();
+    receiver.answer = () => ({ status: 200, body: 'x'.repeat(2_000_000) });
+    t.clock.advance(5 * SECOND);
+    await logged.settle();
+    expect(receiver.received[0]!.headers.authorization).toBe(`Basic ${Buffer.from('hook-user:hook-pass').toString('base64')}`);
+    const [d] = await deliveries(sub.id);
+    expect(d).toMatchObject({ status: 'succeeded', attempts: 2 });
+
+    receiver.answer = () => 'hang';
+    await company('Vanishing');
+    logged.start();
+    await waitFor(async () => receiver.received.length === 3, 5000, 'the hanging request');
+    expect((await t.call('DELETE', `/webhooks/${sub.id}`)).statusCode).toBe(204);
+    receiver.release(200);
+    await waitFor(async () => logged.activeCount === 0, 5000, 'the request to end');
+    expect(await t.store.db.selectFrom('webhook_attempts').selectAll().where('consumer_id', '=', sub.id).execute()).toEqual([]);
+
+    const all = lines.join('');
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    expect(all).toContain('webhook attempt failed; will retry');
+    expect(all).not.toContain(sub.secret.slice('whsec_'.length));
+    expect(all).not.toContain('hook-pass');
+    expect(lines.filter((l) => JSON.parse(l).level >= 50)).toEqual([]);
   });
 
   const clearConsumersExcept = (id: string) => t.store.db.deleteFrom('webhook_consumers').where('id', '!=', id).execute();

@@ -359,6 +359,30 @@ describe.each(DIALECTS)('webhook events [%s]', (dialect) => {
     expect(ofType('/hooks/tx', 'connection.disconnected')).toHaveLength(1);
   });
 
+  it('datasets the sweeper fails (their workers kept dying) emit their events and complete their read', async () => {
+    await subscribe(t, `${receiver.url}/swept`, ['DataSyncStatusChangedToError', 'read.completed']);
+    const company = await newCompany({ name: 'Swept' });
+    const conn = await newConnection(company.id);
+    engine.connector.behaviour.hang = true;
+    await link(company.id, conn.id);
+    await engine.stop(); // hands the running one back: every dataset of the read is Queued
+    engine.connector.behaviour.hang = false;
+    const expired = new Date(t.clock.now().getTime() - 1000).toISOString();
+    await t.store.db
+      .updateTable('datasets')
+      .set({ status: 'Fetching', lease_owner: 'dead-host:1:0', lease_expires: expired, attempts: 3 })
+      .where('connection_id', '=', conn.id)
+      .execute();
+    await engine.sweeper.runOnce();
+    await settle();
+    const errors = legacy('/hooks/swept', 'Data Sync Status Changed To Error');
+    expect(errors).toHaveLength(V1_READ_TYPES.length);
+    expect(errors.every((e) => e.Data.datasetStatus === 'InternalError')).toBe(true);
+    const [read] = ofType('/hooks/swept', 'read.completed');
+    expect(read.payload.dataTypes).toHaveLength(V1_READ_TYPES.length);
+    expect(read.payload.dataTypes.every((d: { status: string }) => d.status === 'InternalError')).toBe(true);
+  });
+
   it('read.completed after refresh-all with a worker pool: one per linked connection; queue-time outcomes count', async () => {
     const sub = await subscribe(t, `${receiver.url}/reads`, ['read.completed', 'read.completed.initial']);
     const company = await newCompany({ name: 'Two links' });

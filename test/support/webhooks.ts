@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
+import type { Logger } from '../../src/lib/logger.js';
 import { webhookRenderContext } from '../../src/api/webhook-render.js';
 import { WebhookSender, type SenderOptions } from '../../src/webhooks/sender.js';
 import type { TestApp } from './app.js';
@@ -15,8 +16,8 @@ export interface Received {
   at: string;
 }
 
-/** What the receiver answers: a status (with optional headers), or 'hang' (never answers). */
-export type Answer = number | { status: number; headers?: Record<string, string> } | 'hang';
+/** What the receiver answers: a status (with optional headers and body), or 'hang' (never answers). */
+export type Answer = number | { status: number; headers?: Record<string, string>; body?: string } | 'hang';
 
 /** A webhook endpoint on a loopback port that records every request, raw body included. */
 export class Receiver {
@@ -46,9 +47,9 @@ export class Receiver {
           this.hanging.push(res);
           return;
         }
-        const { status, headers: extra } = typeof a === 'number' ? { status: a, headers: {} } : a;
+        const { status, headers: extra, body } = typeof a === 'number' ? { status: a, headers: {}, body: undefined } : a;
         res.writeHead(status, { 'content-type': 'text/plain', ...extra });
-        res.end('ok');
+        res.end(body ?? 'ok');
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -111,9 +112,9 @@ export function verify(secret: string, r: Received, at: Date): unknown {
 }
 
 /** A sender over the test app's store and clock, rendering like the API, allowed to reach loopback receivers. */
-export function createSender(t: TestApp, opts: Partial<SenderOptions> = {}): WebhookSender {
+export function createSender(t: TestApp, opts: Partial<SenderOptions> = {}, log: Logger = t.ctx.log): WebhookSender {
   return new WebhookSender(
-    { store: t.store, clock: t.clock, log: t.ctx.log, secretBox: t.ctx.secretBox, render: webhookRenderContext(t.ctx) },
+    { store: t.store, clock: t.clock, log, secretBox: t.ctx.secretBox, render: webhookRenderContext(t.ctx) },
     { allowPrivate: true, pollMs: 20, ...opts },
   );
 }
