@@ -25,11 +25,21 @@ export interface DueDelivery {
  * LATERAL does. Index order: (consumer_id, next_attempt_at, rowid) — every SQLite index ends with the rowid, which
  * follows insertion.
  */
-export async function dueDeliveries(trx: Transaction<Database>, dialect: Dialect, now: string, perConsumer: number): Promise<DueDelivery[]> {
+export async function dueDeliveries(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  now: string,
+  perConsumer: number,
+  /** Free slots per consumer in the caller (SQLite asks only for those; PostgreSQL takes up to perConsumer each). */
+  capacity: (consumerId: string) => number = () => perConsumer,
+): Promise<DueDelivery[]> {
   if (dialect === 'postgres') return (await dueDeliveriesPostgres(now, perConsumer).execute(trx)).rows;
   const consumers = await trx.selectFrom('webhook_consumers').select('id').where('disabled', '=', 0).orderBy('created_at').execute();
   const due: DueDelivery[] = [];
-  for (const c of consumers) due.push(...(await dueDeliveriesSqlite(c.id, now, perConsumer).execute(trx)).rows);
+  for (const c of consumers) {
+    const free = Math.min(perConsumer, capacity(c.id));
+    if (free > 0) due.push(...(await dueDeliveriesSqlite(c.id, now, free).execute(trx)).rows);
+  }
   return due;
 }
 

@@ -139,7 +139,7 @@ export class WebhooksRepository {
   async claim(args: { owner: string; now: string; leaseExpires: string; perConsumer: number; max: number; capacity: (consumerId: string) => number }): Promise<ClaimedDelivery[]> {
     if (args.max <= 0) return [];
     return this.db.transaction().execute(async (trx) => {
-      const due = await dueDeliveries(trx, this.dialect, args.now, args.perConsumer);
+      const due = await dueDeliveries(trx, this.dialect, args.now, args.perConsumer, args.capacity);
       const taken = new Map<string, number>();
       const ids: string[] = [];
       for (const d of due) {
@@ -175,11 +175,26 @@ export class WebhooksRepository {
    */
   async recordAttempt(owner: string, a: AttemptOutcome, attemptId: string, disableAfterMs: number): Promise<{ disabled: boolean }> {
     return this.db.transaction().execute(async (trx) => {
-      // The consumer may have been deleted while the request was in flight: its deliveries went with it, and so
-      // does this attempt. The row lock holds a concurrent delete off until this transaction ends.
-      let held = trx.selectFrom('webhook_deliveries').select('id').where('id', '=', a.deliveryId);
-      if (this.dialect === 'postgres') held = held.forUpdate();
-      if (!(await held.executeTakeFirst())) return { disabled: false };
+      const fields = a.success
+        ? { status: 'succeeded', delivered_at: a.finishedAt }
+        : a.nextAttemptAt
+          ? { status: 'pending', next_attempt_at: a.nextAttemptAt }
+          : { status: 'failed', failed_at: a.finishedAt };
+      // Only while we still hold it: a replay or a sender that took over after our lease expired wins. The row lock
+      // this takes also holds off a concurrent delete of the consumer until the attempt is written.
+      const moved = await trx
+        .updateTable('webhook_deliveries')
+        .set({ ...fields, attempts: a.attempt, lease_owner: null, lease_expires: null })
+        .where('id', '=', a.deliveryId)
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst();
+      if (Number(moved.numUpdatedRows) === 0) {
+        // The consumer may have been deleted while the request was in flight: its deliveries went with it, and so
+        // does this attempt.
+        let held = trx.selectFrom('webhook_deliveries').select('id').where('id', '=', a.deliveryId);
+        if (this.dialect === 'postgres') held = held.forUpdate();
+        if (!(await held.executeTakeFirst())) return { disabled: false };
+      }
       await trx
         .insertInto('webhook_attempts')
         .values({
@@ -195,18 +210,6 @@ export class WebhooksRepository {
           success: a.success ? 1 : 0,
           error: a.error,
         })
-        .execute();
-      const fields = a.success
-        ? { status: 'succeeded', delivered_at: a.finishedAt }
-        : a.nextAttemptAt
-          ? { status: 'pending', next_attempt_at: a.nextAttemptAt }
-          : { status: 'failed', failed_at: a.finishedAt };
-      // Only while we still hold it: a replay or a sender that took over after our lease expired wins.
-      await trx
-        .updateTable('webhook_deliveries')
-        .set({ ...fields, attempts: a.attempt, lease_owner: null, lease_expires: null })
-        .where('id', '=', a.deliveryId)
-        .where('lease_owner', '=', owner)
         .execute();
       if (a.success) {
         // Only when a failure streak is open: concurrent successes do not queue on the consumer's row lock.
