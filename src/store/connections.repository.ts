@@ -27,7 +27,6 @@ export class ConnectionsRepository {
       );
   }
 
-  /** Inserts the connection, its first status record and its connection.created event together. */
   /** A new PendingAuth connection (with its first status record and `connection.created`); returns its id. */
   async create(companyId: string, integrationKey: string, now: string): Promise<string> {
     const id = newId();
@@ -46,6 +45,7 @@ export class ConnectionsRepository {
     return id;
   }
 
+  /** Inserts the connection, its first status record and its connection.created event together. */
   async insert(row: NewConnection): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('connections').values(row).execute();
