@@ -156,29 +156,24 @@ export class DatasetsRepository {
   }): Promise<ClaimedDataset | undefined> {
     try {
       return await this.db.transaction().execute(async (trx) => {
-        let q = trx
-          .selectFrom('datasets')
-          .select(['seq', 'connection_id'])
-          .where('status', '=', 'Queued')
-          .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', args.now)]))
-          .orderBy('requested')
-          .orderBy('sync_order')
-          .orderBy('seq')
-          .limit(16);
-        if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
+        const q = claimCandidates(trx, this.dialect, args.now);
+        if (this.dialect === 'postgres') {
+          // The queue swings from empty to thousands between ANALYZEs (a scheduler batch, a bulk refresh); with stale
+          // statistics the planner expected a handful of Queued rows and sorted them all on every claim (EXPLAIN
+          // ANALYZE: 3,000 queued, 4.7 ms instead of 0.07 ms). Walking the claim-order index costs the same for any
+          // queue length, so the sort is taken off the table for this transaction.
+          await sql`set local enable_sort = off`.execute(trx);
+        }
         const candidates = await q.execute();
         if (candidates.length === 0) return undefined;
         const connIds = [...new Set(candidates.map((c) => c.connection_id))];
-        const [conns, running] = await Promise.all([
-          trx.selectFrom('connections').select(['id', 'integration_key']).where('id', 'in', connIds).execute(),
-          trx
-            .selectFrom('datasets')
-            .select(['connection_id', 'run_slot'])
-            .where('connection_id', 'in', connIds)
-            .where('status', 'in', RUNNING_STATUSES)
-            .execute(),
-        ]);
-        const keyOf = new Map(conns.map((c) => [c.id, c.integration_key]));
+        const running = await trx
+          .selectFrom('datasets')
+          .select(['connection_id', 'run_slot'])
+          .where('connection_id', 'in', connIds)
+          .where('status', 'in', RUNNING_STATUSES)
+          .execute();
+        const keyOf = new Map(candidates.map((c) => [c.connection_id, c.integration_key]));
         for (const cand of candidates) {
           const max = Math.max(1, args.maxPerConnection(keyOf.get(cand.connection_id) ?? ''));
           const used = new Set(running.filter((r) => r.connection_id === cand.connection_id).map((r) => r.run_slot));
@@ -363,6 +358,25 @@ export class DatasetsRepository {
     const r = await this.db.selectFrom('datasets').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'Queued').executeTakeFirstOrThrow();
     return Number(r.n);
   }
+}
+
+/**
+ * The oldest claimable datasets with their connection's integration key (hot path): in claim order through
+ * datasets_claim_order (migration 0008), the key joined in (one round trip less), only the dataset rows locked
+ * (PostgreSQL: FOR UPDATE OF d SKIP LOCKED).
+ */
+export function claimCandidates(db: Db, dialect: Dialect, now: string) {
+  const q = db
+    .selectFrom('datasets as d')
+    .innerJoin('connections as c', 'c.id', 'd.connection_id')
+    .select(['d.seq', 'd.connection_id', 'c.integration_key'])
+    .where('d.status', '=', 'Queued')
+    .where((eb) => eb.or([eb('d.not_before', 'is', null), eb('d.not_before', '<=', now)]))
+    .orderBy('d.requested')
+    .orderBy('d.sync_order')
+    .orderBy('d.seq')
+    .limit(16);
+  return dialect === 'postgres' ? q.forUpdate('d').skipLocked() : q;
 }
 
 export function isUniqueViolation(err: unknown): boolean {

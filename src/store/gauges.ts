@@ -13,7 +13,7 @@ export interface StoreGauges {
 
 /**
  * Queue depth for /metrics, read at scrape time. Every query runs through a partial index (datasets_one_in_progress,
- * datasets_queued, webhook_deliveries_due), so a scrape costs what is in flight, never the size of the history.
+ * datasets_claim_order, webhook_deliveries_due), so a scrape costs what is in flight, never the size of the history.
  */
 export async function readStoreGauges(db: Kysely<Database>, nowMs: number): Promise<StoreGauges> {
   const inProgressList = sql.join(IN_PROGRESS_STATUSES.map((s) => sql.lit(s)));

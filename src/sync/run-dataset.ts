@@ -136,14 +136,11 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
     let ended: DatasetRow | undefined;
     try {
       ended = await store.db.transaction().execute(async (trx) => {
-        const counts = await records.merge(trx, {
-          datasetId: ds.id,
-          connectionId: conn.id,
-          dataType,
-          now: now(),
-          fullListing: outcome.fullListing,
-          syncFrom: window.syncFrom,
-        });
+        // An incremental pull that found nothing changed (most scheduled pulls) has nothing to merge.
+        const counts =
+          seen > 0 || outcome.fullListing
+            ? await records.merge(trx, { datasetId: ds.id, connectionId: conn.id, dataType, now: now(), fullListing: outcome.fullListing, syncFrom: window.syncFrom })
+            : { added: 0, updated: 0, deleted: 0 };
         const done = await datasets.finish(
           ds.id,
           deps.workerId,

@@ -7,6 +7,7 @@ import { m0004Scheduler } from './0004-scheduler.js';
 import { m0005Webhooks } from './0005-webhooks.js';
 import { m0006QueryIndexes } from './0006-query-indexes.js';
 import { m0007WebhookDeliveryOrder } from './0007-webhook-delivery-order.js';
+import { m0008ClaimOrder } from './0008-claim-order.js';
 
 /**
  * Forward-only numbered migrations. Kysely's Migrator runs each one in a transaction and serialises concurrent
@@ -22,5 +23,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0005-webhooks': m0005Webhooks(dialect),
     '0006-query-indexes': m0006QueryIndexes(dialect),
     '0007-webhook-delivery-order': m0007WebhookDeliveryOrder(dialect),
+    '0008-claim-order': m0008ClaimOrder(dialect),
   };
 }

@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CompiledQuery, sql } from 'kysely';
+import { openTestStore, type TestStore } from '../../test/support/stores.js';
+import { claimCandidates } from './datasets.repository.js';
+
+/**
+ * The claim reads the queue in claim order through datasets_claim_order whatever the statistics say: 3,000 datasets
+ * queued at once, never analyzed (as after a scheduler batch), still no sort of the queue.
+ */
+describe('dataset claim plan [postgres]', () => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await openTestStore('postgres');
+    const now = '2026-01-01T00:00:00.000Z';
+    await sql
+      .raw(
+        `insert into companies (id, name, description, tags, created_at) values ('co', 'Co', null, '{}', '${now}');
+         insert into connections (id, company_id, integration_key, status, credentials, connection_info, errors, created_at, updated_at, last_sync)
+           select 'conn-' || i, 'co', 'mqjo', 'Linked', null, null, null, '${now}', '${now}', null from generate_series(1, 3000) s(i);
+         insert into datasets (id, company_id, connection_id, data_type, status, progress, requested, read_id, trigger, sync_order, settings, attempts)
+           select 'ds-' || i, 'co', 'conn-' || i, 'invoices', 'Queued', 0, '${now}', 'r', 'refresh', i % 17, '{}', 0 from generate_series(1, 3000) s(i);`,
+      )
+      .execute(store.db);
+  });
+  afterAll(async () => store.cleanup());
+
+  it('walks datasets_claim_order and sorts nothing', async () => {
+    const plan = await store.db.transaction().execute(async (trx) => {
+      await sql`set local enable_sort = off`.execute(trx);
+      const c = claimCandidates(trx, 'postgres', '2026-01-02T00:00:00.000Z').compile();
+      const r = await trx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain ${c.sql}`, [...c.parameters]));
+      return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toContain('datasets_claim_order');
+    expect(plan).not.toMatch(/Sort/);
+  });
+});
