@@ -29,6 +29,8 @@ export interface ClientSettings {
   retryBaseMs: number;
   refreshMarginMs: number;
   refreshTokenIdleDays: number;
+  /** The platform's rate-limit window (Xero: a rolling minute), for pacing by X-MinLimit-Remaining. */
+  rateWindowMs: number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
@@ -81,6 +83,43 @@ export class TenantLimiter {
   }
 }
 
+/**
+ * Paces calls by what the platform says is left of its per-minute budget (X-MinLimit-Remaining), so a pull waits
+ * before the call that would be refused instead of spending a call on a 429 (sync-behaviour.md §2.4: be polite).
+ * Shared by every pull of the process; per tenant it remembers when its own calls were made, in real time as the
+ * platform counts: when the platform says nothing is left, the next slot frees as the oldest of those calls leaves
+ * the window. Calls other processes made to the tenant are invisible here; the 429 handling covers them.
+ */
+export class RatePacer {
+  private readonly state = new Map<string, { calls: number[]; remaining: number | undefined; at: number }>();
+  constructor(private readonly windowMs: number) {}
+
+  /** Milliseconds to wait before the next call to the tenant (0: go now). */
+  delay(tenantId: string, now: number): number {
+    const s = this.state.get(tenantId);
+    if (!s) return 0;
+    while (s.calls.length && s.calls[0]! <= now - this.windowMs) s.calls.shift();
+    if (s.calls.length === 0) {
+      this.state.delete(tenantId);
+      return 0;
+    }
+    if (s.remaining === undefined || s.remaining > 0 || s.at <= now - this.windowMs) return 0;
+    return Math.max(0, s.calls[0]! + this.windowMs - now);
+  }
+
+  /**
+   * After a call: when it was made, whether the platform counted it (a refused call does not use the budget) and the
+   * budget it reported (undefined when it did not say).
+   */
+  record(tenantId: string, at: number, counted: boolean, remaining: number | undefined): void {
+    let s = this.state.get(tenantId);
+    if (!s) this.state.set(tenantId, (s = { calls: [], remaining: undefined, at }));
+    if (counted) s.calls.push(at);
+    s.remaining = remaining;
+    s.at = at;
+  }
+}
+
 /** State of one pull (or one keep-alive): counts calls and the pause budget since the last successful call. */
 export interface CallContext {
   tenantId: string;
@@ -95,10 +134,14 @@ export interface CallContext {
 class Transient extends Error {}
 
 export class SandboxClient {
+  private readonly pacer: RatePacer;
+
   constructor(
     private readonly s: ClientSettings,
     private readonly limiter: TenantLimiter,
-  ) {}
+  ) {
+    this.pacer = new RatePacer(s.rateWindowMs);
+  }
 
   private expiring(c: SandboxCredentials, clock: Clock): boolean {
     if (!c.accessToken || !c.accessTokenExpiresAt) return true;
@@ -193,8 +236,22 @@ export class SandboxClient {
     for (;;) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const release = await this.limiter.acquire(ctx.tenantId, ctx.signal);
+      const wait = this.pacer.delay(ctx.tenantId, Date.now());
+      if (wait > 0) {
+        // The platform's minute budget is spent: wait for a slot rather than collect a 429. Checked once per call,
+        // holding the tenant's slot so pulls side by side wait in turn.
+        try {
+          ctx.reportPause(new Date(ctx.clock.now().getTime() + wait));
+          await this.s.sleep(wait, ctx.signal);
+          ctx.reportPause(null);
+        } catch (err) {
+          release();
+          throw err;
+        }
+      }
       let res: Response;
       let text: string;
+      const sentAt = Date.now();
       try {
         res = await fetch(url, {
           headers: {
@@ -221,6 +278,8 @@ export class SandboxClient {
       release();
       ctx.calls++;
       metrics.sourceCalls.inc({ platform: this.s.platform });
+      const remaining = Number.parseInt(res.headers.get('x-minlimit-remaining') ?? '', 10);
+      this.pacer.record(ctx.tenantId, sentAt, res.status !== 429, Number.isNaN(remaining) ? undefined : remaining);
       try {
         if (res.status === 401) {
           if (refreshedAfter401) throw new AuthRevokedError(`GET ${path}: still unauthorized after a token refresh`, 401);

@@ -46,6 +46,8 @@ export interface SandboxConnectorOptions {
   overlapMs?: number;
   /** Refresh the access token when it expires within this margin (default 5 min). */
   refreshMarginMs?: number;
+  /** The platform's rate-limit window for pacing by X-MinLimit-Remaining (default 60 s: Xero's rolling minute). */
+  rateWindowMs?: number;
   /** Size of tenants created by authorize() (invoices, or a TenantSize object; default: the simulator's). */
   tenantSize?: number | Record<string, number>;
   /** Test hook: how to wait (Retry-After pauses, retry backoff). Default: real timers. */
@@ -121,6 +123,7 @@ export class SandboxConnector implements Connector {
         retryBaseMs: opts.retryBaseMs ?? 500,
         refreshMarginMs: opts.refreshMarginMs ?? 5 * 60_000,
         refreshTokenIdleDays: this.tokenLifetimes.refreshTokenIdleDays,
+        rateWindowMs: opts.rateWindowMs ?? 60_000,
         sleep: opts.sleep ?? abortableSleep,
       },
       new TenantLimiter(opts.maxConcurrentCallsPerTenant ?? 1),
