@@ -4,7 +4,8 @@ import type { ConnectionRow } from '../../store/connections.repository.js';
 import { DatasetsRepository } from '../../store/datasets.repository.js';
 import { resolveConnectionErrors } from '../../store/connection-errors.js';
 import type { ApiContext } from '../context.js';
-import { queueConnectionRead } from './reads.js';
+import { readRequest } from './reads.js';
+import { queueReadIn } from '../../store/enqueue.js';
 import { ScheduleSlotsRepository } from '../../store/schedule-slots.repository.js';
 
 /**
@@ -44,17 +45,21 @@ export async function linkConnection(
     if (obtained) await ctx.store.db.updateTable('connections').set({ ...extra, updated_at: now }).where('id', '=', conn.id).execute();
     return;
   }
-  const ok = await ctx.repos.connections.transition(conn.id, from, 'Linked', now, reason, { ...extra, linked_at: now }, (trx) =>
-    resolveConnectionErrors(trx, conn.id, now),
-  );
+  // The link, its schedule slots and its first-link read commit together: a crash leaves either none or all of them.
+  const linked = { ...conn, status: 'Linked', linked_at: now };
+  const firstRead = await readRequest(ctx, linked, 'first-link');
+  const readable = ctx.registry.get(conn.integration_key)?.dataTypes ?? [];
+  const slots = new ScheduleSlotsRepository(ctx.store.db, ctx.store.dialect);
+  let queued = false;
+  const ok = await ctx.repos.connections.transition(conn.id, from, 'Linked', now, reason, { ...extra, linked_at: now }, async (trx) => {
+    await resolveConnectionErrors(trx, conn.id, now);
+    // Schedules restart from the link (sync-behaviour.md §5.2): every type the integration reads gets its slot.
+    await slots.initForConnection(trx, linked, readable, Date.parse(now));
+    const read = await queueReadIn(trx, ctx.store.dialect, firstRead);
+    queued = read.created.some((d) => d.status === 'Queued');
+  });
   if (!ok) throw new StateError(`Connection ${conn.id} changed status while it was being linked; try again.`);
-  const linked = await ctx.repos.connections.getById(conn.id);
-  if (!linked) return;
-  // Schedules restart from the link (sync-behaviour.md §5.2): every type the integration reads gets its slot.
-  const def = ctx.registry.get(linked.integration_key);
-  const readable = def ? def.dataTypes : [];
-  await new ScheduleSlotsRepository(ctx.store.db, ctx.store.dialect).initForConnection(ctx.store.db, linked, readable, ctx.clock.now().getTime());
-  await queueConnectionRead(ctx, linked, 'first-link');
+  if (queued) ctx.onQueued?.();
 }
 
 /** Linked → Unlinked: in-progress datasets are cancelled in the same transaction; the cache and tokens are kept. */
