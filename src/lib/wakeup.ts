@@ -46,6 +46,9 @@ export class Wakeup {
       let backoff = 250;
       while (!this.stopped) {
         const client = new pg.Client({ connectionString: this.databaseUrl });
+        // From the start: the server can go away during connect or LISTEN, and an unhandled 'error' ends the process.
+        let dropped = (): void => {};
+        client.on('error', () => dropped());
         try {
           await client.connect();
           this.client = client;
@@ -55,7 +58,7 @@ export class Wakeup {
           this.notify();
           await new Promise<void>((resolve) => {
             client.on('notification', () => this.notify());
-            client.on('error', () => resolve());
+            dropped = resolve;
             client.on('end', () => resolve());
           });
         } catch (err) {

@@ -43,6 +43,11 @@ export function openStore(opts: StoreOptions): Store {
     });
     // An idle client losing its server must not crash the process; the pool replaces it.
     pool.on('error', () => {});
+    // Nor a checked-out one: pg emits 'error' on a client whose socket dies mid-query (or mid-transaction, between
+    // queries), and pg-pool listens only while the client is idle. Unhandled, that event killed every worker process
+    // when PostgreSQL restarted (the pg-restart drill). The query in flight still rejects; the pool drops the client
+    // on release because it is no longer queryable.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', pool, close: () => db.destroy() };
   }
@@ -66,6 +71,20 @@ export async function migrateToLatest(store: Store): Promise<MigrationResultSet>
   const result = await migrator.migrateToLatest();
   if (result.error) throw result.error;
   return result;
+}
+
+/**
+ * The database itself is unreachable or going away (restart, failover, network), as opposed to a statement failing:
+ * PostgreSQL's connection-exception class (08…) and shutdown codes (57P01–57P03), socket errors, pg's own
+ * messages for a dead connection, and SQLite's busy/locked. Such a failure is nobody's fault and worth retrying.
+ */
+export function isStoreUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (/^08/.test(code) || ['57P01', '57P02', '57P03'].includes(code)) return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'SQLITE_BUSY', 'SQLITE_LOCKED'].includes(code)) return true;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect/i.test(message);
 }
 
 /** `SELECT 1` for /readyz. */
