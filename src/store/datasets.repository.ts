@@ -326,8 +326,11 @@ export class DatasetsRepository {
     });
   }
 
-  /** Graceful shutdown: hand held datasets back to the queue without counting an attempt. */
-  async handBack(workerId: string, ids?: string[]): Promise<number> {
+  /**
+   * Graceful shutdown: hand held datasets back to the queue without counting an attempt. `retry`: not claimable
+   * before `notBefore` (a pull handed back because the database went away must not spin).
+   */
+  async handBack(workerId: string, ids?: string[], retry?: { notBefore: string; description: string }): Promise<number> {
     let q = this.db
       .updateTable('datasets')
       .set((eb) => ({
@@ -336,7 +339,8 @@ export class DatasetsRepository {
         lease_expires: null,
         run_slot: null,
         attempts: sql<number>`case when ${eb.ref('attempts')} > 0 then ${eb.ref('attempts')} - 1 else 0 end`,
-        status_description: 'Handed back by a stopping worker',
+        status_description: retry?.description ?? 'Handed back by a stopping worker',
+        ...(retry ? { not_before: retry.notBefore } : {}),
       }))
       .where('lease_owner', '=', workerId)
       .where('status', 'in', RUNNING_STATUSES);

@@ -196,6 +196,30 @@ describe.each(DIALECTS)('pull engine [%s]', (dialect) => {
     expect(relinked.dataConnectionErrors[0].status).toBe('Resolved');
   });
 
+  it('the database going away under a pull hands it back instead of failing it; a later attempt completes', async () => {
+    await link();
+    for (const o of await history()) await terminal(o.id);
+    const pulls = () => engine.connector.pulls.filter((p) => p.dataType === 'invoices').length;
+    const before = pulls();
+    // What pg throws when the server shuts down under a query.
+    engine.connector.behaviour.failAt = { page: 0, error: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) };
+    const id = (await queue('invoices')).json().id;
+    const back = await waitFor(async () => {
+      const o = await op(id);
+      return o.status === 'Queued' && o.statusDescription === 'Retrying: the database was unavailable' && o;
+    });
+    expect(back.isErrored).toBe(false);
+    expect(pulls()).toBe(before + 1);
+    // Not claimed again before its retry time (no hot loop against a database that is away).
+    await new Promise((r) => setTimeout(r, 200));
+    expect(pulls()).toBe(before + 1);
+    engine.connector.behaviour.failAt = undefined;
+    t.clock.advance(6_000);
+    const o = await terminal(id);
+    expect(o.status).toBe('Complete');
+    expect(o.errorMessage).toBeUndefined();
+  });
+
   it('a failed pull leaves the cache exactly as it was; a complete one applies adds, edits and deletes together', async () => {
     engine.connector.seed('invoices', 200);
     await link();

@@ -16,7 +16,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { KeyedMutex } from '../lib/mutex.js';
 import type { SecretBox } from '../lib/secrets.js';
-import type { Store } from '../store/db.js';
+import { isStoreUnavailable, type Store } from '../store/db.js';
 import { DatasetsRepository, type DatasetRow } from '../store/datasets.repository.js';
 import { RecordsRepository } from '../store/records.repository.js';
 import { ConnectionsRepository } from '../store/connections.repository.js';
@@ -36,6 +36,9 @@ export interface RunDeps {
   /** …or when the last one is older than this. */
   fullEveryMs: number;
 }
+
+/** A pull handed back because the database went away is claimable again after this long. */
+const STORE_RETRY_MS = 5_000;
 
 /** Thrown inside the commit transaction when the dataset is no longer ours: rolls the whole merge back. */
 class LeaseLost extends Error {}
@@ -172,6 +175,15 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
   } catch (err) {
     if (signal.aborted) {
       // Lease lost or process stopping: the pool hands the dataset back (or the sweeper requeues it).
+      return;
+    }
+    if (!(err instanceof ConnectorError) && isStoreUnavailable(err)) {
+      // The database went away under the pull (restart, failover): not the pull's fault, so not an error status.
+      // Hand it back for another attempt in a few seconds if the database answers again; if not, its lease runs out
+      // and the sweeper requeues it (the pg-restart drill).
+      log.warn({ datasetId: ds.id, dataType, err: (err as Error).message }, 'database unavailable during a pull; handing it back');
+      const retry = { notBefore: new Date(clock.now().getTime() + STORE_RETRY_MS).toISOString(), description: 'Retrying: the database was unavailable' };
+      await datasets.handBack(deps.workerId, [ds.id], retry).catch(() => {});
       return;
     }
     const processing = (err as { phase?: string }).phase === 'processing';
