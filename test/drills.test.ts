@@ -1,0 +1,50 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, DIALECTS } from './support/stores.js';
+import { createTestApp } from './support/app.js';
+import { startTempPostgres } from './support/postgres.js';
+import { killWorkersDrill } from '../bench/drills/kill-workers.js';
+import { pgRestartDrill } from '../bench/drills/pg-restart.js';
+import { malformedRequestsDrill } from '../bench/drills/malformed-requests.js';
+
+/**
+ * The reliability drills at a size the suite can afford (`npm run drill` runs them full size). Real `syncline worker`
+ * processes, a real Sandbox platform, real sockets.
+ */
+describe('drills', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterAll(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  it('kill -9 of workers at random points across 20 pulls: every dataset ends terminal and the store equals the platform', async () => {
+    const db = await createTestDatabase('postgres');
+    cleanups.push(db.drop);
+    const r = await killWorkersDrill({ databaseUrl: db.location, pulls: 20, invoicesPerTenant: 2000, workers: 3, concurrency: 2, kills: 8, leaseSeconds: 2, timeoutMs: 90_000 });
+    expect(r.problems).toEqual([]);
+    expect(r.kills).toBeGreaterThanOrEqual(3);
+    expect(Object.keys(r.statuses).every((s) => s === 'Complete' || s === 'InternalError')).toBe(true);
+  }, 150_000);
+
+  it('PostgreSQL restarted mid-pull: the pulls recover and complete, nothing half-written', async () => {
+    const server = await startTempPostgres();
+    cleanups.push(() => server.stop());
+    const r = await pgRestartDrill({ server, pulls: 3, invoicesPerTenant: 10_000, workers: 2, leaseSeconds: 3, downMs: 500, timeoutMs: 90_000 });
+    expect(r.problems).toEqual([]);
+    expect(r.statuses).toEqual({ Complete: 3 });
+    expect(r.stagedAtRestart).toBeGreaterThan(0);
+  }, 150_000);
+
+  it.each(DIALECTS)('10,000 malformed requests [%s]: no 5xx, every error in the spec shape', async (dialect) => {
+    const t = await createTestApp(dialect);
+    cleanups.push(() => t.close());
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const addr = t.app.server.address();
+    const baseUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    const r = await malformedRequestsDrill({ baseUrl, apiKey: t.apiKey, count: 10_000, concurrency: 16 });
+    expect(r.problems.slice(0, 10)).toEqual([]);
+    expect(r.serverErrors).toBe(0);
+    expect(r.sent).toBe(10_000);
+    // The mix reached the different error paths.
+    for (const s of ['400', '401', '404', '405', '413']) expect(r.byStatus[s] ?? 0, `status ${s}`).toBeGreaterThan(0);
+  }, 120_000);
+});
