@@ -251,7 +251,6 @@ export class SandboxClient {
       }
       let res: Response;
       let text: string;
-      const sentAt = Date.now();
       try {
         res = await fetch(url, {
           headers: {
@@ -279,7 +278,9 @@ export class SandboxClient {
       ctx.calls++;
       metrics.sourceCalls.inc({ platform: this.s.platform });
       const remaining = Number.parseInt(res.headers.get('x-minlimit-remaining') ?? '', 10);
-      this.pacer.record(ctx.tenantId, sentAt, res.status !== 429, Number.isNaN(remaining) ? undefined : remaining);
+      // Stamped on arrival: the platform counted the call somewhere between sending and now, so its slot frees no
+      // later than now + window (stamping at send time under load called a few milliseconds early: a 429).
+      this.pacer.record(ctx.tenantId, Date.now(), res.status !== 429, Number.isNaN(remaining) ? undefined : remaining);
       try {
         if (res.status === 401) {
           if (refreshedAfter401) throw new AuthRevokedError(`GET ${path}: still unauthorized after a token refresh`, 401);
