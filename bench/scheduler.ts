@@ -18,7 +18,7 @@ const comp = (i: string) => `'c0000000-0000-4000-8000-' || lpad(to_hex(${i}), 12
  * each (the last one): spread over the past week, so every slot is due some time in the coming week. Nothing is due
  * now. Rows are generated inside PostgreSQL.
  */
-async function seed(ctx: BenchContext, db: BenchDb, companies: number, nowMs: number): Promise<void> {
+export async function seed(ctx: BenchContext, db: BenchDb, companies: number, nowMs: number): Promise<void> {
   const now = new Date(nowMs).toISOString();
   const types = `(values ${TYPES.map((t, k) => `('${t}', ${k})`).join(', ')}) as t(data_type, k)`;
   const setting = (t: string) => JSON.stringify(defaultSetting(t as never)).replace(/'/g, "''");
@@ -61,7 +61,7 @@ async function seed(ctx: BenchContext, db: BenchDb, companies: number, nowMs: nu
 }
 
 /** Makes `pairs` slots due now: the last pulls of 5 types of pairs/5 connections ended 169 hours ago. */
-async function makeDue(db: BenchDb, pairs: number, nowMs: number, round: number): Promise<void> {
+export async function makeDue(db: BenchDb, pairs: number, nowMs: number, round: number): Promise<void> {
   const conns = pairs / 5;
   const ended = new Date(nowMs - 169 * HOUR).toISOString();
   const first = round * conns + 1;

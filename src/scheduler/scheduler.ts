@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { createHash } from 'node:crypto';
 import { Daemon } from '../lib/daemon.js';
 import type { Clock } from '../lib/clock.js';
@@ -5,7 +6,7 @@ import type { Logger } from '../lib/logger.js';
 import type { DataType } from '../domain/data-types.js';
 import { effectiveSettings, profileSettings, type SyncSetting } from '../domain/sync-settings.js';
 import type { Store } from '../store/db.js';
-import { queueReadIn } from '../store/enqueue.js';
+import { DATASETS_CHANNEL, queueReadIn } from '../store/enqueue.js';
 import { ScheduleSlotsRepository } from '../store/schedule-slots.repository.js';
 import { SyncSettingsRepository } from '../store/sync-settings.repository.js';
 import type { ConnectionRow } from '../store/connections.repository.js';
@@ -128,9 +129,12 @@ export async function schedulerTick(deps: SchedulerDeps, opts: SchedulerOptions 
           now: now.toISOString(),
           supports: (t) => deps.supports(conn.integration_key, t),
           integrationEnabled: deps.integrationEnabled(conn.integration_key),
+          notify: false,
         });
         queued += read.created.length;
       }
+      // One NOTIFY for the batch (delivered at commit), not one per read.
+      if (store.dialect === 'postgres' && queued > 0) await sql`select pg_notify(${DATASETS_CHANNEL}, '')`.execute(trx);
       result.examined += due.length;
       result.queued += queued;
       return due.length;

@@ -36,6 +36,13 @@ export class DatasetsRepository {
     return inserted as DatasetRow | undefined;
   }
 
+  /** insertUnlessBusy for several rows in one statement; returns those inserted, in insertion (seq) order. */
+  async insertAllUnlessBusy(rows: NewDataset[], db: Db = this.db): Promise<DatasetRow[]> {
+    if (rows.length === 0) return [];
+    const inserted = (await db.insertInto('datasets').values(rows).onConflict((oc) => oc.doNothing()).returningAll().execute()) as DatasetRow[];
+    return inserted.sort((a, b) => Number(a.seq) - Number(b.seq));
+  }
+
   inProgress(connectionId: string, dataType: string, db: Db = this.db): Promise<DatasetRow | undefined> {
     return db
       .selectFrom('datasets')

@@ -5,7 +5,7 @@ import type { DatasetStatus } from '../domain/statuses.js';
 import { bySyncOrder, type SyncSetting } from '../domain/sync-settings.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
-import { DatasetsRepository, type DatasetRow } from './datasets.repository.js';
+import { DatasetsRepository, type DatasetRow, type NewDataset } from './datasets.repository.js';
 import type { ConnectionRow } from './connections.repository.js';
 import { datasetsEnded, openRead } from './webhook-outbox.js';
 
@@ -24,6 +24,8 @@ export interface ReadRequest {
   supports: (dataType: DataType) => boolean;
   /** Is the integration enabled and configured on this instance? */
   integrationEnabled: boolean;
+  /** false: the caller NOTIFYs workers itself, once for a batch of reads (the scheduler). */
+  notify?: boolean;
 }
 
 export interface ReadResult {
@@ -49,8 +51,8 @@ export async function queueRead(db: Kysely<Database>, dialect: Dialect, req: Rea
 export async function queueReadIn(trx: Transaction<Database>, dialect: Dialect, req: ReadRequest): Promise<ReadResult> {
   const readId = newId();
   const datasets = new DatasetsRepository(trx, dialect);
-  const created: DatasetRow[] = [];
   const busy = new Map<DataType, DatasetRow>();
+  const rows: NewDataset[] = [];
   for (const setting of [...req.settings].sort(bySyncOrder)) {
     let status: DatasetStatus = 'Queued';
     let errorMessage: string | null = null;
@@ -64,49 +66,48 @@ export async function queueReadIn(trx: Transaction<Database>, dialect: Dialect, 
       errorMessage = 'The integration is not enabled or not configured on this instance.';
     }
     const terminal = status !== 'Queued';
-    const row = await datasets.insertUnlessBusy(
-      {
-        id: newId(),
-        company_id: req.companyId,
-        connection_id: req.connection.id,
-        data_type: setting.dataType,
-        status,
-        status_description: null,
-        error_message: errorMessage,
-        progress: terminal ? 100 : 0,
-        requested: req.now,
-        started: null,
-        completed: terminal ? req.now : null,
-        read_id: readId,
-        trigger: req.trigger,
-        sync_order: setting.syncOrder,
-        settings: JSON.stringify(setting),
-        attempts: 0,
-        lease_owner: null,
-        lease_expires: null,
-        run_slot: null,
-        not_before: null,
-        cursor_in: null,
-        cursor_out: null,
-        full_listing: null,
-        records_added: 0,
-        records_updated: 0,
-        records_deleted: 0,
-        source_calls: null,
-      },
-      trx,
-    );
-    if (row) {
-      created.push(row);
-      continue;
-    }
-    const existing = await datasets.inProgress(req.connection.id, setting.dataType, trx);
-    if (existing) busy.set(setting.dataType, existing);
+    rows.push({
+      id: newId(),
+      company_id: req.companyId,
+      connection_id: req.connection.id,
+      data_type: setting.dataType,
+      status,
+      status_description: null,
+      error_message: errorMessage,
+      progress: terminal ? 100 : 0,
+      requested: req.now,
+      started: null,
+      completed: terminal ? req.now : null,
+      read_id: readId,
+      trigger: req.trigger,
+      sync_order: setting.syncOrder,
+      settings: JSON.stringify(setting),
+      attempts: 0,
+      lease_owner: null,
+      lease_expires: null,
+      run_slot: null,
+      not_before: null,
+      cursor_in: null,
+      cursor_out: null,
+      full_listing: null,
+      records_added: 0,
+      records_updated: 0,
+      records_deleted: 0,
+      source_calls: null,
+    });
+  }
+  // One statement for the whole read (the scheduler queues thousands per tick); a type already in progress is skipped
+  // by the partial unique index, row by row.
+  const created = await datasets.insertAllUnlessBusy(rows, trx);
+  for (const row of rows) {
+    if (created.some((d) => d.data_type === row.data_type)) continue;
+    const existing = await datasets.inProgress(req.connection.id, row.data_type, trx);
+    if (existing) busy.set(row.data_type as DataType, existing);
   }
   // The read's webhook bookkeeping commits with its datasets; those decided at queue time count as ended now.
   await openRead(trx, { readId, companyId: req.companyId, connectionId: req.connection.id, trigger: req.trigger, datasets: created.length, at: req.now });
   await datasetsEnded(trx, created.filter((d) => d.status !== 'Queued'), req.now);
-  if (dialect === 'postgres' && created.some((d) => d.status === 'Queued')) {
+  if (dialect === 'postgres' && req.notify !== false && created.some((d) => d.status === 'Queued')) {
     await sql`select pg_notify(${DATASETS_CHANNEL}, '')`.execute(trx);
   }
   return { readId, created, busy };

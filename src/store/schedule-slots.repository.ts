@@ -52,14 +52,17 @@ export class ScheduleSlotsRepository {
     return q.execute();
   }
 
+  /**
+   * Moves the bounds of a claimed batch in one statement (hot path: one UPDATE per slot was half the statements of a
+   * tick that queued 10,000 pulls). Same SQL on both databases: a VALUES list joined through UPDATE … FROM.
+   */
   async setNext(trx: Transaction<Database>, updates: { connection_id: string; data_type: string; next_due_ms: number | null }[]): Promise<void> {
-    for (const u of updates) {
-      await trx
-        .updateTable('schedule_slots')
-        .set({ next_due_ms: u.next_due_ms })
-        .where('connection_id', '=', u.connection_id)
-        .where('data_type', '=', u.data_type)
-        .execute();
+    for (let i = 0; i < updates.length; i += 1000) {
+      const values = sql.join(updates.slice(i, i + 1000).map((u) => sql`(${u.connection_id}, ${u.data_type}, cast(${u.next_due_ms} as bigint))`));
+      await sql`with v(connection_id, data_type, next_due_ms) as (values ${values})
+                update schedule_slots set next_due_ms = v.next_due_ms
+                from v
+                where schedule_slots.connection_id = v.connection_id and schedule_slots.data_type = v.data_type`.execute(trx);
     }
   }
 
