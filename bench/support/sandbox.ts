@@ -85,7 +85,9 @@ export interface WorkerProcess {
  */
 export function startWorker(database: string, env: Record<string, string> = {}): WorkerProcess {
   const db: Record<string, string> = database.startsWith('postgres') ? { DATABASE_URL: database } : { SYNCLINE_DATA_DIR: path.dirname(database) };
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'worker'], {
+  // BENCH_CPU_PROF_DIR: write a V8 CPU profile of the worker (the profiling behind docs/benchmarks.md).
+  const prof = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'worker'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', SYNCLINE_SECRET_KEY: SECRET_KEY, ...db, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
