@@ -1,14 +1,11 @@
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import type { Credentials, PullRequest, SourceRecord } from '../src/connectors/connector.js';
-import { SandboxConnector } from '../src/connectors/sandbox/index.js';
-import { MemoryCredentialsStore } from '../src/connectors/sandbox/test-helpers.js';
-import { systemClock } from '../src/lib/clock.js';
+import type { SourceRecord } from '../src/connectors/connector.js';
 import type { Dialect } from '../src/store/db.js';
 import { startSimulator, type Simulator } from '../src/sim/server.js';
 import { benchDatabase } from './support/databases.js';
 import type { Benchmark, BenchContext, BenchRow } from './support/harness.js';
-import { linkSandbox, queueTypes, secretBox, startWorker, waitTerminal, type Linked } from './support/sandbox.js';
+import { linkSandbox, queueTypes, startWorker, waitTerminal, type Linked } from './support/sandbox.js';
 
 const DB_NAME: Record<Dialect, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
 const MB = 1024 * 1024;
@@ -54,66 +51,63 @@ async function pullOnce(ctx: BenchContext, dialect: Dialect, sim: Simulator, n: 
 }
 
 /**
- * Baseline: the same mapped documents (pages read from the same tenant through the same connector) upserted into a
- * bare `(id primary key, data)` table with the same driver — better-sqlite3 one transaction per page, pg one
- * multi-row INSERT … ON CONFLICT per page. Only the upserts are timed.
+ * Baseline: the same mapped documents — read back, 1,000 at a time, from the records the pull just stored — upserted
+ * into a bare `(id primary key, data)` table with the same driver: better-sqlite3, one prepared statement in one
+ * transaction per 1,000; pg, one multi-row INSERT … ON CONFLICT per 1,000. Only the upserts are timed.
  */
-async function bareUpsert(dialect: Dialect, location: string, sim: Simulator, credentials: Credentials, connectionInfo: Record<string, string>): Promise<number> {
-  const connector = new SandboxConnector({ baseUrl: sim.url });
-  const req: PullRequest = {
-    dataType: 'invoices',
-    credentials: new MemoryCredentialsStore(credentials),
-    connectionInfo,
-    cursor: undefined,
-    full: true,
-    window: {},
-    clock: systemClock,
-    signal: new AbortController().signal,
-    reportProgress: () => {},
-    reportPause: () => {},
-  };
-  let upsert: (page: SourceRecord[]) => Promise<void>;
-  let close: () => Promise<void>;
+async function bareUpsert(dialect: Dialect, location: string, connectionId: string): Promise<number> {
+  let timed = 0;
+  let count = 0;
   if (dialect === 'sqlite') {
     const sqlite = new BetterSqlite3(location);
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = NORMAL');
-    sqlite.exec('create table bare_records (id text primary key, data text not null)');
-    const stmt = sqlite.prepare('insert into bare_records (id, data) values (?, ?) on conflict (id) do update set data = excluded.data');
-    const tx = sqlite.transaction((page: SourceRecord[]) => {
-      for (const r of page) stmt.run(r.id, JSON.stringify(r.data));
-    });
-    upsert = async (page) => tx(page);
-    close = async () => void sqlite.close();
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('synchronous = NORMAL');
+      sqlite.exec('create table bare_records (id text primary key, data text not null)');
+      const read = sqlite.prepare("select record_id, data from records where connection_id = ? and data_type = 'invoices' and record_id > ? order by record_id limit 1000");
+      const stmt = sqlite.prepare('insert into bare_records (id, data) values (?, ?) on conflict (id) do update set data = excluded.data');
+      const tx = sqlite.transaction((page: SourceRecord[]) => {
+        for (const r of page) stmt.run(r.id, JSON.stringify(r.data));
+      });
+      for (let after = ''; ; ) {
+        const rows = read.all(connectionId, after) as { record_id: string; data: string }[];
+        if (rows.length === 0) break;
+        const page: SourceRecord[] = rows.map((r) => ({ id: r.record_id, data: JSON.parse(r.data), sourceModifiedDate: null, deleted: false }));
+        const t = performance.now();
+        tx(page);
+        timed += performance.now() - t;
+        count += page.length;
+        after = rows.at(-1)!.record_id;
+      }
+    } finally {
+      sqlite.close();
+    }
   } else {
     const client = new pg.Client({ connectionString: location });
     await client.connect();
-    await client.query('create table bare_records (id text primary key, data jsonb not null)');
-    upsert = async (page) => {
-      const values: string[] = [];
-      const params: string[] = [];
-      for (const r of page) {
-        params.push(r.id, JSON.stringify(r.data));
-        values.push(`($${params.length - 1}, $${params.length}::jsonb)`);
+    try {
+      await client.query('create table bare_records (id text primary key, data jsonb not null)');
+      for (let after = ''; ; ) {
+        const { rows } = await client.query<{ record_id: string; data: Record<string, unknown> }>(
+          "select record_id, data from records where connection_id = $1 and data_type = 'invoices' and record_id > $2 order by record_id limit 1000",
+          [connectionId, after],
+        );
+        if (rows.length === 0) break;
+        const t = performance.now();
+        const values: string[] = [];
+        const params: string[] = [];
+        for (const r of rows) {
+          params.push(r.record_id, JSON.stringify(r.data));
+          values.push(`($${params.length - 1}, $${params.length}::jsonb)`);
+        }
+        await client.query(`insert into bare_records (id, data) values ${values.join(', ')} on conflict (id) do update set data = excluded.data`, params);
+        timed += performance.now() - t;
+        count += rows.length;
+        after = rows.at(-1)!.record_id;
       }
-      await client.query(`insert into bare_records (id, data) values ${values.join(', ')} on conflict (id) do update set data = excluded.data`, params);
-    };
-    close = () => client.end();
-  }
-  let timed = 0;
-  let count = 0;
-  try {
-    const gen = connector.pull(req);
-    for (;;) {
-      const step = await gen.next();
-      if (step.done) break;
-      const t = performance.now();
-      await upsert(step.value);
-      timed += performance.now() - t;
-      count += step.value.length;
+    } finally {
+      await client.end();
     }
-  } finally {
-    await close();
   }
   return count / (timed / 1000);
 }
@@ -132,9 +126,8 @@ export const pullThroughput: Benchmark = {
           ctx.log(`${dialect}: pulling ${n.toLocaleString('en')} invoices`);
           const r = await pullOnce(ctx, dialect, sim, n);
           try {
-            const conn = await r.db.store.db.selectFrom('connections').select(['credentials', 'connection_info']).where('id', '=', r.link.connectionId).executeTakeFirstOrThrow();
-            ctx.log(`${dialect}: ${r.recordsPerSecond.toFixed(0)} records/s; bare upsert of the same documents`);
-            const bare = await bareUpsert(dialect, r.db.location, sim, secretBox.openJson(conn.credentials!), JSON.parse(conn.connection_info!));
+            ctx.log(`${dialect}: ${r.recordsPerSecond.toFixed(0)} records/s in ${r.seconds.toFixed(1)} s, peak RSS ${(r.peakRss / MB).toFixed(0)} MiB; bare upsert of the same documents`);
+            const bare = await bareUpsert(dialect, r.db.location, r.link.connectionId);
             const label = `${DB_NAME[dialect]}, ${n.toLocaleString('en')} invoices`;
             rows.push({
               metric: `${label}: pull throughput`,
