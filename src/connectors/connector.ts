@@ -151,4 +151,7 @@ export class ConnectorRegistry {
   get(key: string): Connector | undefined {
     return this.byKey.get(key);
   }
+  list(): Connector[] {
+    return [...this.byKey.values()];
+  }
 }

@@ -27,7 +27,7 @@ describe('dataset claim plan [postgres]', () => {
   it('walks datasets_claim_order and sorts nothing', async () => {
     const plan = await store.db.transaction().execute(async (trx) => {
       await sql`set local enable_sort = off`.execute(trx);
-      const c = claimCandidates(trx, 'postgres', '2026-01-02T00:00:00.000Z').compile();
+      const c = claimCandidates(trx, 'postgres', '2026-01-02T00:00:00.000Z', { mqjo: 1 }).compile();
       const r = await trx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain ${c.sql}`, [...c.parameters]));
       return r.rows.map((x) => x['QUERY PLAN']).join('\n');
     });

@@ -262,6 +262,28 @@ describe.each(DIALECTS)('pull engine [%s]', (dialect) => {
     expect(running[0].dataType).toBe('company');
   });
 
+  it('a connection with a long queue does not hold up the others: one pull per connection, all at once', async () => {
+    engine.connector.behaviour.hang = true;
+    // Four more companies linked after this one: five first-link reads of 17 datasets each, queued in that order.
+    await link();
+    const others: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const co = (await t.call('POST', '/companies', { name: `Queue Co ${i}` })).json().id;
+      const cn = (await t.call('POST', `/companies/${co}/connections`, { platformKey: 'mqjo' })).json().id;
+      others.push(co);
+      t.clock.advance(1000); // each read a second after the previous one, as in real life
+      expect((await t.app.inject({ method: 'GET', url: `/link/companies/${co}/connections/${cn}/start` })).statusCode).toBe(302);
+    }
+    // The pool runs 4 at once (the default); with the first connection's 16 queued datasets filling every claim's
+    // candidates, only one pull ran at a time.
+    const running = async () =>
+      Number((await t.store.db.selectFrom('datasets').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'Fetching').executeTakeFirstOrThrow()).n);
+    await waitFor(async () => (await running()) === 4, 10_000, '4 pulls running at once');
+    const byConnection = await t.store.db.selectFrom('datasets').select('connection_id').where('status', '=', 'Fetching').execute();
+    expect(new Set(byConnection.map((r) => r.connection_id)).size).toBe(4);
+    for (const co of others) await t.call('DELETE', `/companies/${co}`);
+  });
+
   it('a dataset whose lease expires is requeued by the sweeper and resumed; after the attempt limit it fails', async () => {
     await engine.stop();
     engine = startEngine(t, { concurrency: 1 });

@@ -69,6 +69,11 @@ export class WorkerPool {
     this.datasets = new DatasetsRepository(deps.store.db, deps.store.dialect);
   }
 
+  /** Per integration: pulls of one connection that may run at once (read at each claim: tests change connectors). */
+  private get maxPerConnection(): Record<string, number> {
+    return Object.fromEntries(this.deps.connectors.list().map((c) => [c.key, c.maxConcurrentPullsPerConnection]));
+  }
+
   get activeCount(): number {
     return this.running.size;
   }
@@ -93,7 +98,7 @@ export class WorkerPool {
             workerId: this.workerId,
             now: this.deps.clock.now().toISOString(),
             leaseExpires: this.leaseExpiry(),
-            maxPerConnection: (key) => this.deps.connectors.get(key)?.maxConcurrentPullsPerConnection ?? 1,
+            maxPerConnection: this.maxPerConnection,
           });
         } catch (err) {
           if (signal.aborted) break;
