@@ -145,16 +145,17 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
     }
     if (signal.aborted) throw signal.reason ?? new Error('aborted');
 
-    if (!(await datasets.update(ds.id, deps.workerId, { status: 'Processing', progress: Math.max(progress.value, 90) }))) return;
+    // Processing is shown while the merge runs; an incremental pull that found nothing has no merge to show.
+    const merging = seen > 0 || outcome.fullListing;
+    if (merging && !(await datasets.update(ds.id, deps.workerId, { status: 'Processing', progress: Math.max(progress.value, 90) }))) return;
     progress.value = Math.max(progress.value, 90);
     let ended: DatasetRow | undefined;
     try {
       ended = await store.db.transaction().execute(async (trx) => {
         // An incremental pull that found nothing changed (most scheduled pulls) has nothing to merge.
-        const counts =
-          seen > 0 || outcome.fullListing
-            ? await records.merge(trx, { datasetId: ds.id, connectionId: conn.id, dataType, now: now(), fullListing: outcome.fullListing, syncFrom: window.syncFrom })
-            : { added: 0, updated: 0, deleted: 0 };
+        const counts = merging
+          ? await records.merge(trx, { datasetId: ds.id, connectionId: conn.id, dataType, now: now(), fullListing: outcome.fullListing, syncFrom: window.syncFrom })
+          : { added: 0, updated: 0, deleted: 0 };
         const done = await datasets.finish(
           ds.id,
           deps.workerId,
