@@ -8,10 +8,10 @@ import { ManualClock } from '../lib/clock.js';
 import { startSimulator, type Simulator } from './server.js';
 
 /**
- * The simulator's responses validate against Xero's official OpenAPI document (shared/xero/xero_accounting.yaml), so
- * the Sandbox connector reads the same wire format real Xero sends.
+ * The simulator's responses validate against Xero's official OpenAPI document (a copy, MIT, in
+ * test/fixtures/xero/xero_accounting.yaml), so the Sandbox connector reads the same wire format real Xero sends.
  */
-const SPEC = fileURLToPath(new URL('../../../shared/xero/xero_accounting.yaml', import.meta.url));
+const SPEC = fileURLToPath(new URL('../../test/fixtures/xero/xero_accounting.yaml', import.meta.url));
 
 describe('wire format checked against xero_accounting.yaml', () => {
   let sim: Simulator;
