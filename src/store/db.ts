@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
@@ -52,7 +52,7 @@ export function openStore(opts: StoreOptions): Store {
     return { db, dialect: 'postgres', pool, close: () => db.destroy() };
   }
   const file = opts.sqliteFile ?? path.join(opts.dataDir ?? './data', 'syncline.db');
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') createPrivateFile(file);
   const database = new BetterSqlite3(file);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
@@ -60,6 +60,29 @@ export function openStore(opts: StoreOptions): Store {
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return { db, dialect: 'sqlite', pool: undefined, close: () => db.destroy() };
+}
+
+/**
+ * The database holds sealed credentials, webhook secrets and every company's accounting data: it is created readable by
+ * its owner only (0600), in a directory Syncline creates 0700. SQLite's unix VFS gives the `-wal` and `-shm` files it
+ * creates next to it the database file's own mode, so they are 0600 too. An existing file keeps the mode its operator
+ * chose.
+ */
+export function createPrivateFile(file: string): void {
+  ensurePrivateDir(path.dirname(path.resolve(file)));
+  if (!existsSync(file)) {
+    try {
+      closeSync(openSync(file, 'wx', 0o600));
+    } catch (err) {
+      // Another process created it at the same moment: it is theirs and already 0600.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/** Creates `dir` (and missing parents) 0700; an existing directory is left as it is. */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
 /**
