@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../test/support/stores.js';
 import { createTestApp, expectErrorShape, type TestApp } from '../../test/support/app.js';
+import { networkInterfaces } from 'node:os';
 import { allowPrivateTargets, clearConsumers } from '../../test/support/webhooks.js';
 import { MAX_CONSUMERS } from '../domain/webhook-events.js';
 
@@ -87,7 +88,10 @@ describe.each(DIALECTS)('webhook consumers API [%s]', (dialect) => {
       await bad({ ...ok, url }, 'url');
       allowPrivateTargets(t, false);
     }
-    for (const url of ['http://127.0.0.1:9000/hook', 'http://localhost/hook', 'http://10.0.0.5/', 'http://192.168.1.2/', 'http://[::1]/']) {
+    // issue 12 item 10: IPv6 spellings of loopback, site-local, and this host's own interface addresses
+    const ownAddresses = Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((i) => (i.family === 'IPv6' ? `[${i.address}]` : i.address)));
+    const ownUrls = ownAddresses.filter((a) => !a.startsWith('[fe80:')).map((a) => `http://${a}/hook`); // link-local: always refused
+    for (const url of ['http://127.0.0.1:9000/hook', 'http://localhost/hook', 'http://10.0.0.5/', 'http://192.168.1.2/', 'http://[::1]/', 'http://[::127.0.0.1]/', 'http://[::ffff:0:127.0.0.1]/', 'http://[fec0::1]/', ...ownUrls]) {
       const e = await bad({ ...ok, url }, 'url');
       expect(e.validation.errors[0].message).toMatch(/SYNCLINE_WEBHOOKS_ALLOW_PRIVATE/);
       allowPrivateTargets(t, true);

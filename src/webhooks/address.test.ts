@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { guardedLookup, refusedAddress, refusedHost, refusedUrl } from './address.js';
+import { networkInterfaces } from 'node:os';
+import { embeddedIpv4, guardedLookup, interfaceAddresses, refusedAddress, refusedHost, refusedUrl } from './address.js';
 import { nextAttemptAt, parseRetryAfter, RETRY_WAITS_MS, canonicalEventType, tagsMatch } from '../domain/webhook-events.js';
 import { sign, signatureHeader, generateSecret } from './signing.js';
 import { Webhook } from 'standardwebhooks';
@@ -74,6 +75,99 @@ describe('webhook address rules (webhooks.md §1)', () => {
     expect(allowed.err).toBeNull();
     expect(['127.0.0.1', '::1']).toContain(allowed.address);
     expect(refusedHost('metadata.goog', true)).toBeDefined();
+  });
+});
+
+describe('webhook address rules: IPv6 forms that carry an IPv4 address, site-local, this host (issue 12 item 10)', () => {
+  const HINT = /SYNCLINE_WEBHOOKS_ALLOW_PRIVATE/;
+
+  it('decodes every IPv6 form that reaches an IPv4 address', () => {
+    expect(embeddedIpv4('::127.0.0.1')).toEqual({ form: 'IPv4-compatible', ipv4: ['127.0.0.1'] });
+    expect(embeddedIpv4('::7f00:1')).toEqual({ form: 'IPv4-compatible', ipv4: ['127.0.0.1'] });
+    expect(embeddedIpv4('::ffff:0:127.0.0.1')).toEqual({ form: 'IPv4-translated', ipv4: ['127.0.0.1'] });
+    expect(embeddedIpv4('::ffff:10.0.0.1')).toEqual({ form: 'IPv4-mapped', ipv4: ['10.0.0.1'] });
+    expect(embeddedIpv4('64:ff9b::c0a8:101')).toEqual({ form: 'NAT64', ipv4: ['192.168.1.1'] });
+    expect(embeddedIpv4('2002:7f00:1::')).toEqual({ form: '6to4', ipv4: ['127.0.0.1'] });
+    // Teredo: server 65.54.227.120, client 127.0.0.1 obfuscated (bitwise not: 0x80ff:fffe)
+    expect(embeddedIpv4('2001:0:4136:e378:8000:63bf:80ff:fffe')).toEqual({ form: 'Teredo', ipv4: ['65.54.227.120', '127.0.0.1'] });
+    expect(embeddedIpv4('::1')).toBeUndefined();
+    expect(embeddedIpv4('::')).toBeUndefined();
+    expect(embeddedIpv4('2001:4860:4860::8888')).toBeUndefined();
+  });
+
+  it('refuses the IPv4-compatible, mapped, translated, NAT64, 6to4 and Teredo forms of private addresses, site-local and unique-local, naming the variable', () => {
+    for (const url of [
+      'http://[::127.0.0.1]/',
+      'http://[::7f00:1]/',
+      'http://[::ffff:0:127.0.0.1]/',
+      'http://[::ffff:0:7f00:1]/',
+      'http://[::ffff:7f00:1]/',
+      'http://[::10.0.0.1]/',
+      'http://[::ffff:0:192.168.0.1]/',
+      'http://[64:ff9b::127.0.0.1]/',
+      'http://[64:ff9b:1::8.8.8.8]/', // local-use NAT64 prefix: inside the operator's network
+      'http://[2002:7f00:1::1]/',
+      'http://[2002:c0a8:101::]/',
+      'http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/',
+      'http://[fec0::1]/',
+      'http://[feff::1]/',
+      'http://[fd00::2]/',
+      'http://[fc00::1]/',
+      'http://[::]/',
+      'http://[0:0:0:0:0:0:0:1]/',
+      'http://192.0.0.8/',
+      'http://198.18.0.1/',
+    ]) {
+      const why = refusedUrl(url, false, { hostAddresses: () => [] });
+      expect(why, url).toMatch(HINT);
+      expect(refusedUrl(url, true), url).toBeUndefined();
+    }
+  });
+
+  it('the embedded forms of link-local and metadata addresses are refused even when private targets are allowed', () => {
+    for (const url of ['http://[::169.254.169.254]/', 'http://[::ffff:0:169.254.169.254]/', 'http://[64:ff9b::169.254.169.254]/', 'http://[2002:a9fe:a9fe::]/', 'http://[::ffff:224.0.0.1]/', 'http://[::2:0:0:1]/', 'http://[100::1]/']) {
+      expect(refusedUrl(url, true), url).toBeDefined();
+      expect(refusedUrl(url, true), url).not.toMatch(HINT);
+    }
+    // Public IPv4 addresses in those forms stay usable (6to4 and NAT64 gateways are legitimate routes).
+    for (const ip of ['::ffff:8.8.8.8', '64:ff9b::8.8.8.8', '2002:808:808::1', '::8.8.8.8']) expect(refusedAddress(ip, false, { hostAddresses: () => [] }), ip).toBeUndefined();
+  });
+
+  it("refuses this host's own interface addresses, public ones included, in any spelling, unless private targets are allowed", () => {
+    const own = () => ['203.0.113.7', '2001:db8:1::7'];
+    for (const ip of ['203.0.113.7', '::ffff:203.0.113.7', '::ffff:cb00:7107', '2001:db8:1::7', '2001:0db8:0001:0000:0000:0000:0000:0007']) {
+      expect(refusedAddress(ip, false, { hostAddresses: own }), ip).toMatch(/address of this host.*SYNCLINE_WEBHOOKS_ALLOW_PRIVATE/);
+      expect(refusedAddress(ip, true, { hostAddresses: own }), ip).toBeUndefined();
+    }
+    expect(refusedAddress('203.0.113.8', false, { hostAddresses: own })).toBeUndefined();
+    // The real interfaces of the machine running the test: every one of them is refused by default.
+    const real = interfaceAddresses();
+    expect(real.length).toBeGreaterThan(0);
+    expect(real).toEqual(Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((i) => i.address)));
+    for (const ip of real) {
+      expect(refusedAddress(ip, false), ip).toBeDefined();
+      expect(refusedUrl(`http://${ip.includes(':') ? `[${ip}]` : ip}/hook`, false), ip).toBeDefined();
+    }
+  });
+
+  it('at delivery, DNS answers in those forms or naming this host are refused', async () => {
+    const lookup = (answer: string[], allow: boolean, own: string[] = []) =>
+      new Promise<Error | null>((r) =>
+        guardedLookup(allow, (_h, _f, cb) => cb(null, answer.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }))), { hostAddresses: () => own })(
+          'hooks.example.com',
+          {},
+          (err) => r(err),
+        ),
+      );
+    for (const answer of [['::127.0.0.1'], ['::ffff:0:127.0.0.1'], ['fec0::1'], ['8.8.8.8', '::ffff:0:10.1.1.1'], ['2002:7f00:1::']]) {
+      const err = await lookup(answer, false);
+      expect(err?.message, answer.join()).toMatch(/hooks\.example\.com resolves to .*SYNCLINE_WEBHOOKS_ALLOW_PRIVATE/);
+      expect(await lookup(answer, true), answer.join()).toBeNull();
+    }
+    expect((await lookup(['198.51.100.20'], false, ['198.51.100.20']))?.message).toMatch(/address of this host/);
+    expect(await lookup(['198.51.100.20'], false, ['198.51.100.21'])).toBeNull();
+    expect(await lookup(['::ffff:0:169.254.169.254'], true)).toBeTruthy();
+    expect(refusedHost('[fec0::1%eth0]', false, { hostAddresses: () => [] })).toMatch(HINT);
   });
 });
 
