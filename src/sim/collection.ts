@@ -39,6 +39,8 @@ export class Collection<T extends { updatedMs: number }> {
   private readonly overlay = new Map<number, T | null>();
   private created = 0;
   private sortedOverridden: number[] | null = null;
+  /** Hard-deleted records: the last version and when it went, for dialects that report deletions (QBO's CDC). */
+  private readonly removed = new Map<number, { record: T; atMs: number }>();
 
   constructor(private readonly src: CollectionSource<T>) {}
 
@@ -64,11 +66,18 @@ export class Collection<T extends { updatedMs: number }> {
     this.sortedOverridden = null;
   }
 
-  hardDelete(i: number): boolean {
-    if (this.get(i) === undefined) return false;
+  hardDelete(i: number, atMs?: number): boolean {
+    const last = this.get(i);
+    if (last === undefined) return false;
+    this.removed.set(i, { record: last, atMs: atMs ?? last.updatedMs });
     this.overlay.set(i, null);
     this.sortedOverridden = null;
     return true;
+  }
+
+  /** Hard-deleted records with their last version and deletion time. */
+  removedEntries(): IterableIterator<[number, { record: T; atMs: number }]> {
+    return this.removed.entries();
   }
 
   /** Overlay entries, e.g. for report deltas. */

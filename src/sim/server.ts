@@ -8,6 +8,7 @@ import { balanceSheetReport, cashFlowReport, monthIndexOf, profitAndLossReport, 
 import { COLLECTIONS, type CollectionName, type Doc, type Pay, type RecordTypes } from './model.js';
 import { msDate, renderAccount, renderContact, renderDoc, renderItem, renderManualJournal, renderOrganisation, renderPayment, renderTaxRate, renderTrackingCategory } from './render.js';
 import { SimError, Tenant, newCounters, type Fault, type FaultKind, type RateLimit } from './tenant.js';
+import { createQboDialect, type QboDialect, type QboDialectOptions } from './qbo/dialect.js';
 
 export interface SimulatorOptions {
   host?: string;
@@ -28,6 +29,8 @@ export interface SimulatorOptions {
   defaultTenantSize?: number | TenantSize;
   /** When set, /admin calls need `Authorization: Bearer <adminToken>`. */
   adminToken?: string;
+  /** The QuickBooks Online dialect (src/sim/qbo/): OAuth clients, per-realm limits, token lifetimes. */
+  qbo?: Omit<QboDialectOptions, 'clock' | 'createTenant'>;
 }
 
 export interface CreateTenantOptions {
@@ -47,6 +50,8 @@ export interface Simulator {
   /** Issues a new grant (access + refresh token) for a tenant, as the end of an OAuth authorization would. */
   grant(tenantId: string): TokenSet;
   tokens: TokenStore;
+  /** The QuickBooks Online dialect over the same tenants. */
+  qbo: QboDialect;
 }
 
 const API_PREFIX = '/api.xro/2.0';
@@ -168,6 +173,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     tenants.set(t.id, t);
     return t;
   }
+
+  const qbo = createQboDialect({ ...(opts.qbo ?? {}), clock, createTenant });
 
   function grant(tenantId: string): TokenSet {
     const t = tenants.get(tenantId);
@@ -581,6 +588,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const m = process.memoryUsage();
       return send(200, { tenants: tenants.size, heapUsedBytes: m.heapUsed, rssBytes: m.rss });
     }
+    if (segs[0] === 'qbo') return qbo.admin(req, res, url, segs.slice(1), body);
     if (segs[0] !== 'tenants') throw new HttpError(404, 'not found');
     if (segs.length === 1) {
       if (method === 'GET') return send(200, [...tenants.values()].map(tenantInfo));
@@ -725,6 +733,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const lower = p.toLowerCase();
     const run = async () => {
       if (lower.startsWith(API_PREFIX)) return serveApi(req, res, url);
+      if (qbo.owns(lower)) return qbo.handle(req, res, url);
       if (lower.startsWith('/connect/')) return serveConnect(req, res, url);
       if (lower === '/connections' || lower.startsWith('/connections/')) return serveConnections(req, res, url);
       if (lower === '/admin' || lower.startsWith('/admin/')) return serveAdmin(req, res, url);
@@ -752,6 +761,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     url: `http://${host}:${addr.port}`,
     port: addr.port,
     tokens,
+    qbo,
     createTenant,
     tenant: (id) => tenants.get(id.toLowerCase()),
     grant,

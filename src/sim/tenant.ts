@@ -295,7 +295,7 @@ export class Tenant implements RenderContext {
       throw new SimError(400, 'a document with payments cannot be deleted; delete its payments first');
     }
     if (name === 'invoices' || name === 'bills' || name === 'creditNotes') this.unlinkDoc(record as Doc);
-    this.collections[name].hardDelete(index);
+    this.collections[name].hardDelete(index, this.nowMs());
     return this.log(out, 'hardDelete', name, index);
   }
 
