@@ -183,9 +183,10 @@ describe.each(DIALECTS)('connections API [%s]', (dialect) => {
       [null, 'PendingAuth', conn.created],
       ['PendingAuth', 'Linked', linkedAt],
     ]);
-    // Opening it again keeps it Linked and records nothing new.
+    // Opening it again keeps it Linked and records nothing new: the page says it is already connected.
     const again = await openLink(conn.linkUrl);
-    expect(again.statusCode).toBe(302);
+    expect(again.statusCode).toBe(409);
+    expect(again.body).toContain('Already connected');
     expect((await history(conn.id)).length).toBe(2);
     // Unknown ids on the link page
     expectErrorShape(await t.app.inject({ method: 'GET', url: `/link/companies/${cid}/connections/${MISSING}/start` }), 404);
@@ -267,9 +268,10 @@ describe.each(DIALECTS)('connections API [%s]', (dialect) => {
     const h = await history(conn.id);
     expect(h.map((r) => r.to_status)).toEqual(['PendingAuth', 'Linked', 'Unlinked']);
     expect(h[2]!.changed_at).toBe(t.clock.now().toISOString());
-    // It can be re-linked through the linkUrl.
-    await openLink(conn.linkUrl);
-    expect((await t.call('GET', url)).json().status).toBe('Linked');
+    // The browser Link page may not undo the client's unlink (issue 12 item 4); PUT …/authorization can.
+    expect((await openLink(conn.linkUrl)).statusCode).toBe(409);
+    expect((await t.call('GET', url)).json().status).toBe('Unlinked');
+    expect((await t.call('PUT', `${url}/authorization`, {})).json().status).toBe('Linked');
   });
 
   it('deletes with 200 and an empty body', async () => {

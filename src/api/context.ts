@@ -4,6 +4,7 @@ import type { SecretBox } from '../lib/secrets.js';
 import type { IntegrationRegistry } from '../connectors/integrations.js';
 import type { Store } from '../store/db.js';
 import type { MetricsSource } from './metrics.js';
+import type { OAuthLinker } from '../domain/oauth-link.js';
 import { ApiKeysRepository } from '../store/api-keys.repository.js';
 import { CompaniesRepository } from '../store/companies.repository.js';
 import { ConnectionsRepository } from '../store/connections.repository.js';
@@ -51,6 +52,8 @@ export interface ApiContext {
    */
   /** Best-effort revocation of a deleted connection's tokens at its platform; never throws. */
   readonly revokeConnection?: (conn: { integration_key: string; credentials: string | null }) => Promise<void>;
+  /** The OAuth side of the Link flow for an integration (Xero); undefined → that integration cannot be linked by a browser. */
+  readonly oauthLinker?: (integrationKey: string) => OAuthLinker | undefined;
   readonly authorizeConnection?: (conn: { id: string; integrationKey: string; companyName: string }) => Promise<
     { credentials: Record<string, unknown>; connectionInfo: Record<string, string> } | undefined
   >;

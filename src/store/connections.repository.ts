@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import { PostgresAdapter, sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { newId } from '../lib/ids.js';
 import type { ConnectionStatus } from '../domain/statuses.js';
 import type { ConnectionsTable, ConnectionStatusChangesTable, Database } from './schema.js';
@@ -47,14 +47,16 @@ export class ConnectionsRepository {
 
   /** Inserts the connection, its first status record and its connection.created event together. */
   async insert(row: NewConnection): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('connections').values(row).execute();
-      await trx
-        .insertInto('connection_status_changes')
-        .values({ id: newId(), connection_id: row.id, from_status: null, to_status: row.status, reason: 'created', changed_at: row.created_at })
-        .execute();
-      await emitConnectionEvent(trx, 'connection.created', row.id, row.created_at);
-    });
+    await this.db.transaction().execute((trx) => this.insertIn(trx, row));
+  }
+
+  private async insertIn(trx: Transaction<Database>, row: NewConnection): Promise<void> {
+    await trx.insertInto('connections').values(row).execute();
+    await trx
+      .insertInto('connection_status_changes')
+      .values({ id: newId(), connection_id: row.id, from_status: null, to_status: row.status, reason: 'created', changed_at: row.created_at })
+      .execute();
+    await emitConnectionEvent(trx, 'connection.created', row.id, row.created_at);
   }
 
   get(companyId: string, id: string): Promise<ConnectionRow | undefined> {
@@ -114,11 +116,51 @@ export class ConnectionsRepository {
   }
 
   /**
-   * The company's current accounting connection (sync-behaviour.md §9.2): the most recently created one. Every v1
-   * integration is an accounting integration.
+   * The company's current accounting connection, which company-level reads, dataStatus and queueing without a
+   * connectionId use (every v1 integration is an accounting integration). Rule (README "Several connections"):
+   * the `Linked` connection linked most recently; when none is Linked, the connection linked most recently
+   * (Unlinked or Deauthorized: its data stays readable); when none was ever linked, the most recently created.
+   * A connection created through the Link page and never authorised therefore never displaces one that serves data.
    */
   current(companyId: string): Promise<ConnectionRow | undefined> {
-    return this.select().where('company_id', '=', companyId).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return this.select()
+      .where('company_id', '=', companyId)
+      .orderBy(sql`case when connections.status = 'Linked' then 0 when connections.linked_at is not null then 1 else 2 end`)
+      .orderBy(sql`coalesce(connections.linked_at, '')`, 'desc')
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  /**
+   * For the Link page: the company's PendingAuth connection to the integration, or a new one when the company holds
+   * fewer than `cap` connections to it; undefined when the cap is reached. Counting and inserting happen under the
+   * company's row lock (PostgreSQL; SQLite serialises writers), so concurrent requests cannot overshoot the cap.
+   */
+  async pendingOrCreate(companyId: string, integrationKey: string, cap: number, now: string): Promise<string | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      // PostgreSQL: the company row lock serialises Link pages of one company. SQLite: one connection, one writer.
+      if (trx.getExecutor().adapter instanceof PostgresAdapter) await trx.selectFrom('companies').select('id').where('id', '=', companyId).forUpdate().execute();
+      const rows = await trx.selectFrom('connections').select(['id', 'status']).where('company_id', '=', companyId).where('integration_key', '=', integrationKey).orderBy('created_at').execute();
+      const pending = rows.find((r) => r.status === 'PendingAuth');
+      if (pending) return pending.id;
+      if (rows.length >= cap) return undefined;
+      const id = newId();
+      await this.insertIn(trx, {
+        id,
+        company_id: companyId,
+        integration_key: integrationKey,
+        status: 'PendingAuth',
+        credentials: null,
+        connection_info: null,
+        errors: null,
+        created_at: now,
+        updated_at: now,
+        last_sync: null,
+      });
+      return id;
+    });
   }
 
   getById(id: string): Promise<ConnectionRow | undefined> {

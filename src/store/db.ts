@@ -113,6 +113,9 @@ export async function migrateToLatest(store: Store): Promise<MigrationResultSet>
   const migrator = new Migrator({
     db: store.db,
     provider: { getMigrations: async () => all },
+    // Numbers are handed out to parallel lines of work, so 0011 may be applied before 0009 lands: run the missing
+    // ones in order instead of refusing. Each migration is independent of the numbers it skips.
+    allowUnorderedMigrations: true,
   });
   const result = await migrator.migrateToLatest();
   if (result.error) throw result.error;

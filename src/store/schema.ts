@@ -203,6 +203,19 @@ export interface DatasetReadsTable {
   completed_at: string | null;
 }
 
+/** Link flow tokens (migration 0011): hashed, single-use, expiring; the payload is SecretBox-sealed. */
+export interface LinkStatesTable {
+  token_hash: string;
+  /** state (an OAuth authorization in progress) | choice (a grant waiting for the user to pick an organisation) */
+  kind: string;
+  connection_id: string;
+  integration_key: string;
+  payload: string | null;
+  created_at: string;
+  expires_at: string;
+  consumed_at: string | null;
+}
+
 export interface Database {
   instance_settings: InstanceSettingsTable;
   api_keys: ApiKeysTable;
@@ -219,6 +232,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
   dataset_reads: DatasetReadsTable;
+  link_states: LinkStatesTable;
 }
 
 export type Timestamp = ColumnType<string, string, string>;

@@ -228,7 +228,8 @@ describe.each(DIALECTS)('webhook events [%s]', (dialect) => {
 
     // Unlink and re-link: two more status changes, the initial read again, but NewCompanySynchronized only once.
     expect((await t.call('PATCH', `/companies/${company.id}/connections/${conn.id}`, { status: 'Unlinked' })).statusCode).toBe(200);
-    await link(company.id, conn.id);
+    // The client re-links it (the browser Link page may not undo an unlink).
+    expect((await t.call('PUT', `/companies/${company.id}/connections/${conn.id}/authorization`, {})).statusCode).toBe(200);
     await deliver();
     expect(legacy('/hooks/legacy', 'DataConnectionStatusChanged').map((b) => [b.Data.oldStatus, b.Data.newStatus])).toEqual([
       ['PendingAuth', 'Linked'],
@@ -249,7 +250,7 @@ describe.each(DIALECTS)('webhook events [%s]', (dialect) => {
     expect(bodies('/hooks/life')).toEqual([]); // connected is not subscribed
 
     await t.call('PATCH', `/companies/${company.id}/connections/${conn.id}`, { status: 'Unlinked' });
-    await link(company.id, conn.id);
+    expect((await t.call('PUT', `/companies/${company.id}/connections/${conn.id}/authorization`, {})).statusCode).toBe(200);
     await deliver();
     expect(ofType('/hooks/life', 'connection.disconnected').map((b) => b.payload.connection.status)).toEqual(['Unlinked']);
     expect(ofType('/hooks/life', 'connection.reconnected').map((b) => b.payload.connection.status)).toEqual(['Linked']);
