@@ -168,11 +168,11 @@ describe.each(DIALECTS)('first API key at start [%s]', (dialect) => {
     try {
       const repo = new ApiKeysRepository(store.db);
       const clock = new ManualClock();
-      const key = await ensureBootstrapKey(repo, undefined, clock);
+      const key = (await ensureBootstrapKey(repo, undefined, clock)).generated;
       expect(key).toMatch(/^[A-Za-z0-9]{40}$/);
       const rows = await repo.list();
       expect(rows.map((r) => [r.name, r.key_hash])).toEqual([['bootstrap', hashApiKey(key!)]]);
-      expect(await ensureBootstrapKey(repo, undefined, clock)).toBeUndefined();
+      expect(await ensureBootstrapKey(repo, undefined, clock)).toEqual({});
       expect(await repo.count()).toBe(1);
     } finally {
       await store.cleanup();
@@ -188,7 +188,7 @@ describe.each(DIALECTS)('first API key at start [%s]', (dialect) => {
       const clock = new ManualClock();
       const pg = dialect === 'postgres';
       const keys = await Promise.all([ensureBootstrapKey(a, undefined, clock, pg), ensureBootstrapKey(b, undefined, clock, pg), ensureBootstrapKey(a, undefined, clock, pg)]);
-      expect(keys.filter((k) => k !== undefined).length).toBe(1);
+      expect(keys.filter((k) => k.generated !== undefined).length).toBe(1);
       expect(await a.count()).toBe(1);
     } finally {
       await second?.close();
@@ -203,16 +203,16 @@ describe.each(DIALECTS)('first API key at start [%s]', (dialect) => {
       const repo = new ApiKeysRepository(store.db);
       const clock = new ManualClock();
       const results = await Promise.all([ensureBootstrapKey(repo, 'configured-key', clock), ensureBootstrapKey(repo, 'configured-key', clock)]);
-      expect(results).toEqual([undefined, undefined]);
+      expect(results).toEqual([{}, {}]);
       expect((await repo.list()).map((r) => [r.name, r.key_hash])).toEqual([['bootstrap', hashApiKey('configured-key')]]);
-      expect(await ensureBootstrapKey(repo, 'configured-key', clock)).toBeUndefined();
+      expect(await ensureBootstrapKey(repo, 'configured-key', clock)).toEqual({});
       expect(await repo.count()).toBe(1);
       // With keys already present and a different key configured, the configured one is added, nothing generated.
       const otherRepo = new ApiKeysRepository(other.db);
       await otherRepo.insert({ id: '11111111-1111-4111-8111-111111111111', name: 'existing', key_hash: hashApiKey('x'), created_at: clock.now().toISOString() });
-      expect(await ensureBootstrapKey(otherRepo, undefined, clock)).toBeUndefined();
+      expect(await ensureBootstrapKey(otherRepo, undefined, clock)).toEqual({});
       expect(await otherRepo.count()).toBe(1);
-      expect(await ensureBootstrapKey(otherRepo, 'configured-key', clock)).toBeUndefined();
+      expect(await ensureBootstrapKey(otherRepo, 'configured-key', clock)).toEqual({});
       expect((await otherRepo.list()).map((r) => r.name).sort()).toEqual(['bootstrap', 'existing']);
     } finally {
       await store.cleanup();

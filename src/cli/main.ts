@@ -41,6 +41,8 @@ async function runNode(roles: Roles, label: string): Promise<void> {
   const log = createLogger(config.logLevel);
   const server = await startServer(config, { logger: log, roles });
   log.info({ url: server.url || undefined, database: server.store.dialect, roles }, roles.api ? 'syncline listening' : `syncline ${label} started`);
+  // Also in the log; on stderr in plain words so an operator starting the process by hand sees it.
+  if (server.apiKeyRefused) process.stderr.write(`syncline: ${server.apiKeyRefused}\n`);
   if (server.generatedApiKey) {
     // Printed once, on stdout, outside the JSON log stream: only its hash is stored.
     process.stdout.write(

@@ -39,6 +39,8 @@ export interface Server {
   sandboxUrl: string | undefined;
   /** Set when a key was generated at this start: print it once. */
   generatedApiKey: string | undefined;
+  /** Why SYNCLINE_API_KEY was not stored at this start (revoked before, or 10 keys exist); also logged. */
+  apiKeyRefused: string | undefined;
   /** Listener URL (API role only). */
   url: string;
   /** The SYNCLINE_METRICS_PORT listener's /metrics URL, when configured. */
@@ -100,7 +102,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   try {
     await migrateToLatest(store);
     const repos = repositories(store);
-    const generatedApiKey = roles.api ? await ensureBootstrapKey(repos.apiKeys, config.apiKey, clock, store.dialect === 'postgres') : undefined;
+    const bootstrap = roles.api ? await ensureBootstrapKey(repos.apiKeys, config.apiKey, clock, store.dialect === 'postgres') : {};
+    const generatedApiKey = bootstrap.generated;
+    if (bootstrap.refused) log.warn(bootstrap.refused);
     const secretBox = new SecretBox(loadSecretKey(config));
     let connectors = opts.connectors;
     let sandboxUrl: string | undefined;
@@ -231,6 +235,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       connectors,
       sandboxUrl,
       generatedApiKey,
+      apiKeyRefused: bootstrap.refused,
       url,
       metricsUrl: metricsServer?.url,
       async close() {

@@ -37,8 +37,43 @@ export class ApiKeysRepository {
     await this.db.insertInto('api_keys').values(row).execute();
   }
 
-  async delete(id: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('api_keys').where('id', '=', id).executeTakeFirst();
-    return Number(r.numDeletedRows) > 0;
+  /**
+   * A configured (bootstrap) key, stored at start: unless a stored key already has its hash, the key was revoked
+   * before (a revoked key stays revoked, whatever the environment still says), or `limit` keys exist. One transaction;
+   * on PostgreSQL the same table lock as `insertWithinLimit`, so concurrent starts and creates cannot pass the limit.
+   */
+  async insertConfigured(row: ApiKeyRow, limit: number, isPostgres: boolean): Promise<'inserted' | 'exists' | 'revoked' | 'full'> {
+    return this.db.transaction().execute(async (trx) => {
+      if (isPostgres) await sql`lock table api_keys in share row exclusive mode`.execute(trx);
+      if (await trx.selectFrom('api_keys').select('id').where('key_hash', '=', row.key_hash).executeTakeFirst()) return 'exists';
+      if (await trx.selectFrom('revoked_api_keys').select('key_hash').where('key_hash', '=', row.key_hash).executeTakeFirst()) return 'revoked';
+      const r = await trx.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      if (Number(r.n) >= limit) return 'full';
+      await trx.insertInto('api_keys').values(row).execute();
+      return 'inserted';
+    });
+  }
+
+  /** Deletes a key and remembers its hash, so a configured key that is deleted is not stored again at the next start. */
+  async delete(id: string, revokedAt: string = new Date().toISOString()): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.deleteFrom('api_keys').where('id', '=', id).returning('key_hash').executeTakeFirst();
+      if (!row) return false;
+      await trx
+        .insertInto('revoked_api_keys')
+        .values({ key_hash: row.key_hash, revoked_at: revokedAt })
+        .onConflict((oc) => oc.column('key_hash').doNothing())
+        .execute();
+      return true;
+    });
+  }
+
+  isRevoked(keyHash: string): Promise<boolean> {
+    return this.db
+      .selectFrom('revoked_api_keys')
+      .select('key_hash')
+      .where('key_hash', '=', keyHash)
+      .executeTakeFirst()
+      .then((r) => r !== undefined);
   }
 }

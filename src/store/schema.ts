@@ -17,6 +17,12 @@ export interface ApiKeysTable {
   created_at: string;
 }
 
+/** Hashes of deleted API keys: a configured bootstrap key that was revoked is not stored again (migration 0009). */
+export interface RevokedApiKeysTable {
+  key_hash: string;
+  revoked_at: string;
+}
+
 export interface CompaniesTable {
   id: string;
   name: string;
@@ -219,6 +225,7 @@ export interface LinkStatesTable {
 export interface Database {
   instance_settings: InstanceSettingsTable;
   api_keys: ApiKeysTable;
+  revoked_api_keys: RevokedApiKeysTable;
   companies: CompaniesTable;
   connections: ConnectionsTable;
   connection_status_changes: ConnectionStatusChangesTable;

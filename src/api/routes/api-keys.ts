@@ -65,7 +65,7 @@ export async function apiKeysRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       },
     },
     async (req, reply) => {
-      if (!(await apiKeys.delete(req.params.apiKeyId))) throw apiKeyNotFound(req.params.apiKeyId);
+      if (!(await apiKeys.delete(req.params.apiKeyId, ctx.clock.now().toISOString()))) throw apiKeyNotFound(req.params.apiKeyId);
       return reply.code(204).send();
     },
   );

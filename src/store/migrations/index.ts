@@ -8,6 +8,7 @@ import { m0005Webhooks } from './0005-webhooks.js';
 import { m0006QueryIndexes } from './0006-query-indexes.js';
 import { m0007WebhookDeliveryOrder } from './0007-webhook-delivery-order.js';
 import { m0008ClaimOrder } from './0008-claim-order.js';
+import { m0009RevokedApiKeys } from './0009-revoked-api-keys.js';
 import { m0011LinkStates } from './0011-link-states.js';
 
 /**
@@ -25,6 +26,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0006-query-indexes': m0006QueryIndexes(dialect),
     '0007-webhook-delivery-order': m0007WebhookDeliveryOrder(dialect),
     '0008-claim-order': m0008ClaimOrder(dialect),
+    '0009-revoked-api-keys': m0009RevokedApiKeys(dialect),
     '0011-link-states': m0011LinkStates(dialect),
   };
 }
