@@ -11,6 +11,7 @@ import { migrateToLatest, openStore, type Store } from '../store/db.js';
 import { WorkerPool, DEFAULT_WORKER_OPTIONS, type WorkerPoolOptions } from '../sync/worker-pool.js';
 import { Wakeup } from '../sync/wakeup.js';
 import { createSweeper, DEFAULT_SWEEPER_OPTIONS, type SweeperOptions } from '../scheduler/sweeper.js';
+import { createHousekeeping, DEFAULT_HOUSEKEEPING_OPTIONS, type HousekeepingOptions } from '../scheduler/housekeeping.js';
 import { createScheduler, DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from '../scheduler/scheduler.js';
 import { createKeepAlive, DEFAULT_KEEP_ALIVE_OPTIONS, type KeepAliveOptions } from '../scheduler/keep-alive.js';
 import { keepAliveRunner } from '../sync/keep-alive.js';
@@ -67,6 +68,7 @@ export interface ServerOptions {
   connectors?: ConnectorRegistry;
   worker?: Partial<WorkerPoolOptions>;
   sweeper?: Partial<SweeperOptions>;
+  housekeeping?: Partial<HousekeepingOptions>;
   scheduler?: Partial<SchedulerOptions>;
   keepAlive?: Partial<KeepAliveOptions>;
   webhooks?: Partial<SenderOptions>;
@@ -180,7 +182,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         { store, clock, log, onRequeued: () => wakeup?.notify() },
         { ...DEFAULT_SWEEPER_OPTIONS, intervalMs: Math.min(DEFAULT_SWEEPER_OPTIONS.intervalMs, config.leaseSeconds * 250), ...opts.sweeper },
       );
-      daemons.push(sweeper);
+      daemons.push(sweeper, createHousekeeping({ store, clock, log }, { ...DEFAULT_HOUSEKEEPING_OPTIONS, ...opts.housekeeping }));
     }
     if (roles.scheduler) {
       const registry = ctx.registry;

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import type { CompaniesTable, Database } from './schema.js';
 import { pageOf, type ListSql, type Page, type PageRequest } from './paging.js';
 import { emitCompanyDeletion, emitCompanyEvent } from './webhook-outbox.js';
+import { endInProgress } from './datasets.repository.js';
+import { clearStagingOf } from './staging.js';
 
 export type CompanyRow = CompaniesTable;
 
@@ -40,11 +42,16 @@ export class CompaniesRepository {
   }
 
   /**
-   * Connections, status history (and later datasets and records) go with it through ON DELETE CASCADE. The
-   * connection.deleted and company.deleted events, rendered from the rows as they were, commit with the delete.
+   * Pulls in progress end Cancelled first, with their events; then connections, status history, datasets, records and
+   * schedule slots go with the company through ON DELETE CASCADE, and its staged pages (which have no foreign key) are
+   * removed here. The connection.deleted and company.deleted events, rendered from the rows as they were, commit with
+   * the delete.
    */
   async delete(id: string, at: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
+      if (!(await trx.selectFrom('companies').select('id').where('id', '=', id).executeTakeFirst())) return false;
+      await endInProgress(trx, { companyId: id }, 'Cancelled', 'The company was deleted.', at);
+      await clearStagingOf(trx, { companyId: id });
       await emitCompanyDeletion(trx, id, at);
       const r = await trx.deleteFrom('companies').where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;

@@ -4,6 +4,8 @@ import type { ConnectionStatus } from '../domain/statuses.js';
 import type { ConnectionsTable, ConnectionStatusChangesTable, Database } from './schema.js';
 import { pageOf, type ListSql, type Page, type PageRequest } from './paging.js';
 import { emitConnectionEvent, emitConnectionStatusChanged } from './webhook-outbox.js';
+import { endInProgress } from './datasets.repository.js';
+import { clearStagingOf } from './staging.js';
 
 /** A connection row plus `last_completed`: the newest `completed` over its datasets (Connection.lastSync). */
 export type ConnectionRow = Selectable<ConnectionsTable> & { last_completed?: string | null };
@@ -176,11 +178,17 @@ export class ConnectionsRepository {
       .execute();
   }
 
-  /** Deletes the connection (its datasets and records cascade); connection.deleted, with its last state, commits with it. */
+  /**
+   * Deletes the connection: its pulls in progress end Cancelled first, with their events; its datasets, records and
+   * schedule slots cascade, and its staged pages (no foreign key) are removed here. connection.deleted, with its last
+   * state, commits with it.
+   */
   async delete(companyId: string, id: string, at: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       const r = await trx.selectFrom('connections').select('id').where('company_id', '=', companyId).where('id', '=', id).executeTakeFirst();
       if (!r) return false;
+      await endInProgress(trx, { connectionId: id }, 'Cancelled', 'The connection was deleted.', at);
+      await clearStagingOf(trx, { connectionId: id });
       await emitConnectionEvent(trx, 'connection.deleted', id, at);
       await trx.deleteFrom('connections').where('id', '=', id).execute();
       return true;

@@ -4,6 +4,7 @@ import type { Database, DatasetsTable } from './schema.js';
 import type { Dialect } from './db.js';
 import { pageOf, type ListSql, type Page, type PageRequest } from './paging.js';
 import { datasetsEnded } from './webhook-outbox.js';
+import { clearStagingOfDatasets } from './staging.js';
 
 export type DatasetRow = Omit<DatasetsTable, 'seq'> & { seq: number };
 export type NewDataset = Omit<DatasetsTable, 'seq'>;
@@ -252,6 +253,17 @@ export class DatasetsRepository {
   }
 
   /**
+   * First statement of the merge transaction: whether the dataset is still held by this worker, row-locked on
+   * PostgreSQL until commit. Taking the dataset's lock first gives the merge the same lock order as a company or
+   * connection deletion (dataset rows, then staging, then records), so the two wait for each other instead of
+   * deadlocking; a pull cancelled or deleted meanwhile is not merged at all.
+   */
+  async lockHeld(id: string, workerId: string, trx: Transaction<Database>): Promise<boolean> {
+    const q = trx.selectFrom('datasets').select('id').where('id', '=', id).where('lease_owner', '=', workerId).where('status', 'in', RUNNING_STATUSES);
+    return (await (this.dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst()) !== undefined;
+  }
+
+  /**
    * Terminal transition of a held dataset. False when it was no longer held (then nothing changed). Its webhook
    * events commit with it: in `db` when that is a transaction (the merge), otherwise in a transaction of its own.
    */
@@ -282,17 +294,7 @@ export class DatasetsRepository {
 
   /** Ends every in-progress dataset of a connection (unlink → Cancelled, deauthorization → AuthError). */
   async endInProgressForConnection(connectionId: string, status: DatasetStatus, message: string, now: string, db: Db = this.db): Promise<DatasetRow[]> {
-    const run = async (trx: Db) => {
-      const rows = (await trx
-        .updateTable('datasets')
-        .set({ status, error_message: message, completed: now, progress: 100, lease_owner: null, lease_expires: null, run_slot: null })
-        .where('connection_id', '=', connectionId)
-        .where('status', 'in', IN_PROGRESS_STATUSES)
-        .returningAll()
-        .execute()) as DatasetRow[];
-      await datasetsEnded(trx, rows, now);
-      return rows;
-    };
+    const run = (trx: Db) => endInProgress(trx, { connectionId }, status, message, now);
     return db.isTransaction ? run(db) : db.transaction().execute(run);
   }
 
@@ -323,6 +325,8 @@ export class DatasetsRepository {
         .returningAll()
         .execute()) as DatasetRow[];
       await datasetsEnded(trx, failed, now);
+      // A failed pull's staged pages will never be merged (a requeued one keeps them: its next worker clears them).
+      await clearStagingOfDatasets(trx, failed.map((d) => d.id));
       const requeued = (await trx
         .updateTable('datasets')
         .set({ status: 'Queued', lease_owner: null, lease_expires: null, run_slot: null, status_description: 'Requeued after its worker stopped responding' })
@@ -370,6 +374,33 @@ export class DatasetsRepository {
     const r = await this.db.selectFrom('datasets').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'Queued').executeTakeFirstOrThrow();
     return Number(r.n);
   }
+}
+
+/**
+ * Ends every in-progress dataset of a connection or a company with `status`, in the caller's transaction: their
+ * webhook events (and their reads' completion) commit with it, and their staged pages go (issue 12 items 5 and 8).
+ * Deleting a company or connection calls this before the cascade, so a pull in progress ends Cancelled, with its
+ * events, instead of vanishing.
+ */
+export async function endInProgress(
+  trx: Db,
+  owner: { connectionId: string } | { companyId: string },
+  status: DatasetStatus,
+  message: string,
+  now: string,
+): Promise<DatasetRow[]> {
+  let q = trx
+    .updateTable('datasets')
+    .set({ status, error_message: message, completed: now, progress: 100, lease_owner: null, lease_expires: null, run_slot: null })
+    .where('status', 'in', IN_PROGRESS_STATUSES);
+  q = 'connectionId' in owner ? q.where('connection_id', '=', owner.connectionId) : q.where('company_id', '=', owner.companyId);
+  const rows = (await q.returningAll().execute()) as DatasetRow[];
+  await datasetsEnded(trx, rows, now);
+  await clearStagingOfDatasets(
+    trx,
+    rows.map((d) => d.id),
+  );
+  return rows;
 }
 
 /**

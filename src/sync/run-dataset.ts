@@ -22,6 +22,8 @@ import { RecordsRepository } from '../store/records.repository.js';
 import { ConnectionsRepository } from '../store/connections.repository.js';
 import { recordConnectionError, statusText } from '../store/connection-errors.js';
 import { StoredCredentials } from './credentials.js';
+import type { Transaction } from 'kysely';
+import type { Database } from '../store/schema.js';
 
 export interface RunDeps {
   store: Store;
@@ -152,6 +154,7 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
     let ended: DatasetRow | undefined;
     try {
       ended = await store.db.transaction().execute(async (trx) => {
+        if (!(await datasets.lockHeld(ds.id, deps.workerId, trx))) throw new LeaseLost();
         // An incremental pull that found nothing changed (most scheduled pulls) has nothing to merge.
         const counts = merging
           ? await records.merge(trx, { datasetId: ds.id, connectionId: conn.id, dataType, now: now(), fullListing: outcome.fullListing, syncFrom: window.syncFrom })
@@ -208,9 +211,17 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
       fields.status_description = `Paused until ${err.resetAt.toISOString()}`;
       await store.db.updateTable('connections').set({ rate_limited_until: err.resetAt.toISOString() }).where('id', '=', conn.id).execute();
     }
-    const ended = await finish(status, fields);
-    if (err instanceof AuthRevokedError) await deauthorize(store, conn.id, err, now());
-    return ended;
+    if (err instanceof AuthRevokedError) {
+      // The dataset's AuthError and the connection's Deauthorized commit together: nobody sees one without the other.
+      await records.clearStaging(ds.id);
+      let ended: DatasetRow | undefined;
+      const at = now();
+      const changed = await deauthorize(store, conn.id, err, at, async (trx) => {
+        ended = await datasets.finish(ds.id, deps.workerId, status, at, fields, trx);
+      });
+      return changed ? ended : finish(status, fields);
+    }
+    return finish(status, fields);
   }
 }
 
@@ -218,11 +229,19 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
  * Linked → Deauthorized (sync-behaviour.md §9.1): the reason goes to dataConnectionErrors and the connection's other
  * queued and running datasets end in AuthError, in one transaction.
  */
-export async function deauthorize(store: Store, connectionId: string, err: ConnectorError, at: string): Promise<boolean> {
+export async function deauthorize(
+  store: Store,
+  connectionId: string,
+  err: ConnectorError,
+  at: string,
+  /** Runs first in the same transaction (the failing pull's own terminal transition). */
+  first?: (trx: Transaction<Database>) => Promise<void>,
+): Promise<boolean> {
   const connections = new ConnectionsRepository(store.db);
   const datasets = new DatasetsRepository(store.db, store.dialect);
   const code = err.statusCode ?? 401;
   return connections.transition(connectionId, 'Linked', 'Deauthorized', at, `platform refused the credentials: ${err.message}`, {}, async (trx) => {
+    if (first) await first(trx);
     await recordConnectionError(trx, connectionId, {
       statusCode: String(code),
       statusText: statusText(code),
