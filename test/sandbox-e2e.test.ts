@@ -7,7 +7,7 @@ import { DIALECTS } from './support/stores.js';
 import { createTestApp, expectErrorShape, type TestApp } from './support/app.js';
 import { startEngine, type Engine } from './support/engine.js';
 import { startSimulator, type Simulator } from '../src/sim/server.js';
-import { SandboxConnector } from '../src/connectors/sandbox/index.js';
+import { SandboxConnector } from '../src/connectors/xero/index.js';
 import { V1_READ_TYPES } from '../src/domain/data-types.js';
 import { READ_TYPES } from '../src/domain/read-types.js';
 

@@ -4,8 +4,8 @@
  */
 import type { DataType } from '../../src/domain/data-types.js';
 import type { SourceRecord } from '../../src/connectors/connector.js';
-import { SandboxConnector } from '../../src/connectors/sandbox/index.js';
-import { MemoryCredentialsStore } from '../../src/connectors/sandbox/test-helpers.js';
+import { SandboxConnector } from '../../src/connectors/xero/index.js';
+import { MemoryCredentialsStore } from '../../src/connectors/test-helpers.js';
 import { canonicalJson } from '../../src/lib/canonical-json.js';
 import { systemClock } from '../../src/lib/clock.js';
 import type { Store } from '../../src/store/db.js';

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SandboxConnector } from '../../src/connectors/sandbox/index.js';
+import { SandboxConnector } from '../../src/connectors/xero/index.js';
 import { newId } from '../../src/lib/ids.js';
 import { SecretBox } from '../../src/lib/secrets.js';
 import { defaultSetting } from '../../src/domain/sync-settings.js';

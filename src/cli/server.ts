@@ -16,7 +16,7 @@ import { createScheduler, DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } fro
 import { createKeepAlive, DEFAULT_KEEP_ALIVE_OPTIONS, type KeepAliveOptions } from '../scheduler/keep-alive.js';
 import { keepAliveRunner } from '../sync/keep-alive.js';
 import { KeyedMutex } from '../lib/mutex.js';
-import { SandboxConnector } from '../connectors/sandbox/index.js';
+import { SandboxConnector, XERO_API_URL, XERO_TOKEN_URL, XeroConnector } from '../connectors/xero/index.js';
 import { startSimulator, type Simulator } from '../sim/server.js';
 import { WebhookSender, type SenderOptions } from '../webhooks/sender.js';
 import { webhookRenderContext } from '../api/webhook-render.js';
@@ -120,6 +120,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         log.info({ url: sim.url }, 'in-process Sandbox platform started');
       }
       connectors = new ConnectorRegistry().register(new SandboxConnector({ baseUrl: sandboxUrl, clock }));
+      // Xero (gbol): the operator's OAuth app; enabled in the integration registry when a client id is configured.
+      if (config.xero) {
+        connectors.register(
+          new XeroConnector({ apiUrl: XERO_API_URL, tokenUrl: XERO_TOKEN_URL, clientId: config.xero.clientId, clientSecret: config.xero.clientSecret, clock }),
+        );
+      }
     }
     wakeup = new Wakeup(log, roles.workers && store.dialect === 'postgres' ? config.databaseUrl : undefined);
 

@@ -1,8 +1,10 @@
 /**
- * The simulator's internal records. Amounts are integer cents (exact sums), times are epoch milliseconds; `render.ts`
- * turns them into Xero's wire format. Every record carries its position `index` in its collection (the id encodes it)
+ * The simulator's internal records. Amounts are integer cents (exact sums), times are epoch milliseconds; a wire dialect
+ * (`xero/render.ts`) turns them into a platform's format. Every record carries its position `index` in its collection (the id encodes it)
  * and `updatedMs`, the platform's UpdatedDateUTC.
  */
+
+import type { Generator } from './generate.js';
 
 export type DocStatus = 'DRAFT' | 'SUBMITTED' | 'AUTHORISED' | 'PAID' | 'VOIDED' | 'DELETED';
 
@@ -248,6 +250,44 @@ export interface RecordTypes {
   payments: Pay;
   billPayments: Pay;
   manualJournals: ManualJournal;
+}
+
+/** Base-currency cents → an amount with two decimals. */
+export const money = (cents: number): number => Math.round(cents) / 100;
+
+/** The class of an account type (asset, liability, equity, revenue, expense): what statements group by. */
+export function accountClass(type: Account['type']): 'ASSET' | 'EQUITY' | 'EXPENSE' | 'LIABILITY' | 'REVENUE' {
+  switch (type) {
+    case 'BANK':
+    case 'CURRENT':
+    case 'FIXED':
+    case 'INVENTORY':
+    case 'NONCURRENT':
+    case 'PREPAYMENT':
+      return 'ASSET';
+    case 'CURRLIAB':
+    case 'LIABILITY':
+    case 'TERMLIAB':
+      return 'LIABILITY';
+    case 'EQUITY':
+      return 'EQUITY';
+    case 'REVENUE':
+    case 'SALES':
+    case 'OTHERINCOME':
+      return 'REVENUE';
+    default:
+      return 'EXPENSE';
+  }
+}
+
+/** What a wire dialect needs from the tenant to render a record: current state of referenced records. */
+export interface RenderContext {
+  gen: Generator;
+  contact(index: number): Contact | undefined;
+  item(index: number): Item | undefined;
+  account(code: string): Account | undefined;
+  trackingCategory(index: number): TrackingCategory | undefined;
+  doc(kind: 'invoices' | 'bills' | 'creditNotes', index: number): Doc | undefined;
 }
 
 export const DAY_MS = 86_400_000;

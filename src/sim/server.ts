@@ -1,14 +1,25 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { TokenStore, type TokenSet } from './auth.js';
 import type { TenantSize } from './generate.js';
-import { balanceSheetReport, cashFlowReport, monthIndexOf, profitAndLossReport, type ReportContext } from './ledger.js';
 import { COLLECTIONS, type CollectionName, type Doc, type Pay, type RecordTypes } from './model.js';
-import { msDate, renderAccount, renderContact, renderDoc, renderItem, renderManualJournal, renderOrganisation, renderPayment, renderTaxRate, renderTrackingCategory } from './render.js';
+import { HttpError, json, parseIntParam, parseJson, readBody } from './http.js';
+import type { CreateTenantOptions, SimHost } from './host.js';
 import { SimError, Tenant, newCounters, type Fault, type FaultKind, type RateLimit } from './tenant.js';
 import { createQboDialect, type QboDialect, type QboDialectOptions } from './qbo/dialect.js';
+import { API_PREFIX, createXeroApi, PROVIDER } from './xero/api.js';
+import { createXeroIdentity } from './xero/identity.js';
+import { renderAccount, renderContact, renderDoc, renderItem, renderManualJournal, renderPayment, renderTaxRate, renderTrackingCategory } from './xero/render.js';
+
+export type { CreateTenantOptions } from './host.js';
+export { parseIfModifiedSince, parseWhere } from './xero/api.js';
+
+/**
+ * The simulator: platform-neutral tenants (generator, ledger, overlay of changes, clocks, limits, faults), the token
+ * store and the admin API, with Xero's wire dialect (./xero) and QuickBooks Online's (./qbo) mounted at their paths
+ * over the same tenants.
+ */
 
 export interface SimulatorOptions {
   host?: string;
@@ -33,13 +44,6 @@ export interface SimulatorOptions {
   qbo?: Omit<QboDialectOptions, 'clock' | 'createTenant'>;
 }
 
-export interface CreateTenantOptions {
-  seed: string;
-  size?: number | TenantSize;
-  name?: string;
-  /** The day history ends (default: the simulator clock's today). Same seed + size + anchor → same data. */
-  anchor?: Date | string;
-}
 
 export interface Simulator {
   readonly url: string;
@@ -53,96 +57,6 @@ export interface Simulator {
   /** The QuickBooks Online dialect over the same tenants. */
   qbo: QboDialect;
 }
-
-const API_PREFIX = '/api.xro/2.0';
-const PROVIDER = 'Syncline Sandbox';
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-interface Reply {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
-
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.destroyed || res.writableEnded) return; // the client went away (timeouts, aborts, shutdown)
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > 1_000_000) throw new HttpError(413, 'body too large');
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseJson(text: string): Record<string, unknown> {
-  if (!text.trim()) return {};
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    /* fall through */
-  }
-  throw new HttpError(400, 'body must be a JSON object');
-}
-
-function parseForm(req: IncomingMessage, text: string): Record<string, string> {
-  if ((req.headers['content-type'] ?? '').includes('application/json')) {
-    return Object.fromEntries(Object.entries(parseJson(text)).map(([k, v]) => [k, String(v)]));
-  }
-  return Object.fromEntries(new URLSearchParams(text));
-}
-
-/** `If-Modified-Since`: RFC 3339 with an offset or Z (Xero), or an HTTP date. A bare local time is rejected. */
-export function parseIfModifiedSince(v: string): number {
-  const s = v.trim();
-  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(s);
-  const http = /GMT$/i.test(s);
-  const ms = Date.parse(s);
-  if ((!iso && !http) || Number.isNaN(ms)) throw new HttpError(400, `If-Modified-Since must be RFC 3339 with an offset or an HTTP date, got "${s}"`);
-  return ms;
-}
-
-interface Clause {
-  field: string;
-  value: string | boolean;
-}
-/** A small subset of Xero's `where`: `Field=="value"` / `Field==true` clauses joined by && or AND. */
-export function parseWhere(where: string | null): Clause[] {
-  if (!where) return [];
-  return where.split(/\s*&&\s*|\s+AND\s+/i).map((part) => {
-    const m = /^\s*([A-Za-z.]+)\s*==\s*(?:"([^"]*)"|(true|false))\s*$/.exec(part);
-    if (!m) throw new HttpError(400, `unsupported where clause: ${part}`);
-    return { field: m[1]!.toLowerCase(), value: m[2] ?? m[3] === 'true' };
-  });
-}
-
-function takeClause(clauses: Clause[], field: string): Clause | undefined {
-  const i = clauses.findIndex((c) => c.field === field.toLowerCase());
-  return i < 0 ? undefined : clauses.splice(i, 1)[0];
-}
-
-const parseIntParam = (v: string | null, name: string, dflt: number): number => {
-  if (v === null || v === '') return dflt;
-  if (!/^\d+$/.test(v)) throw new HttpError(400, `${name} must be a positive integer`);
-  return Number(v);
-};
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const clock = opts.clock ?? systemClock;
@@ -183,6 +97,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     return tokens.grant(tenantId);
   }
 
+  const simHost: SimHost = { clock, tenants, tokens, windowMs, maxPageSize, defaultPageSize, hanging, createTenant, grant };
+  const serveApi = createXeroApi(simHost);
+  const { serveConnect, serveConnections } = createXeroIdentity(simHost);
+
   function tenantInfo(t: Tenant) {
     return {
       tenantId: t.id,
@@ -198,360 +116,6 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       rateLimit: t.limits,
       faults: t.faults,
     };
-  }
-
-  // ----- accounting API ------------------------------------------------------------------------------------------
-
-  function envelope(t: Tenant, key: string, items: unknown[], pagination?: { page: number; pageSize: number; total: number }) {
-    return {
-      Id: randomUUID(),
-      Status: 'OK',
-      ProviderName: PROVIDER,
-      DateTimeUTC: msDate(t.nowMs()),
-      ...(pagination
-        ? { pagination: { page: pagination.page, pageSize: pagination.pageSize, pageCount: Math.ceil(pagination.total / pagination.pageSize), itemCount: pagination.total } }
-        : {}),
-      [key]: items,
-    };
-  }
-
-  interface Source<K extends CollectionName> {
-    name: K;
-    filter?: (r: RecordTypes[K]) => boolean;
-  }
-
-  /** One page over one or more collections listed one after the other. */
-  function listPaged<K extends CollectionName>(t: Tenant, sources: Source<K>[], since: number | undefined, offset: number, limit: number) {
-    const items: RecordTypes[K][] = [];
-    let total = 0;
-    let skip = offset;
-    for (const s of sources) {
-      const col = t.collections[s.name] as unknown as { list(o: object): { items: RecordTypes[K][]; total: number } };
-      const want = limit - items.length;
-      const page = col.list({ since, filter: s.filter, offset: skip, limit: Math.max(0, want) });
-      items.push(...page.items.slice(0, want));
-      total += page.total;
-      skip = Math.max(0, skip - page.total);
-    }
-    return { items, total };
-  }
-
-  function statusFilter<T extends { status: string }>(clauses: Clause[]): ((r: T) => boolean) | undefined {
-    const c = takeClause(clauses, 'Status');
-    if (!c) return undefined;
-    return (r) => r.status === c.value;
-  }
-
-  function handleApi(t: Tenant, path: string, url: URL, req: IncomingMessage): Reply {
-    const segs = path.split('/').filter(Boolean);
-    const resource = (segs[0] ?? '').toLowerCase();
-    const id = segs[1];
-    const ims = req.headers['if-modified-since'];
-    const since = typeof ims === 'string' && ims ? parseIfModifiedSince(ims) : undefined;
-    const clauses = parseWhere(url.searchParams.get('where'));
-    const page = Math.max(1, parseIntParam(url.searchParams.get('page'), 'page', 1));
-    const pageSize = Math.min(maxPageSize, Math.max(1, parseIntParam(url.searchParams.get('pageSize'), 'pageSize', defaultPageSize)));
-    const includeArchived = url.searchParams.get('includeArchived') === 'true';
-    const ok = (body: unknown): Reply => ({ status: 200, body });
-    const one = <K extends CollectionName>(names: K[], key: string, render: (r: RecordTypes[K]) => unknown): Reply => {
-      for (const n of names) {
-        const i = t.indexOf(n, id!);
-        const r = i === undefined ? undefined : t.collections[n].get(i);
-        if (r) return ok(envelope(t, key, [render(r as RecordTypes[K])]));
-      }
-      throw new HttpError(404, `The resource you're looking for cannot be found`);
-    };
-    const finish = (leftover: Clause[]) => {
-      if (leftover.length) throw new HttpError(400, `unsupported where field: ${leftover.map((c) => c.field).join(', ')}`);
-    };
-
-    switch (resource) {
-      case 'organisation':
-        return ok(envelope(t, 'Organisations', [renderOrganisation(t, t.id)]));
-      case 'accounts': {
-        if (id) return one(['accounts'], 'Accounts', (a) => renderAccount(t, a));
-        const type = takeClause(clauses, 'Type');
-        const status = statusFilter<RecordTypes['accounts']>(clauses);
-        finish(clauses);
-        const { items } = listPaged(t, [{ name: 'accounts', filter: (a) => (!type || a.type === type.value) && (!status || status(a)) }], since, 0, Number.MAX_SAFE_INTEGER);
-        return ok(envelope(t, 'Accounts', items.map((a) => renderAccount(t, a))));
-      }
-      case 'taxrates': {
-        const status = statusFilter<RecordTypes['taxRates']>(clauses);
-        const tt = takeClause(clauses, 'TaxType');
-        finish(clauses);
-        // TaxRates ignore If-Modified-Since, as Xero's do.
-        const { items } = listPaged(t, [{ name: 'taxRates', filter: (r) => (!status || status(r)) && (!tt || r.taxType === tt.value) }], undefined, 0, Number.MAX_SAFE_INTEGER);
-        return ok(envelope(t, 'TaxRates', items.map(renderTaxRate)));
-      }
-      case 'trackingcategories': {
-        const status = statusFilter<RecordTypes['trackingCategories']>(clauses);
-        finish(clauses);
-        const { items } = listPaged(
-          t,
-          [{ name: 'trackingCategories', filter: (c) => (!status || status(c)) && (includeArchived || c.status !== 'ARCHIVED') }],
-          undefined,
-          0,
-          Number.MAX_SAFE_INTEGER,
-        );
-        return ok(envelope(t, 'TrackingCategories', items.map((c) => renderTrackingCategory(t, c, includeArchived))));
-      }
-      case 'items': {
-        if (id) return one(['items'], 'Items', (i) => renderItem(t, i));
-        finish(clauses);
-        const { items } = listPaged(t, [{ name: 'items' }], since, 0, Number.MAX_SAFE_INTEGER);
-        return ok(envelope(t, 'Items', items.map((i) => renderItem(t, i))));
-      }
-      case 'contacts': {
-        if (id) return one(['contacts'], 'Contacts', (c) => renderContact(t, c));
-        const isC = takeClause(clauses, 'IsCustomer');
-        const isS = takeClause(clauses, 'IsSupplier');
-        const cs = takeClause(clauses, 'ContactStatus');
-        finish(clauses);
-        const filter =
-          isC || isS || cs || !includeArchived
-            ? (c: RecordTypes['contacts']) =>
-                (!isC || c.isCustomer === isC.value) && (!isS || c.isSupplier === isS.value) && (!cs || c.status === cs.value) && (includeArchived || !!cs || c.status !== 'ARCHIVED')
-            : undefined;
-        const { items, total } = listPaged(t, [{ name: 'contacts', filter }], since, (page - 1) * pageSize, pageSize);
-        return ok(envelope(t, 'Contacts', items.map((c) => renderContact(t, c)), { page, pageSize, total }));
-      }
-      case 'invoices':
-      case 'creditnotes': {
-        const credit = resource === 'creditnotes';
-        const key = credit ? 'CreditNotes' : 'Invoices';
-        if (id) return one(credit ? ['creditNotes'] : ['invoices', 'bills'], key, (d) => renderDoc(t, d as Doc));
-        const type = takeClause(clauses, 'Type');
-        const status = statusFilter<Doc>(clauses);
-        finish(clauses);
-        let names: ('invoices' | 'bills' | 'creditNotes')[];
-        if (credit) names = !type || type.value === 'ACCRECCREDIT' ? ['creditNotes'] : [];
-        else names = !type ? ['invoices', 'bills'] : type.value === 'ACCREC' ? ['invoices'] : type.value === 'ACCPAY' ? ['bills'] : [];
-        const { items, total } = listPaged(t, names.map((name) => ({ name, ...(status ? { filter: status } : {}) })), since, (page - 1) * pageSize, pageSize);
-        return ok(envelope(t, key, items.map((d) => renderDoc(t, d)), { page, pageSize, total }));
-      }
-      case 'payments': {
-        if (id) return one(['payments', 'billPayments'], 'Payments', (p) => renderPayment(t, p as Pay));
-        const type = takeClause(clauses, 'PaymentType');
-        const status = statusFilter<Pay>(clauses);
-        finish(clauses);
-        const names: ('payments' | 'billPayments')[] = !type ? ['payments', 'billPayments'] : type.value === 'ACCRECPAYMENT' ? ['payments'] : type.value === 'ACCPAYPAYMENT' ? ['billPayments'] : [];
-        const { items, total } = listPaged(t, names.map((name) => ({ name, ...(status ? { filter: status } : {}) })), since, (page - 1) * pageSize, pageSize);
-        return ok(envelope(t, 'Payments', items.map((p) => renderPayment(t, p)), { page, pageSize, total }));
-      }
-      case 'manualjournals': {
-        if (id) return one(['manualJournals'], 'ManualJournals', (j) => renderManualJournal(t, j));
-        const status = statusFilter<RecordTypes['manualJournals']>(clauses);
-        finish(clauses);
-        const { items, total } = listPaged(t, [{ name: 'manualJournals', ...(status ? { filter: status } : {}) }], since, (page - 1) * pageSize, pageSize);
-        return ok(envelope(t, 'ManualJournals', items.map((j) => renderManualJournal(t, j)), { page, pageSize, total }));
-      }
-      case 'reports': {
-        const report = (id ?? '').toLowerCase();
-        const timeframe = (url.searchParams.get('timeframe') ?? 'MONTH').toUpperCase();
-        if (timeframe !== 'MONTH') throw new HttpError(400, 'the sandbox supports timeframe=MONTH only');
-        const periods = parseIntParam(url.searchParams.get('periods'), 'periods', 0);
-        if (periods > 12) throw new HttpError(400, 'periods must be between 0 and 12');
-        const dateParam = report === 'balancesheet' ? url.searchParams.get('date') : url.searchParams.get('toDate');
-        let endMonth = monthIndexOf(t.nowMs());
-        if (dateParam) {
-          const ms = Date.parse(`${dateParam}T00:00:00Z`);
-          if (!/^\d{4}-\d{2}-\d{2}$/.test(dateParam) || Number.isNaN(ms)) throw new HttpError(400, `bad date ${dateParam}`);
-          endMonth = monthIndexOf(ms);
-        }
-        const accounts = t.collections.accounts.list({ offset: 0, limit: Number.MAX_SAFE_INTEGER, filter: (a) => a.status !== 'DELETED' }).items;
-        const ctx: ReportContext = { gen: t.gen, accounts, accountId: (a) => t.gen.id('accounts', a.index), ledger: t.ledger(), nowMs: t.nowMs() };
-        const build = { balancesheet: balanceSheetReport, profitandloss: profitAndLossReport, cashflow: cashFlowReport }[report];
-        if (!build) throw new HttpError(404, `no report ${id}`);
-        return ok(envelope(t, 'Reports', [build(ctx, endMonth, periods)]));
-      }
-      default:
-        throw new HttpError(404, `The resource you're looking for cannot be found`);
-    }
-  }
-
-  function rateHeaders(t: Tenant, nowReal: number): Record<string, string> {
-    const inWindow = t.window.filter((x) => x > nowReal - windowMs).length;
-    return {
-      'x-minlimit-remaining': String(Math.max(0, t.limits.perMinute - inWindow)),
-      'x-daylimit-remaining': String(t.limits.perDay !== undefined ? Math.max(0, t.limits.perDay - t.dayCalls) : 999_999),
-      'x-appminlimit-remaining': '9999',
-    };
-  }
-
-  /** Rate limits (per day, per minute, concurrent): undefined when the call may proceed. */
-  function rateLimited(t: Tenant, nowReal: number): { problem: 'day' | 'minute' | 'concurrent'; retryAfter: number } | undefined {
-    const day = t.now().toISOString().slice(0, 10);
-    if (t.dayKey !== day) (t.dayKey = day), (t.dayCalls = 0);
-    if (t.limits.perDay !== undefined && t.dayCalls >= t.limits.perDay) {
-      const next = Date.parse(`${day}T00:00:00Z`) + 86_400_000;
-      return { problem: 'day', retryAfter: Math.max(1, Math.ceil((next - t.nowMs()) / 1000)) };
-    }
-    t.window = t.window.filter((x) => x > nowReal - windowMs);
-    if (t.window.length >= t.limits.perMinute) {
-      return { problem: 'minute', retryAfter: Math.max(1, Math.ceil((t.window[0]! + windowMs - nowReal) / 1000)) };
-    }
-    if (t.inflight >= t.limits.concurrent) return { problem: 'concurrent', retryAfter: 1 };
-    return undefined;
-  }
-
-  function takeFault(t: Tenant, path: string): Fault | undefined {
-    const f = t.faults.find((x) => (x.remaining === null || x.remaining > 0) && (!x.path || path.toLowerCase().includes(x.path.toLowerCase())));
-    if (!f) return undefined;
-    if (f.remaining !== null) f.remaining--;
-    t.faults = t.faults.filter((x) => x.remaining === null || x.remaining > 0);
-    t.counters.faultsInjected++;
-    return f;
-  }
-
-  async function serveApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const path = url.pathname.slice(API_PREFIX.length);
-    const auth = req.headers.authorization ?? '';
-    const bearer = /^Bearer\s+(.+)$/i.exec(auth)?.[1];
-    const check = bearer ? tokens.check(bearer) : ({ ok: false, error: 'invalid_token', detail: 'no bearer token' } as const);
-    const tenantHeader = req.headers['xero-tenant-id'];
-    const tenant = typeof tenantHeader === 'string' ? tenants.get(tenantHeader.toLowerCase()) : undefined;
-    if (tenant) {
-      tenant.counters.calls++;
-      const ep = `${req.method} /${(path.split('/').filter(Boolean)[0] ?? '').replace(/^./, (c) => c.toUpperCase())}${path.toLowerCase().startsWith('/reports/') ? '/' + path.split('/')[2] : ''}`;
-      tenant.counters.byEndpoint[ep] = (tenant.counters.byEndpoint[ep] ?? 0) + 1;
-    }
-    const count = (status: number) => {
-      if (tenant) tenant.counters.byStatus[status] = (tenant.counters.byStatus[status] ?? 0) + 1;
-    };
-    if (!check.ok) {
-      if (tenant) tenant.counters.unauthorized++;
-      count(401);
-      return json(res, 401, { Type: null, Title: 'Unauthorized', Status: 401, Detail: check.detail, Instance: randomUUID() }, { 'www-authenticate': 'Bearer error="invalid_token"' });
-    }
-    if (typeof tenantHeader !== 'string' || !tenantHeader) return json(res, 400, { Title: 'Bad Request', Status: 400, Detail: 'the xero-tenant-id header is required' });
-    if (!tenant || tenant.id !== check.tenantId) {
-      count(403);
-      return json(res, 403, { Type: null, Title: 'Forbidden', Status: 403, Detail: 'AuthenticationUnsuccessful: this token does not grant that tenant' });
-    }
-    if (req.method !== 'GET') return json(res, 405, { Title: 'Method Not Allowed', Status: 405, Detail: 'the sandbox serves reads only' });
-    const nowReal = Date.now();
-    const limited = rateLimited(tenant, nowReal);
-    const fault = limited ? undefined : takeFault(tenant, path);
-    if (limited || fault?.kind === '429') {
-      const retryAfter = limited?.retryAfter ?? fault?.retryAfterSeconds ?? 1;
-      const problem = limited?.problem ?? 'minute';
-      tenant.counters.rateLimited.total++;
-      tenant.counters.rateLimited[limited ? problem : 'injected']++;
-      count(429);
-      return json(res, 429, { Title: 'Too Many Requests', Status: 429, Detail: `rate limit exceeded (${problem})` }, {
-        ...rateHeaders(tenant, nowReal),
-        'retry-after': String(retryAfter),
-        'x-rate-limit-problem': problem,
-      });
-    }
-    tenant.window.push(nowReal);
-    tenant.dayCalls++;
-    tenant.inflight++;
-    tenant.counters.maxConcurrent = Math.max(tenant.counters.maxConcurrent, tenant.inflight);
-    let released = false;
-    const release = () => {
-      if (!released) (released = true), tenant.inflight--;
-    };
-    res.once('close', release);
-    res.once('finish', release);
-    if (fault?.kind === 'timeout') {
-      hanging.add(res);
-      res.once('close', () => hanging.delete(res));
-      return;
-    }
-    if (fault?.kind === 'slow') {
-      await new Promise<void>((r) => {
-        const timer = setTimeout(r, fault.delayMs ?? 2000);
-        res.once('close', () => (clearTimeout(timer), r()));
-      });
-      if (res.destroyed) return;
-    }
-    if (fault?.kind === '5xx') {
-      const status = fault.status ?? 503;
-      count(status);
-      return json(res, status, { Title: 'Service Unavailable', Status: status, Detail: 'injected fault' }, rateHeaders(tenant, nowReal));
-    }
-    let reply: Reply;
-    try {
-      reply = handleApi(tenant, path, url, req);
-    } catch (err) {
-      release();
-      throw err;
-    }
-    count(reply.status);
-    const headers = { ...rateHeaders(tenant, nowReal), ...(reply.headers ?? {}) };
-    if (res.destroyed) return;
-    if (fault?.kind === 'truncate') {
-      const text = JSON.stringify(reply.body);
-      res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-      res.end(text.slice(0, Math.floor(text.length / 2)));
-      return;
-    }
-    json(res, reply.status, reply.body, headers);
-  }
-
-  // ----- OAuth --------------------------------------------------------------------------------------------------
-
-  async function serveConnect(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const p = url.pathname.toLowerCase();
-    if (req.method === 'POST' && p === '/connect/token') {
-      const form = parseForm(req, await readBody(req));
-      if (form.grant_type !== 'refresh_token' || !form.refresh_token) return json(res, 400, { error: 'unsupported_grant_type' });
-      const tid = tokens.tenantOfRefresh(form.refresh_token);
-      const t = tid ? tenants.get(tid) : undefined;
-      const r = tokens.rotate(form.refresh_token);
-      if ('ok' in r) {
-        if (t) t.counters.refreshFailures++;
-        return json(res, 400, { error: r.error, error_description: r.detail });
-      }
-      if (t) t.counters.tokensIssued++, t.counters.refreshes++;
-      return json(res, 200, r);
-    }
-    if (req.method === 'POST' && p === '/connect/revocation') {
-      const form = parseForm(req, await readBody(req));
-      if (form.token) tokens.revokeByRefresh(form.token);
-      res.writeHead(200).end();
-      return;
-    }
-    if (req.method === 'POST' && p === '/connect/sandbox/authorize') {
-      // Stands in for the browser part of OAuth: "the user picked this organisation and consented".
-      const body = parseJson(await readBody(req));
-      if (typeof body.seed !== 'string' || !body.seed) throw new HttpError(400, 'seed (string) is required');
-      const t = createTenant({
-        seed: body.seed,
-        ...(body.size !== undefined ? { size: body.size as number | TenantSize } : {}),
-        ...(typeof body.name === 'string' ? { name: body.name } : {}),
-      });
-      const g = grant(t.id);
-      return json(res, 200, { ...g, tenantId: t.id, tenantName: t.displayName });
-    }
-    throw new HttpError(404, 'not found');
-  }
-
-  function serveConnections(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const check = bearer ? tokens.check(bearer) : undefined;
-    if (!check || !check.ok) return json(res, 401, { Title: 'Unauthorized', Status: 401, Detail: check && !check.ok ? check.detail : 'no bearer token' });
-    const g = tokens.grantInfo(check.grantId)!;
-    const t = tenants.get(check.tenantId);
-    if (req.method === 'DELETE') {
-      tokens.revokeTenant(check.tenantId);
-      res.writeHead(204).end();
-      return;
-    }
-    void url;
-    return json(res, 200, [
-      {
-        id: g.id,
-        authEventId: g.authEventId,
-        tenantId: check.tenantId,
-        tenantType: 'ORGANISATION',
-        tenantName: t?.displayName ?? '',
-        createdDateUtc: new Date(g.createdMs).toISOString(),
-        updatedDateUtc: new Date(g.createdMs).toISOString(),
-      },
-    ]);
   }
 
   // ----- admin ----------------------------------------------------------------------------------------------------

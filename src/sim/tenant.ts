@@ -3,7 +3,7 @@ import { Collection } from './collection.js';
 import { amountDue, FOREIGN_RATE, Generator, STREAMS, totals, type TenantSize } from './generate.js';
 import { baseLedger, Ledger, postRecord } from './ledger.js';
 import { COLLECTIONS, DAY_MS, dayStart, type CollectionName, type Doc, type Pay, type RecordTypes } from './model.js';
-import type { RenderContext } from './render.js';
+import type { RenderContext } from './model.js';
 import { decodeIndex, deriveUuid, hashString, Rng } from './rng.js';
 
 export class SimError extends Error {

@@ -2,9 +2,9 @@
  * Test support only (the real CredentialsStore lives in src/sync over the database): an in-memory credentials store
  * with serialised refreshes, and a helper that drains a pull.
  */
-import { ManualClock, type Clock } from '../../lib/clock.js';
-import type { DataType } from '../../domain/data-types.js';
-import type { Connector, Credentials, CredentialsStore, PullOutcome, PullRequest, PullWindow, SourceRecord } from '../connector.js';
+import { ManualClock, type Clock } from '../lib/clock.js';
+import type { DataType } from '../domain/data-types.js';
+import type { Connector, Credentials, CredentialsStore, PullOutcome, PullRequest, PullWindow, SourceRecord } from './connector.js';
 
 export class MemoryCredentialsStore implements CredentialsStore {
   private chain: Promise<unknown> = Promise.resolve();

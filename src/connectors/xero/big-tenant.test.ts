@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock.js';
 import { startSimulator, type Simulator } from '../../sim/server.js';
 import { SandboxConnector } from './index.js';
-import { drain, MemoryCredentialsStore } from './test-helpers.js';
+import { drain, MemoryCredentialsStore } from '../test-helpers.js';
 
 /**
  * A 200,000-invoice tenant pulled page by page: the simulator derives each page on demand and the connector hands

@@ -1,7 +1,8 @@
 /**
- * The Sandbox connector (`mqjo`): reads the Syncline simulator over HTTP exactly as a Xero connector reads Xero
- * (same paths, envelope, paging, If-Modified-Since, statuses, rate-limit headers), so pointing it at Xero later needs
- * little more than real OAuth and base URLs.
+ * The Xero connector (`gbol`): reads Xero's Accounting API (`/api.xro/2.0`) for one tenant of an OAuth grant — paging,
+ * If-Modified-Since, statuses, rate-limit headers, reports — and maps it to the accounting model. The Sandbox (`mqjo`,
+ * sandbox.ts) is a configuration of it: the Syncline simulator's base URL, no client authentication, a tenant created
+ * on link. HTTP concerns (tokens, retries, pacing, pauses) live in ../http.
  */
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { isStatementType, type DataType } from '../../domain/data-types.js';
@@ -18,17 +19,34 @@ import {
   type SourceRecord,
   type TokenLifetimes,
 } from '../connector.js';
-import { abortableSleep, SandboxClient, TenantLimiter, type CallContext, type SandboxCredentials } from './client.js';
+import { abortableSleep, ApiClient, TenantLimiter, TokenClient, type CallContext, type OAuthTokens } from '../http/index.js';
 import * as M from './mappers.js';
 import { balanceSheetPeriod, cashFlowPeriod, checkColumns, firstReport, monthFirst, monthIndex, monthKey, monthLast, profitAndLossPeriod } from './reports.js';
 import { arr, num, obj, parseXeroDate, str, type Wire } from './wire.js';
 
-export interface SandboxConnectorOptions {
-  /** Root URL of the simulator, e.g. http://127.0.0.1:4010. */
-  baseUrl: string;
-  /** Accounting API root (default `${baseUrl}/api.xro/2.0`). */
-  apiUrl?: string;
-  tokenUrl?: string;
+/** Xero's production endpoints (source-platforms.md §1). */
+export const XERO_API_URL = 'https://api.xero.com';
+export const XERO_TOKEN_URL = 'https://identity.xero.com/connect/token';
+
+/** Stored credentials of a Xero (or Sandbox) connection. */
+export interface XeroCredentials extends OAuthTokens {
+  tenantId: string;
+}
+
+export interface XeroConnectorOptions {
+  /** Integration key (default `gbol`). */
+  key?: string;
+  /** API host root: `/connections` and `/api.xro/2.0/…` are under it (Xero: https://api.xero.com). */
+  apiUrl: string;
+  /** Token endpoint (Xero: https://identity.xero.com/connect/token). */
+  tokenUrl: string;
+  /** Revocation endpoint (default: `revocation` beside the token endpoint). */
+  revocationUrl?: string;
+  /** The operator's OAuth app: HTTP Basic client authentication with a secret, `client_id` in the body without. */
+  clientId?: string;
+  clientSecret?: string;
+  /** Whether `cashFlowStatement` is read (`/Reports/CashFlow`: the Sandbox serves one; Xero has none). */
+  cashFlow?: boolean;
   /** Clock for token expiry bookkeeping outside a pull (authorize, keep-alive). */
   clock?: Clock;
   /** Records per page (1–1000, default 1000: the fewest calls). */
@@ -48,8 +66,6 @@ export interface SandboxConnectorOptions {
   refreshMarginMs?: number;
   /** The platform's rate-limit window for pacing by X-MinLimit-Remaining (default 60 s: Xero's rolling minute). */
   rateWindowMs?: number;
-  /** Size of tenants created by authorize() (invoices, or a TenantSize object; default: the simulator's). */
-  tenantSize?: number | Record<string, number>;
   /** Test hook: how to wait (Retry-After pauses, retry backoff). Default: real timers. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -90,96 +106,70 @@ const LISTS: Partial<Record<DataType, ListKind>> = {
   journalEntries: { path: '/ManualJournals', key: 'ManualJournals', paged: true, ims: true, document: true, map: M.mapJournalEntry },
 };
 
-const SUPPORTED: ReadonlySet<DataType> = new Set<DataType>([...(Object.keys(LISTS) as DataType[]), 'company', 'balanceSheet', 'profitAndLoss', 'cashFlowStatement']);
+const SUPPORTED: readonly DataType[] = [...(Object.keys(LISTS) as DataType[]), 'company', 'balanceSheet', 'profitAndLoss'];
 
 /** Columns per report call: the current month plus 11 earlier ones. */
 const MONTHS_PER_REPORT = 12;
 
-export class SandboxConnector implements Connector {
-  readonly key = 'mqjo';
+export class XeroConnector implements Connector {
+  readonly key: string;
   readonly tokenLifetimes: TokenLifetimes = { accessTokenSeconds: 1800, refreshTokenIdleDays: 60, refreshKeepsAlive: true };
   readonly maxConcurrentPullsPerConnection: number;
-  private readonly client: SandboxClient;
-  private readonly clock: Clock;
+  protected readonly client: ApiClient;
+  protected readonly tokens: TokenClient;
+  protected readonly clock: Clock;
+  protected readonly apiRoot: string;
+  private readonly supported: ReadonlySet<DataType>;
   private readonly pageSize: number;
   private readonly overlapMs: number;
 
-  constructor(private readonly opts: SandboxConnectorOptions) {
-    const base = opts.baseUrl.replace(/\/+$/, '');
+  constructor(protected readonly opts: XeroConnectorOptions) {
+    this.key = opts.key ?? 'gbol';
+    this.apiRoot = opts.apiUrl.replace(/\/+$/, '');
+    this.supported = new Set<DataType>(opts.cashFlow ? [...SUPPORTED, 'cashFlowStatement'] : SUPPORTED);
     this.clock = opts.clock ?? systemClock;
     this.pageSize = Math.min(1000, Math.max(1, opts.pageSize ?? 1000));
     this.overlapMs = opts.overlapMs ?? 10 * 60_000;
     this.maxConcurrentPullsPerConnection = opts.maxConcurrentPullsPerConnection ?? 1;
-    this.client = new SandboxClient(
+    const timeouts = { requestTimeoutMs: opts.requestTimeoutMs ?? 30_000, retries: opts.retries ?? 3, retryBaseMs: opts.retryBaseMs ?? 500, sleep: opts.sleep ?? abortableSleep };
+    this.tokens = new TokenClient({
+      platform: this.key,
+      tokenUrl: opts.tokenUrl,
+      revocationUrl: opts.revocationUrl ?? opts.tokenUrl.replace(/\/token\/?$/, '/revocation'),
+      ...(opts.clientId ? { clientId: opts.clientId } : {}),
+      ...(opts.clientSecret ? { clientSecret: opts.clientSecret } : {}),
+      refreshMarginMs: opts.refreshMarginMs ?? 5 * 60_000,
+      refreshTokenIdleDays: this.tokenLifetimes.refreshTokenIdleDays,
+      ...timeouts,
+    });
+    this.client = new ApiClient(
       {
         platform: this.key,
-        apiUrl: opts.apiUrl ?? `${base}/api.xro/2.0`,
-        tokenUrl: opts.tokenUrl ?? `${base}/connect/token`,
-        revocationUrl: `${base}/connect/revocation`,
-        connectionsUrl: `${base}/connections`,
+        apiUrl: `${this.apiRoot}/api.xro/2.0`,
         pauseBudgetMs: opts.pauseBudgetMs ?? 15 * 60_000,
-        requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
-        retries: opts.retries ?? 3,
-        retryBaseMs: opts.retryBaseMs ?? 500,
-        refreshMarginMs: opts.refreshMarginMs ?? 5 * 60_000,
-        refreshTokenIdleDays: this.tokenLifetimes.refreshTokenIdleDays,
         rateWindowMs: opts.rateWindowMs ?? 60_000,
-        sleep: opts.sleep ?? abortableSleep,
+        tenantHeaders: (tenantId) => ({ 'xero-tenant-id': tenantId }),
+        remaining: (res) => {
+          const n = Number.parseInt(res.headers.get('x-minlimit-remaining') ?? '', 10);
+          return Number.isNaN(n) ? undefined : n;
+        },
+        ...timeouts,
       },
+      this.tokens,
       new TenantLimiter(opts.maxConcurrentCallsPerTenant ?? 1),
     );
   }
 
   supports(dataType: DataType): boolean {
-    return SUPPORTED.has(dataType);
-  }
-
-  /** Links a new connection: the simulator creates the tenant (seeded by the connection id) and grants tokens. */
-  async authorize(args: { connectionId: string; companyName: string; signal: AbortSignal }): Promise<{ credentials: Credentials; connectionInfo: Record<string, string> }> {
-    const base = this.opts.baseUrl.replace(/\/+$/, '');
-    let res: Response;
-    try {
-      res = await fetch(`${base}/connect/sandbox/authorize`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ seed: args.connectionId, name: args.companyName || undefined, ...(this.opts.tenantSize !== undefined ? { size: this.opts.tenantSize } : {}) }),
-        signal: AbortSignal.any([args.signal, AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000)]),
-      });
-    } catch (err) {
-      if (args.signal.aborted) throw args.signal.reason;
-      throw new FetchFailedError(`sandbox unreachable: ${(err as Error).message}`);
-    }
-    const body = obj(await res.json().catch(() => undefined));
-    if (res.status !== 200 || !body) throw new FetchFailedError(`sandbox authorization failed with HTTP ${res.status}`, res.status);
-    const now = this.clock.now().getTime();
-    const tenantId = str(body.tenantId);
-    const accessToken = str(body.access_token);
-    const refreshToken = str(body.refresh_token);
-    if (!tenantId || !accessToken || !refreshToken) throw new FetchFailedError('sandbox authorization response is incomplete');
-    const credentials: SandboxCredentials = {
-      accessToken,
-      accessTokenExpiresAt: new Date(now + (num(body.expires_in) ?? 1800) * 1000).toISOString(),
-      refreshToken,
-      refreshTokenExpiresAt: new Date(now + (num(body.refresh_token_expires_in) ?? 60 * 86_400) * 1000).toISOString(),
-      tenantId,
-    };
-    const connectionInfo: Record<string, string> = { tenantId, tenantName: str(body.tenantName) ?? '' };
-    // One call for the base currency, which statements and journal lines carry.
-    let current: Credentials = credentials;
-    const store: CredentialsStore = { read: async () => current, refresh: async (fn) => (current = await fn(current)) };
-    const ctx = this.context(tenantId, store, this.clock, args.signal, () => {});
-    const org = arr((await this.client.get(ctx, '/Organisation')).Organisations)[0];
-    const currency = str(org?.BaseCurrency);
-    if (currency) connectionInfo.baseCurrency = currency;
-    return { credentials: current, connectionInfo };
+    return this.supported.has(dataType);
   }
 
   async validateCredentials(credentials: Credentials, signal: AbortSignal): Promise<{ credentials: Credentials; connectionInfo: Record<string, string> }> {
-    const c = credentials as Partial<SandboxCredentials>;
+    const c = credentials as Partial<XeroCredentials>;
     if (!c.refreshToken || !c.tenantId) throw new AuthRevokedError('refreshToken and tenantId are required');
-    const next = await this.client.tokenRequest(c.refreshToken, { clock: this.clock, signal });
-    const out: SandboxCredentials = { ...c, ...next, refreshToken: String(next.refreshToken), tenantId: c.tenantId };
-    const res = await fetch(`${this.opts.baseUrl.replace(/\/+$/, '')}/connections`, { headers: { authorization: `Bearer ${out.accessToken}` }, signal });
+    const next = await this.tokens.refreshGrant(c.refreshToken, { clock: this.clock, signal });
+    const out: XeroCredentials = { ...c, ...next, tenantId: c.tenantId };
+    const res = await fetch(`${this.apiRoot}/connections`, { headers: { authorization: `Bearer ${out.accessToken}` }, signal });
     const list = res.ok ? ((await res.json()) as Wire[]) : [];
     const conn = list.find((x) => x.tenantId === c.tenantId);
     if (!conn) throw new AuthRevokedError(`tenant ${c.tenantId} is not among this grant's connections`);
@@ -187,23 +177,23 @@ export class SandboxConnector implements Connector {
   }
 
   async keepAlive(credentials: CredentialsStore, signal: AbortSignal): Promise<void> {
-    const c = (await credentials.read()) as SandboxCredentials;
+    const c = (await credentials.read()) as XeroCredentials;
     const ctx = this.context(c.tenantId, credentials, this.clock, signal, () => {});
-    await this.client.refresh(ctx, c.accessToken, true);
+    await this.tokens.refreshStored(ctx, c.accessToken, true);
   }
 
   async revoke(credentials: Credentials, signal: AbortSignal): Promise<void> {
-    const c = credentials as Partial<SandboxCredentials>;
-    if (c.refreshToken) await this.client.revoke(c.refreshToken, signal);
+    const c = credentials as Partial<XeroCredentials>;
+    if (c.refreshToken) await this.tokens.revoke(c.refreshToken, signal);
   }
 
-  private context(tenantId: string, credentials: CredentialsStore, clock: Clock, signal: AbortSignal, reportPause: (d: Date | null) => void): CallContext {
+  protected context(tenantId: string, credentials: CredentialsStore, clock: Clock, signal: AbortSignal, reportPause: (d: Date | null) => void): CallContext {
     return { tenantId, credentials, clock, signal, reportPause, calls: 0, pausedMs: 0 };
   }
 
   async *pull(req: PullRequest): AsyncGenerator<SourceRecord[], PullOutcome, void> {
-    if (!this.supports(req.dataType)) throw new NotSupportedError(`the Sandbox does not provide ${req.dataType}`);
-    const tenantId = req.connectionInfo.tenantId ?? ((await req.credentials.read()) as SandboxCredentials).tenantId;
+    if (!this.supports(req.dataType)) throw new NotSupportedError(`${this.key === 'gbol' ? 'Xero' : 'the Sandbox'} does not provide ${req.dataType}`);
+    const tenantId = req.connectionInfo.tenantId ?? ((await req.credentials.read()) as XeroCredentials).tenantId;
     if (!tenantId) throw new AuthRevokedError('the connection has no tenant id');
     const ctx = this.context(tenantId, req.credentials, req.clock, req.signal, (d) => req.reportPause(d));
     const mapCtx: M.MapContext = { ...(req.connectionInfo.baseCurrency ? { baseCurrency: req.connectionInfo.baseCurrency } : {}) };
@@ -241,7 +231,7 @@ export class SandboxConnector implements Connector {
     const imsDate = since === undefined ? undefined : new Date(since);
     let cursor: string | undefined;
     for (let page = 1; ; page++) {
-      const body = await this.client.get(ctx, kind.path, kind.paged ? { ...query, page, pageSize: this.pageSize } : query, kind.ims ? imsDate : undefined);
+      const body = await this.client.get(ctx, kind.path, kind.paged ? { ...query, page, pageSize: this.pageSize } : query, kind.ims && imsDate ? { 'if-modified-since': imsDate.toISOString() } : {});
       if (page === 1 && kind.ims) {
         // The next incremental pull starts from the platform's clock at the start of this listing.
         const at = parseXeroDate(body.DateTimeUTC);

@@ -1,21 +1,12 @@
-import { amountCredited, amountDue, amountPaid, taxRatePercent, type Generator } from './generate.js';
-import type { Account, Contact, Doc, DocLine, Item, ManualJournal, Pay, SimAddress, SimPhone, TaxRate, TrackingCategory, TrackingPick } from './model.js';
+import { amountCredited, amountDue, amountPaid, taxRatePercent } from '../generate.js';
+import { accountClass, money, type Account, type Contact, type Doc, type DocLine, type Item, type ManualJournal, type Pay, type RenderContext, type SimAddress, type SimPhone, type TaxRate, type TrackingCategory, type TrackingPick } from '../model.js';
+
+export { accountClass, money, type RenderContext };
 
 /** Rendering of internal records into Xero's JSON wire format (xero_accounting.yaml, components/schemas). */
 
 export const msDate = (ms: number): string => `/Date(${ms}+0000)/`;
-export const money = (cents: number): number => Math.round(cents) / 100;
 const isoNoZ = (ms: number): string => new Date(ms).toISOString().slice(0, 19);
-
-/** What rendering needs from the tenant: current state of referenced records. */
-export interface RenderContext {
-  gen: Generator;
-  contact(index: number): Contact | undefined;
-  item(index: number): Item | undefined;
-  account(code: string): Account | undefined;
-  trackingCategory(index: number): TrackingCategory | undefined;
-  doc(kind: 'invoices' | 'bills' | 'creditNotes', index: number): Doc | undefined;
-}
 
 export function renderAddress(a: SimAddress) {
   return {
@@ -91,30 +82,6 @@ export function renderAccount(ctx: RenderContext, a: Account) {
     UpdatedDateUTC: msDate(a.updatedMs),
     AddToWatchlist: false,
   };
-}
-
-export function accountClass(type: Account['type']): 'ASSET' | 'EQUITY' | 'EXPENSE' | 'LIABILITY' | 'REVENUE' {
-  switch (type) {
-    case 'BANK':
-    case 'CURRENT':
-    case 'FIXED':
-    case 'INVENTORY':
-    case 'NONCURRENT':
-    case 'PREPAYMENT':
-      return 'ASSET';
-    case 'CURRLIAB':
-    case 'LIABILITY':
-    case 'TERMLIAB':
-      return 'LIABILITY';
-    case 'EQUITY':
-      return 'EQUITY';
-    case 'REVENUE':
-    case 'SALES':
-    case 'OTHERINCOME':
-      return 'REVENUE';
-    default:
-      return 'EXPENSE';
-  }
 }
 
 export function renderTaxRate(t: TaxRate) {

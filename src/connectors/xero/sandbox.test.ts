@@ -5,7 +5,7 @@ import { AuthRevokedError, FetchFailedError, RateLimitedError, type Credentials,
 import { startSimulator, type Simulator } from '../../sim/server.js';
 import { SandboxConnector, type SandboxConnectorOptions } from './index.js';
 import { checkRecord } from './model-check.js';
-import { drain, MemoryCredentialsStore } from './test-helpers.js';
+import { drain, MemoryCredentialsStore } from '../test-helpers.js';
 
 const DAY = 86_400_000;
 const noSleep = async () => {};

@@ -1,0 +1,56 @@
+/**
+ * What a wire dialect (src/sim/xero, later QuickBooks Online) needs from the simulator core: the tenants, the token
+ * store, paging limits and the platform-neutral rate limits and fault injection.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Clock } from '../lib/clock.js';
+import type { TokenSet, TokenStore } from './auth.js';
+import type { TenantSize } from './generate.js';
+import type { Fault, Tenant } from './tenant.js';
+
+export interface CreateTenantOptions {
+  seed: string;
+  size?: number | TenantSize;
+  name?: string;
+  /** The day history ends (default: the simulator clock's today). Same seed + size + anchor → same data. */
+  anchor?: Date | string;
+}
+
+export interface SimHost {
+  clock: Clock;
+  tenants: Map<string, Tenant>;
+  tokens: TokenStore;
+  /** The rate-limit minute window, in real milliseconds. */
+  windowMs: number;
+  maxPageSize: number;
+  defaultPageSize: number;
+  /** Responses held open by the `timeout` fault (destroyed on close). */
+  hanging: Set<ServerResponse>;
+  createTenant(o: CreateTenantOptions): Tenant;
+  grant(tenantId: string): TokenSet;
+}
+
+/** Rate limits (per day, per minute, concurrent): undefined when the call may proceed. */
+export function rateLimited(t: Tenant, nowReal: number, windowMs: number): { problem: 'day' | 'minute' | 'concurrent'; retryAfter: number } | undefined {
+  const day = t.now().toISOString().slice(0, 10);
+  if (t.dayKey !== day) (t.dayKey = day), (t.dayCalls = 0);
+  if (t.limits.perDay !== undefined && t.dayCalls >= t.limits.perDay) {
+    const next = Date.parse(`${day}T00:00:00Z`) + 86_400_000;
+    return { problem: 'day', retryAfter: Math.max(1, Math.ceil((next - t.nowMs()) / 1000)) };
+  }
+  t.window = t.window.filter((x) => x > nowReal - windowMs);
+  if (t.window.length >= t.limits.perMinute) {
+    return { problem: 'minute', retryAfter: Math.max(1, Math.ceil((t.window[0]! + windowMs - nowReal) / 1000)) };
+  }
+  if (t.inflight >= t.limits.concurrent) return { problem: 'concurrent', retryAfter: 1 };
+  return undefined;
+}
+
+export function takeFault(t: Tenant, path: string): Fault | undefined {
+  const f = t.faults.find((x) => (x.remaining === null || x.remaining > 0) && (!x.path || path.toLowerCase().includes(x.path.toLowerCase())));
+  if (!f) return undefined;
+  if (f.remaining !== null) f.remaining--;
+  t.faults = t.faults.filter((x) => x.remaining === null || x.remaining > 0);
+  t.counters.faultsInjected++;
+  return f;
+}

@@ -1,0 +1,312 @@
+/**
+ * Xero's Accounting API (`/api.xro/2.0`, xero_accounting.yaml) over the platform-neutral tenants: the envelope,
+ * paging, If-Modified-Since, `where` filters, statuses, reports and the rate-limit headers.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { monthIndexOf } from '../ledger.js';
+import type { CollectionName, Doc, Pay, RecordTypes } from '../model.js';
+import { HttpError, json, parseIntParam, type Reply } from '../http.js';
+import { rateLimited, takeFault, type SimHost } from '../host.js';
+import type { Tenant } from '../tenant.js';
+import { msDate, renderAccount, renderContact, renderDoc, renderItem, renderManualJournal, renderOrganisation, renderPayment, renderTaxRate, renderTrackingCategory } from './render.js';
+import { balanceSheetReport, cashFlowReport, profitAndLossReport, type ReportContext } from './reports.js';
+
+export const API_PREFIX = '/api.xro/2.0';
+export const PROVIDER = 'Syncline Sandbox';
+
+/** `If-Modified-Since`: RFC 3339 with an offset or Z (Xero), or an HTTP date. A bare local time is rejected. */
+export function parseIfModifiedSince(v: string): number {
+  const s = v.trim();
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(s);
+  const http = /GMT$/i.test(s);
+  const ms = Date.parse(s);
+  if ((!iso && !http) || Number.isNaN(ms)) throw new HttpError(400, `If-Modified-Since must be RFC 3339 with an offset or an HTTP date, got "${s}"`);
+  return ms;
+}
+
+interface Clause {
+  field: string;
+  value: string | boolean;
+}
+/** A small subset of Xero's `where`: `Field=="value"` / `Field==true` clauses joined by && or AND. */
+export function parseWhere(where: string | null): Clause[] {
+  if (!where) return [];
+  return where.split(/\s*&&\s*|\s+AND\s+/i).map((part) => {
+    const m = /^\s*([A-Za-z.]+)\s*==\s*(?:"([^"]*)"|(true|false))\s*$/.exec(part);
+    if (!m) throw new HttpError(400, `unsupported where clause: ${part}`);
+    return { field: m[1]!.toLowerCase(), value: m[2] ?? m[3] === 'true' };
+  });
+}
+
+function takeClause(clauses: Clause[], field: string): Clause | undefined {
+  const i = clauses.findIndex((c) => c.field === field.toLowerCase());
+  return i < 0 ? undefined : clauses.splice(i, 1)[0];
+}
+
+/** The handler of every request under /api.xro/2.0. */
+export function createXeroApi(host: SimHost): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
+  function envelope(t: Tenant, key: string, items: unknown[], pagination?: { page: number; pageSize: number; total: number }) {
+    return {
+      Id: randomUUID(),
+      Status: 'OK',
+      ProviderName: PROVIDER,
+      DateTimeUTC: msDate(t.nowMs()),
+      ...(pagination
+        ? { pagination: { page: pagination.page, pageSize: pagination.pageSize, pageCount: Math.ceil(pagination.total / pagination.pageSize), itemCount: pagination.total } }
+        : {}),
+      [key]: items,
+    };
+  }
+
+  interface Source<K extends CollectionName> {
+    name: K;
+    filter?: (r: RecordTypes[K]) => boolean;
+  }
+
+  /** One page over one or more collections listed one after the other. */
+  function listPaged<K extends CollectionName>(t: Tenant, sources: Source<K>[], since: number | undefined, offset: number, limit: number) {
+    const items: RecordTypes[K][] = [];
+    let total = 0;
+    let skip = offset;
+    for (const s of sources) {
+      const col = t.collections[s.name] as unknown as { list(o: object): { items: RecordTypes[K][]; total: number } };
+      const want = limit - items.length;
+      const page = col.list({ since, filter: s.filter, offset: skip, limit: Math.max(0, want) });
+      items.push(...page.items.slice(0, want));
+      total += page.total;
+      skip = Math.max(0, skip - page.total);
+    }
+    return { items, total };
+  }
+
+  function statusFilter<T extends { status: string }>(clauses: Clause[]): ((r: T) => boolean) | undefined {
+    const c = takeClause(clauses, 'Status');
+    if (!c) return undefined;
+    return (r) => r.status === c.value;
+  }
+
+  function handleApi(t: Tenant, path: string, url: URL, req: IncomingMessage): Reply {
+    const segs = path.split('/').filter(Boolean);
+    const resource = (segs[0] ?? '').toLowerCase();
+    const id = segs[1];
+    const ims = req.headers['if-modified-since'];
+    const since = typeof ims === 'string' && ims ? parseIfModifiedSince(ims) : undefined;
+    const clauses = parseWhere(url.searchParams.get('where'));
+    const page = Math.max(1, parseIntParam(url.searchParams.get('page'), 'page', 1));
+    const pageSize = Math.min(host.maxPageSize, Math.max(1, parseIntParam(url.searchParams.get('pageSize'), 'pageSize', host.defaultPageSize)));
+    const includeArchived = url.searchParams.get('includeArchived') === 'true';
+    const ok = (body: unknown): Reply => ({ status: 200, body });
+    const one = <K extends CollectionName>(names: K[], key: string, render: (r: RecordTypes[K]) => unknown): Reply => {
+      for (const n of names) {
+        const i = t.indexOf(n, id!);
+        const r = i === undefined ? undefined : t.collections[n].get(i);
+        if (r) return ok(envelope(t, key, [render(r as RecordTypes[K])]));
+      }
+      throw new HttpError(404, `The resource you're looking for cannot be found`);
+    };
+    const finish = (leftover: Clause[]) => {
+      if (leftover.length) throw new HttpError(400, `unsupported where field: ${leftover.map((c) => c.field).join(', ')}`);
+    };
+
+    switch (resource) {
+      case 'organisation':
+        return ok(envelope(t, 'Organisations', [renderOrganisation(t, t.id)]));
+      case 'accounts': {
+        if (id) return one(['accounts'], 'Accounts', (a) => renderAccount(t, a));
+        const type = takeClause(clauses, 'Type');
+        const status = statusFilter<RecordTypes['accounts']>(clauses);
+        finish(clauses);
+        const { items } = listPaged(t, [{ name: 'accounts', filter: (a) => (!type || a.type === type.value) && (!status || status(a)) }], since, 0, Number.MAX_SAFE_INTEGER);
+        return ok(envelope(t, 'Accounts', items.map((a) => renderAccount(t, a))));
+      }
+      case 'taxrates': {
+        const status = statusFilter<RecordTypes['taxRates']>(clauses);
+        const tt = takeClause(clauses, 'TaxType');
+        finish(clauses);
+        // TaxRates ignore If-Modified-Since, as Xero's do.
+        const { items } = listPaged(t, [{ name: 'taxRates', filter: (r) => (!status || status(r)) && (!tt || r.taxType === tt.value) }], undefined, 0, Number.MAX_SAFE_INTEGER);
+        return ok(envelope(t, 'TaxRates', items.map(renderTaxRate)));
+      }
+      case 'trackingcategories': {
+        const status = statusFilter<RecordTypes['trackingCategories']>(clauses);
+        finish(clauses);
+        const { items } = listPaged(
+          t,
+          [{ name: 'trackingCategories', filter: (c) => (!status || status(c)) && (includeArchived || c.status !== 'ARCHIVED') }],
+          undefined,
+          0,
+          Number.MAX_SAFE_INTEGER,
+        );
+        return ok(envelope(t, 'TrackingCategories', items.map((c) => renderTrackingCategory(t, c, includeArchived))));
+      }
+      case 'items': {
+        if (id) return one(['items'], 'Items', (i) => renderItem(t, i));
+        finish(clauses);
+        const { items } = listPaged(t, [{ name: 'items' }], since, 0, Number.MAX_SAFE_INTEGER);
+        return ok(envelope(t, 'Items', items.map((i) => renderItem(t, i))));
+      }
+      case 'contacts': {
+        if (id) return one(['contacts'], 'Contacts', (c) => renderContact(t, c));
+        const isC = takeClause(clauses, 'IsCustomer');
+        const isS = takeClause(clauses, 'IsSupplier');
+        const cs = takeClause(clauses, 'ContactStatus');
+        finish(clauses);
+        const filter =
+          isC || isS || cs || !includeArchived
+            ? (c: RecordTypes['contacts']) =>
+                (!isC || c.isCustomer === isC.value) && (!isS || c.isSupplier === isS.value) && (!cs || c.status === cs.value) && (includeArchived || !!cs || c.status !== 'ARCHIVED')
+            : undefined;
+        const { items, total } = listPaged(t, [{ name: 'contacts', filter }], since, (page - 1) * pageSize, pageSize);
+        return ok(envelope(t, 'Contacts', items.map((c) => renderContact(t, c)), { page, pageSize, total }));
+      }
+      case 'invoices':
+      case 'creditnotes': {
+        const credit = resource === 'creditnotes';
+        const key = credit ? 'CreditNotes' : 'Invoices';
+        if (id) return one(credit ? ['creditNotes'] : ['invoices', 'bills'], key, (d) => renderDoc(t, d as Doc));
+        const type = takeClause(clauses, 'Type');
+        const status = statusFilter<Doc>(clauses);
+        finish(clauses);
+        let names: ('invoices' | 'bills' | 'creditNotes')[];
+        if (credit) names = !type || type.value === 'ACCRECCREDIT' ? ['creditNotes'] : [];
+        else names = !type ? ['invoices', 'bills'] : type.value === 'ACCREC' ? ['invoices'] : type.value === 'ACCPAY' ? ['bills'] : [];
+        const { items, total } = listPaged(t, names.map((name) => ({ name, ...(status ? { filter: status } : {}) })), since, (page - 1) * pageSize, pageSize);
+        return ok(envelope(t, key, items.map((d) => renderDoc(t, d)), { page, pageSize, total }));
+      }
+      case 'payments': {
+        if (id) return one(['payments', 'billPayments'], 'Payments', (p) => renderPayment(t, p as Pay));
+        const type = takeClause(clauses, 'PaymentType');
+        const status = statusFilter<Pay>(clauses);
+        finish(clauses);
+        const names: ('payments' | 'billPayments')[] = !type ? ['payments', 'billPayments'] : type.value === 'ACCRECPAYMENT' ? ['payments'] : type.value === 'ACCPAYPAYMENT' ? ['billPayments'] : [];
+        const { items, total } = listPaged(t, names.map((name) => ({ name, ...(status ? { filter: status } : {}) })), since, (page - 1) * pageSize, pageSize);
+        return ok(envelope(t, 'Payments', items.map((p) => renderPayment(t, p)), { page, pageSize, total }));
+      }
+      case 'manualjournals': {
+        if (id) return one(['manualJournals'], 'ManualJournals', (j) => renderManualJournal(t, j));
+        const status = statusFilter<RecordTypes['manualJournals']>(clauses);
+        finish(clauses);
+        const { items, total } = listPaged(t, [{ name: 'manualJournals', ...(status ? { filter: status } : {}) }], since, (page - 1) * pageSize, pageSize);
+        return ok(envelope(t, 'ManualJournals', items.map((j) => renderManualJournal(t, j)), { page, pageSize, total }));
+      }
+      case 'reports': {
+        const report = (id ?? '').toLowerCase();
+        const timeframe = (url.searchParams.get('timeframe') ?? 'MONTH').toUpperCase();
+        if (timeframe !== 'MONTH') throw new HttpError(400, 'the sandbox supports timeframe=MONTH only');
+        const periods = parseIntParam(url.searchParams.get('periods'), 'periods', 0);
+        if (periods > 12) throw new HttpError(400, 'periods must be between 0 and 12');
+        const dateParam = report === 'balancesheet' ? url.searchParams.get('date') : url.searchParams.get('toDate');
+        let endMonth = monthIndexOf(t.nowMs());
+        if (dateParam) {
+          const ms = Date.parse(`${dateParam}T00:00:00Z`);
+          if (!/^\d{4}-\d{2}-\d{2}$/.test(dateParam) || Number.isNaN(ms)) throw new HttpError(400, `bad date ${dateParam}`);
+          endMonth = monthIndexOf(ms);
+        }
+        const accounts = t.collections.accounts.list({ offset: 0, limit: Number.MAX_SAFE_INTEGER, filter: (a) => a.status !== 'DELETED' }).items;
+        const ctx: ReportContext = { gen: t.gen, accounts, accountId: (a) => t.gen.id('accounts', a.index), ledger: t.ledger(), nowMs: t.nowMs() };
+        const build = { balancesheet: balanceSheetReport, profitandloss: profitAndLossReport, cashflow: cashFlowReport }[report];
+        if (!build) throw new HttpError(404, `no report ${id}`);
+        return ok(envelope(t, 'Reports', [build(ctx, endMonth, periods)]));
+      }
+      default:
+        throw new HttpError(404, `The resource you're looking for cannot be found`);
+    }
+  }
+
+  function rateHeaders(t: Tenant, nowReal: number): Record<string, string> {
+    const inWindow = t.window.filter((x) => x > nowReal - host.windowMs).length;
+    return {
+      'x-minlimit-remaining': String(Math.max(0, t.limits.perMinute - inWindow)),
+      'x-daylimit-remaining': String(t.limits.perDay !== undefined ? Math.max(0, t.limits.perDay - t.dayCalls) : 999_999),
+      'x-appminlimit-remaining': '9999',
+    };
+  }
+
+  return async function serveApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname.slice(API_PREFIX.length);
+    const auth = req.headers.authorization ?? '';
+    const bearer = /^Bearer\s+(.+)$/i.exec(auth)?.[1];
+    const check = bearer ? host.tokens.check(bearer) : ({ ok: false, error: 'invalid_token', detail: 'no bearer token' } as const);
+    const tenantHeader = req.headers['xero-tenant-id'];
+    const tenant = typeof tenantHeader === 'string' ? host.tenants.get(tenantHeader.toLowerCase()) : undefined;
+    if (tenant) {
+      tenant.counters.calls++;
+      const ep = `${req.method} /${(path.split('/').filter(Boolean)[0] ?? '').replace(/^./, (c) => c.toUpperCase())}${path.toLowerCase().startsWith('/reports/') ? '/' + path.split('/')[2] : ''}`;
+      tenant.counters.byEndpoint[ep] = (tenant.counters.byEndpoint[ep] ?? 0) + 1;
+    }
+    const count = (status: number) => {
+      if (tenant) tenant.counters.byStatus[status] = (tenant.counters.byStatus[status] ?? 0) + 1;
+    };
+    if (!check.ok) {
+      if (tenant) tenant.counters.unauthorized++;
+      count(401);
+      return json(res, 401, { Type: null, Title: 'Unauthorized', Status: 401, Detail: check.detail, Instance: randomUUID() }, { 'www-authenticate': 'Bearer error="invalid_token"' });
+    }
+    if (typeof tenantHeader !== 'string' || !tenantHeader) return json(res, 400, { Title: 'Bad Request', Status: 400, Detail: 'the xero-tenant-id header is required' });
+    if (!tenant || tenant.id !== check.tenantId) {
+      count(403);
+      return json(res, 403, { Type: null, Title: 'Forbidden', Status: 403, Detail: 'AuthenticationUnsuccessful: this token does not grant that tenant' });
+    }
+    if (req.method !== 'GET') return json(res, 405, { Title: 'Method Not Allowed', Status: 405, Detail: 'the sandbox serves reads only' });
+    const nowReal = Date.now();
+    const limited = rateLimited(tenant, nowReal, host.windowMs);
+    const fault = limited ? undefined : takeFault(tenant, path);
+    if (limited || fault?.kind === '429') {
+      const retryAfter = limited?.retryAfter ?? fault?.retryAfterSeconds ?? 1;
+      const problem = limited?.problem ?? 'minute';
+      tenant.counters.rateLimited.total++;
+      tenant.counters.rateLimited[limited ? problem : 'injected']++;
+      count(429);
+      return json(res, 429, { Title: 'Too Many Requests', Status: 429, Detail: `rate limit exceeded (${problem})` }, {
+        ...rateHeaders(tenant, nowReal),
+        'retry-after': String(retryAfter),
+        'x-rate-limit-problem': problem,
+      });
+    }
+    tenant.window.push(nowReal);
+    tenant.dayCalls++;
+    tenant.inflight++;
+    tenant.counters.maxConcurrent = Math.max(tenant.counters.maxConcurrent, tenant.inflight);
+    let released = false;
+    const release = () => {
+      if (!released) (released = true), tenant.inflight--;
+    };
+    res.once('close', release);
+    res.once('finish', release);
+    if (fault?.kind === 'timeout') {
+      host.hanging.add(res);
+      res.once('close', () => host.hanging.delete(res));
+      return;
+    }
+    if (fault?.kind === 'slow') {
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, fault.delayMs ?? 2000);
+        res.once('close', () => (clearTimeout(timer), r()));
+      });
+      if (res.destroyed) return;
+    }
+    if (fault?.kind === '5xx') {
+      const status = fault.status ?? 503;
+      count(status);
+      return json(res, status, { Title: 'Service Unavailable', Status: status, Detail: 'injected fault' }, rateHeaders(tenant, nowReal));
+    }
+    let reply: Reply;
+    try {
+      reply = handleApi(tenant, path, url, req);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    count(reply.status);
+    const headers = { ...rateHeaders(tenant, nowReal), ...(reply.headers ?? {}) };
+    if (res.destroyed) return;
+    if (fault?.kind === 'truncate') {
+      const text = JSON.stringify(reply.body);
+      res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+      res.end(text.slice(0, Math.floor(text.length / 2)));
+      return;
+    }
+    json(res, reply.status, reply.body, headers);
+  }
+}
