@@ -4,8 +4,8 @@ import { V1_READ_TYPES, type DataType } from '../../domain/data-types.js';
 import { AuthRevokedError, NotSupportedError, RateLimitedError, type SourceRecord } from '../connector.js';
 import { startSimulator, type Simulator } from '../../sim/server.js';
 import type { Realm } from '../../sim/qbo/dialect.js';
-import { checkRecord } from '../sandbox/model-check.js';
-import { drain, MemoryCredentialsStore } from '../sandbox/test-helpers.js';
+import { checkRecord } from '../xero/model-check.js';
+import { drain, MemoryCredentialsStore } from '../test-helpers.js';
 import { QboConnector, WrongEnvironmentError, type QboConnectorOptions } from './index.js';
 import type { QboCredentials } from './client.js';
 
