@@ -22,6 +22,7 @@ import { unsupportedRoutes } from './routes/unsupported.js';
 import { refreshRoutes } from './routes/refresh.js';
 import { syncSettingsRoutes } from './routes/sync-settings.js';
 import { dataRoutes } from './routes/data.js';
+import { historyRoutes } from './routes/history.js';
 import { webhooksRoutes } from './routes/webhooks.js';
 
 const UUID_UPPER = /^(?=.*[A-F])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -171,6 +172,7 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
     await linkRoutes(scope, ctx);
     await refreshRoutes(scope, ctx);
     await syncSettingsRoutes(scope, ctx);
+    await historyRoutes(scope, ctx);
     await dataRoutes(scope, ctx);
     await webhooksRoutes(scope, ctx);
     await unsupportedRoutes(scope);

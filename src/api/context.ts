@@ -44,6 +44,8 @@ export interface ApiContext {
   readonly metrics?: MetricsSource | false;
   /** Called after datasets were queued: wakes this process's idle workers at once. */
   readonly onQueued?: () => void;
+  /** SYNCLINE_HISTORY_RETENTION_DAYS: record history older than this is pruned and asOf reads before it answer 400; undefined = kept forever. */
+  readonly historyRetentionDays?: number | undefined;
   /** SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: webhook consumers may target private and loopback addresses (default false). */
   readonly webhooksAllowPrivate?: boolean;
   /**

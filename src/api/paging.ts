@@ -16,7 +16,7 @@ export function pageRequest(q: PagingQuery): PageRequest {
 /** The paging envelope of platform-api.md §4, with relative `_links`. */
 export function envelope<T>(
   path: string,
-  q: PagingQuery & { tags?: string },
+  q: PagingQuery & { tags?: string; asOf?: string; asOfPull?: string },
   page: PageRequest,
   total: number,
   results: T[],
@@ -26,6 +26,8 @@ export function envelope<T>(
     if (q.query !== undefined) params.set('query', q.query);
     if (q.orderBy !== undefined) params.set('orderBy', q.orderBy);
     if (q.tags !== undefined) params.set('tags', q.tags);
+    if (q.asOf !== undefined) params.set('asOf', q.asOf);
+    if (q.asOfPull !== undefined) params.set('asOfPull', q.asOfPull);
     return { href: `${path}?${params.toString()}` };
   };
   const links: PagedResponse<T>['_links'] = { self: { href: path }, current: href(page.page) };

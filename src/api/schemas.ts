@@ -55,6 +55,13 @@ export const PagingQuery = Type.Object({
 });
 export type PagingQuery = Static<typeof PagingQuery>;
 
+/** Reads as of a moment (record history, issue 16): accepted by every accounting data list and get endpoint. */
+export const AsOfQuery = Type.Object({
+  asOf: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept)' })),
+  asOfPull: Type.Optional(Type.String({ maxLength: 64, description: 'A Complete pull (dataset id): the records as they were stored when it committed' })),
+});
+export type AsOfQuery = Static<typeof AsOfQuery>;
+
 const HalRef = Type.Object({ href: Type.String() });
 const Links = Type.Object({ self: HalRef, current: HalRef, next: Type.Optional(HalRef), previous: Type.Optional(HalRef) });
 export const paged = <T extends TSchema>(item: T) =>

@@ -42,6 +42,7 @@ describe('parseConfig', () => {
       metricsPort: undefined,
       metricsHost: '127.0.0.1',
       webhooksAllowPrivate: false,
+      historyRetentionDays: undefined,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -82,6 +83,7 @@ describe('parseConfig', () => {
       SYNCLINE_METRICS_HOST: '10.0.0.5',
       SYNCLINE_RECONCILE_EVERY_PULLS: '1',
       SYNCLINE_RECONCILE_EVERY_DAYS: '30',
+      SYNCLINE_HISTORY_RETENTION_DAYS: '400',
     });
     expect(c).toEqual({
       port: 0,
@@ -105,7 +107,9 @@ describe('parseConfig', () => {
       metricsHost: '10.0.0.5',
       reconcileEveryPulls: 1,
       reconcileEveryDays: 30,
+      historyRetentionDays: 400,
     });
+    expect(parseConfig({ SYNCLINE_HISTORY_RETENTION_DAYS: 'forever' }).historyRetentionDays).toBeUndefined();
     expect(parseConfig({ DATABASE_URL: 'postgresql://localhost/x' }).databaseUrl).toBe('postgresql://localhost/x');
     expect(parseConfig({ PORT: '65535' }).port).toBe(65535);
     for (const host of ['localhost', '::', '::1', '0.0.0.0', 'syncline-1.internal.example.com']) expect(parseConfig({ HOST: host }).host).toBe(host);
@@ -136,6 +140,7 @@ describe('parseConfig', () => {
     fails({ SYNCLINE_QBO_CLIENT_SECRET: 'x' }, 'SYNCLINE_QBO_CLIENT_ID');
     for (const n of ['0', '-2', 'four', '1000']) fails({ SYNCLINE_WORKER_CONCURRENCY: n }, 'SYNCLINE_WORKER_CONCURRENCY');
     for (const n of ['-2', 'monthly', '400']) fails({ SYNCLINE_KEEP_ALIVE_DAYS: n }, 'SYNCLINE_KEEP_ALIVE_DAYS');
+    for (const n of ['0', '-1', '7.5', 'week', '40000']) fails({ SYNCLINE_HISTORY_RETENTION_DAYS: n }, 'SYNCLINE_HISTORY_RETENTION_DAYS');
     fails({ SYNCLINE_SANDBOX_URL: 'sim:4010' }, 'SYNCLINE_SANDBOX_URL');
     for (const n of ['0', 'soon', '4000']) fails({ SYNCLINE_LEASE_SECONDS: n }, 'SYNCLINE_LEASE_SECONDS');
     fails({ SYNCLINE_RECONCILE_EVERY_PULLS: '0' }, 'SYNCLINE_RECONCILE_EVERY_PULLS');

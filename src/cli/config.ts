@@ -35,6 +35,8 @@ export interface Config {
   readonly reconcileEveryPulls: number;
   /** …or when the last full listing is older than this many days. */
   readonly reconcileEveryDays: number;
+  /** SYNCLINE_HISTORY_RETENTION_DAYS: record history (versions, change feed, asOf) older than this is pruned; undefined = kept forever. */
+  readonly historyRetentionDays: number | undefined;
   /** SYNCLINE_METRICS_PORT: serve GET /metrics on this port (every process role) instead of on the API port. */
   readonly metricsPort: number | undefined;
   /** SYNCLINE_METRICS_HOST: the metrics listener's address (default HOST). */
@@ -161,6 +163,9 @@ export function parseConfig(env: Env = process.env): Config {
     leaseSeconds: positiveInt(env, 'SYNCLINE_LEASE_SECONDS', 60, 3600),
     reconcileEveryPulls: positiveInt(env, 'SYNCLINE_RECONCILE_EVERY_PULLS', 7, 1000),
     reconcileEveryDays: positiveInt(env, 'SYNCLINE_RECONCILE_EVERY_DAYS', 7, 365),
+    historyRetentionDays: ['forever', ''].includes((str(env, 'SYNCLINE_HISTORY_RETENTION_DAYS') ?? '').toLowerCase())
+      ? undefined
+      : positiveInt(env, 'SYNCLINE_HISTORY_RETENTION_DAYS', 1, 36_500),
     metricsPort: optionalPort(env, 'SYNCLINE_METRICS_PORT'),
     metricsHost: hostName(env, 'SYNCLINE_METRICS_HOST') ?? host,
   });

@@ -12,6 +12,7 @@ import { WorkerPool, DEFAULT_WORKER_OPTIONS, type WorkerPoolOptions } from '../s
 import { Wakeup } from '../sync/wakeup.js';
 import { createSweeper, DEFAULT_SWEEPER_OPTIONS, type SweeperOptions } from '../scheduler/sweeper.js';
 import { createHousekeeping, DEFAULT_HOUSEKEEPING_OPTIONS, type HousekeepingOptions } from '../scheduler/housekeeping.js';
+import { createHistoryPruner, DEFAULT_HISTORY_PRUNER_OPTIONS } from '../scheduler/history-pruner.js';
 import { createScheduler, DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from '../scheduler/scheduler.js';
 import { createKeepAlive, DEFAULT_KEEP_ALIVE_OPTIONS, type KeepAliveOptions } from '../scheduler/keep-alive.js';
 import { keepAliveRunner } from '../sync/keep-alive.js';
@@ -143,6 +144,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       bodyLimit: BODY_LIMIT,
       onQueued: () => wakeup?.notify(),
       webhooksAllowPrivate: config.webhooksAllowPrivate,
+      historyRetentionDays: config.historyRetentionDays,
       // With SYNCLINE_METRICS_PORT, /metrics moves off the API port to its own listener (below).
       metrics: config.metricsPort === undefined ? metricsSource(store, clock) : false,
       revokeConnection: async (conn) => {
@@ -213,7 +215,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         { store, clock, log, keepAlive: keepAliveRunner({ store, connectors, clock, secretBox, mutex: new KeyedMutex(), onQueued: () => wakeup?.notify() }) },
         { ...DEFAULT_KEEP_ALIVE_OPTIONS, enabled: config.keepAliveDays !== undefined, idleDays: config.keepAliveDays ?? 30, ...opts.keepAlive },
       );
-      daemons.push(scheduler, keepAlive);
+      const historyPruner = createHistoryPruner({ store, clock, log }, { ...DEFAULT_HISTORY_PRUNER_OPTIONS, retentionDays: config.historyRetentionDays });
+      daemons.push(scheduler, keepAlive, historyPruner);
     }
     for (const d of daemons) d.start();
 

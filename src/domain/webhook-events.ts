@@ -15,6 +15,7 @@ export const CURRENT_EVENT_TYPES = [
   'connection.deleted',
   'read.completed',
   'read.completed.initial',
+  'records.changed',
 ] as const;
 export type CurrentEventType = (typeof CURRENT_EVENT_TYPES)[number];
 

@@ -3,6 +3,7 @@ import { contentHash } from '../lib/canonical-json.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
 import { offsetOf, pageOf, type ListSql, type Page, type PageRequest } from './paging.js';
+import { asOfRecords, freshSeq, historyKept, lastSeq, raiseFloor } from './history.repository.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -17,6 +18,11 @@ export interface MergeCounts {
   added: number;
   updated: number;
   deleted: number;
+}
+
+export interface MergeResult extends MergeCounts {
+  /** The seq range of the changes this merge recorded; undefined when it recorded none (nothing changed, or history off). */
+  history: { firstSeq: number; lastSeq: number } | undefined;
 }
 
 export interface RecordRow {
@@ -102,9 +108,59 @@ export class RecordsRepository {
   async merge(
     trx: Transaction<Database>,
     args: { datasetId: string; connectionId: string; dataType: string; now: string; fullListing: boolean; syncFrom?: string | undefined },
-  ): Promise<MergeCounts> {
+  ): Promise<MergeResult> {
     const { datasetId: ds, connectionId: conn, dataType: type, now } = args;
     const n = (r: { numAffectedRows?: bigint }) => Number(r.numAffectedRows ?? 0n);
+    const window = args.fullListing && args.syncFrom ? sql`and (records.source_modified_date is null or records.source_modified_date >= ${args.syncFrom})` : sql``;
+
+    // Merges of one (connection, data type) are serialised, so the feed's seq order is its commit order. At most one
+    // pull of a pair is in progress (invariant 1), but a pull whose lease was lost can still be inside its merge when
+    // the same dataset, requeued, merges on another worker; without this lock the two could interleave their seq
+    // values and a feed reader could see a later seq commit before an earlier one and skip it. Taken under the lock,
+    // every seq of this merge is above every committed seq of the pair, and no other merge of the pair commits
+    // between (the feed therefore needs no read watermark). Advisory (hash of the pair) on PostgreSQL: a collision
+    // only serialises two unrelated merges. SQLite has one writer at a time.
+    if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtextextended(${`${conn}/${type}`}, 0))`.execute(trx);
+    const keep = await historyKept(trx, conn);
+    let history: MergeResult['history'];
+    if (keep) {
+      // The record's state before each change, written before the cache changes (same predicates as the updates below).
+      const before = await lastSeq(trx, conn, type);
+      const cols = sql`(connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date,
+                        prev_data, prev_content_hash, prev_modified_date, prev_source_modified_date, prev_is_deleted)`;
+      const prev = sql`r.data, r.content_hash, r.modified_date, r.source_modified_date, r.is_deleted`;
+      await sql`insert into record_changes ${cols}
+                select ${conn}, ${type}, s.record_id, ${ds}, ${now}, case when r.is_deleted = 1 then 'undeleted' else 'updated' end,
+                       s.content_hash, s.source_modified_date, ${prev}
+                from record_staging s join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
+                where s.dataset_id = ${ds} and s.deleted = 0 and (r.content_hash <> s.content_hash or r.is_deleted = 1)
+                order by s.record_id`.execute(trx);
+      await sql`insert into record_changes ${cols}
+                select ${conn}, ${type}, s.record_id, ${ds}, ${now}, 'added', s.content_hash, s.source_modified_date, null, null, null, null, null
+                from record_staging s
+                where s.dataset_id = ${ds} and s.deleted = 0
+                  and not exists (select 1 from records r where r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id)
+                order by s.record_id`.execute(trx);
+      await sql`insert into record_changes ${cols}
+                select ${conn}, ${type}, s.record_id, ${ds}, ${now}, 'deleted', r.content_hash, r.source_modified_date, ${prev}
+                from record_staging s join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
+                where s.dataset_id = ${ds} and s.deleted = 1 and r.is_deleted = 0
+                order by s.record_id`.execute(trx);
+      if (args.fullListing) {
+        await sql`insert into record_changes ${cols}
+                  select ${conn}, ${type}, records.record_id, ${ds}, ${now}, 'deleted', records.content_hash, records.source_modified_date,
+                         records.data, records.content_hash, records.modified_date, records.source_modified_date, records.is_deleted
+                  from records
+                  where records.connection_id = ${conn} and records.data_type = ${type} and records.is_deleted = 0
+                    ${window}
+                    and not exists (select 1 from record_staging s where s.dataset_id = ${ds} and s.record_id = records.record_id)
+                  order by records.record_id`.execute(trx);
+      }
+      const range = await sql<{ first: number | null; last: number | null }>`select min(seq) as first, max(seq) as last from record_changes
+                where connection_id = ${conn} and data_type = ${type} and seq > ${before}`.execute(trx);
+      const r = range.rows[0];
+      if (r?.first != null && r.last != null) history = { firstSeq: Number(r.first), lastSeq: Number(r.last) };
+    }
 
     const updated = n(
       await sql`update records set data = s.data, content_hash = s.content_hash, source_modified_date = s.source_modified_date,
@@ -131,7 +187,6 @@ export class RecordsRepository {
                   and records.is_deleted = 0`.execute(trx),
     );
     if (args.fullListing) {
-      const window = args.syncFrom ? sql`and (records.source_modified_date is null or records.source_modified_date >= ${args.syncFrom})` : sql``;
       deleted += n(
         await sql`update records set is_deleted = 1, modified_date = ${now}
                   where records.connection_id = ${conn} and records.data_type = ${type} and records.is_deleted = 0
@@ -140,19 +195,42 @@ export class RecordsRepository {
       );
     }
     await trx.deleteFrom('record_staging').where('dataset_id', '=', ds).execute();
-    return { added, updated, deleted };
+    if (history) {
+      await trx
+        .insertInto('history_pulls')
+        .values({ dataset_id: ds, connection_id: conn, data_type: type, first_seq: history.firstSeq, last_seq: history.lastSeq, committed_at: now, added, updated, deleted })
+        .execute();
+    } else if (!keep && added + updated + deleted > 0) {
+      // History is off for this company: these changes are not recorded, so nothing before now can be answered from
+      // history any more (asOf, and feed cursors from before this merge).
+      await raiseFloor(trx, this.dialect, conn, type, now, await freshSeq(trx, this.dialect));
+    }
+    return { added, updated, deleted, history };
   }
 
   /**
    * A page of records. `dataAs: 'text'` returns each document as its JSON text (PostgreSQL: `data::text`), for a
    * response built without parsing and re-serialising documents that are JSON already (recordJson).
    */
-  async list(connectionId: string, dataType: string, page: PageRequest, list: ListSql, dataAs: 'value' | 'text' = 'value'): Promise<Page<RecordRow>> {
-    const scoped = this.db.selectFrom('records').where('connection_id', '=', connectionId).where('data_type', '=', dataType);
+  /** The records table, or its state at `asOf` (canonical UTC instant; history.repository asOfRecords), as `records`. */
+  private source(connectionId: string, dataType: string, asOf: string | undefined) {
+    if (asOf !== undefined) return this.db.selectFrom(asOfRecords(this.db, connectionId, dataType, asOf));
+    return this.db.selectFrom('records').where('connection_id', '=', connectionId).where('data_type', '=', dataType);
+  }
+
+  async list(
+    connectionId: string,
+    dataType: string,
+    page: PageRequest,
+    list: ListSql,
+    dataAs: 'value' | 'text' = 'value',
+    asOf?: string | undefined,
+  ): Promise<Page<RecordRow>> {
+    const scoped = this.source(connectionId, dataType, asOf);
     const data = dataAs === 'text' && this.dialect === 'postgres' ? sql<string>`records.data::text`.as('data') : ('data' as const);
     const columns = ['record_id', data, 'modified_date', 'source_modified_date', 'is_deleted'] as const;
     const counted = scoped.select((eb) => eb.fn.countAll<number>().as('n'));
-    if (this.dialect !== 'postgres' || !list.where) return pageOf(scoped.select(columns), counted, page, list);
+    if (this.dialect !== 'postgres' || !list.where) return pageOf(scoped.select(columns), counted, page, list) as Promise<Page<RecordRow>>;
     // PostgreSQL, filtered: the count first, then the page. For ORDER BY id … LIMIT the planner walks the id order
     // and filters, assuming matches are spread evenly; they rarely are (modifiedDate follows insertion order), and a
     // one-week modifiedDate range of a million invoices was found after walking 900,000 rows (~0.5 s). The count,
@@ -168,28 +246,22 @@ export class RecordsRepository {
     } else q = scoped.select(columns).where(list.where);
     for (const o of list.orderBy) q = q.orderBy(o);
     const rows = await q.limit(page.pageSize).offset(offsetOf(page)).execute();
-    return { rows, total };
+    return { rows: rows as RecordRow[], total };
   }
 
-  get(connectionId: string, dataType: string, recordId: string): Promise<RecordRow | undefined> {
-    return this.db
-      .selectFrom('records')
+  get(connectionId: string, dataType: string, recordId: string, asOf?: string | undefined): Promise<RecordRow | undefined> {
+    return this.source(connectionId, dataType, asOf)
       .select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'])
-      .where('connection_id', '=', connectionId)
-      .where('data_type', '=', dataType)
       .where('record_id', '=', recordId)
-      .executeTakeFirst();
+      .executeTakeFirst() as Promise<RecordRow | undefined>;
   }
 
   /** Every stored record of a type, in id order (statements are small: monthly periods). */
-  all(connectionId: string, dataType: string): Promise<RecordRow[]> {
-    return this.db
-      .selectFrom('records')
+  all(connectionId: string, dataType: string, asOf?: string | undefined): Promise<RecordRow[]> {
+    return this.source(connectionId, dataType, asOf)
       .select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'])
-      .where('connection_id', '=', connectionId)
-      .where('data_type', '=', dataType)
       .orderBy('record_id')
-      .execute();
+      .execute() as Promise<RecordRow[]>;
   }
 }
 

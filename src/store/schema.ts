@@ -125,6 +125,50 @@ export interface RecordStagingTable {
   deleted: number;
 }
 
+/** One change a pull committed to a record, with the record's state before it (migration 0014). */
+export interface RecordChangesTable {
+  seq: Generated<number>;
+  connection_id: string;
+  data_type: string;
+  record_id: string;
+  /** Null for the baseline rows of records stored before history existed. */
+  dataset_id: string | null;
+  committed_at: string;
+  /** added | updated | deleted | undeleted */
+  kind: string;
+  content_hash: string;
+  source_modified_date: string | null;
+  prev_data: unknown;
+  prev_content_hash: string | null;
+  prev_modified_date: string | null;
+  prev_source_modified_date: string | null;
+  prev_is_deleted: number | null;
+}
+
+export interface HistoryPullsTable {
+  dataset_id: string;
+  connection_id: string;
+  data_type: string;
+  first_seq: number;
+  last_seq: number;
+  committed_at: string;
+  added: number;
+  updated: number;
+  deleted: number;
+}
+
+export interface HistoryFloorsTable {
+  connection_id: string;
+  data_type: string;
+  floor_at: string | null;
+  floor_seq: number;
+}
+
+export interface HistoryOptoutsTable {
+  company_id: string;
+  since: string;
+}
+
 export interface ScheduleSlotsTable {
   connection_id: string;
   data_type: string;
@@ -240,6 +284,10 @@ export interface Database {
   webhook_attempts: WebhookAttemptsTable;
   dataset_reads: DatasetReadsTable;
   link_states: LinkStatesTable;
+  record_changes: RecordChangesTable;
+  history_pulls: HistoryPullsTable;
+  history_floors: HistoryFloorsTable;
+  history_optouts: HistoryOptoutsTable;
 }
 
 export type Timestamp = ColumnType<string, string, string>;

@@ -69,6 +69,22 @@ export interface ReadEventData {
   modifiedFromDate?: string;
   dataTypes: ReadSummaryItem[];
 }
+/** records.changed: one pull's committed changes and their range in the (connection, data type) change feed. */
+export interface RecordsChangedData {
+  company: CompanySnapshot;
+  connectionId: string;
+  dataType: string;
+  datasetId: string;
+  committed: string;
+  recordsAdded: number;
+  recordsUpdated: number;
+  recordsDeleted: number;
+  /** Resume the feed from this cursor to read exactly this pull's changes first… */
+  fromCursor: string;
+  /** …up to and including this one (the cursor after its last change). */
+  toCursor: string;
+}
+
 export interface NewCompanyData {
   integrationKey: string;
 }
@@ -241,6 +257,21 @@ export async function emitConnectionStatusChanged(trx: Db, connectionId: string,
     data: { integrationKey: connection.integration_key, oldStatus: from, newStatus: to } satisfies ConnectionStatusData,
   });
   await emitEvents(trx, events, at, subs);
+}
+
+/** records.changed, in the merge transaction of the pull whose changes it announces (issue 16). */
+export async function emitRecordsChanged(trx: Db, d: Omit<RecordsChangedData, 'company'>, at: string): Promise<void> {
+  const subs = await subscribers(trx);
+  if (!wants(subs, 'records.changed')) return;
+  const conn = await trx.selectFrom('connections').select('company_id').where('id', '=', d.connectionId).executeTakeFirst();
+  const company = conn ? await companySnapshot(trx, conn.company_id) : undefined;
+  if (!company) return;
+  await emitEvents(
+    trx,
+    [{ type: 'records.changed', companyId: company.id, connectionId: d.connectionId, tags: tagsOf(company), data: { company, ...d } satisfies RecordsChangedData }],
+    at,
+    subs,
+  );
 }
 
 // ---- Datasets and reads ----------------------------------------------------------------------------------------

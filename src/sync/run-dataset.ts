@@ -19,6 +19,8 @@ import type { SecretBox } from '../lib/secrets.js';
 import { isStoreUnavailable, type Store } from '../store/db.js';
 import { DatasetsRepository, type DatasetRow } from '../store/datasets.repository.js';
 import { RecordsRepository } from '../store/records.repository.js';
+import { encodeCursor, feedScope } from '../store/history.repository.js';
+import { emitRecordsChanged } from '../store/webhook-outbox.js';
 import { ConnectionsRepository } from '../store/connections.repository.js';
 import { recordConnectionError, statusText } from '../store/connection-errors.js';
 import { StoredCredentials } from './credentials.js';
@@ -155,15 +157,18 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
     try {
       ended = await store.db.transaction().execute(async (trx) => {
         if (!(await datasets.lockHeld(ds.id, deps.workerId, trx))) throw new LeaseLost();
+        // One instant for the merge and the completion: the records' modifiedDate, the changes' commit time and the
+        // dataset's `completed` agree, so `asOfPull` (the pull's completed time) shows exactly what it committed.
+        const at = now();
         // An incremental pull that found nothing changed (most scheduled pulls) has nothing to merge.
         const counts = merging
-          ? await records.merge(trx, { datasetId: ds.id, connectionId: conn.id, dataType, now: now(), fullListing: outcome.fullListing, syncFrom: window.syncFrom })
-          : { added: 0, updated: 0, deleted: 0 };
+          ? await records.merge(trx, { datasetId: ds.id, connectionId: conn.id, dataType, now: at, fullListing: outcome.fullListing, syncFrom: window.syncFrom })
+          : { added: 0, updated: 0, deleted: 0, history: undefined };
         const done = await datasets.finish(
           ds.id,
           deps.workerId,
           'Complete',
-          now(),
+          at,
           {
             status_description: null,
             cursor_out: outcome.cursor ?? null,
@@ -175,6 +180,24 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
           },
           trx,
         );
+        if (done && counts.history) {
+          const scope = feedScope(conn.id, dataType);
+          await emitRecordsChanged(
+            trx,
+            {
+              connectionId: conn.id,
+              dataType,
+              datasetId: ds.id,
+              committed: at,
+              recordsAdded: counts.added,
+              recordsUpdated: counts.updated,
+              recordsDeleted: counts.deleted,
+              fromCursor: encodeCursor(scope, counts.history.firstSeq - 1),
+              toCursor: encodeCursor(scope, counts.history.lastSeq),
+            },
+            at,
+          );
+        }
         if (!done) throw new LeaseLost();
         return done;
       });

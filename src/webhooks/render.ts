@@ -14,6 +14,7 @@ import type {
   DatasetEventData,
   NewCompanyData,
   ReadEventData,
+  RecordsChangedData,
 } from '../store/webhook-outbox.js';
 
 export interface RenderContext {
@@ -58,6 +59,10 @@ function currentPayload(type: EventType, data: unknown, ctx: RenderContext): Rec
   if (type.startsWith('connection.')) {
     const d = data as ConnectionEventData;
     return { referenceCompany: companyReference(d.company), connection: ctx.connection(d.connection) };
+  }
+  if (type === 'records.changed') {
+    const { company, ...rest } = data as RecordsChangedData;
+    return { referenceCompany: companyReference(company), ...rest };
   }
   const d = data as ReadEventData;
   const out: Record<string, unknown> = { referenceCompany: companyReference(d.company) };

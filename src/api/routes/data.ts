@@ -12,7 +12,8 @@ import type { ApiContext } from '../context.js';
 import { envelope, pageRequest } from '../paging.js';
 import { compileListQuery } from '../../query/index.js';
 import { recordEntity } from '../query-entities.js';
-import { PagingQuery, Uuid, errorResponses, paged } from '../schemas.js';
+import { AsOfQuery, PagingQuery, Uuid, errorResponses, paged } from '../schemas.js';
+import { resolveAsOf } from './history.js';
 
 type Scope = { companyId: string; connectionId?: string };
 
@@ -66,7 +67,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   function registerRecordType(rt: ReadType, prefix: string, params: ReturnType<typeof Type.Object>, tag: string) {
     const opSuffix = tag === 'connection' ? '-for-connection' : '';
     if (rt.single) {
-      app.get<{ Params: Scope }>(
+      app.get<{ Params: Scope; Querystring: AsOfQuery }>(
         `${prefix}/${rt.segment}`,
         {
           schema: {
@@ -74,12 +75,14 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
             tags: ['Accounting data'],
             summary: `Company information (${rt.dataType})`,
             params,
+            querystring: AsOfQuery,
             response: { 200: Record_, ...errorResponses(400, 401, 404, 409) },
           },
         },
         async (req) => {
           const conn = await readable(req.params, rt.dataType);
-          const rows = await records.list(conn.id, rt.dataType, { page: 1, pageSize: 1 }, { where: sql<boolean>`is_deleted = 0`, orderBy: [sql`record_id`] });
+          const asOf = await resolveAsOf(ctx, req.params.companyId, conn.id, rt.dataType, req.query);
+          const rows = await records.list(conn.id, rt.dataType, { page: 1, pageSize: 1 }, { where: sql<boolean>`is_deleted = 0`, orderBy: [sql`record_id`] }, 'value', asOf);
           const row = rows.rows[0];
           if (!row) throw new NotFoundError(`No data available for ${rt.dataType} for ID ${conn.id}`);
           const doc = recordDocument(row, { withModifiedDate: false });
@@ -91,7 +94,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       return;
     }
     const listPath = `${prefix}/${rt.segment}`;
-    app.get<{ Params: Scope; Querystring: PagingQuery }>(
+    app.get<{ Params: Scope; Querystring: PagingQuery & AsOfQuery }>(
       listPath,
       {
         schema: {
@@ -99,7 +102,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           tags: ['Accounting data'],
           summary: `List ${rt.entity} records (deleted ones included, flagged metadata.isDeleted)`,
           params,
-          querystring: PagingQuery,
+          querystring: Type.Composite([PagingQuery, AsOfQuery]),
           response: { 200: paged(Record_), ...errorResponses(400, 401, 404, 409) },
         },
       },
@@ -107,7 +110,8 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         const list = compileListQuery(recordEntity(rt.dataType), req.query, ctx.store.dialect);
         const page = pageRequest(req.query);
         const conn = await readable(req.params, rt.dataType);
-        const { rows, total } = await records.list(conn.id, rt.dataType, page, list, 'text');
+        const asOf = await resolveAsOf(ctx, req.params.companyId, conn.id, rt.dataType, req.query);
+        const { rows, total } = await records.list(conn.id, rt.dataType, page, list, 'text', asOf);
         const path = req.url.split('?')[0]!;
         // The documents are JSON already: spliced into the envelope's text (recordJson), never parsed and re-serialised.
         const head = JSON.stringify(envelope(path, req.query, page, total, []));
@@ -117,7 +121,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     );
     const singular = rt.segment.replace(/ies$/, 'y').replace(/s$/, '');
     const idParam = `${singular}Id`;
-    app.get<{ Params: Scope & Record<string, string> }>(
+    app.get<{ Params: Scope & Record<string, string>; Querystring: AsOfQuery }>(
       `${listPath}/:${idParam}`,
       {
         schema: {
@@ -125,13 +129,15 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           tags: ['Accounting data'],
           summary: `Get one ${rt.entity}`,
           params: Type.Composite([params, Type.Object({ [idParam]: Type.String({ minLength: 1 }) })]),
+          querystring: AsOfQuery,
           response: { 200: Record_, ...errorResponses(400, 401, 404, 409) },
         },
       },
       async (req) => {
         const conn = await readable(req.params, rt.dataType);
         const id = req.params[idParam]!;
-        const row = await records.get(conn.id, rt.dataType, id);
+        const asOf = await resolveAsOf(ctx, req.params.companyId, conn.id, rt.dataType, req.query);
+        const row = await records.get(conn.id, rt.dataType, id, asOf);
         if (!row) throw new NotFoundError(`No data available for ${rt.dataType} for ID ${id}`);
         return recordDocument(row, { withModifiedDate: true });
       },
@@ -139,7 +145,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   }
 
   function registerStatement(st: (typeof STATEMENTS)[number], prefix: string, params: ReturnType<typeof Type.Object>, tag: string) {
-    app.get<{ Params: Scope; Querystring: { periodLength: number; periodsToCompare: number; startMonth?: string } }>(
+    app.get<{ Params: Scope; Querystring: { periodLength: number; periodsToCompare: number; startMonth?: string } & AsOfQuery }>(
       `${prefix}/financials/${st.segment}`,
       {
         schema: {
@@ -151,13 +157,15 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
             periodLength: Type.Integer({ minimum: 1, maximum: 12, description: 'Months per period' }),
             periodsToCompare: Type.Integer({ minimum: 1, maximum: 120, description: 'Number of periods' }),
             startMonth: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}(-\\d{2}([T ].*)?)?$', description: 'A date in the most recent period\'s last month' })),
+            ...AsOfQuery.properties,
           }),
           response: { 200: Record_, ...errorResponses(400, 401, 404, 409) },
         },
       },
       async (req) => {
         const conn = await readable(req.params, st.dataType);
-        const rows = await records.all(conn.id, st.dataType);
+        const asOf = await resolveAsOf(ctx, req.params.companyId, conn.id, st.dataType, req.query);
+        const rows = await records.all(conn.id, st.dataType, asOf);
         const months = new Map<Month, Record<string, unknown>>();
         for (const r of rows) {
           if (r.is_deleted) continue;

@@ -5,6 +5,7 @@ import { companyNotFound, RequestValidationError, type ValidationItem } from '..
 import { profileSettings, sameSetting, validateSettings, type SyncSetting } from '../../domain/sync-settings.js';
 import { SyncSettingsRepository } from '../../store/sync-settings.repository.js';
 import { ScheduleSlotsRepository } from '../../store/schedule-slots.repository.js';
+import { HistoryRepository } from '../../store/history.repository.js';
 import type { ApiContext } from '../context.js';
 import { CompanyParams, DataTypeSchema, DateTime, Uuid, errorResponses } from '../schemas.js';
 
@@ -24,7 +25,13 @@ const SyncSettingSchema = Type.Object({
 // when it is left out, the posted settings apply (true).
 const OverridesDefaults = Type.Optional(Type.Boolean({ default: true }));
 const ProfileBody = Type.Object({ clientId: Uuid, settings: Type.Array(Type.Unknown()), overridesDefaults: OverridesDefaults }, { additionalProperties: false });
-const CompanyBody = Type.Object({ companyId: Uuid, settings: Type.Array(Type.Unknown()), overridesDefaults: OverridesDefaults }, { additionalProperties: false });
+// `keepHistory` is a Syncline extension (record history, issue 16): optional, so the official SDK's calls, which never
+// send it, leave it as it is; false turns history off for the company (nothing recorded, what was kept is pruned).
+const KeepHistory = Type.Optional(Type.Boolean({ description: 'Syncline extension: keep record history (versions, change feed, asOf) for this company; default true' }));
+const CompanyBody = Type.Object(
+  { companyId: Uuid, settings: Type.Array(Type.Unknown()), overridesDefaults: OverridesDefaults, keepHistory: KeepHistory },
+  { additionalProperties: false },
+);
 
 interface StoredProfileState {
   overridesDefaults: boolean;
@@ -33,6 +40,7 @@ interface StoredProfileState {
 export async function syncSettingsRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const repo = new SyncSettingsRepository(ctx.store.db);
   const slots = new ScheduleSlotsRepository(ctx.store.db, ctx.store.dialect);
+  const history = new HistoryRepository(ctx.store.db, ctx.store.dialect);
   const clientId = () => ctx.repos.instance.getOrInit<string>('client_id', newId);
 
   app.get(
@@ -81,19 +89,23 @@ export async function syncSettingsRoutes(app: FastifyInstance, ctx: ApiContext):
         tags: ['Companies'],
         summary: "A company's sync settings (the profile's when never set)",
         params: CompanyParams,
-        response: { 200: Type.Object({ companyId: Uuid, settings: Type.Array(SyncSettingSchema), overridesDefaults: Type.Boolean() }), ...errorResponses(400, 401, 404) },
+        response: {
+          200: Type.Object({ companyId: Uuid, settings: Type.Array(SyncSettingSchema), overridesDefaults: Type.Boolean(), keepHistory: Type.Boolean() }),
+          ...errorResponses(400, 401, 404),
+        },
       },
     },
     async (req) => {
       const { companyId } = req.params;
       if (!(await ctx.repos.companies.exists(companyId))) throw companyNotFound(companyId);
       const state = await repo.company(companyId);
-      if (!state) return { companyId, settings: await repo.profile(), overridesDefaults: false };
-      return { companyId, settings: state.settings, overridesDefaults: state.overridesDefaults };
+      const keepHistory = await history.keepsHistory(companyId);
+      if (!state) return { companyId, settings: await repo.profile(), overridesDefaults: false, keepHistory };
+      return { companyId, settings: state.settings, overridesDefaults: state.overridesDefaults, keepHistory };
     },
   );
 
-  app.post<{ Params: { companyId: string }; Body: { companyId: string; settings: unknown[]; overridesDefaults?: boolean } }>(
+  app.post<{ Params: { companyId: string }; Body: { companyId: string; settings: unknown[]; overridesDefaults?: boolean; keepHistory?: boolean } }>(
     '/companies/:companyId/syncSettings',
     {
       schema: {
@@ -123,6 +135,7 @@ export async function syncSettingsRoutes(app: FastifyInstance, ctx: ApiContext):
       });
       if (errors.length) throw new RequestValidationError(errors, 'ClientsApi');
       await repo.setCompany(companyId, { overridesDefaults: req.body.overridesDefaults !== false, settings });
+      if (req.body.keepHistory !== undefined) await history.setKeepsHistory(companyId, req.body.keepHistory, ctx.clock.now().toISOString());
       await slots.recheck(ctx.clock.now().getTime(), companyId);
       return reply.code(204).send();
     },

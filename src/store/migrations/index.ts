@@ -10,6 +10,7 @@ import { m0007WebhookDeliveryOrder } from './0007-webhook-delivery-order.js';
 import { m0008ClaimOrder } from './0008-claim-order.js';
 import { m0009RevokedApiKeys } from './0009-revoked-api-keys.js';
 import { m0011LinkStates } from './0011-link-states.js';
+import { m0014RecordHistory } from './0014-record-history.js';
 
 /**
  * Forward-only numbered migrations. Kysely's Migrator runs each one in a transaction and serialises concurrent
@@ -28,5 +29,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0008-claim-order': m0008ClaimOrder(dialect),
     '0009-revoked-api-keys': m0009RevokedApiKeys(dialect),
     '0011-link-states': m0011LinkStates(dialect),
+    '0014-record-history': m0014RecordHistory(dialect),
   };
 }

@@ -1,0 +1,251 @@
+/**
+ * Record history over HTTP (issue 16): a record's versions with RFC 6902 diffs, the change feed of a data type, and a
+ * pull's own changes. Reads as of a moment (`asOf`, `asOfPull`) are parameters of the data routes (data.ts), resolved
+ * by `resolveAsOf` below; the logic lives in src/store/history.repository.ts.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import jsonPatch from 'fast-json-patch';
+import { companyNotFound, ConflictError, connectionNotFound, datasetNotFound, NotFoundError, RequestValidationError } from '../../domain/errors.js';
+import { READ_TYPES, type ReadType } from '../../domain/read-types.js';
+import { isInProgress, type DatasetStatus } from '../../domain/statuses.js';
+import { DatasetsRepository } from '../../store/datasets.repository.js';
+import { recordDocument } from '../../store/records.repository.js';
+import {
+  HistoryRepository,
+  decodeCursor,
+  encodeCursor,
+  feedKind,
+  feedScope,
+  pullScope,
+  type ChangeRow,
+  type VersionRow,
+} from '../../store/history.repository.js';
+import type { ConnectionRow } from '../../store/connections.repository.js';
+import type { ApiContext } from '../context.js';
+import { envelope, pageRequest } from '../paging.js';
+import { DateTime, Uuid, errorResponses, paged, type AsOfQuery } from '../schemas.js';
+
+type Scope = { companyId: string; connectionId?: string };
+
+const RecordDoc = Type.Object({}, { additionalProperties: true, description: 'The accounting record, as the get endpoint serves it' });
+const PatchOp = Type.Object(
+  {
+    op: Type.String({ description: 'add | remove | replace' }),
+    path: Type.String({ description: 'JSON Pointer (RFC 6901)' }),
+    value: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: true },
+);
+const ChangeKindSchema = Type.Unsafe<string>({ type: 'string', enum: ['added', 'updated', 'deleted', 'undeleted'] });
+
+export const RecordVersion = Type.Object(
+  {
+    changeKind: ChangeKindSchema,
+    datasetId: Type.Union([Uuid, Type.Null()], { description: 'The pull that committed the change (null: stored before history existed)' }),
+    committedDate: DateTime,
+    sourceModifiedDate: Type.Optional(DateTime),
+    contentHash: Type.String(),
+    record: RecordDoc,
+    diff: Type.Array(PatchOp, { description: 'RFC 6902 JSON Patch from the previous version (from {} for the first version kept)' }),
+  },
+  { description: 'One version of a record: its state after a committed change' },
+);
+
+export const RecordChange = Type.Object(
+  {
+    recordId: Type.String(),
+    kind: Type.Unsafe<string>({ type: 'string', enum: ['added', 'updated', 'deleted'] }),
+    datasetId: Type.Union([Uuid, Type.Null()]),
+    committedDate: DateTime,
+    record: RecordDoc,
+  },
+  { description: 'One committed change; `record` is the record as it is now' },
+);
+
+const ChangesPage = Type.Object({
+  results: Type.Array(RecordChange),
+  pageSize: Type.Integer(),
+  cursor: Type.String({ description: 'Opaque: pass it as `cursor` to read the changes after these' }),
+  hasMore: Type.Boolean(),
+  _links: Type.Object({ self: Type.Object({ href: Type.String() }), next: Type.Optional(Type.Object({ href: Type.String() })) }),
+});
+
+const FeedQuery = Type.Object({
+  cursor: Type.Optional(Type.String({ maxLength: 300, description: 'Opaque cursor from a previous page or a records.changed event; absent = from the start' })),
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 100 })),
+});
+type FeedQuery = { cursor?: string; pageSize?: number };
+
+/** The instant of an asOf / asOfPull read (undefined: a read of the current store). 400 when history cannot answer. */
+export function resolveAsOf(ctx: ApiContext, companyId: string, connectionId: string, dataType: string, q: AsOfQuery): Promise<string | undefined> {
+  if (q.asOf === undefined && q.asOfPull === undefined) return Promise.resolve(undefined);
+  return new HistoryRepository(ctx.store.db, ctx.store.dialect).resolveAsOf({
+    companyId,
+    connectionId,
+    dataType,
+    asOf: q.asOf,
+    asOfPull: q.asOfPull,
+    now: ctx.clock.now(),
+    retentionDays: ctx.historyRetentionDays,
+  });
+}
+
+function changeJson(r: ChangeRow) {
+  return {
+    recordId: r.record_id,
+    kind: feedKind(r.kind),
+    datasetId: r.dataset_id,
+    committedDate: r.committed_at,
+    record: recordDocument(r, { withModifiedDate: true }),
+  };
+}
+
+function versionJson(v: VersionRow) {
+  const record = recordDocument(v.after, { withModifiedDate: true });
+  const before = v.before ? recordDocument(v.before, { withModifiedDate: true }) : {};
+  const out: Record<string, unknown> = {
+    changeKind: v.kind,
+    datasetId: v.dataset_id,
+    committedDate: v.committed_at,
+    contentHash: v.content_hash,
+    record,
+    diff: jsonPatch.compare(before, record),
+  };
+  if (v.source_modified_date) out.sourceModifiedDate = v.source_modified_date;
+  return out;
+}
+
+export async function historyRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const datasets = new DatasetsRepository(ctx.store.db, ctx.store.dialect);
+  const history = new HistoryRepository(ctx.store.db, ctx.store.dialect);
+
+  /** As the data routes: the connection in the path or the company's current one, once the type has completed a pull. */
+  async function readable(scope: Scope, dataType: string): Promise<ConnectionRow> {
+    if (!(await ctx.repos.companies.exists(scope.companyId))) throw companyNotFound(scope.companyId);
+    let conn: ConnectionRow | undefined;
+    if (scope.connectionId) {
+      conn = await ctx.repos.connections.get(scope.companyId, scope.connectionId);
+      if (!conn) throw connectionNotFound(scope.connectionId);
+    } else conn = await ctx.repos.connections.current(scope.companyId);
+    if (!conn) throw new ConflictError('The data set has not been requested.');
+    const { latest, hasComplete } = await datasets.availability(conn.id, dataType);
+    if (hasComplete) return conn;
+    if (!latest) throw new ConflictError('The data set has not been requested.');
+    if (isInProgress(latest.status as DatasetStatus)) throw new ConflictError('The data set is still syncing.');
+    throw new ConflictError('The data set has not been synced successfully.');
+  }
+
+  async function requireHistory(companyId: string, itemId: string) {
+    if (!(await history.keepsHistory(companyId))) {
+      throw RequestValidationError.of(itemId, `Record history is turned off for company ${companyId} (sync settings keepHistory).`, 'History');
+    }
+  }
+
+  function feedPage(path: string, rows: ChangeRow[], pageSize: number, scope: string, after: number) {
+    const hasMore = rows.length > pageSize;
+    const page = rows.slice(0, pageSize);
+    const cursor = encodeCursor(scope, page.length ? page[page.length - 1]!.seq : after);
+    const links: { self: { href: string }; next?: { href: string } } = { self: { href: path } };
+    if (hasMore) links.next = { href: `${path}?${new URLSearchParams({ cursor, pageSize: String(pageSize) }).toString()}` };
+    return { results: page.map(changeJson), pageSize, cursor, hasMore, _links: links };
+  }
+
+  const prefixes = [
+    { prefix: '/companies/:companyId/data', params: Type.Object({ companyId: Uuid }), tag: 'company' },
+    { prefix: '/companies/:companyId/connections/:connectionId/data', params: Type.Object({ companyId: Uuid, connectionId: Uuid }), tag: 'connection' },
+  ];
+  for (const { prefix, params, tag } of prefixes) for (const rt of READ_TYPES) if (!rt.single) register(rt, prefix, params, tag);
+
+  function register(rt: ReadType, prefix: string, params: ReturnType<typeof Type.Object>, tag: string) {
+    const opSuffix = tag === 'connection' ? '-for-connection' : '';
+    const listPath = `${prefix}/${rt.segment}`;
+
+    app.get<{ Params: Scope & { recordId: string }; Querystring: { page?: number; pageSize?: number } }>(
+      `${listPath}/:recordId/versions`,
+      {
+        schema: {
+          operationId: `list-${rt.segment}-versions${opSuffix}`,
+          tags: ['Record history'],
+          summary: `Versions of one ${rt.entity}, newest first, each with an RFC 6902 diff from the previous version`,
+          params: Type.Composite([params, Type.Object({ recordId: Type.String({ minLength: 1 }) })]),
+          querystring: Type.Object({
+            page: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647, default: 1 })),
+            pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 100 })),
+          }),
+          response: { 200: paged(RecordVersion), ...errorResponses(400, 401, 404, 409) },
+        },
+      },
+      async (req) => {
+        const page = pageRequest(req.query);
+        const conn = await readable(req.params, rt.dataType);
+        await requireHistory(req.params.companyId, 'recordId');
+        const { rows, total } = await history.versions(conn.id, rt.dataType, req.params.recordId, page);
+        if (total === 0 && !(await ctx.store.db.selectFrom('records').select('record_id').where('connection_id', '=', conn.id).where('data_type', '=', rt.dataType).where('record_id', '=', req.params.recordId).executeTakeFirst())) {
+          throw new NotFoundError(`No data available for ${rt.dataType} for ID ${req.params.recordId}`);
+        }
+        return envelope(req.url.split('?')[0]!, {}, page, total, rows.map(versionJson));
+      },
+    );
+
+    app.get<{ Params: Scope; Querystring: FeedQuery }>(
+      `${listPath}/changes`,
+      {
+        schema: {
+          operationId: `list-${rt.segment}-changes${opSuffix}`,
+          tags: ['Record history'],
+          summary: `Change feed of ${rt.entity} records in commit order, resumable from an opaque cursor`,
+          params,
+          querystring: FeedQuery,
+          response: { 200: ChangesPage, ...errorResponses(400, 401, 404, 409) },
+        },
+      },
+      async (req) => {
+        const pageSize = req.query.pageSize ?? 100;
+        const conn = await readable(req.params, rt.dataType);
+        const scope = feedScope(conn.id, rt.dataType);
+        const after = req.query.cursor === undefined ? 0 : decodeCursor(req.query.cursor, scope);
+        await history.checkFeedPosition(req.params.companyId, conn.id, rt.dataType, after);
+        const rows = await history.feed(conn.id, rt.dataType, after, pageSize + 1);
+        return feedPage(req.url.split('?')[0]!, rows, pageSize, scope, after);
+      },
+    );
+  }
+
+  app.get<{ Params: { companyId: string; datasetId: string }; Querystring: FeedQuery }>(
+    '/companies/:companyId/data/history/:datasetId/changes',
+    {
+      schema: {
+        operationId: 'list-pull-operation-changes',
+        tags: ['Record history'],
+        summary: 'The record changes one pull committed, in commit order (each record as it is now)',
+        params: Type.Object({ companyId: Uuid, datasetId: Uuid }),
+        querystring: FeedQuery,
+        response: { 200: ChangesPage, ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (req) => {
+      const { companyId, datasetId } = req.params;
+      const pageSize = req.query.pageSize ?? 100;
+      if (!(await ctx.repos.companies.exists(companyId))) throw companyNotFound(companyId);
+      const ds = await datasets.getForCompany(companyId, datasetId);
+      if (!ds) throw datasetNotFound(datasetId);
+      const scope = pullScope(ds.id);
+      const path = req.url.split('?')[0]!;
+      const range = await history.pull(ds.id);
+      if (!range) {
+        // Nothing recorded: a pull that is not Complete or changed nothing has no changes; otherwise they are gone.
+        if (ds.status !== 'Complete' || ds.records_added + ds.records_updated + ds.records_deleted === 0) {
+          if (req.query.cursor !== undefined) decodeCursor(req.query.cursor, scope);
+          return feedPage(path, [], pageSize, scope, 0);
+        }
+        await requireHistory(companyId, 'datasetId');
+        throw RequestValidationError.of('datasetId', `The changes of pull ${ds.id} are no longer kept (history retention, or history was turned off).`, 'History');
+      }
+      await requireHistory(companyId, 'datasetId');
+      const after = Math.max(req.query.cursor === undefined ? 0 : decodeCursor(req.query.cursor, scope), Number(range.first_seq) - 1);
+      const rows = await history.feed(range.connection_id, range.data_type, after, pageSize + 1, Number(range.last_seq));
+      return feedPage(path, rows, pageSize, scope, after);
+    },
+  );
+}
