@@ -118,7 +118,7 @@ describe.each(DIALECTS)('integrations API [%s]', (dialect) => {
 
 describe.each(DIALECTS)('integrations API with OAuth clients configured [%s]', (dialect) => {
   it('enables Xero and QuickBooks when their clients are configured', async () => {
-    const t = await createTestApp(dialect, { xero: true, qbo: true });
+    const t = await createTestApp(dialect, { xero: true, qbo: true, qboSandbox: true });
     try {
       const body = (await t.call('GET', '/integrations')).json();
       expect(body.results.every((i: any) => i.enabled === true)).toBe(true);
@@ -131,6 +131,14 @@ describe.each(DIALECTS)('integrations API with OAuth clients configured [%s]', (
       expect(Object.fromEntries(body.results.map((i: any) => [i.key, i.enabled]))).toEqual({ gbol: true, mqjo: true, ndsk: false, qhyg: false });
     } finally {
       await x.close();
+    }
+    // QuickBooks' production (qhyg) and sandbox (ndsk) apps have separate client credentials.
+    const q = await createTestApp(dialect, { qbo: true });
+    try {
+      const body = (await q.call('GET', '/integrations')).json();
+      expect(Object.fromEntries(body.results.map((i: any) => [i.key, i.enabled]))).toEqual({ gbol: false, mqjo: true, ndsk: false, qhyg: true });
+    } finally {
+      await q.close();
     }
   });
 });

@@ -33,6 +33,13 @@ describe('parseConfig', () => {
       redirectUrl: undefined,
       xero: undefined,
       qbo: undefined,
+      qboSandbox: undefined,
+      qboUrls: {
+        authorizeUrl: 'https://appcenter.intuit.com/connect/oauth2',
+        tokenUrl: 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer',
+        apiUrl: 'https://quickbooks.api.intuit.com',
+        sandboxApiUrl: 'https://sandbox-quickbooks.api.intuit.com',
+      },
       workerConcurrency: 4,
       keepAliveDays: 30,
       sandboxUrl: undefined,
@@ -74,6 +81,12 @@ describe('parseConfig', () => {
       SYNCLINE_XERO_CLIENT_SECRET: 'xsecret',
       SYNCLINE_QBO_CLIENT_ID: 'qid',
       SYNCLINE_QBO_CLIENT_SECRET: 'qsecret',
+      SYNCLINE_QBO_SANDBOX_CLIENT_ID: 'qsid',
+      SYNCLINE_QBO_SANDBOX_CLIENT_SECRET: 'qssecret',
+      SYNCLINE_QBO_AUTHORIZE_URL: 'http://127.0.0.1:4010/connect/oauth2',
+      SYNCLINE_QBO_TOKEN_URL: 'http://127.0.0.1:4010/oauth2/v1/tokens/bearer/',
+      SYNCLINE_QBO_API_URL: 'http://127.0.0.1:4010',
+      SYNCLINE_QBO_SANDBOX_API_URL: 'http://127.0.0.1:4010/sandbox',
       SYNCLINE_WORKER_CONCURRENCY: '8',
       SYNCLINE_KEEP_ALIVE_DAYS: 'off',
       SYNCLINE_SANDBOX_URL: 'http://127.0.0.1:4010/',
@@ -98,6 +111,13 @@ describe('parseConfig', () => {
       redirectUrl: 'https://app.example.com/linked',
       xero: { clientId: 'xid', clientSecret: 'xsecret' },
       qbo: { clientId: 'qid', clientSecret: 'qsecret' },
+      qboSandbox: { clientId: 'qsid', clientSecret: 'qssecret' },
+      qboUrls: {
+        authorizeUrl: 'http://127.0.0.1:4010/connect/oauth2',
+        tokenUrl: 'http://127.0.0.1:4010/oauth2/v1/tokens/bearer',
+        apiUrl: 'http://127.0.0.1:4010',
+        sandboxApiUrl: 'http://127.0.0.1:4010/sandbox',
+      },
       workerConcurrency: 8,
       keepAliveDays: undefined,
       sandboxUrl: 'http://127.0.0.1:4010',
@@ -138,6 +158,8 @@ describe('parseConfig', () => {
     fails({ SYNCLINE_XERO_CLIENT_SECRET: 'x' }, 'SYNCLINE_XERO_CLIENT_ID');
     fails({ SYNCLINE_QBO_CLIENT_ID: 'x' }, 'SYNCLINE_QBO_CLIENT_SECRET');
     fails({ SYNCLINE_QBO_CLIENT_SECRET: 'x' }, 'SYNCLINE_QBO_CLIENT_ID');
+    fails({ SYNCLINE_QBO_SANDBOX_CLIENT_ID: 'x' }, 'SYNCLINE_QBO_SANDBOX_CLIENT_SECRET');
+    fails({ SYNCLINE_QBO_TOKEN_URL: 'ftp://x' }, 'SYNCLINE_QBO_TOKEN_URL');
     for (const n of ['0', '-2', 'four', '1000']) fails({ SYNCLINE_WORKER_CONCURRENCY: n }, 'SYNCLINE_WORKER_CONCURRENCY');
     for (const n of ['-2', 'monthly', '400']) fails({ SYNCLINE_KEEP_ALIVE_DAYS: n }, 'SYNCLINE_KEEP_ALIVE_DAYS');
     for (const n of ['0', '-1', '7.5', 'week', '40000']) fails({ SYNCLINE_HISTORY_RETENTION_DAYS: n }, 'SYNCLINE_HISTORY_RETENTION_DAYS');

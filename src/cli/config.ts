@@ -21,6 +21,10 @@ export interface Config {
   readonly redirectUrl: string | undefined;
   readonly xero: OAuthClientConfig | undefined;
   readonly qbo: OAuthClientConfig | undefined;
+  /** QuickBooks Online's sandbox app (`ndsk`): Intuit issues separate development keys. */
+  readonly qboSandbox: OAuthClientConfig | undefined;
+  /** Intuit's endpoints (defaults: Intuit's own); configurable so the simulator can stand in. */
+  readonly qboUrls: { readonly authorizeUrl: string; readonly tokenUrl: string; readonly apiUrl: string; readonly sandboxApiUrl: string };
   /** Datasets one worker process runs at once. */
   readonly workerConcurrency: number;
   /** Keep-alive: refresh tokens idle for this many days; undefined = keep-alive off. */
@@ -154,6 +158,13 @@ export function parseConfig(env: Env = process.env): Config {
     redirectUrl: httpUrl(env, 'SYNCLINE_REDIRECT_URL'),
     xero: oauthClient(env, 'SYNCLINE_XERO'),
     qbo: oauthClient(env, 'SYNCLINE_QBO'),
+    qboSandbox: oauthClient(env, 'SYNCLINE_QBO_SANDBOX'),
+    qboUrls: Object.freeze({
+      authorizeUrl: httpUrl(env, 'SYNCLINE_QBO_AUTHORIZE_URL') ?? 'https://appcenter.intuit.com/connect/oauth2',
+      tokenUrl: httpUrl(env, 'SYNCLINE_QBO_TOKEN_URL') ?? 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer',
+      apiUrl: httpUrl(env, 'SYNCLINE_QBO_API_URL') ?? 'https://quickbooks.api.intuit.com',
+      sandboxApiUrl: httpUrl(env, 'SYNCLINE_QBO_SANDBOX_API_URL') ?? 'https://sandbox-quickbooks.api.intuit.com',
+    }),
     workerConcurrency: positiveInt(env, 'SYNCLINE_WORKER_CONCURRENCY', 4, 256),
     keepAliveDays: ['off', '0'].includes((str(env, 'SYNCLINE_KEEP_ALIVE_DAYS') ?? '').toLowerCase())
       ? undefined

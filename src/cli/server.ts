@@ -18,6 +18,7 @@ import { createKeepAlive, DEFAULT_KEEP_ALIVE_OPTIONS, type KeepAliveOptions } fr
 import { keepAliveRunner } from '../sync/keep-alive.js';
 import { KeyedMutex } from '../lib/mutex.js';
 import { SandboxConnector, XERO_API_URL, XERO_TOKEN_URL, XeroConnector } from '../connectors/xero/index.js';
+import { QboConnector } from '../connectors/qbo/index.js';
 import { startSimulator, type Simulator } from '../sim/server.js';
 import { WebhookSender, type SenderOptions } from '../webhooks/sender.js';
 import { webhookRenderContext } from '../api/webhook-render.js';
@@ -127,6 +128,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
           new XeroConnector({ apiUrl: XERO_API_URL, tokenUrl: XERO_TOKEN_URL, clientId: config.xero.clientId, clientSecret: config.xero.clientSecret, clock }),
         );
       }
+      const q = config.qboUrls;
+      if (config.qbo) connectors.register(new QboConnector({ key: 'qhyg', ...config.qbo, apiUrl: q.apiUrl, tokenUrl: q.tokenUrl, authorizeUrl: q.authorizeUrl, clock }));
+      if (config.qboSandbox) connectors.register(new QboConnector({ key: 'ndsk', ...config.qboSandbox, apiUrl: q.sandboxApiUrl, tokenUrl: q.tokenUrl, authorizeUrl: q.authorizeUrl, clock }));
     }
     wakeup = new Wakeup(log, roles.workers && store.dialect === 'postgres' ? config.databaseUrl : undefined);
 
@@ -135,7 +139,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       store,
       repos,
       clock,
-      registry: new IntegrationRegistry({ xero: config.xero !== undefined, qbo: config.qbo !== undefined }),
+      registry: new IntegrationRegistry({ xero: config.xero !== undefined, qbo: config.qbo !== undefined, qboSandbox: config.qboSandbox !== undefined }),
+      oauthLinker: (key) => connectors.get(key)?.oauthLinker,
       secretBox,
       log,
       publicBaseUrl: () => baseUrl,

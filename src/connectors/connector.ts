@@ -9,6 +9,7 @@
  */
 import type { DataType } from '../domain/data-types.js';
 import type { Clock } from '../lib/clock.js';
+import type { OAuthLinker } from '../domain/oauth-link.js';
 
 /** Platform credentials as stored (sealed) for a connection. Shape is the connector's own business. */
 export type Credentials = Record<string, unknown>;
@@ -102,6 +103,8 @@ export interface Connector {
   validateCredentials?(credentials: Credentials, signal: AbortSignal): Promise<{ credentials: Credentials; connectionInfo: Record<string, string> }>;
   /** Keep-alive: refresh the token once (one call, no dataset). Uses CredentialsStore.refresh. */
   keepAlive?(credentials: CredentialsStore, signal: AbortSignal): Promise<void>;
+  /** The OAuth side of the Link flow (platforms linked through a browser consent: QuickBooks Online, Xero). */
+  readonly oauthLinker?: OAuthLinker;
   /** Best-effort token revocation when a connection is deleted. */
   revoke?(credentials: Credentials, signal: AbortSignal): Promise<void>;
 }

@@ -22,7 +22,7 @@ export interface IntegrationDefinition {
   /** Refresh-token idle lifetime in days (sync-behaviour.md §5.4): when an unused token lapses. */
   readonly refreshTokenIdleDays: number;
   /** Which operator OAuth client must be configured for it to be enabled; null = always enabled. */
-  readonly oauthClient: 'xero' | 'qbo' | null;
+  readonly oauthClient: 'xero' | 'qbo' | 'qboSandbox' | null;
 }
 
 export const INTEGRATIONS: readonly IntegrationDefinition[] = [
@@ -66,7 +66,7 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     requiredCredentials: ['refreshToken', 'realmId'],
     optionalCredentials: ['accessToken', 'accessTokenExpiresAt'],
     refreshTokenIdleDays: 100,
-    oauthClient: 'qbo',
+    oauthClient: 'qboSandbox',
   },
   {
     key: 'qhyg',
@@ -89,7 +89,7 @@ export const findIntegration = (key: string): IntegrationDefinition | undefined 
 
 /** Which integrations are usable on this instance: OAuth platforms need the operator's client credentials. */
 export class IntegrationRegistry {
-  constructor(private readonly configuredClients: { xero: boolean; qbo: boolean }) {}
+  constructor(private readonly configuredClients: { xero: boolean; qbo: boolean; qboSandbox?: boolean }) {}
   all(): readonly IntegrationDefinition[] {
     return INTEGRATIONS;
   }
@@ -97,7 +97,7 @@ export class IntegrationRegistry {
     return findIntegration(key);
   }
   isEnabled(def: IntegrationDefinition): boolean {
-    return def.oauthClient === null || this.configuredClients[def.oauthClient];
+    return def.oauthClient === null || this.configuredClients[def.oauthClient] === true;
   }
   supports(def: IntegrationDefinition, dataType: DataType): boolean {
     return def.dataTypes.includes(dataType);

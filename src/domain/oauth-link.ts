@@ -30,7 +30,14 @@ export interface OAuthLinker {
   /** The platform's authorize URL with response_type=code, client_id, redirect_uri, scope, state (and PKCE). */
   authorizeUrl(args: { state: string; redirectUri: string; codeChallenge?: string }): string;
   /** Exchanges the code and reads the tenants of this grant. Throws OAuthLinkError. */
-  exchange(args: { code: string; redirectUri: string; codeVerifier?: string; signal: AbortSignal }): Promise<OAuthGrant>;
+  exchange(args: {
+    code: string;
+    redirectUri: string;
+    codeVerifier?: string;
+    /** The callback's query, for what a platform sends beside the code (QuickBooks: `realmId`). */
+    callback?: Readonly<Record<string, string | undefined>>;
+    signal: AbortSignal;
+  }): Promise<OAuthGrant>;
   /** What to store for the chosen tenant: credentials (with the tenant) and the non-secret connection info. */
   bind(grant: OAuthGrant, tenant: OAuthTenant, signal: AbortSignal): Promise<{ credentials: Record<string, unknown>; connectionInfo: Record<string, string> }>;
   /** Disconnects one tenant of the grant (Xero: DELETE /connections/{id}). Throws on failure; callers log it. */
@@ -44,7 +51,9 @@ export type OAuthLinkFailure =
   | 'no_refresh_token'
   | 'no_organisation'
   | 'tenant_mismatch'
-  | 'platform_error';
+  | 'platform_error'
+  /** The company belongs to the platform's other environment (QuickBooks production vs sandbox: Fault 3100). */
+  | 'wrong_environment';
 
 export class OAuthLinkError extends Error {
   constructor(

@@ -52,7 +52,9 @@ export class StoredCredentials implements CredentialsStore {
 
   private async write(db: Store['db'], creds: Credentials): Promise<void> {
     const now = this.clock.now();
-    const lapse = new Date(now.getTime() + this.refreshTokenIdleDays * 86_400_000).toISOString();
+    // The platform's own lapse date when it gave one (QuickBooks: x_refresh_token_expires_in), else the idle lifetime.
+    const given = typeof creds.refreshTokenExpiresAt === 'string' && !Number.isNaN(Date.parse(creds.refreshTokenExpiresAt)) ? creds.refreshTokenExpiresAt : undefined;
+    const lapse = given ?? new Date(now.getTime() + this.refreshTokenIdleDays * 86_400_000).toISOString();
     await db
       .updateTable('connections')
       .set({ credentials: this.box.sealJson(creds), token_used_at: now.toISOString(), refresh_token_expires_at: lapse, updated_at: now.toISOString() })

@@ -26,6 +26,7 @@ export interface TestApp {
 export interface TestAppOptions {
   xero?: boolean;
   qbo?: boolean;
+  qboSandbox?: boolean;
 }
 
 /** The API in-process (no socket) on a fresh database of the given dialect, with one known API key. */
@@ -39,7 +40,7 @@ export async function createTestApp(dialect: Dialect, opts: TestAppOptions = {})
     store,
     repos,
     clock,
-    registry: new IntegrationRegistry({ xero: opts.xero ?? false, qbo: opts.qbo ?? false }),
+    registry: new IntegrationRegistry({ xero: opts.xero ?? false, qbo: opts.qbo ?? false, qboSandbox: opts.qboSandbox ?? false }),
     secretBox: new SecretBox('test-secret-key-0123456789'),
     log: createLogger('silent'),
     publicBaseUrl: () => BASE_URL,

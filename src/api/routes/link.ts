@@ -79,6 +79,11 @@ const FAILURE_PAGES: Record<OAuthLinkFailure, { status: number; title: string; t
     text: (p) => `This connection reads one ${p} organisation and can only be re-authorised for that same organisation. Start again and choose it, or ask the application for a new connection.`,
   },
   platform_error: { status: 502, title: 'The platform could not be reached', text: (p) => `${p} did not complete the authorization. Try again in a few minutes.` },
+  wrong_environment: {
+    status: 409,
+    title: 'This company belongs to the other environment',
+    text: (p) => `The company you chose cannot be read through ${p}: a sandbox company must be linked through the sandbox integration, a real company through the production one. Nothing was connected; start again with the right integration.`,
+  },
 };
 
 export async function linkRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
@@ -231,6 +236,7 @@ export async function linkRoutes(app: FastifyInstance, ctx: ApiContext): Promise
             code: q.code,
             redirectUri: payload.redirectUri,
             ...(payload.verifier ? { codeVerifier: payload.verifier } : {}),
+            callback: q,
             signal: AbortSignal.timeout(60_000),
           });
         } catch (err) {

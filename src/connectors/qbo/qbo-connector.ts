@@ -13,6 +13,7 @@
  * does not cover tax).
  */
 import { systemClock, type Clock } from '../../lib/clock.js';
+import { OAuthLinkError, type OAuthLinker } from '../../domain/oauth-link.js';
 import { isStatementType, type DataType } from '../../domain/data-types.js';
 import {
   AuthRevokedError,
@@ -117,6 +118,7 @@ export class QboConnector implements Connector {
   readonly tokenLifetimes: TokenLifetimes = { accessTokenSeconds: 3600, refreshTokenIdleDays: 100, refreshKeepsAlive: true };
   readonly maxConcurrentPullsPerConnection: number;
   readonly client: QboClient;
+  readonly oauthLinker: OAuthLinker;
   private readonly clock: Clock;
   private readonly pageSize: number;
 
@@ -147,6 +149,51 @@ export class QboConnector implements Connector {
       concurrentPerRealm: opts.concurrentPerRealm ?? 1,
       sleep: opts.sleep ?? abortableSleep,
     });
+    this.oauthLinker = this.linker();
+  }
+
+  /**
+   * The Link flow's QuickBooks side: Intuit's authorize URL (no PKCE), the code exchange with Basic client auth, the
+   * realm named on the callback checked with a CompanyInfo read. One authorization grants one realm, so there is
+   * nothing to choose and nothing to disconnect; re-linking a connection binds the same realm (the Link flow compares
+   * `tenantId`, which is the realmId).
+   */
+  private linker(): OAuthLinker {
+    return {
+      pkce: false,
+      authorizeUrl: (a) => this.authorizeUrl(a),
+      exchange: async ({ code, redirectUri, callback, signal }) => {
+        const realmId = callback?.realmId;
+        if (!realmId || !/^\d{1,32}$/.test(realmId)) throw new OAuthLinkError('platform_error', `${this.name} returned no realmId with the authorization code`);
+        let creds: QboCredentials;
+        try {
+          creds = await this.exchangeCode({ code, redirectUri, realmId, signal });
+        } catch (err) {
+          if (err instanceof AuthRevokedError) throw new OAuthLinkError('invalid_grant', err.message, err.statusCode);
+          throw new OAuthLinkError('platform_error', (err as Error).message);
+        }
+        let bound: Awaited<ReturnType<QboConnector['bindRealm']>>;
+        try {
+          bound = await this.bindRealm(creds, signal);
+        } catch (err) {
+          // The tokens are useless for this integration: give them back (best effort).
+          await this.client.revoke(creds.refreshToken, signal).catch(() => {});
+          if (err instanceof WrongEnvironmentError) throw new OAuthLinkError('wrong_environment', err.message, 403);
+          throw new OAuthLinkError('platform_error', (err as Error).message);
+        }
+        return {
+          credentials: { ...bound.credentials, connectionInfo: bound.connectionInfo },
+          hasRefreshToken: true,
+          tenants: [{ tenantId: realmId, tenantName: bound.connectionInfo.tenantName ?? '', connectionId: realmId }],
+          scopes: [QBO_SCOPE],
+        };
+      },
+      bind: async (grant) => {
+        const { connectionInfo, ...credentials } = grant.credentials as QboCredentials & { connectionInfo: Record<string, string> };
+        return { credentials, connectionInfo };
+      },
+      disconnect: async () => {},
+    };
   }
 
   supports(dataType: DataType): boolean {

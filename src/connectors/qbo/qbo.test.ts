@@ -172,7 +172,7 @@ describe('QuickBooks Online connector against the simulator', () => {
     for (const p of pnl) {
       const [y, m] = p.id.split('-').map(Number);
       const month = y! * 12 + m! - 1;
-      const expected = -pnlCodes.reduce((s, c) => s + (ledger.movements.get(month)?.get(c) ?? 0), 0);
+      const expected = -pnlCodes.reduce((s, c) => s + (ledger.movements.get(month)?.get(c) ?? 0), 0) + 0;
       expect(Math.round((p.data as any).netProfit * 100), p.id).toBe(expected);
     }
     const bs = results.get('balanceSheet')!;
