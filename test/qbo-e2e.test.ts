@@ -10,7 +10,7 @@ import { startSimulator, type Simulator } from '../src/sim/server.js';
 import type { Realm } from '../src/sim/qbo/dialect.js';
 import { QboConnector } from '../src/connectors/qbo/index.js';
 import { V1_READ_TYPES } from '../src/domain/data-types.js';
-import { checkRecord } from '../src/connectors/sandbox/model-check.js';
+import { checkRecord } from '../src/connectors/xero/model-check.js';
 
 const CLIENT = { id: 'syncline-e2e', secret: 'e2e-secret' };
 
