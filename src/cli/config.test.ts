@@ -50,6 +50,7 @@ describe('parseConfig', () => {
       metricsHost: '127.0.0.1',
       webhooksAllowPrivate: false,
       historyRetentionDays: undefined,
+      webhookRetentionDays: 30,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -97,6 +98,7 @@ describe('parseConfig', () => {
       SYNCLINE_RECONCILE_EVERY_PULLS: '1',
       SYNCLINE_RECONCILE_EVERY_DAYS: '30',
       SYNCLINE_HISTORY_RETENTION_DAYS: '400',
+      SYNCLINE_WEBHOOK_RETENTION_DAYS: '7',
     });
     expect(c).toEqual({
       port: 0,
@@ -122,6 +124,7 @@ describe('parseConfig', () => {
       keepAliveDays: undefined,
       sandboxUrl: 'http://127.0.0.1:4010',
       webhooksAllowPrivate: true,
+      webhookRetentionDays: 7,
       leaseSeconds: 20,
       metricsPort: 9464,
       metricsHost: '10.0.0.5',
@@ -169,6 +172,7 @@ describe('parseConfig', () => {
     fails({ SYNCLINE_RECONCILE_EVERY_DAYS: 'weekly' }, 'SYNCLINE_RECONCILE_EVERY_DAYS');
     for (const n of ['-1', '65536', 'prom']) fails({ SYNCLINE_METRICS_PORT: n }, 'SYNCLINE_METRICS_PORT');
     fails({ SYNCLINE_METRICS_HOST: 'not a host' }, 'SYNCLINE_METRICS_HOST');
+    for (const n of ['0', '-5', 'month', '3651', '1.5']) fails({ SYNCLINE_WEBHOOK_RETENTION_DAYS: n }, 'SYNCLINE_WEBHOOK_RETENTION_DAYS');
     expect(parseConfig({ HOST: '0.0.0.0' }).metricsHost).toBe('0.0.0.0');
     for (const v of ['yes', '1', 'on']) fails({ SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: v }, 'SYNCLINE_WEBHOOKS_ALLOW_PRIVATE');
     expect(parseConfig({ SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: 'false' }).webhooksAllowPrivate).toBe(false);

@@ -33,6 +33,8 @@ export interface Config {
   readonly sandboxUrl: string | undefined;
   /** SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: webhook consumers may target private and loopback addresses. */
   readonly webhooksAllowPrivate: boolean;
+  /** SYNCLINE_WEBHOOK_RETENTION_DAYS: webhook events (with their deliveries and attempts) older than this are pruned once no delivery is pending. */
+  readonly webhookRetentionDays: number;
   /** Dataset lease: a worker that stops renewing it for this long loses the dataset to the sweeper. */
   readonly leaseSeconds: number;
   /** A full listing (reconciling hard deletes) every this many pulls of a type… */
@@ -171,6 +173,7 @@ export function parseConfig(env: Env = process.env): Config {
       : positiveInt(env, 'SYNCLINE_KEEP_ALIVE_DAYS', 30, 365),
     sandboxUrl: httpUrl(env, 'SYNCLINE_SANDBOX_URL'),
     webhooksAllowPrivate: bool(env, 'SYNCLINE_WEBHOOKS_ALLOW_PRIVATE', false),
+    webhookRetentionDays: positiveInt(env, 'SYNCLINE_WEBHOOK_RETENTION_DAYS', 30, 3650),
     leaseSeconds: positiveInt(env, 'SYNCLINE_LEASE_SECONDS', 60, 3600),
     reconcileEveryPulls: positiveInt(env, 'SYNCLINE_RECONCILE_EVERY_PULLS', 7, 1000),
     reconcileEveryDays: positiveInt(env, 'SYNCLINE_RECONCILE_EVERY_DAYS', 7, 365),

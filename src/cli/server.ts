@@ -195,7 +195,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         { store, clock, log, onRequeued: () => wakeup?.notify() },
         { ...DEFAULT_SWEEPER_OPTIONS, intervalMs: Math.min(DEFAULT_SWEEPER_OPTIONS.intervalMs, config.leaseSeconds * 250), ...opts.sweeper },
       );
-      daemons.push(sweeper, createHousekeeping({ store, clock, log }, { ...DEFAULT_HOUSEKEEPING_OPTIONS, ...opts.housekeeping }));
+      daemons.push(sweeper, createHousekeeping({ store, clock, log }, { ...DEFAULT_HOUSEKEEPING_OPTIONS, webhookRetentionDays: config.webhookRetentionDays, ...opts.housekeeping }));
     }
     if (roles.scheduler) {
       const registry = ctx.registry;

@@ -11,6 +11,8 @@ import { allowPrivateTargets, clearConsumers, subscribe } from '../../test/suppo
 import { V1_READ_TYPES } from '../domain/data-types.js';
 import { RecordsRepository } from '../store/records.repository.js';
 import { housekeepingTick, DEFAULT_HOUSEKEEPING_OPTIONS } from './housekeeping.js';
+import { emitEvents } from '../store/webhook-outbox.js';
+import { newId } from '../lib/ids.js';
 
 describe.each(DIALECTS)('staged rows and deletions [%s]', (dialect) => {
   let t: TestApp;
@@ -152,5 +154,68 @@ describe.each(DIALECTS)('staged rows and deletions [%s]', (dialect) => {
     expect(await staged()).toBe(5);
     expect(await staged([running])).toBe(5);
     expect((await housekeepingTick({ store: t.store, clock: t.clock, log: t.ctx.log })).stagingRows).toBe(0);
+  });
+
+  it('webhook retention: old delivered events go with their deliveries and attempts; pending and recently failed ones stay', async () => {
+    await t.store.db.deleteFrom('webhook_events').execute();
+    const company = (await t.call('POST', '/companies', { name: 'Retained' })).json();
+    const consumer = await subscribe(t, 'http://127.0.0.1:9/hooks', ['company.created']);
+    const DAY = 86_400_000;
+    const now = t.clock.now().getTime();
+    const iso = (ms: number) => new Date(ms).toISOString();
+    /** One company.created event generated `daysAgo` days ago, its delivery set to `state`, with two attempts. */
+    const event = async (daysAgo: number, state: { status: 'pending' | 'succeeded' | 'failed'; failedDaysAgo?: number }) => {
+      const at = iso(now - daysAgo * DAY);
+      await emitEvents(t.store.db, [{ type: 'company.created', companyId: company.id, connectionId: null, tags: {}, data: { company } }], at);
+      const e = await t.store.db.selectFrom('webhook_events').select('id').orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
+      const d = await t.store.db.selectFrom('webhook_deliveries').select('id').where('event_id', '=', e.id).executeTakeFirstOrThrow();
+      await t.store.db
+        .updateTable('webhook_deliveries')
+        .set({
+          status: state.status,
+          delivered_at: state.status === 'succeeded' ? at : null,
+          failed_at: state.status === 'failed' ? iso(now - (state.failedDaysAgo ?? daysAgo) * DAY) : null,
+        })
+        .where('id', '=', d.id)
+        .execute();
+      for (const attempt of [1, 2]) {
+        await t.store.db
+          .insertInto('webhook_attempts')
+          .values({ id: newId(), delivery_id: d.id, consumer_id: consumer.id, event_id: e.id, event_type: 'company.created', attempt, sent_at: at, status_code: 500, duration_ms: 3, success: 0, error: 'HTTP 500' })
+          .execute();
+      }
+      return e.id;
+    };
+    const oldDelivered = [await event(45, { status: 'succeeded' }), await event(40, { status: 'succeeded' }), await event(31, { status: 'succeeded' })];
+    const oldFailedLongAgo = await event(60, { status: 'failed', failedDaysAgo: 59 });
+    const stay = {
+      oldPending: await event(90, { status: 'pending' }), // still being retried (or replayed): never pruned
+      oldRecentlyFailed: await event(35, { status: 'failed', failedDaysAgo: 2 }), // replayed, failed again lately
+      newDelivered: await event(29, { status: 'succeeded' }),
+      newPending: await event(1, { status: 'pending' }),
+    };
+    const count = async (table: 'webhook_events' | 'webhook_deliveries' | 'webhook_attempts') =>
+      Number((await t.store.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    expect([await count('webhook_events'), await count('webhook_deliveries'), await count('webhook_attempts')]).toEqual([8, 8, 16]);
+
+    const deps = { store: t.store, clock: t.clock, log: t.ctx.log };
+    // Bounded: one batch of two, oldest first.
+    const first = await housekeepingTick(deps, { ...DEFAULT_HOUSEKEEPING_OPTIONS, webhookBatch: 2, maxBatches: 1 });
+    expect(first.webhookEvents).toBe(2);
+    const left = (await t.store.db.selectFrom('webhook_events').select('id').execute()).map((r) => r.id);
+    expect(left).not.toContain(oldFailedLongAgo);
+    expect(left).not.toContain(oldDelivered[0]);
+    const rest = await housekeepingTick(deps); // default retention: 30 days
+    expect(rest.webhookEvents).toBe(2);
+    const kept = (await t.store.db.selectFrom('webhook_events').select('id').execute()).map((r) => r.id).sort();
+    expect(kept).toEqual(Object.values(stay).sort());
+    expect([await count('webhook_deliveries'), await count('webhook_attempts')]).toEqual([4, 8]);
+    // A shorter retention (SYNCLINE_WEBHOOK_RETENTION_DAYS=7) takes the 29-day-old delivered one as well, never a pending one.
+    expect((await housekeepingTick(deps, { ...DEFAULT_HOUSEKEEPING_OPTIONS, webhookRetentionDays: 7 })).webhookEvents).toBe(1);
+    expect((await t.store.db.selectFrom('webhook_events').select('id').execute()).map((r) => r.id).sort()).toEqual(
+      [stay.oldPending, stay.oldRecentlyFailed, stay.newPending].sort(),
+    );
+    // The delivery log of what stays is intact.
+    expect((await t.call('GET', `/webhooks/${consumer.id}/attempts?pageSize=100`)).json().totalResults).toBe(6);
   });
 });
