@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import path from 'node:path';
@@ -185,23 +185,61 @@ export function parseConfig(env: Env = process.env): Config {
   });
 }
 
+/** The shortest secret key accepted, from SYNCLINE_SECRET_KEY or from the key file alike. */
+export const SECRET_KEY_MIN_LENGTH = 16;
+
+/** `<dataDir>/secret.key`: where a generated secret key lives. */
+export function secretKeyFile(config: Config): string {
+  return path.join(config.dataDir, 'secret.key');
+}
+
 /**
- * The key that encrypts stored credentials. When SYNCLINE_SECRET_KEY is unset, one is generated once into
- * `<dataDir>/secret.key` (mode 0600) and reused on every later start. Several machines sharing a PostgreSQL
- * database must share one SYNCLINE_SECRET_KEY.
+ * The key in a key file, validated like SYNCLINE_SECRET_KEY (an empty or truncated file must not become a key anyone
+ * can compute); undefined when the file does not exist.
  */
-export function loadSecretKey(config: Config): string {
+export function readSecretKeyFile(file: string): string | undefined {
+  let raw: string;
+  try {
+    raw = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const key = raw.trim();
+  const restore = 'Restore the file from a backup, or set SYNCLINE_SECRET_KEY to the key this instance\'s data was sealed with.';
+  if (key === '') throw new ConfigError(file, `is empty: it must hold the secret key (at least ${SECRET_KEY_MIN_LENGTH} characters). ${restore}`);
+  if (key.length < SECRET_KEY_MIN_LENGTH) {
+    throw new ConfigError(file, `holds ${key.length} characters, but a secret key is at least ${SECRET_KEY_MIN_LENGTH} (is the file truncated?). ${restore}`);
+  }
+  if (/\s/.test(key)) throw new ConfigError(file, `must hold one key on one line, without spaces. ${restore}`);
+  return key;
+}
+
+/**
+ * The key that encrypts stored credentials: SYNCLINE_SECRET_KEY, else `<dataDir>/secret.key` (validated), else — only
+ * when `generate` — a new random key written there (mode 0600) and reused on every later start. The caller decides
+ * whether generating is safe (src/cli/secret-key.ts: never when the database already holds sealed data). Several
+ * machines sharing a PostgreSQL database must share one SYNCLINE_SECRET_KEY.
+ */
+export function loadSecretKey(config: Config, generate = true): string | undefined {
   if (config.secretKey) return config.secretKey;
-  const file = path.join(config.dataDir, 'secret.key');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const file = secretKeyFile(config);
+  const existing = readSecretKeyFile(file);
+  if (existing !== undefined || !generate) return existing;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32).toString('hex');
+  // Written whole under another name, then linked into place: a process starting at the same moment sees either no
+  // file or the complete key, never an empty one. link() fails if the name exists.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, key + '\n', { mode: 0o600, flag: 'wx' });
   try {
-    writeFileSync(file, key + '\n', { mode: 0o600, flag: 'wx' });
+    linkSync(tmp, file);
   } catch (err) {
     // Another process created it first: use theirs.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readSecretKeyFile(file);
     throw err;
+  } finally {
+    unlinkSync(tmp);
   }
   return key;
 }

@@ -121,6 +121,28 @@ program
     await runSimCli(opts);
   });
 
+const secret = program.command('secret').description('the secret key that seals stored credentials and webhook secrets');
+secret
+  .command('rotate')
+  .description(
+    're-seal every sealed value with a new key in one transaction (stop every Syncline process on the database first); ' +
+      'the current key is SYNCLINE_SECRET_KEY or the key file, the new one comes from --new-key-file, SYNCLINE_NEW_SECRET_KEY or --generate',
+  )
+  .option('--new-key-file <path>', 'a file holding the new key (one line, at least 16 characters)')
+  .option('--generate', 'generate a random new key')
+  .action(async (opts: { newKeyFile?: string; generate?: boolean }) => {
+    const { rotateSecretKey } = await import('./secret-key.js');
+    const config = loadConfig();
+    await withStore(async (store) => {
+      const result = await rotateSecretKey(config, store, {
+        newKeyFile: opts.newKeyFile,
+        generate: opts.generate,
+        newKey: process.env.SYNCLINE_NEW_SECRET_KEY?.trim() || undefined,
+      });
+      process.stdout.write(result.lines.join('\n') + '\n');
+    });
+  });
+
 const keys = program.command('keys').description('manage API keys');
 keys
   .command('create')

@@ -5,7 +5,6 @@ import { IntegrationRegistry } from '../connectors/integrations.js';
 import { ConnectorRegistry } from '../connectors/connector.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { createLogger, type Logger } from '../lib/logger.js';
-import { SecretBox } from '../lib/secrets.js';
 import type { Daemon } from '../lib/daemon.js';
 import { migrateToLatest, openStore, type Store } from '../store/db.js';
 import { WorkerPool, DEFAULT_WORKER_OPTIONS, type WorkerPoolOptions } from '../sync/worker-pool.js';
@@ -23,7 +22,7 @@ import { startSimulator, type Simulator } from '../sim/server.js';
 import { WebhookSender, type SenderOptions } from '../webhooks/sender.js';
 import { webhookRenderContext } from '../api/webhook-render.js';
 import type { Config } from './config.js';
-import { loadSecretKey } from './config.js';
+import { openSecretBox } from './secret-key.js';
 import { ensureBootstrapKey } from './bootstrap.js';
 import { metricsSource, startMetricsServer } from '../api/metrics.js';
 
@@ -105,11 +104,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   };
   try {
     await migrateToLatest(store);
+    // Before anything is sealed or opened: a key that cannot open what the database holds stops start-up here.
+    const secretBox = await openSecretBox(config, store);
     const repos = repositories(store);
     const bootstrap = roles.api ? await ensureBootstrapKey(repos.apiKeys, config.apiKey, clock, store.dialect === 'postgres') : {};
     const generatedApiKey = bootstrap.generated;
     if (bootstrap.refused) log.warn(bootstrap.refused);
-    const secretBox = new SecretBox(loadSecretKey(config));
     let connectors = opts.connectors;
     let sandboxUrl: string | undefined;
     if (!connectors) {
