@@ -14,8 +14,9 @@ import { politeness } from './politeness.js';
 import { queue } from './queue.js';
 import { scheduler } from './scheduler.js';
 import { api } from './api.js';
+import { history } from './history.js';
 
-const ALL: Benchmark[] = [queueWait, queue, webhooks, pullThroughput, politeness, query, api, scheduler];
+const ALL: Benchmark[] = [queueWait, queue, webhooks, pullThroughput, politeness, query, api, scheduler, history];
 
 async function main() {
   const names = process.argv.slice(2);
