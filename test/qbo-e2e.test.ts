@@ -158,4 +158,36 @@ describe.each(DIALECTS)('QuickBooks Online end to end [%s]', (dialect) => {
     expect((await t.call('GET', `/companies/${companyId}/connections/${connectionId}`)).json().status).toBe('Linked');
     await engine.pool.drain(60_000);
   });
+
+  const fault = (body: object) => fetch(`${sim.url}/admin/qbo/realms/${realm.realmId}/faults`, { method: body ? 'POST' : 'DELETE', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const pull = async (dataType: string) => {
+    const op = (await t.call('POST', `/companies/${companyId}/data/queue/${dataType}`)).json();
+    await engine.pool.drain(60_000);
+    return (await get(`/data/history/${op.id}`)).json();
+  };
+
+  it('pauses 60 s on each throttle and completes; a storm beyond the pause budget ends RateLimitError', async () => {
+    await fault({ kind: 'throttle', count: 3, format: 'xml' });
+    const before = t.clock.now().getTime();
+    const throttled = realm.counters.throttled;
+    expect(await pull('customers')).toMatchObject({ status: 'Complete' });
+    expect(realm.counters.throttled - throttled).toBe(3);
+    expect(t.clock.now().getTime() - before).toBeGreaterThanOrEqual(180_000);
+    await fault({ kind: 'throttle', count: null });
+    const storm = await pull('customers');
+    expect(storm.status).toBe('RateLimitError');
+    expect(storm.errorMessage).toMatch(/Fault 3001.*pause budget.*intuit_tid=/s);
+    await fetch(`${sim.url}/admin/qbo/realms/${realm.realmId}/faults`, { method: 'DELETE' });
+  });
+
+  it('a lost answer to a rotating refresh leaves the connection Deauthorized with a reason saying re-link', async () => {
+    realm.tenant.advance(25 * 3600_000);
+    t.clock.advance(2 * 3600_000);
+    await fault({ kind: 'drop-token-response', count: 1 });
+    const ds = await pull('company');
+    expect(ds.status).toBe('AuthError');
+    const conn = (await t.call('GET', `/companies/${companyId}/connections/${connectionId}`)).json();
+    expect(conn.status).toBe('Deauthorized');
+    expect(JSON.stringify(conn.dataConnectionErrors)).toMatch(/invalid_grant.*re-linked/);
+  });
 });

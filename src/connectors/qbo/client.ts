@@ -326,7 +326,8 @@ export class QboClient {
         if (res.status === 401 || fault.code === '3200') {
           if (refreshedAfter401) throw new AuthRevokedError(`${what}: QuickBooks still refuses the token after a refresh (Fault ${fault.code ?? res.status}: ${fault.detail ?? fault.message ?? ''}). ${RELINK}${tidText}`, res.status);
           refreshedAfter401 = true;
-          creds = await this.refresh(ctx, creds.accessToken, true);
+          // Not forced: when another worker has already replaced the refused token, its new one is used as it is.
+          creds = await this.refresh(ctx, creds.accessToken);
           continue;
         }
         if (fault.code === '3201') throw new AuthRevokedError(`${what}: QuickBooks says the authorization no longer holds (Fault 3201: ${fault.detail ?? ''}). ${RELINK}${tidText}`, res.status);
