@@ -80,6 +80,10 @@ describe('parseConfig', () => {
       SYNCLINE_REDIRECT_URL: 'https://app.example.com/linked',
       SYNCLINE_XERO_CLIENT_ID: 'xid',
       SYNCLINE_XERO_CLIENT_SECRET: 'xsecret',
+      SYNCLINE_XERO_SCOPES: 'offline_access accounting.settings.read,accounting.invoices.read',
+      SYNCLINE_XERO_AUTHORIZE_URL: 'http://127.0.0.1:4010/identity/connect/authorize',
+      SYNCLINE_XERO_TOKEN_URL: 'http://127.0.0.1:4010/connect/token/',
+      SYNCLINE_XERO_API_URL: 'http://127.0.0.1:4010/',
       SYNCLINE_QBO_CLIENT_ID: 'qid',
       SYNCLINE_QBO_CLIENT_SECRET: 'qsecret',
       SYNCLINE_QBO_SANDBOX_CLIENT_ID: 'qsid',
@@ -111,7 +115,15 @@ describe('parseConfig', () => {
       publicBaseUrl: 'https://sync.example.com',
       instanceName: 'Acme',
       redirectUrl: 'https://app.example.com/linked',
-      xero: { clientId: 'xid', clientSecret: 'xsecret' },
+      xero: {
+        clientId: 'xid',
+        clientSecret: 'xsecret',
+        scopes: ['offline_access', 'accounting.settings.read', 'accounting.invoices.read'],
+        authorizeUrl: 'http://127.0.0.1:4010/identity/connect/authorize',
+        tokenUrl: 'http://127.0.0.1:4010/connect/token',
+        revocationUrl: 'http://127.0.0.1:4010/connect/revocation',
+        apiUrl: 'http://127.0.0.1:4010',
+      },
       qbo: { clientId: 'qid', clientSecret: 'qsecret' },
       qboSandbox: { clientId: 'qsid', clientSecret: 'qssecret' },
       qboUrls: {
@@ -138,6 +150,29 @@ describe('parseConfig', () => {
     for (const host of ['localhost', '::', '::1', '0.0.0.0', 'syncline-1.internal.example.com']) expect(parseConfig({ HOST: host }).host).toBe(host);
   });
 
+  it('Xero: a client id alone enables it with PKCE, Xero\'s URLs and the read scopes + offline_access', () => {
+    expect(parseConfig({ SYNCLINE_XERO_CLIENT_ID: 'public-client' }).xero).toEqual({
+      clientId: 'public-client',
+      clientSecret: undefined,
+      scopes: [
+        'offline_access',
+        'accounting.settings.read',
+        'accounting.contacts.read',
+        'accounting.invoices.read',
+        'accounting.payments.read',
+        'accounting.manualjournals.read',
+        'accounting.reports.balancesheet.read',
+        'accounting.reports.profitandloss.read',
+      ],
+      authorizeUrl: 'https://login.xero.com/identity/connect/authorize',
+      tokenUrl: 'https://identity.xero.com/connect/token',
+      revocationUrl: 'https://identity.xero.com/connect/revocation',
+      apiUrl: 'https://api.xero.com',
+    });
+    expect(parseConfig({}).xero).toBeUndefined();
+    expect(parseConfig({ SYNCLINE_XERO_SCOPES: 'offline_access' }).xero).toBeUndefined();
+  });
+
   it('treats empty values as unset', () => {
     const c = parseConfig({ PORT: '', DATABASE_URL: '  ', LOG_LEVEL: '', SYNCLINE_API_KEY: '' });
     expect(c.port).toBe(8080);
@@ -157,8 +192,11 @@ describe('parseConfig', () => {
       fails({ SYNCLINE_PUBLIC_URL: url }, 'SYNCLINE_PUBLIC_URL');
       fails({ SYNCLINE_REDIRECT_URL: url }, 'SYNCLINE_REDIRECT_URL');
     }
-    fails({ SYNCLINE_XERO_CLIENT_ID: 'x' }, 'SYNCLINE_XERO_CLIENT_SECRET');
     fails({ SYNCLINE_XERO_CLIENT_SECRET: 'x' }, 'SYNCLINE_XERO_CLIENT_ID');
+    fails({ SYNCLINE_XERO_CLIENT_ID: 'x y' }, 'SYNCLINE_XERO_CLIENT_ID');
+    fails({ SYNCLINE_XERO_CLIENT_ID: 'x', SYNCLINE_XERO_SCOPES: 'accounting.settings.read' }, 'SYNCLINE_XERO_SCOPES');
+    fails({ SYNCLINE_XERO_CLIENT_ID: 'x', SYNCLINE_XERO_SCOPES: 'offline_access "quoted"' }, 'SYNCLINE_XERO_SCOPES');
+    for (const v of ['SYNCLINE_XERO_AUTHORIZE_URL', 'SYNCLINE_XERO_TOKEN_URL', 'SYNCLINE_XERO_API_URL']) fails({ SYNCLINE_XERO_CLIENT_ID: 'x', [v]: 'xero.com/x' }, v);
     fails({ SYNCLINE_QBO_CLIENT_ID: 'x' }, 'SYNCLINE_QBO_CLIENT_SECRET');
     fails({ SYNCLINE_QBO_CLIENT_SECRET: 'x' }, 'SYNCLINE_QBO_CLIENT_ID');
     fails({ SYNCLINE_QBO_SANDBOX_CLIENT_ID: 'x' }, 'SYNCLINE_QBO_SANDBOX_CLIENT_SECRET');

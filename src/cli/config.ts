@@ -19,7 +19,8 @@ export interface Config {
   readonly publicBaseUrl: string | undefined;
   readonly instanceName: string;
   readonly redirectUrl: string | undefined;
-  readonly xero: OAuthClientConfig | undefined;
+  /** The operator's Xero app; undefined (no client id) → the Xero integration is listed with enabled:false. */
+  readonly xero: XeroConfig | undefined;
   readonly qbo: OAuthClientConfig | undefined;
   /** QuickBooks Online's sandbox app (`ndsk`): Intuit issues separate development keys. */
   readonly qboSandbox: OAuthClientConfig | undefined;
@@ -53,6 +54,38 @@ export interface OAuthClientConfig {
   readonly clientId: string;
   readonly clientSecret: string;
 }
+
+/**
+ * SYNCLINE_XERO_*: the operator's Xero app (docs/xero.md). Without a client secret the Link flow uses PKCE (a Xero
+ * "mobile or desktop app"); the URLs default to Xero's own and may point at a `syncline sim` instead.
+ */
+export interface XeroConfig {
+  readonly clientId: string;
+  readonly clientSecret: string | undefined;
+  readonly scopes: readonly string[];
+  readonly authorizeUrl: string;
+  readonly tokenUrl: string;
+  /** Beside the token URL: `…/connect/revocation`. */
+  readonly revocationUrl: string;
+  /** `/connections` and `/api.xro/2.0/…` live under it. */
+  readonly apiUrl: string;
+}
+
+/**
+ * What Syncline reads, as Xero's granular scopes (apps created from 2026-03-02 get only these): settings (organisation,
+ * accounts, tax rates, tracking categories, items), contacts, invoices and credit notes, payments (with overpayments and
+ * prepayments), manual journals, the balance sheet and profit and loss reports — plus offline_access for a refresh token.
+ */
+export const DEFAULT_XERO_SCOPES: readonly string[] = [
+  'offline_access',
+  'accounting.settings.read',
+  'accounting.contacts.read',
+  'accounting.invoices.read',
+  'accounting.payments.read',
+  'accounting.manualjournals.read',
+  'accounting.reports.balancesheet.read',
+  'accounting.reports.profitandloss.read',
+];
 
 export class ConfigError extends Error {
   constructor(
@@ -115,6 +148,35 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be true or false, got "${v}"`);
 }
 
+function xeroConfig(env: Env): XeroConfig | undefined {
+  const clientId = str(env, 'SYNCLINE_XERO_CLIENT_ID');
+  const clientSecret = str(env, 'SYNCLINE_XERO_CLIENT_SECRET');
+  if (!clientId) {
+    if (clientSecret) throw new ConfigError('SYNCLINE_XERO_CLIENT_ID', 'must be set when SYNCLINE_XERO_CLIENT_SECRET is');
+    return undefined;
+  }
+  if (/\s/.test(clientId)) throw new ConfigError('SYNCLINE_XERO_CLIENT_ID', 'must not contain whitespace');
+  const scopesRaw = str(env, 'SYNCLINE_XERO_SCOPES');
+  const scopes = scopesRaw === undefined ? DEFAULT_XERO_SCOPES : scopesRaw.split(/[\s,]+/).filter(Boolean);
+  for (const s of scopes) {
+    if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s)) throw new ConfigError('SYNCLINE_XERO_SCOPES', `has an invalid scope "${s}" (scopes are separated by spaces or commas)`);
+  }
+  if (!scopes.includes('offline_access')) {
+    throw new ConfigError('SYNCLINE_XERO_SCOPES', 'must include offline_access: without it Xero issues no refresh token and a connection would lapse after 30 minutes');
+  }
+  const tokenUrl = httpUrl(env, 'SYNCLINE_XERO_TOKEN_URL') ?? 'https://identity.xero.com/connect/token';
+  return {
+    clientId,
+    clientSecret,
+    scopes: Object.freeze([...new Set(scopes)]),
+    authorizeUrl: httpUrl(env, 'SYNCLINE_XERO_AUTHORIZE_URL') ?? 'https://login.xero.com/identity/connect/authorize',
+    tokenUrl,
+    // Xero serves revocation beside the token endpoint (…/connect/token → …/connect/revocation).
+    revocationUrl: tokenUrl.replace(/\/token$/, '') + '/revocation',
+    apiUrl: httpUrl(env, 'SYNCLINE_XERO_API_URL') ?? 'https://api.xero.com',
+  };
+}
+
 function oauthClient(env: Env, prefix: string): OAuthClientConfig | undefined {
   const clientId = str(env, `${prefix}_CLIENT_ID`);
   const clientSecret = str(env, `${prefix}_CLIENT_SECRET`);
@@ -158,7 +220,7 @@ export function parseConfig(env: Env = process.env): Config {
     publicBaseUrl: httpUrl(env, 'SYNCLINE_PUBLIC_URL'),
     instanceName: str(env, 'SYNCLINE_INSTANCE_NAME') ?? 'Syncline',
     redirectUrl: httpUrl(env, 'SYNCLINE_REDIRECT_URL'),
-    xero: oauthClient(env, 'SYNCLINE_XERO'),
+    xero: xeroConfig(env),
     qbo: oauthClient(env, 'SYNCLINE_QBO'),
     qboSandbox: oauthClient(env, 'SYNCLINE_QBO_SANDBOX'),
     qboUrls: Object.freeze({
