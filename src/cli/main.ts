@@ -116,6 +116,7 @@ program
   .option('--refresh-token-idle-days <n>', 'days an unused refresh token stays valid (default 60)')
   .option('--tenant-size <n>', 'invoices in tenants created by linking (default 200)')
   .option('--admin-token <token>', 'require this bearer token on /admin calls')
+  .option('--oauth-client <id:secret>', 'a Xero OAuth app the consent page and token endpoint accept (repeatable; ID alone = public client with PKCE)', (v: string, prev: string[] = []) => [...prev, v])
   .action(async (opts: Record<string, string | undefined>) => {
     const { runSimCli } = await import('../sim/cli.js');
     await runSimCli(opts);

@@ -10,6 +10,19 @@ export interface SimCliOptions {
   refreshTokenIdleDays?: string;
   tenantSize?: string;
   adminToken?: string;
+  /** `--oauth-client ID:SECRET`, repeatable (commander collects them); `ID` alone is a public client (PKCE). */
+  oauthClient?: string[];
+}
+
+function oauthClients(values: string[] | undefined): { clientId: string; clientSecret?: string }[] | undefined {
+  if (!values?.length) return undefined;
+  return values.map((v) => {
+    const i = v.indexOf(':');
+    const clientId = i < 0 ? v : v.slice(0, i);
+    const clientSecret = i < 0 ? undefined : v.slice(i + 1);
+    if (!clientId || /\s/.test(v)) throw new Error(`--oauth-client must be ID:SECRET (or ID for a public client), got "${v}"`);
+    return clientSecret ? { clientId, clientSecret } : { clientId };
+  });
 }
 
 function int(v: string | undefined, name: string): number | undefined {
@@ -32,6 +45,7 @@ export function simOptionsFromCli(o: SimCliOptions): SimulatorOptions {
     ...(refreshTokenIdleDays !== undefined ? { refreshTokenIdleDays } : {}),
     ...(tenantSize !== undefined ? { defaultTenantSize: tenantSize } : {}),
     ...(o.adminToken ? { adminToken: o.adminToken } : {}),
+    ...(oauthClients(o.oauthClient) ? { oauthClients: oauthClients(o.oauthClient)! } : {}),
     rateLimit: { ...(perMinute !== undefined ? { perMinute } : {}), ...(concurrent !== undefined ? { concurrent } : {}) },
   };
 }
@@ -39,7 +53,10 @@ export function simOptionsFromCli(o: SimCliOptions): SimulatorOptions {
 /** Runs the simulator in the foreground until SIGTERM/SIGINT (`syncline sim`). */
 export async function runSimCli(o: SimCliOptions, out: NodeJS.WritableStream = process.stdout): Promise<Simulator> {
   const sim = await startSimulator(simOptionsFromCli(o));
-  out.write(`Syncline Sandbox listening on ${sim.url}\n  accounting API: ${sim.url}/api.xro/2.0\n  admin API:      ${sim.url}/admin (docs/simulator.md)\n`);
+  out.write(
+    `Syncline Sandbox listening on ${sim.url}\n  accounting API: ${sim.url}/api.xro/2.0\n  admin API:      ${sim.url}/admin (docs/simulator.md)\n` +
+      `  Xero OAuth:     ${sim.url}/identity/connect/authorize, ${sim.url}/connect/token, ${sim.url}/connections (docs/xero.md)\n`,
+  );
   let stopping = false;
   const stop = () => {
     if (stopping) return;

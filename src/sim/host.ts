@@ -4,7 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Clock } from '../lib/clock.js';
-import type { TokenSet, TokenStore } from './auth.js';
+import type { OfflineTokenSet, TokenStore } from './auth.js';
 import type { TenantSize } from './generate.js';
 import type { Fault, Tenant } from './tenant.js';
 
@@ -27,7 +27,7 @@ export interface SimHost {
   /** Responses held open by the `timeout` fault (destroyed on close). */
   hanging: Set<ServerResponse>;
   createTenant(o: CreateTenantOptions): Tenant;
-  grant(tenantId: string): TokenSet;
+  grant(tenantId: string): OfflineTokenSet;
 }
 
 /** Rate limits (per day, per minute, concurrent): undefined when the call may proceed. */

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { TokenStore, type TokenSet } from './auth.js';
+import { TokenStore, type OfflineTokenSet } from './auth.js';
 import type { TenantSize } from './generate.js';
 import { COLLECTIONS, type CollectionName, type Doc, type Pay, type RecordTypes } from './model.js';
 import { HttpError, json, parseIntParam, parseJson, readBody } from './http.js';
@@ -40,6 +40,11 @@ export interface SimulatorOptions {
   defaultTenantSize?: number | TenantSize;
   /** When set, /admin calls need `Authorization: Bearer <adminToken>`. */
   adminToken?: string;
+  /**
+   * Xero OAuth apps (`--oauth-client ID:SECRET`) the authorize and token endpoints accept; no secret → a public client
+   * that must use PKCE. The first redirect URI an app uses is fixed for it.
+   */
+  oauthClients?: { clientId: string; clientSecret?: string }[];
   /** The QuickBooks Online dialect (src/sim/qbo/): OAuth clients, per-realm limits, token lifetimes. */
   qbo?: Omit<QboDialectOptions, 'clock' | 'createTenant'>;
 }
@@ -52,7 +57,7 @@ export interface Simulator {
   createTenant(opts: CreateTenantOptions): Tenant;
   tenant(id: string): Tenant | undefined;
   /** Issues a new grant (access + refresh token) for a tenant, as the end of an OAuth authorization would. */
-  grant(tenantId: string): TokenSet;
+  grant(tenantId: string): OfflineTokenSet;
   tokens: TokenStore;
   /** The QuickBooks Online dialect over the same tenants. */
   qbo: QboDialect;
@@ -68,6 +73,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       refreshGraceSeconds: opts.refreshGraceSeconds ?? 1800,
     },
     (tid) => tenants.get(tid)?.nowMs() ?? clock.now().getTime(),
+    opts.oauthClients ?? [],
   );
   const defaultLimits: RateLimit = {
     perMinute: opts.rateLimit?.perMinute ?? 60,
@@ -90,7 +96,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const qbo = createQboDialect({ ...(opts.qbo ?? {}), clock, createTenant });
 
-  function grant(tenantId: string): TokenSet {
+  function grant(tenantId: string): OfflineTokenSet {
     const t = tenants.get(tenantId);
     if (!t) throw new SimError(404, `no tenant ${tenantId}`);
     t.counters.tokensIssued++;
@@ -99,7 +105,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const simHost: SimHost = { clock, tenants, tokens, windowMs, maxPageSize, defaultPageSize, hanging, createTenant, grant };
   const serveApi = createXeroApi(simHost);
-  const { serveConnect, serveConnections } = createXeroIdentity(simHost);
+  const identity = createXeroIdentity(simHost);
+  const { serveConnect, serveConnections } = identity;
 
   function tenantInfo(t: Tenant) {
     return {
@@ -153,6 +160,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return send(200, { tenants: tenants.size, heapUsedBytes: m.heapUsed, rssBytes: m.rss });
     }
     if (segs[0] === 'qbo') return qbo.admin(req, res, url, segs.slice(1), body);
+    if (segs[0] === 'identity' && segs[1] === 'faults' && segs.length === 2 && method === 'POST') return send(200, identity.setFaults(body));
     if (segs[0] !== 'tenants') throw new HttpError(404, 'not found');
     if (segs.length === 1) {
       if (method === 'GET') return send(200, [...tenants.values()].map(tenantInfo));
@@ -298,6 +306,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const run = async () => {
       if (lower.startsWith(API_PREFIX)) return serveApi(req, res, url);
       if (qbo.owns(lower)) return qbo.handle(req, res, url);
+      if (lower === '/identity/connect/authorize') return identity.serveAuthorize(req, res, url);
       if (lower.startsWith('/connect/')) return serveConnect(req, res, url);
       if (lower === '/connections' || lower.startsWith('/connections/')) return serveConnections(req, res, url);
       if (lower === '/admin' || lower.startsWith('/admin/')) return serveAdmin(req, res, url);

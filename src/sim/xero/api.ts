@@ -3,6 +3,7 @@
  * paging, If-Modified-Since, `where` filters, statuses, reports and the rate-limit headers.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { allowed } from './scopes.js';
 import { randomUUID } from 'node:crypto';
 import { monthIndexOf } from '../ledger.js';
 import type { CollectionName, Doc, Pay, RecordTypes } from '../model.js';
@@ -244,9 +245,14 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
       return json(res, 401, { Type: null, Title: 'Unauthorized', Status: 401, Detail: check.detail, Instance: randomUUID() }, { 'www-authenticate': 'Bearer error="invalid_token"' });
     }
     if (typeof tenantHeader !== 'string' || !tenantHeader) return json(res, 400, { Title: 'Bad Request', Status: 400, Detail: 'the xero-tenant-id header is required' });
-    if (!tenant || tenant.id !== check.tenantId) {
+    if (!tenant || !check.tenantIds.includes(tenant.id)) {
       count(403);
       return json(res, 403, { Type: null, Title: 'Forbidden', Status: 403, Detail: 'AuthenticationUnsuccessful: this token does not grant that tenant' });
+    }
+    // A call outside the granted scopes: 403, as Xero answers it (source-platforms.md §5.1).
+    if (!allowed(check.scopes, path)) {
+      count(403);
+      return json(res, 403, { Type: null, Title: 'Forbidden', Status: 403, Detail: 'AuthorizationUnsuccessful', Instance: randomUUID(), Extensions: {} });
     }
     if (req.method !== 'GET') return json(res, 405, { Title: 'Method Not Allowed', Status: 405, Detail: 'the sandbox serves reads only' });
     const nowReal = Date.now();
