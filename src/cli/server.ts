@@ -16,8 +16,9 @@ import { createScheduler, DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } fro
 import { createKeepAlive, DEFAULT_KEEP_ALIVE_OPTIONS, type KeepAliveOptions } from '../scheduler/keep-alive.js';
 import { keepAliveRunner } from '../sync/keep-alive.js';
 import { KeyedMutex } from '../lib/mutex.js';
-import { SandboxConnector, XERO_API_URL, XERO_TOKEN_URL, XeroConnector } from '../connectors/xero/index.js';
+import { SandboxConnector } from '../connectors/xero/index.js';
 import { QboConnector } from '../connectors/qbo/index.js';
+import { xeroConnector } from './xero.js';
 import { startSimulator, type Simulator } from '../sim/server.js';
 import { WebhookSender, type SenderOptions } from '../webhooks/sender.js';
 import { webhookRenderContext } from '../api/webhook-render.js';
@@ -124,9 +125,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       connectors = new ConnectorRegistry().register(new SandboxConnector({ baseUrl: sandboxUrl, clock }));
       // Xero (gbol): the operator's OAuth app; enabled in the integration registry when a client id is configured.
       if (config.xero) {
-        connectors.register(
-          new XeroConnector({ apiUrl: XERO_API_URL, tokenUrl: XERO_TOKEN_URL, clientId: config.xero.clientId, clientSecret: config.xero.clientSecret, clock }),
-        );
+        // Its oauthLinker runs the Link flow on the configured authorize URL and scopes.
+        connectors.register(xeroConnector(config.xero, clock));
       }
       const q = config.qboUrls;
       if (config.qbo) connectors.register(new QboConnector({ key: 'qhyg', ...config.qbo, apiUrl: q.apiUrl, tokenUrl: q.tokenUrl, authorizeUrl: q.authorizeUrl, clock }));

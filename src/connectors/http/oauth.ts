@@ -82,7 +82,13 @@ export class TokenClient {
    * failures (network, 5xx, unreadable body) are retried; `invalid_grant` (or 401) → AuthRevokedError; other 4xx →
    * FetchFailedError.
    */
-  async request(params: Record<string, string>, ctx: { clock: Clock; signal: AbortSignal }, counter?: { calls: number }): Promise<TokenGrant> {
+  async request(
+    params: Record<string, string>,
+    ctx: { clock: Clock; signal: AbortSignal },
+    counter?: { calls: number },
+    /** requireRefreshToken false: a response without one is returned with refreshToken '' (the caller decides). */
+    opts: { requireRefreshToken?: boolean } = {},
+  ): Promise<TokenGrant> {
     const auth = this.clientAuth();
     const what = params.grant_type === 'refresh_token' ? 'token refresh' : `token request (${params.grant_type ?? 'no grant'})`;
     let attempt = 0;
@@ -131,14 +137,14 @@ export class TokenClient {
       const access = str(body.access_token);
       const refresh = str(body.refresh_token);
       const expiresIn = num(body.expires_in) ?? 1800;
-      if (!access || !refresh) throw new FetchFailedError('token response lacks access_token or refresh_token', res.status);
+      if (!access || (!refresh && opts.requireRefreshToken !== false)) throw new FetchFailedError('token response lacks access_token or refresh_token', res.status);
       const now = ctx.clock.now().getTime();
       const refreshLife = num(body.refresh_token_expires_in) ?? this.s.refreshTokenIdleDays * 86_400;
       return {
         tokens: {
           accessToken: access,
           accessTokenExpiresAt: new Date(now + expiresIn * 1000).toISOString(),
-          refreshToken: refresh,
+          refreshToken: refresh ?? '',
           refreshTokenExpiresAt: new Date(now + refreshLife * 1000).toISOString(),
         },
         body,

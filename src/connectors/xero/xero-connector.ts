@@ -5,6 +5,7 @@
  * on link. HTTP concerns (tokens, retries, pacing, pauses) live in ../http.
  */
 import { systemClock, type Clock } from '../../lib/clock.js';
+import type { OAuthLinker } from '../../domain/oauth-link.js';
 import { isStatementType, type DataType } from '../../domain/data-types.js';
 import {
   AuthRevokedError,
@@ -115,6 +116,8 @@ export class XeroConnector implements Connector {
   readonly key: string;
   readonly tokenLifetimes: TokenLifetimes = { accessTokenSeconds: 1800, refreshTokenIdleDays: 60, refreshKeepsAlive: true };
   readonly maxConcurrentPullsPerConnection: number;
+  /** The OAuth side of the Link flow (./link.ts), set where the operator's app is configured; the Sandbox has none. */
+  oauthLinker?: OAuthLinker;
   protected readonly client: ApiClient;
   protected readonly tokens: TokenClient;
   protected readonly clock: Clock;
@@ -182,9 +185,73 @@ export class XeroConnector implements Connector {
     await this.tokens.refreshStored(ctx, c.accessToken, true);
   }
 
+  /**
+   * Deleting a connection (best effort; the caller logs failures): disconnects its tenant from the app
+   * (`DELETE /connections/{id}`, which Xero's certification requires) with a valid access token, then revokes the
+   * refresh token. Both are attempted; the first failure is thrown after both ran.
+   */
   async revoke(credentials: Credentials, signal: AbortSignal): Promise<void> {
-    const c = credentials as Partial<XeroCredentials>;
-    if (c.refreshToken) await this.tokens.revoke(c.refreshToken, signal);
+    const c = credentials as Partial<XeroCredentials> & { xeroConnectionId?: string };
+    let failure: unknown;
+    let refreshToken = c.refreshToken;
+    if (c.xeroConnectionId) {
+      try {
+        let access = c.accessToken;
+        if (!access || this.tokens.expiring(c, this.clock)) {
+          if (!refreshToken) throw new AuthRevokedError('no refresh token stored');
+          const next = await this.tokens.refreshGrant(refreshToken, { clock: this.clock, signal });
+          access = next.accessToken;
+          refreshToken = next.refreshToken;
+        }
+        await this.disconnectTenant(access, c.xeroConnectionId, signal);
+      } catch (err) {
+        failure = err;
+      }
+    }
+    if (refreshToken) {
+      try {
+        await this.tokens.revoke(refreshToken, signal);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (failure) throw failure;
+  }
+
+  /** `DELETE /connections/{id}`: removes one tenant from the app's grant. 404 (already gone) counts as done. */
+  async disconnectTenant(accessToken: string, xeroConnectionId: string, signal: AbortSignal): Promise<void> {
+    const res = await fetch(`${this.apiRoot}/connections/${encodeURIComponent(xeroConnectionId)}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${accessToken}` },
+      signal: AbortSignal.any([signal, AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000)]),
+    });
+    await res.body?.cancel();
+    if (res.status !== 204 && res.status !== 200 && res.status !== 404) throw new FetchFailedError(`DELETE /connections/${xeroConnectionId} answered HTTP ${res.status}`, res.status);
+  }
+
+  /** For the Link flow: the shared token client (client-authenticated code exchange) and the connector's clock. */
+  get tokenClient(): TokenClient {
+    return this.tokens;
+  }
+  get connectorClock(): Clock {
+    return this.clock;
+  }
+  /** True when the app authenticates with a client secret; false → a public client (PKCE). */
+  get hasClientSecret(): boolean {
+    return Boolean(this.opts.clientSecret);
+  }
+
+  /**
+   * One call for the organisation's base currency (statements and journal lines carry it), with freshly obtained
+   * credentials; returns the credentials as they are after the call (a refresh may have rotated them).
+   */
+  async organisation(credentials: XeroCredentials, signal: AbortSignal): Promise<{ credentials: XeroCredentials; baseCurrency?: string }> {
+    let current: Credentials = credentials;
+    const store: CredentialsStore = { read: async () => current, refresh: async (fn) => (current = await fn(current)) };
+    const ctx = this.context(credentials.tenantId, store, this.clock, signal, () => {});
+    const org = arr((await this.client.get(ctx, '/Organisation')).Organisations)[0];
+    const currency = str(org?.BaseCurrency);
+    return { credentials: current as XeroCredentials, ...(currency ? { baseCurrency: currency } : {}) };
   }
 
   protected context(tenantId: string, credentials: CredentialsStore, clock: Clock, signal: AbortSignal, reportPause: (d: Date | null) => void): CallContext {
