@@ -41,10 +41,13 @@ export class QueryError extends SynclineError {
   }
 }
 
-/** An operation not allowed in the resource's current state (400). */
+/**
+ * An operation not allowed in the resource's current state (400), or one that lost a race with a concurrent change of
+ * that state (409: nothing was changed, the same request may succeed once the other one has finished).
+ */
 export class StateError extends SynclineError {
-  constructor(message: string, service: Service = 'ClientsApi') {
-    super(400, service, message);
+  constructor(message: string, service: Service = 'ClientsApi', status: 400 | 409 = 400) {
+    super(status, service, message);
   }
 }
 

@@ -12,7 +12,7 @@ import { LinkStatesRepository, type ConsumeFailure } from '../../store/link-stat
 import { emitConnectionEvent } from '../../store/webhook-outbox.js';
 import type { ApiContext } from '../context.js';
 import { connectedPage, integrationsPage, messagePage, tenantChooserPage } from '../link-pages.js';
-import { linkConnection } from '../services/connection-lifecycle.js';
+import { exclusively, linkConnection } from '../services/connection-lifecycle.js';
 import { currentProfile } from './profile.js';
 
 /**
@@ -176,7 +176,8 @@ export async function linkRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         const decision = linkPageDecision(conn.status as ConnectionStatus);
         if (!decision.allowed) return refusedPage(reply, def, conn.status as ConnectionStatus);
 
-        if (def.oauthClient === null) return linkWithoutConsent(reply, def, conn);
+        // One link of a connection at a time: its platform authorization included (a concurrent one gets 409 at once).
+        if (def.oauthClient === null) return exclusively(ctx, conn.id, () => linkWithoutConsent(reply, def, conn));
 
         const linker = linkerFor(def);
         if (!linker || !ctx.registry.isEnabled(def)) {

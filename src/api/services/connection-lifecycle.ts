@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { canTransition, type ConnectionStatus } from '../../domain/statuses.js';
 import { StateError } from '../../domain/errors.js';
 import type { ConnectionRow } from '../../store/connections.repository.js';
@@ -8,6 +9,35 @@ import { readRequest } from './reads.js';
 import { queueReadIn } from '../../store/enqueue.js';
 import { ScheduleSlotsRepository } from '../../store/schedule-slots.repository.js';
 
+/** Connections with a link, authorization or unlink in progress in this process, per store (one app per store). */
+const busyByStore = new WeakMap<object, Set<string>>();
+/** The connections the current async call chain holds: a holder calling linkConnection does not trip over itself. */
+const held = new AsyncLocalStorage<ReadonlySet<string>>();
+
+/** 409: another request is changing this connection right now (issue 12 item 6). */
+export const connectionBusy = (id: string) =>
+  new StateError(`Connection ${id} is being linked, authorized or unlinked by another request; nothing was changed. Try again when that request has finished.`, 'ClientsApi', 409);
+
+/**
+ * Runs `fn` as the only link, authorization or unlink of the connection in this process; a concurrent one is refused
+ * at once with a 409 instead of queueing behind it. (Twenty concurrent `PUT …/authorization` calls each asked the
+ * platform for credentials and then raced on the connection row: they waited up to 30 s and some answered 500.)
+ * Across processes the compare-and-set of the status change decides, and the loser gets the same 409.
+ */
+export async function exclusively<T>(ctx: ApiContext, connectionId: string, fn: () => Promise<T>): Promise<T> {
+  const mine = held.getStore();
+  if (mine?.has(connectionId)) return fn();
+  let busy = busyByStore.get(ctx.store);
+  if (!busy) busyByStore.set(ctx.store, (busy = new Set()));
+  if (busy.has(connectionId)) throw connectionBusy(connectionId);
+  busy.add(connectionId);
+  try {
+    return await held.run(new Set([...(mine ?? []), connectionId]), fn);
+  } finally {
+    busy.delete(connectionId);
+  }
+}
+
 /**
  * Connection status changes (sync-behaviour.md §9.1). Every change is a compare-and-set recorded with its time, so two
  * concurrent requests never both apply a transition.
@@ -16,6 +46,15 @@ import { ScheduleSlotsRepository } from '../../store/schedule-slots.repository.j
  * every fetchOnFirstLink type the integration reads, in syncOrder.
  */
 export async function linkConnection(
+  ctx: ApiContext,
+  conn: ConnectionRow,
+  supplied: { credentials: Record<string, unknown>; connectionInfo?: Record<string, string> } | undefined,
+  reason: string,
+): Promise<void> {
+  return exclusively(ctx, conn.id, () => linkExclusively(ctx, conn, supplied, reason));
+}
+
+async function linkExclusively(
   ctx: ApiContext,
   conn: ConnectionRow,
   supplied: { credentials: Record<string, unknown>; connectionInfo?: Record<string, string> } | undefined,
@@ -58,12 +97,16 @@ export async function linkConnection(
     const read = await queueReadIn(trx, ctx.store.dialect, firstRead);
     queued = read.created.some((d) => d.status === 'Queued');
   });
-  if (!ok) throw new StateError(`Connection ${conn.id} changed status while it was being linked; try again.`);
+  if (!ok) throw new StateError(`Connection ${conn.id} changed status while it was being linked; nothing was changed.`, 'ClientsApi', 409);
   if (queued) ctx.onQueued?.();
 }
 
 /** Linked → Unlinked: in-progress datasets are cancelled in the same transaction; the cache and tokens are kept. */
 export async function unlinkConnection(ctx: ApiContext, conn: ConnectionRow): Promise<void> {
+  return exclusively(ctx, conn.id, () => unlinkExclusively(ctx, conn));
+}
+
+async function unlinkExclusively(ctx: ApiContext, conn: ConnectionRow): Promise<void> {
   const from = conn.status as ConnectionStatus;
   if (!canTransition(from, 'Unlinked')) {
     throw new StateError(`Only a Linked connection can be unlinked; connection ${conn.id} is ${from}.`);
@@ -73,5 +116,5 @@ export async function unlinkConnection(ctx: ApiContext, conn: ConnectionRow): Pr
   const ok = await ctx.repos.connections.transition(conn.id, from, 'Unlinked', now, 'unlinked by client', {}, async (trx) => {
     await datasets.endInProgressForConnection(conn.id, 'Cancelled', 'The connection was unlinked.', now, trx);
   });
-  if (!ok) throw new StateError(`Only a Linked connection can be unlinked; connection ${conn.id} changed status concurrently.`);
+  if (!ok) throw new StateError(`Connection ${conn.id} changed status while it was being unlinked; nothing was changed.`, 'ClientsApi', 409);
 }
