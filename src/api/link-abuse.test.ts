@@ -4,6 +4,9 @@ import { BASE_URL, createTestApp, type TestApp } from '../../test/support/app.js
 import { MAX_LINK_CONNECTIONS_PER_INTEGRATION } from '../domain/link-rules.js';
 import { LinkStatesRepository } from '../store/link-states.repository.js';
 import { linkConnection } from './services/connection-lifecycle.js';
+import { Writable } from 'node:stream';
+import { buildApp } from './app.js';
+import { createLogger } from '../lib/logger.js';
 
 /**
  * Issue 12 item 4: the unauthenticated Link pages may link a PendingAuth connection and re-authorise a Deauthorized
@@ -166,6 +169,22 @@ describe.each(DIALECTS)('Link page abuse [%s]', (dialect) => {
     await t.call('PATCH', `/companies/${cid}/connections/${a.id}`, { status: 'Unlinked' });
     // None Linked: the one linked most recently.
     expect((await t.ctx.repos.connections.current(cid))!.id).toBe(b.id);
+  });
+
+  it('an OAuth callback\'s code and state never reach a log line (DESIGN invariant 6)', async () => {
+    let out = '';
+    const log = createLogger('info', new Writable({ write: (c, _e, cb) => ((out += String(c)), cb()) }));
+    const app = await buildApp({ ...t.ctx, log });
+    try {
+      const res = await app.inject({ method: 'GET', url: '/link/oauth/gbol/callback?code=SECRET-CODE-0123&state=SECRET-STATE-4567&scope=x' });
+      expect(res.statusCode).toBe(400);
+      expect(out).toContain('incoming request');
+      expect(out).toContain('code=[redacted]');
+      expect(out).not.toContain('SECRET-CODE-0123');
+      expect(out).not.toContain('SECRET-STATE-4567');
+    } finally {
+      await app.close();
+    }
   });
 
   it('link tokens are single-use, expire after 10 minutes and store only a hash', async () => {
