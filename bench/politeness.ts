@@ -4,7 +4,12 @@ import { newCounters } from '../src/sim/tenant.js';
 import { freePort } from '../test/support/postgres.js';
 import { benchDatabase, type BenchDb } from './support/databases.js';
 import type { Benchmark, BenchContext, BenchRow } from './support/harness.js';
-import { linkSandbox, queueTypes, startWorker, waitTerminal, type Linked } from './support/sandbox.js';
+import { linkSandbox, queueTypes, secretBox, startWorker, waitTerminal, type Linked } from './support/sandbox.js';
+import { newId } from '../src/lib/ids.js';
+import { QboConnector } from '../src/connectors/qbo/index.js';
+import type { Realm } from '../src/sim/qbo/dialect.js';
+import { runQuery } from '../src/sim/qbo/dialect.js';
+import { parseQuery } from '../src/sim/qbo/query.js';
 
 /** API calls plus token refreshes the platform saw from a tenant, and the 429s it answered. */
 function platformCalls(sim: Simulator, tenantId: string): { calls: number; limited: number; refreshes: number } {
@@ -21,8 +26,8 @@ async function waitStarted(out: () => string): Promise<void> {
 }
 
 /** A counter's value for platform mqjo in a /metrics text. */
-function counter(text: string, name: string): number {
-  const m = new RegExp(`^${name}\\{platform="mqjo"\\} (\\S+)$`, 'm').exec(text);
+function counter(text: string, name: string, platform = 'mqjo'): number {
+  const m = new RegExp(`^${name}\\{platform="${platform}"\\} (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
 }
 
@@ -148,10 +153,154 @@ async function fiftyAtOnce(ctx: BenchContext): Promise<BenchRow[]> {
   return rows;
 }
 
+const QBO_CLIENT = { id: 'bench-qbo-client', secret: 'bench-qbo-secret' };
+
+/** A company with a Linked QuickBooks Online (qhyg) connection to a realm, tokens granted as a consent would. */
+async function linkQbo(db: BenchDb, sim: Simulator, realm: Realm, name: string): Promise<Linked> {
+  const now = new Date();
+  const g = sim.qbo.grant(realm.realmId, QBO_CLIENT.id);
+  const credentials = {
+    accessToken: g.access_token,
+    accessTokenExpiresAt: new Date(now.getTime() + g.expires_in * 1000).toISOString(),
+    refreshToken: g.refresh_token,
+    refreshTokenExpiresAt: new Date(now.getTime() + g.x_refresh_token_expires_in * 1000).toISOString(),
+    realmId: realm.realmId,
+  };
+  const companyId = newId();
+  const connectionId = newId();
+  const at = now.toISOString();
+  await db.store.db.insertInto('companies').values({ id: companyId, name, description: null, tags: '{}', created_at: at }).execute();
+  await db.store.db
+    .insertInto('connections')
+    .values({
+      id: connectionId,
+      company_id: companyId,
+      integration_key: 'qhyg',
+      status: 'Linked',
+      credentials: secretBox.sealJson(credentials),
+      connection_info: JSON.stringify({ realmId: realm.realmId, tenantId: realm.realmId, tenantName: name, baseCurrency: realm.tenant.gen.organisation.baseCurrency }),
+      errors: null,
+      created_at: at,
+      updated_at: at,
+      last_sync: null,
+      linked_at: at,
+    })
+    .execute();
+  return { companyId, connectionId, tenantId: realm.realmId };
+}
+
+/**
+ * The fewest calls a first (full) QuickBooks pull of every supported type can make: CompanyInfo + Preferences; one
+ * query page per 1,000 rows (and the short last page) of each listed entity; TaxCode + TaxRate; Class + Department;
+ * 24 months of each statement at 6 months a call.
+ */
+function qboMinimum(realm: Realm): number {
+  const rows = (q: string) => runQuery(realm.tenant, parseQuery(q)).total;
+  const pages = (n: number) => Math.floor(n / 1000) + 1;
+  const lists = [
+    'SELECT * FROM Account WHERE Active IN (true,false)',
+    "SELECT * FROM Account WHERE Active IN (true,false) AND AccountType IN ('Bank', 'Credit Card')",
+    'SELECT * FROM Customer WHERE Active IN (true,false)',
+    'SELECT * FROM Vendor WHERE Active IN (true,false)',
+    'SELECT * FROM Item WHERE Active IN (true,false)',
+    'SELECT * FROM Invoice',
+    'SELECT * FROM CreditMemo',
+    'SELECT * FROM Payment',
+    'SELECT * FROM Bill',
+    'SELECT * FROM BillPayment',
+    'SELECT * FROM JournalEntry',
+  ].reduce((s, q) => s + pages(rows(q)), 0);
+  return 2 + lists + 2 + 2 + 4 + 4;
+}
+
+/**
+ * (3) QuickBooks Online: 50 realms pulled at once (every type QuickBooks has) by one worker process at Intuit's own
+ * limits (500 calls a minute and 10 at once per realm), then an incremental pull after some activity (one CDC call per
+ * list type). Calls per pull against the minimum, and the 429s received.
+ */
+async function qboFifty(ctx: BenchContext): Promise<BenchRow[]> {
+  const count = ctx.size === 'smoke' ? 3 : 50;
+  const size = { invoices: ctx.size === 'smoke' ? 300 : 3_000 };
+  const sim = await startSimulator({ host: '127.0.0.1', port: 0, qbo: { clients: [QBO_CLIENT], perMinute: 500, concurrent: 10 } });
+  const db = await benchDatabase(ctx, 'postgres', 60);
+  const connector = new QboConnector({ key: 'qhyg', clientId: QBO_CLIENT.id, clientSecret: QBO_CLIENT.secret, apiUrl: sim.url });
+  const types = ([...V1_READ_TYPES] as DataType[]).filter((t) => connector.supports(t));
+  const run = async (links: Linked[]) => {
+    const metricsPort = await freePort();
+    const worker = startWorker(db.location, {
+      SYNCLINE_SANDBOX_URL: sim.url,
+      SYNCLINE_QBO_CLIENT_ID: QBO_CLIENT.id,
+      SYNCLINE_QBO_CLIENT_SECRET: QBO_CLIENT.secret,
+      SYNCLINE_QBO_TOKEN_URL: `${sim.url}/oauth2/v1/tokens/bearer`,
+      SYNCLINE_QBO_API_URL: sim.url,
+      SYNCLINE_WORKER_CONCURRENCY: String(count),
+      LOG_LEVEL: 'info',
+      SYNCLINE_METRICS_PORT: String(metricsPort),
+    });
+    try {
+      await waitStarted(worker.output);
+      const started = Date.now();
+      const ids: string[] = [];
+      for (const l of links) ids.push(...(await queueTypes(db.store, l, types)).created.map((d) => d.id));
+      const rows = await waitTerminal(db.store, ids, 30 * 60_000);
+      const bad = rows.filter((r) => r.status !== 'Complete');
+      if (bad.length) throw new Error(`${bad.length} QuickBooks pulls did not complete: ${bad.map((r) => `${r.data_type} ${r.status} ${r.error_message ?? ''}`).join('; ').slice(0, 500)}`);
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      return { seconds: (Date.now() - started) / 1000, workerCalls: counter(metrics, 'syncline_source_calls_total', 'qhyg'), worker429s: counter(metrics, 'syncline_source_rate_limited_total', 'qhyg') };
+    } finally {
+      await worker.stop();
+    }
+  };
+  try {
+    const realms: Realm[] = [];
+    const links: Linked[] = [];
+    for (let i = 0; i < count; i++) {
+      const realm = sim.qbo.createRealm({ seed: `bench-qbo-${i}`, size, name: `QBO Polite ${i}` });
+      realms.push(realm);
+      links.push(await linkQbo(db, sim, realm, `QBO Polite ${i}`));
+    }
+    const minimum = qboMinimum(realms[0]!);
+    const minima = realms.map(qboMinimum);
+    const seen = (r: Realm) => r.counters.calls + r.counters.tokenRequests;
+    ctx.log(`politeness: ${count} QuickBooks realms × ${types.length} types at once under 500 calls/minute and 10 at once per realm`);
+    const first = await run(links);
+    const firstCalls = realms.map(seen);
+    const over = realms.map((r, i) => seen(r) - minima[i]!);
+    const throttled = realms.reduce((s, r) => s + r.counters.throttled, 0);
+    const withoutMinor = realms.reduce((s, r) => s + r.counters.withoutMinorVersion, 0);
+    // Some activity, then every type again: incremental pulls (one CDC call per list type).
+    for (const r of realms) r.tenant.activity(20, 3600_000);
+    for (const r of realms) r.counters.calls = r.counters.tokenRequests = r.counters.throttled = 0;
+    const second = await run(links);
+    const incCalls = realms.map(seen);
+    // The hour of activity also expired the access tokens at Intuit: one token refresh per realm belongs to the minimum.
+    const incMinimum = 2 + 11 + 2 + 2 + 4 + 4 + 1;
+    const throttled2 = realms.reduce((s, r) => s + r.counters.throttled, 0);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const note = `${count} realms, first ${first.seconds.toFixed(0)} s, incremental ${second.seconds.toFixed(0)} s; calls without minorversion: ${withoutMinor}`;
+    return [
+      { metric: `QuickBooks: ${count} realms' first pull of every type at once: calls per realm, mean`, value: mean(firstCalls), unit: 'calls', baseline: { label: 'minimum (pages + 2 + 2 + 2 + 8 statement calls)', value: minimum }, note },
+      { metric: `QuickBooks: first pull: calls above each realm's own minimum, worst`, value: Math.max(...over), unit: 'calls' },
+      { metric: `QuickBooks: incremental pull of every type after activity: calls per realm, mean`, value: mean(incCalls), unit: 'calls', baseline: { label: 'minimum (1 CDC per list type + 2 + 2 + 2 + 8 + 1 token refresh)', value: incMinimum } },
+      { metric: `QuickBooks: ${count} realms at 500 calls/min and 10 at once per realm: 429 answers received (both runs)`, value: throttled + throttled2, unit: '429s', note: `worker's /metrics: ${first.worker429s + second.worker429s} 429s, ${first.workerCalls + second.workerCalls} calls` },
+    ];
+  } finally {
+    await db.drop();
+    await sim.close();
+  }
+}
+
 export const politeness: Benchmark = {
   name: 'politeness',
   description: 'calls the platform sees from a pull against the minimum (pages + token refreshes), and 429s received, under the platform\'s rate limits',
   async run(ctx) {
-    return [...(await bigTenant(ctx)), ...(await fiftyAtOnce(ctx))];
+    return [...(await bigTenant(ctx)), ...(await fiftyAtOnce(ctx)), ...(await qboFifty(ctx))];
   },
+};
+
+/** The QuickBooks part alone (`npm run bench politeness-qbo`); `politeness` runs it too. */
+export const politenessQbo: Benchmark = {
+  name: 'politeness-qbo',
+  description: 'QuickBooks Online: calls per pull against the minimum and 429s for 50 realms at Intuit\'s limits',
+  run: qboFifty,
 };

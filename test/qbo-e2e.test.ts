@@ -64,7 +64,8 @@ describe.each(DIALECTS)('QuickBooks Online end to end [%s]', (dialect) => {
       retryBaseMs: 1,
       sleep: async (ms) => t.clock.advance(ms),
     });
-    engine = startEngine(t, {}, connector);
+    // The engine's own periodic reconciliation is pushed out of the way: the full listings seen here are the connector's.
+    engine = startEngine(t, { fullEveryPulls: 1000, fullEveryMs: 365 * 86_400_000 }, connector);
     (t.ctx as { oauthLinker?: unknown }).oauthLinker = (key: string) => (key === 'qhyg' ? connector.oauthLinker : undefined);
     companyId = (await t.call('POST', '/companies', { name: 'Pacific Trading' })).json().id;
     connectionId = (await t.call('POST', `/companies/${companyId}/connections`, { platformKey: 'qhyg' })).json().id;
@@ -165,6 +166,20 @@ describe.each(DIALECTS)('QuickBooks Online end to end [%s]', (dialect) => {
     await engine.pool.drain(60_000);
     return (await get(`/data/history/${op.id}`)).json();
   };
+
+  it('after a 31-day gap (beyond CDC’s look-back) lists in full and flags an invoice deleted 31 days ago', async () => {
+    const tenant = realm.tenant;
+    const open = tenant.collections.invoices.list({ offset: 0, limit: 10_000 }).items.filter((d) => d.status === 'AUTHORISED' && d.payments.length === 0);
+    const victim = open[open.length - 1]!;
+    tenant.delete('invoices', tenant.gen.id('invoices', victim.index));
+    t.clock.advance(31 * 86_400_000);
+    const cdcBefore = realm.counters.byEndpoint['GET /cdc'] ?? 0;
+    const queriesBefore = realm.counters.byEndpoint['GET /query'] ?? 0;
+    expect(await pull('invoices')).toMatchObject({ status: 'Complete', recordsDeleted: 1 });
+    expect(realm.counters.byEndpoint['GET /cdc'] ?? 0).toBe(cdcBefore);
+    expect(realm.counters.byEndpoint['GET /query']).toBeGreaterThan(queriesBefore);
+    expect((await get(`/data/invoices/${victim.index + 1}`)).json().metadata.isDeleted).toBe(true);
+  });
 
   it('pauses 60 s on each throttle and completes; a storm beyond the pause budget ends RateLimitError', async () => {
     await fault({ kind: 'throttle', count: 3, format: 'xml' });
