@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { noteStorageFailure } from '../store/storage-errors.js';
 import type { HTTPMethod } from 'find-my-way';
 import FindMyWay from 'find-my-way';
 import Ajv from 'ajv';
@@ -127,6 +128,7 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
 
   app.setErrorHandler((err, req, reply) => {
     const { status, body, unexpected } = mapError(err, req.id);
+    noteStorageFailure(ctx.store.db, err); // /readyz reports it
     if (unexpected) req.log.error({ err }, 'unexpected error');
     else if (status >= 500) req.log.warn({ err: (err as Error).message }, 'request failed');
     if (status === 503) reply.header('retry-after', '5');

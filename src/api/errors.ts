@@ -1,4 +1,5 @@
 import type { FastifyError } from 'fastify';
+import { storageFailure } from '../store/storage-errors.js';
 import { NOT_VALID, SynclineError, type Service, type ValidationItem } from '../domain/errors.js';
 
 /** The ErrorMessage body of platform-api.md §3.1 / §7.14. */
@@ -78,6 +79,12 @@ function validationItems(errors: AjvLikeError[], context: string | undefined): V
 export function mapError(err: unknown, correlationId: string): { status: number; body: ErrorBody; unexpected: boolean } {
   if (err instanceof SynclineError) {
     return { status: err.statusCode, body: errorBody(err.statusCode, err.service, err.message, correlationId, err.validation), unexpected: false };
+  }
+  const storage = storageFailure(err);
+  if (storage) {
+    // The database cannot write (full disk, read-only file or server, I/O error): the request was fine and may succeed
+    // once the operator has fixed the storage — 503 like an unreachable database, with the cause, never a bare 500.
+    return { status: 503, body: errorBody(503, 'PublicApi', `The database cannot store this change: ${storage}. Try again once the server's storage is fixed.`, correlationId), unexpected: false };
   }
   const fe = err as FastifyError & { validation?: AjvLikeError[]; validationContext?: string };
   if (Array.isArray(fe.validation)) {

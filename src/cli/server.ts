@@ -6,7 +6,8 @@ import { ConnectorRegistry } from '../connectors/connector.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import type { Daemon } from '../lib/daemon.js';
-import { migrateToLatest, openStore, type Store } from '../store/db.js';
+import { migrateToLatest, openStore, writeProbe, type Store } from '../store/db.js';
+import { storageFailure } from '../store/storage-errors.js';
 import { WorkerPool, DEFAULT_WORKER_OPTIONS, type WorkerPoolOptions } from '../sync/worker-pool.js';
 import { Wakeup } from '../sync/wakeup.js';
 import { createSweeper, DEFAULT_SWEEPER_OPTIONS, type SweeperOptions } from '../scheduler/sweeper.js';
@@ -84,7 +85,18 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const roles = opts.roles ?? { api: true, workers: true, scheduler: true };
   const log = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
-  const store = opts.store ?? openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const where = config.databaseUrl ? 'the PostgreSQL database' : `the data directory ${config.dataDir}`;
+  /** A storage failure at start stops start-up with a message that says where and why (issue 12 item 7). */
+  const startupStorageError = (err: unknown) => {
+    const cause = storageFailure(err);
+    return cause ? new Error(`cannot start: Syncline must be able to write to ${where}, and it cannot: ${cause}`, { cause: err }) : err;
+  };
+  let store: Store;
+  try {
+    store = opts.store ?? openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  } catch (err) {
+    throw startupStorageError(err);
+  }
   const daemons: Daemon[] = [];
   let wakeup: Wakeup | undefined;
   let pool: WorkerPool | undefined;
@@ -104,7 +116,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     if (!opts.store) await store.close();
   };
   try {
-    await migrateToLatest(store);
+    try {
+      await migrateToLatest(store);
+      // Migrations that have all run write nothing: prove the database takes a write before accepting any work.
+      await writeProbe(store, clock.now().toISOString());
+    } catch (err) {
+      throw startupStorageError(err);
+    }
     // Before anything is sealed or opened: a key that cannot open what the database holds stops start-up here.
     const secretBox = await openSecretBox(config, store);
     const repos = repositories(store);

@@ -4,6 +4,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store } from '../store/db.js';
 import { DatasetsRepository } from '../store/datasets.repository.js';
+import { recentStorageFailure } from '../store/storage-errors.js';
 
 export interface SweeperOptions {
   intervalMs: number;
@@ -26,7 +27,10 @@ export function createSweeper(deps: { store: Store; clock: Clock; log: Logger; o
     tick: async () => {
       const now = deps.clock.now();
       const cutoff = new Date(now.getTime() - opts.maxRuntimeMs).toISOString();
-      const { requeued, failed } = await datasets.sweep(now.toISOString(), opts.maxAttempts, cutoff);
+      // A worker that could not write (disk full, read-only storage) looks like one that stopped: say what it was.
+      const storage = recentStorageFailure(deps.store.db, 10 * 60_000);
+      const stopped = storage ? `The pull could not be saved: the database cannot write: ${storage.cause}.` : undefined;
+      const { requeued, failed } = await datasets.sweep(now.toISOString(), opts.maxAttempts, cutoff, stopped);
       if (requeued.length) metrics.leaseExpiries.inc({ outcome: 'requeued' }, requeued.length);
       if (failed.length) metrics.leaseExpiries.inc({ outcome: 'failed' }, failed.length);
       if (requeued.length) {

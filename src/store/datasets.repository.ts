@@ -302,7 +302,13 @@ export class DatasetsRepository {
    * Sweeper (invariant 5): running datasets whose lease expired go back to Queued, or to InternalError after
    * `maxAttempts`; datasets past the maximum runtime end in InternalError.
    */
-  async sweep(now: string, maxAttempts: number, runtimeCutoff: string): Promise<{ requeued: DatasetRow[]; failed: DatasetRow[] }> {
+  async sweep(
+    now: string,
+    maxAttempts: number,
+    runtimeCutoff: string,
+    /** Why the workers stopped, when known (a storage failure), instead of "stopped responding". */
+    stoppedMessage = 'The worker running this pull stopped responding on every attempt.',
+  ): Promise<{ requeued: DatasetRow[]; failed: DatasetRow[] }> {
     return this.db.transaction().execute(async (trx) => {
       const failed = (await trx
         .updateTable('datasets')
@@ -313,7 +319,7 @@ export class DatasetsRepository {
           lease_owner: null,
           lease_expires: null,
           run_slot: null,
-          error_message: sql<string>`case when started < ${runtimeCutoff} then 'The pull ran past the maximum runtime.' else 'The worker running this pull stopped responding on every attempt.' end`,
+          error_message: sql<string>`case when started < ${runtimeCutoff} then 'The pull ran past the maximum runtime.' else ${stoppedMessage} end`,
         })
         .where('status', 'in', IN_PROGRESS_STATUSES)
         .where((eb) =>

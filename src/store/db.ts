@@ -93,9 +93,15 @@ export function ensurePrivateDir(dir: string): void {
  */
 function withStatementCache(database: BetterSqlite3.Database, max = 1000) {
   const cache = new Map<string, BetterSqlite3.Statement>();
+  // SQLite rolls a transaction back by itself when a statement in it fails with SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM
+  // or SQLITE_BUSY; Kysely's ROLLBACK then failed with "cannot rollback - no transaction is active" and that error
+  // replaced the real one (the claim loop logged it every 2 s and SQLITE_FULL was never seen). Rolling back a
+  // transaction that is already gone does nothing, so the original error propagates.
+  const rollback = { reader: false, busy: false, run: () => (database.inTransaction ? database.prepare('rollback').run() : { changes: 0, lastInsertRowid: 0 }) };
   return {
     close: () => database.close(),
     prepare(sql: string) {
+      if (/^\s*rollback\s*;?\s*$/i.test(sql)) return rollback as unknown as BetterSqlite3.Statement;
       const hit = cache.get(sql);
       if (hit && !hit.busy) return hit;
       const stmt = database.prepare(sql);
@@ -139,4 +145,27 @@ export function isStoreUnavailable(err: unknown): boolean {
 /** `SELECT 1` for /readyz. */
 export async function ping(store: Store): Promise<void> {
   await sql`select 1`.execute(store.db);
+}
+
+/**
+ * Whether the database can take a write (issue 12 item 7): a committed one-row upsert (a read-only file, directory or
+ * server fails it; a full disk fails the WAL append), and on SQLite whether the file is at its page limit with no free
+ * page left (PRAGMA max_page_count: any insert needing a page fails with SQLITE_FULL although this upsert fits).
+ * Throws the storage error, whose cause storageFailure names.
+ */
+export async function writeProbe(store: Store, at: string): Promise<void> {
+  await store.db
+    .insertInto('instance_settings')
+    .values({ key: 'readyz.probe', value: at })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value: at }))
+    .execute();
+  if (store.dialect === 'sqlite') {
+    const page = await sql<{ page_count: number; max_page_count: number; freelist_count: number }>`
+      select (select page_count from pragma_page_count) as page_count, (select max_page_count from pragma_max_page_count) as max_page_count,
+             (select freelist_count from pragma_freelist_count) as freelist_count`.execute(store.db);
+    const p = page.rows[0];
+    if (p && p.page_count >= p.max_page_count && p.freelist_count === 0) {
+      throw Object.assign(new Error(`database or disk is full: ${p.page_count} of at most ${p.max_page_count} pages used`), { code: 'SQLITE_FULL' });
+    }
+  }
 }

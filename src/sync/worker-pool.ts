@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { noteStorageFailure } from '../store/storage-errors.js';
 import { randomBytes } from 'node:crypto';
 import type { ConnectorRegistry } from '../connectors/connector.js';
 import type { Clock } from '../lib/clock.js';
@@ -102,7 +103,8 @@ export class WorkerPool {
           });
         } catch (err) {
           if (signal.aborted) break;
-          this.deps.log.error({ err }, 'claiming a dataset failed');
+          const storage = noteStorageFailure(this.deps.store.db, err);
+          this.deps.log.error(storage ? { err, storage } : { err }, storage ? `claiming a dataset failed: ${storage}` : 'claiming a dataset failed');
         }
       }
       if (signal.aborted) {
@@ -146,7 +148,10 @@ export class WorkerPool {
         if (ended.records_updated) metrics.recordsWritten.inc({ platform, data_type: ds.data_type, change: 'updated' }, ended.records_updated);
         if (ended.records_deleted) metrics.recordsWritten.inc({ platform, data_type: ds.data_type, change: 'deleted' }, ended.records_deleted);
       })
-      .catch((err) => this.deps.log.error({ err, datasetId: ds.id }, 'dataset run crashed'))
+      .catch((err) => {
+        const storage = noteStorageFailure(this.deps.store.db, err);
+        this.deps.log.error({ err, datasetId: ds.id, storage }, storage ? `dataset run failed: ${storage}` : 'dataset run crashed');
+      })
       .finally(() => {
         this.running.delete(ds.id);
         this.progress.delete(ds.id);
@@ -163,6 +168,7 @@ export class WorkerPool {
         const ok = await this.datasets.heartbeat(id, this.workerId, this.leaseExpiry(), this.progress.get(id)?.value);
         if (!ok) r.controller.abort(new Error('lease lost'));
       } catch (err) {
+        noteStorageFailure(this.deps.store.db, err);
         this.deps.log.warn({ err: (err as Error).message, datasetId: id }, 'heartbeat failed');
       }
     }
