@@ -5,12 +5,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import jsonPatch from 'fast-json-patch';
 import { companyNotFound, ConflictError, connectionNotFound, datasetNotFound, NotFoundError, RequestValidationError } from '../../domain/errors.js';
 import { READ_TYPES, type ReadType } from '../../domain/read-types.js';
 import { isInProgress, type DatasetStatus } from '../../domain/statuses.js';
 import { DatasetsRepository } from '../../store/datasets.repository.js';
 import { recordDocument } from '../../store/records.repository.js';
+import { diff } from '../../lib/json-patch.js';
 import {
   HistoryRepository,
   decodeCursor,
@@ -103,14 +103,14 @@ function changeJson(r: ChangeRow) {
 
 function versionJson(v: VersionRow) {
   const record = recordDocument(v.after, { withModifiedDate: true });
-  const before = v.before ? recordDocument(v.before, { withModifiedDate: true }) : {};
+  const previous = v.before ? recordDocument(v.before, { withModifiedDate: true }) : {};
   const out: Record<string, unknown> = {
     changeKind: v.kind,
     datasetId: v.dataset_id,
     committedDate: v.committed_at,
     contentHash: v.content_hash,
     record,
-    diff: jsonPatch.compare(before, record),
+    diff: diff(previous, record),
   };
   if (v.source_modified_date) out.sourceModifiedDate = v.source_modified_date;
   return out;
