@@ -71,10 +71,10 @@ export async function raiseFloor(trx: Db, dialect: Dialect, connectionId: string
  * The records of (connection, data type) as they were stored at instant `at` (canonical UTC text), with the columns
  * and the alias (`records`) of the records table, so compiled queries (src/query) filter and order it unchanged:
  * current rows not changed since `at`, plus, for each record changed since, the state its first later change replaced.
- * Both halves are index range scans (records_modified / the primary key; record_changes_window / _record); PostgreSQL
- * pushes filters into both branches and merges them in id order for `ORDER BY id … LIMIT`.
+ * Both halves are index range scans (records_modified / the primary key; record_changes_window / _record); the
+ * databases push filters into both branches and merge them in id order for `ORDER BY id … LIMIT`.
  */
-export function asOfRecords(db: Kysely<Database>, connectionId: string, dataType: string, at: string) {
+export function asOfRecords(db: Kysely<Database>, connectionId: string, dataType: string, at: string, opts: { filtered?: boolean; dialect?: Dialect } = {}) {
   const current = db
     .selectFrom('records')
     .select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'])
@@ -94,6 +94,13 @@ export function asOfRecords(db: Kysely<Database>, connectionId: string, dataType
     .where('data_type', '=', dataType)
     .where('committed_at', '>', at)
     .where('prev_modified_date', '<=', at);
+  // Filtered: the states in effect at `at` are found first through record_changes_window (OFFSET 0 keeps both databases
+  // from merging the filter into an id-order walk of every change of the type, which evaluated the filter's JSON on
+  // each of them: 150 ms for 5,000 versioned invoices on SQLite); the filter then reads only those documents.
+  if (opts.filtered) {
+    const fenced = opts.dialect === 'sqlite' ? past.limit(-1).offset(0) : past.offset(0); // SQLite: OFFSET needs a LIMIT
+    return current.unionAll(db.selectFrom(fenced.as('p')).selectAll()).as('records');
+  }
   return current.unionAll(past).as('records');
 }
 

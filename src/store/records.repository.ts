@@ -213,8 +213,8 @@ export class RecordsRepository {
    * response built without parsing and re-serialising documents that are JSON already (recordJson).
    */
   /** The records table, or its state at `asOf` (canonical UTC instant; history.repository asOfRecords), as `records`. */
-  private source(connectionId: string, dataType: string, asOf: string | undefined) {
-    if (asOf !== undefined) return this.db.selectFrom(asOfRecords(this.db, connectionId, dataType, asOf));
+  private source(connectionId: string, dataType: string, asOf: string | undefined, filtered = false) {
+    if (asOf !== undefined) return this.db.selectFrom(asOfRecords(this.db, connectionId, dataType, asOf, { filtered, dialect: this.dialect }));
     return this.db.selectFrom('records').where('connection_id', '=', connectionId).where('data_type', '=', dataType);
   }
 
@@ -226,10 +226,27 @@ export class RecordsRepository {
     dataAs: 'value' | 'text' = 'value',
     asOf?: string | undefined,
   ): Promise<Page<RecordRow>> {
-    const scoped = this.source(connectionId, dataType, asOf);
+    const scoped = this.source(connectionId, dataType, asOf, list.where !== undefined);
     const data = dataAs === 'text' && this.dialect === 'postgres' ? sql<string>`records.data::text`.as('data') : ('data' as const);
     const columns = ['record_id', data, 'modified_date', 'source_modified_date', 'is_deleted'] as const;
     const counted = scoped.select((eb) => eb.fn.countAll<number>().as('n'));
+    if (asOf !== undefined) {
+      // The page is taken inside and only its rows are turned into text outside: over the asOf view PostgreSQL may
+      // sort the matches, and it computed data::text for every one of them before the top-N sort (6,000 documents,
+      // 200 ms for a page of 100).
+      const plain = ['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'] as const;
+      let inner = scoped.select(plain);
+      let count = counted;
+      if (list.where) {
+        inner = inner.where(list.where);
+        count = count.where(list.where);
+      }
+      for (const o of list.orderBy) inner = inner.orderBy(o);
+      let outer = this.db.selectFrom(inner.limit(page.pageSize).offset(offsetOf(page)).as('records')).select(columns);
+      for (const o of list.orderBy) outer = outer.orderBy(o);
+      const [rows, total] = await Promise.all([outer.execute(), count.executeTakeFirstOrThrow()]);
+      return { rows: rows as RecordRow[], total: Number(total.n) };
+    }
     if (this.dialect !== 'postgres' || !list.where) return pageOf(scoped.select(columns), counted, page, list) as Promise<Page<RecordRow>>;
     // PostgreSQL, filtered: the count first, then the page. For ORDER BY id … LIMIT the planner walks the id order
     // and filters, assuming matches are spread evenly; they rarely are (modifiedDate follows insertion order), and a
