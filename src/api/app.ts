@@ -25,6 +25,8 @@ import { syncSettingsRoutes } from './routes/sync-settings.js';
 import { dataRoutes } from './routes/data.js';
 import { historyRoutes } from './routes/history.js';
 import { webhooksRoutes } from './routes/webhooks.js';
+import { operationsRoutes } from './routes/operations.js';
+import { uiRoutes } from './routes/ui.js';
 
 const UUID_UPPER = /^(?=.*[A-F])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -177,6 +179,8 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
     await historyRoutes(scope, ctx);
     await dataRoutes(scope, ctx);
     await webhooksRoutes(scope, ctx);
+    await operationsRoutes(scope, ctx);
+    await uiRoutes(scope, ctx);
     await unsupportedRoutes(scope);
     for (const ext of extensions) await ext(scope, ctx);
   });

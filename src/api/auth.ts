@@ -18,7 +18,7 @@ export async function authenticate(req: FastifyRequest, apiKeys: ApiKeysReposito
   return row.id;
 }
 
-/** Paths that need no API key: operations endpoints and the browser Link pages. */
+/** Paths that need no API key: operations endpoints, the browser Link pages and the dashboard's static files. */
 export function isPublicPath(url: string | undefined): boolean {
   if (!url) return false;
   return (
@@ -28,6 +28,8 @@ export function isPublicPath(url: string | undefined): boolean {
     url === '/openapi.json' ||
     url === '/docs' ||
     url.startsWith('/docs/') ||
+    url === '/app' ||
+    url.startsWith('/app/') ||
     url.startsWith('/link/') ||
     url.startsWith('/branding/')
   );

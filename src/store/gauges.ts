@@ -31,3 +31,40 @@ export async function readStoreGauges(db: Kysely<Database>, nowMs: number): Prom
     webhookPending: Number(pending.rows[0]?.n ?? 0),
   };
 }
+
+export interface HourlyPulls {
+  /** Start of the hour, ISO 8601 UTC. */
+  hour: string;
+  /** Pulls that ended Complete in that hour. */
+  complete: number;
+  /** Pulls that ended in any other terminal status (errors, NotSupported, Cancelled). */
+  other: number;
+}
+
+/**
+ * Pulls that ended in each of the `hours` whole hours up to `nowMs` (oldest first, every hour present). Reads the
+ * partial index datasets_completed (migration 0013): the rows of the window only, never the whole history.
+ */
+export async function readPullsPerHour(db: Kysely<Database>, nowMs: number, hours = 24): Promise<HourlyPulls[]> {
+  const endHour = Math.floor(nowMs / 3_600_000) * 3_600_000;
+  const since = new Date(endHour - (hours - 1) * 3_600_000).toISOString();
+  const rows = await sql<{ hour: string; complete: number; n: number }>`
+    select substr(completed, 1, 13) as hour, case when status = 'Complete' then 1 else 0 end as complete, count(*) as n
+    from datasets where completed is not null and completed >= ${since}
+    group by substr(completed, 1, 13), case when status = 'Complete' then 1 else 0 end`.execute(db);
+  const out: HourlyPulls[] = [];
+  const byHour = new Map<string, HourlyPulls>();
+  for (let i = hours - 1; i >= 0; i--) {
+    const hour = new Date(endHour - i * 3_600_000).toISOString();
+    const h = { hour, complete: 0, other: 0 };
+    out.push(h);
+    byHour.set(hour.slice(0, 13), h);
+  }
+  for (const r of rows.rows) {
+    const h = byHour.get(r.hour);
+    if (!h) continue;
+    if (Number(r.complete) === 1) h.complete += Number(r.n);
+    else h.other += Number(r.n);
+  }
+  return out;
+}

@@ -11,6 +11,7 @@ import { m0008ClaimOrder } from './0008-claim-order.js';
 import { m0009RevokedApiKeys } from './0009-revoked-api-keys.js';
 import { m0010HousekeepingIndexes } from './0010-housekeeping-indexes.js';
 import { m0011LinkStates } from './0011-link-states.js';
+import { m0013DatasetsCompleted } from './0013-datasets-completed.js';
 import { m0014RecordHistory } from './0014-record-history.js';
 
 /**
@@ -31,6 +32,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0009-revoked-api-keys': m0009RevokedApiKeys(dialect),
     '0010-housekeeping-indexes': m0010HousekeepingIndexes(dialect),
     '0011-link-states': m0011LinkStates(dialect),
+    '0013-datasets-completed': m0013DatasetsCompleted(dialect),
     '0014-record-history': m0014RecordHistory(dialect),
   };
 }
