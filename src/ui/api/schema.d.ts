@@ -161,6 +161,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/accounts/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Account, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-accounts-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/accounts/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Account records in commit order, resumable from an opaque cursor */
+        get: operations["list-accounts-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/bankAccounts": {
         parameters: {
             query?: never;
@@ -187,6 +221,40 @@ export interface paths {
         };
         /** Get one BankAccount */
         get: operations["get-bankAccount-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/bankAccounts/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one BankAccount, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-bankAccounts-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/bankAccounts/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of BankAccount records in commit order, resumable from an opaque cursor */
+        get: operations["list-bankAccounts-changes-for-connection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -229,6 +297,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/billPayments/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one BillPayment, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-billPayments-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/billPayments/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of BillPayment records in commit order, resumable from an opaque cursor */
+        get: operations["list-billPayments-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/bills": {
         parameters: {
             query?: never;
@@ -255,6 +357,40 @@ export interface paths {
         };
         /** Get one Bill */
         get: operations["get-bill-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/bills/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Bill, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-bills-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/bills/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Bill records in commit order, resumable from an opaque cursor */
+        get: operations["list-bills-changes-for-connection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -297,6 +433,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/creditNotes/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one CreditNote, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-creditNotes-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/creditNotes/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of CreditNote records in commit order, resumable from an opaque cursor */
+        get: operations["list-creditNotes-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/customers": {
         parameters: {
             query?: never;
@@ -323,6 +493,40 @@ export interface paths {
         };
         /** Get one Customer */
         get: operations["get-customer-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/customers/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Customer, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-customers-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/customers/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Customer records in commit order, resumable from an opaque cursor */
+        get: operations["list-customers-changes-for-connection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -433,6 +637,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/invoices/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Invoice, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-invoices-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/invoices/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Invoice records in commit order, resumable from an opaque cursor */
+        get: operations["list-invoices-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/items": {
         parameters: {
             query?: never;
@@ -459,6 +697,40 @@ export interface paths {
         };
         /** Get one Item */
         get: operations["get-item-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/items/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Item, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-items-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/items/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Item records in commit order, resumable from an opaque cursor */
+        get: operations["list-items-changes-for-connection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -501,6 +773,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/journalEntries/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one JournalEntry, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-journalEntries-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/journalEntries/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of JournalEntry records in commit order, resumable from an opaque cursor */
+        get: operations["list-journalEntries-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/payments": {
         parameters: {
             query?: never;
@@ -535,6 +841,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/payments/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Payment, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-payments-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/payments/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Payment records in commit order, resumable from an opaque cursor */
+        get: operations["list-payments-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/suppliers": {
         parameters: {
             query?: never;
@@ -544,6 +884,23 @@ export interface paths {
         };
         /** List Supplier records (deleted ones included, flagged metadata.isDeleted) */
         get: operations["list-suppliers-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/suppliers/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Supplier, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-suppliers-versions-for-connection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -569,6 +926,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/suppliers/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Supplier records in commit order, resumable from an opaque cursor */
+        get: operations["list-suppliers-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/taxRates": {
         parameters: {
             query?: never;
@@ -578,6 +952,23 @@ export interface paths {
         };
         /** List TaxRate records (deleted ones included, flagged metadata.isDeleted) */
         get: operations["list-taxRates-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/taxRates/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one TaxRate, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-taxRates-versions-for-connection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -603,6 +994,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/taxRates/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of TaxRate records in commit order, resumable from an opaque cursor */
+        get: operations["list-taxRates-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/trackingCategories": {
         parameters: {
             query?: never;
@@ -620,6 +1028,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/trackingCategories/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one TrackingCategory, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-trackingCategories-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/trackingCategories/{trackingCategoryId}": {
         parameters: {
             query?: never;
@@ -629,6 +1054,23 @@ export interface paths {
         };
         /** Get one TrackingCategory */
         get: operations["get-trackingCategory-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/trackingCategories/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of TrackingCategory records in commit order, resumable from an opaque cursor */
+        get: operations["list-trackingCategories-changes-for-connection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -663,6 +1105,40 @@ export interface paths {
         };
         /** Get one Account */
         get: operations["get-account"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/accounts/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Account, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-accounts-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/accounts/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Account records in commit order, resumable from an opaque cursor */
+        get: operations["list-accounts-changes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -722,6 +1198,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/bankAccounts/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one BankAccount, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-bankAccounts-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/bankAccounts/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of BankAccount records in commit order, resumable from an opaque cursor */
+        get: operations["list-bankAccounts-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/billPayments": {
         parameters: {
             query?: never;
@@ -748,6 +1258,40 @@ export interface paths {
         };
         /** Get one BillPayment */
         get: operations["get-billPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/billPayments/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one BillPayment, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-billPayments-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/billPayments/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of BillPayment records in commit order, resumable from an opaque cursor */
+        get: operations["list-billPayments-changes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -790,6 +1334,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/bills/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Bill, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-bills-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/bills/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Bill records in commit order, resumable from an opaque cursor */
+        get: operations["list-bills-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/creditNotes": {
         parameters: {
             query?: never;
@@ -824,6 +1402,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/creditNotes/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one CreditNote, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-creditNotes-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/creditNotes/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of CreditNote records in commit order, resumable from an opaque cursor */
+        get: operations["list-creditNotes-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/customers": {
         parameters: {
             query?: never;
@@ -850,6 +1462,40 @@ export interface paths {
         };
         /** Get one Customer */
         get: operations["get-customer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/customers/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Customer, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-customers-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/customers/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Customer records in commit order, resumable from an opaque cursor */
+        get: operations["list-customers-changes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -943,6 +1589,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/history/{datasetId}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The record changes one pull committed, in commit order (each record as it is now) */
+        get: operations["list-pull-operation-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/info": {
         parameters: {
             query?: never;
@@ -994,6 +1657,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/invoices/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Invoice, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-invoices-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/invoices/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Invoice records in commit order, resumable from an opaque cursor */
+        get: operations["list-invoices-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/items": {
         parameters: {
             query?: never;
@@ -1020,6 +1717,40 @@ export interface paths {
         };
         /** Get one Item */
         get: operations["get-item"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/items/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Item, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-items-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/items/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Item records in commit order, resumable from an opaque cursor */
+        get: operations["list-items-changes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1062,6 +1793,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/journalEntries/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one JournalEntry, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-journalEntries-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/journalEntries/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of JournalEntry records in commit order, resumable from an opaque cursor */
+        get: operations["list-journalEntries-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/payments": {
         parameters: {
             query?: never;
@@ -1088,6 +1853,40 @@ export interface paths {
         };
         /** Get one Payment */
         get: operations["get-payment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/payments/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Payment, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-payments-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/payments/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Payment records in commit order, resumable from an opaque cursor */
+        get: operations["list-payments-changes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1130,6 +1929,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/suppliers/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Supplier, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-suppliers-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/suppliers/{supplierId}": {
         parameters: {
             query?: never;
@@ -1139,6 +1955,23 @@ export interface paths {
         };
         /** Get one Supplier */
         get: operations["get-supplier"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/suppliers/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Supplier records in commit order, resumable from an opaque cursor */
+        get: operations["list-suppliers-changes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1164,6 +1997,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/taxRates/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one TaxRate, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-taxRates-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/taxRates/{taxRateId}": {
         parameters: {
             query?: never;
@@ -1173,6 +2023,23 @@ export interface paths {
         };
         /** Get one TaxRate */
         get: operations["get-taxRate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/taxRates/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of TaxRate records in commit order, resumable from an opaque cursor */
+        get: operations["list-taxRates-changes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1198,6 +2065,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/trackingCategories/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one TrackingCategory, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-trackingCategories-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/trackingCategories/{trackingCategoryId}": {
         parameters: {
             query?: never;
@@ -1207,6 +2091,23 @@ export interface paths {
         };
         /** Get one TrackingCategory */
         get: operations["get-trackingCategory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/trackingCategories/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of TrackingCategory records in commit order, resumable from an opaque cursor */
+        get: operations["list-trackingCategories-changes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2815,6 +3716,10 @@ export interface operations {
     "list-accounts-for-connection": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -2903,7 +3808,12 @@ export interface operations {
     };
     "get-account-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 accountId: string;
@@ -2965,9 +3875,211 @@ export interface operations {
             };
         };
     };
+    "list-accounts-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-accounts-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-bankAccounts-for-connection": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -3056,7 +4168,12 @@ export interface operations {
     };
     "get-bankAccount-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 bankAccountId: string;
@@ -3118,9 +4235,211 @@ export interface operations {
             };
         };
     };
+    "list-bankAccounts-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-bankAccounts-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-billPayments-for-connection": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -3209,7 +4528,12 @@ export interface operations {
     };
     "get-billPayment-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 billPaymentId: string;
@@ -3271,9 +4595,211 @@ export interface operations {
             };
         };
     };
+    "list-billPayments-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-billPayments-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-bills-for-connection": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -3362,7 +4888,12 @@ export interface operations {
     };
     "get-bill-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 billId: string;
@@ -3424,9 +4955,211 @@ export interface operations {
             };
         };
     };
+    "list-bills-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-bills-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-creditNotes-for-connection": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -3515,7 +5248,12 @@ export interface operations {
     };
     "get-creditNote-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -3577,9 +5315,211 @@ export interface operations {
             };
         };
     };
+    "list-creditNotes-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-creditNotes-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-customers-for-connection": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -3668,7 +5608,12 @@ export interface operations {
     };
     "get-customer-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -3730,9 +5675,211 @@ export interface operations {
             };
         };
     };
+    "list-customers-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-customers-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-balance-sheet-for-connection": {
         parameters: {
             query: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description Months per period */
                 periodLength: number;
                 /** @description Number of periods */
@@ -3803,6 +5950,10 @@ export interface operations {
     "get-cash-flow-statement-for-connection": {
         parameters: {
             query: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description Months per period */
                 periodLength: number;
                 /** @description Number of periods */
@@ -3873,6 +6024,10 @@ export interface operations {
     "get-profit-and-loss-for-connection": {
         parameters: {
             query: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description Months per period */
                 periodLength: number;
                 /** @description Number of periods */
@@ -3942,7 +6097,12 @@ export interface operations {
     };
     "get-info-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -4006,6 +6166,10 @@ export interface operations {
     "list-invoices-for-connection": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -4094,7 +6258,12 @@ export interface operations {
     };
     "get-invoice-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -4156,9 +6325,211 @@ export interface operations {
             };
         };
     };
+    "list-invoices-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-invoices-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-items-for-connection": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -4247,7 +6618,12 @@ export interface operations {
     };
     "get-item-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -4309,9 +6685,211 @@ export interface operations {
             };
         };
     };
+    "list-items-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-items-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-journalEntries-for-connection": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -4400,7 +6978,12 @@ export interface operations {
     };
     "get-journalEntry-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -4462,9 +7045,211 @@ export interface operations {
             };
         };
     };
+    "list-journalEntries-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-journalEntries-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-payments-for-connection": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -4553,7 +7338,12 @@ export interface operations {
     };
     "get-payment-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -4615,9 +7405,211 @@ export interface operations {
             };
         };
     };
+    "list-payments-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-payments-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-suppliers-for-connection": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -4704,9 +7696,122 @@ export interface operations {
             };
         };
     };
+    "list-suppliers-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-supplier-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -4768,9 +7873,103 @@ export interface operations {
             };
         };
     };
+    "list-suppliers-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-taxRates-for-connection": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -4857,9 +8056,122 @@ export interface operations {
             };
         };
     };
+    "list-taxRates-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-taxRate-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -4921,9 +8233,103 @@ export interface operations {
             };
         };
     };
+    "list-taxRates-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-trackingCategories-for-connection": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -5010,9 +8416,122 @@ export interface operations {
             };
         };
     };
+    "list-trackingCategories-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-trackingCategory-for-connection": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -5074,9 +8593,103 @@ export interface operations {
             };
         };
     };
+    "list-trackingCategories-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-accounts": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -5163,7 +8776,12 @@ export interface operations {
     };
     "get-account": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 accountId: string;
@@ -5182,6 +8800,200 @@ export interface operations {
                 content: {
                     "application/json": {
                         [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-accounts-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-accounts-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
                     };
                 };
             };
@@ -5274,6 +9086,10 @@ export interface operations {
     "list-bankAccounts": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -5360,7 +9176,12 @@ export interface operations {
     };
     "get-bankAccount": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 bankAccountId: string;
@@ -5420,9 +9241,207 @@ export interface operations {
             };
         };
     };
+    "list-bankAccounts-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-bankAccounts-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-billPayments": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -5509,7 +9528,12 @@ export interface operations {
     };
     "get-billPayment": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 billPaymentId: string;
@@ -5569,9 +9593,207 @@ export interface operations {
             };
         };
     };
+    "list-billPayments-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-billPayments-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-bills": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -5658,7 +9880,12 @@ export interface operations {
     };
     "get-bill": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 billId: string;
@@ -5718,9 +9945,207 @@ export interface operations {
             };
         };
     };
+    "list-bills-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-bills-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-creditNotes": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -5807,7 +10232,12 @@ export interface operations {
     };
     "get-creditNote": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -5867,9 +10297,207 @@ export interface operations {
             };
         };
     };
+    "list-creditNotes-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-creditNotes-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-customers": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -5956,7 +10584,12 @@ export interface operations {
     };
     "get-customer": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -6016,9 +10649,207 @@ export interface operations {
             };
         };
     };
+    "list-customers-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-customers-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-balance-sheet": {
         parameters: {
             query: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description Months per period */
                 periodLength: number;
                 /** @description Number of periods */
@@ -6087,6 +10918,10 @@ export interface operations {
     "get-cash-flow-statement": {
         parameters: {
             query: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description Months per period */
                 periodLength: number;
                 /** @description Number of periods */
@@ -6155,6 +10990,10 @@ export interface operations {
     "get-profit-and-loss": {
         parameters: {
             query: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description Months per period */
                 periodLength: number;
                 /** @description Number of periods */
@@ -6348,9 +11187,95 @@ export interface operations {
             };
         };
     };
+    "list-pull-operation-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                datasetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-info": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -6412,6 +11337,10 @@ export interface operations {
     "list-invoices": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -6498,7 +11427,12 @@ export interface operations {
     };
     "get-invoice": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -6558,9 +11492,207 @@ export interface operations {
             };
         };
     };
+    "list-invoices-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-invoices-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-items": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -6647,7 +11779,12 @@ export interface operations {
     };
     "get-item": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -6707,9 +11844,207 @@ export interface operations {
             };
         };
     };
+    "list-items-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-items-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-journalEntries": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -6796,7 +12131,12 @@ export interface operations {
     };
     "get-journalEntry": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -6856,9 +12196,207 @@ export interface operations {
             };
         };
     };
+    "list-journalEntries-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-journalEntries-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-payments": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -6945,7 +12483,12 @@ export interface operations {
     };
     "get-payment": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -6964,6 +12507,200 @@ export interface operations {
                 content: {
                     "application/json": {
                         [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-payments-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-payments-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
                     };
                 };
             };
@@ -7063,6 +12800,10 @@ export interface operations {
     "list-suppliers": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -7147,9 +12888,120 @@ export interface operations {
             };
         };
     };
+    "list-suppliers-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-supplier": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -7209,9 +13061,101 @@ export interface operations {
             };
         };
     };
+    "list-suppliers-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-taxRates": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -7296,9 +13240,120 @@ export interface operations {
             };
         };
     };
+    "list-taxRates-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-taxRate": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -7358,9 +13413,101 @@ export interface operations {
             };
         };
     };
+    "list-taxRates-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-trackingCategories": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
@@ -7445,9 +13592,120 @@ export interface operations {
             };
         };
     };
+    "list-trackingCategories-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-trackingCategory": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
             header?: never;
             path: {
                 /** @description Lowercase UUID */
@@ -7466,6 +13724,94 @@ export interface operations {
                 content: {
                     "application/json": {
                         [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-trackingCategories-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
                     };
                 };
             };
@@ -7603,6 +13949,7 @@ export interface operations {
                          * @description Lowercase UUID
                          */
                         companyId: string;
+                        keepHistory: boolean;
                         overridesDefaults: boolean;
                         settings: {
                             /**
@@ -7670,6 +14017,8 @@ export interface operations {
                      * @description Lowercase UUID
                      */
                     companyId: string;
+                    /** @description Syncline extension: keep record history (versions, change feed, asOf) for this company; default true */
+                    keepHistory?: boolean;
                     /** @default true */
                     overridesDefaults?: boolean;
                     settings: unknown[];
