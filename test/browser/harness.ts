@@ -1,5 +1,6 @@
 /**
- * Browser-test harness: a real `syncline serve` (the CLI, on a free port, SQLite), the Sandbox platform on its own
+ * Browser-test harness: a real Syncline server (startServer, the wiring `syncline serve` runs: API, workers, scheduler,
+ * webhook sender, on a free port, SQLite), the Sandbox platform on its own
  * loopback port (so tests reach its admin API to inject faults), a webhook receiver, and Debian's Chromium driven by
  * playwright-core. The dashboard bundle is built once if src/ui changed since the last build (Vite, a few seconds).
  */
@@ -13,7 +14,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { randomAlnum } from '../../src/lib/ids.js';
 import { startSimulator, type Simulator } from '../../src/sim/server.js';
-import { basic, ROOT, serve, stop, type CliProcess } from '../support/cli.js';
+import { parseConfig } from '../../src/cli/config.js';
+import { startServer, type Server } from '../../src/cli/server.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { basic, ROOT } from '../support/cli.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -50,7 +54,7 @@ export interface Stack {
   url: string;
   apiKey: string;
   sim: Simulator;
-  child: CliProcess;
+  server: Server;
   deliveries: Delivery[];
   receiverUrl: string;
   /** Authenticated JSON call to the API. */
@@ -74,16 +78,22 @@ export async function startStack(opts: { invoices?: number } = {}): Promise<Stac
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'syncline-browser-'));
   const apiKey = randomAlnum(40);
-  const { child, url } = await serve({
+  // In-process rather than a child `syncline serve`: the same startServer, without compiling the sources again in
+  // a second process (tens of seconds on a loaded machine).
+  const config = parseConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
     SYNCLINE_DATA_DIR: dataDir,
     SYNCLINE_API_KEY: apiKey,
     SYNCLINE_SANDBOX_URL: sim.url,
     SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: 'true',
-  }).catch(async (e) => {
+  });
+  const server = await startServer(config, { logger: createLogger('silent') }).catch(async (e) => {
     await sim.close();
     receiver.close();
     throw e;
   });
+  const url = server.url;
   const call = async (method: string, p: string, body?: unknown) => {
     const res = await fetch(url + p, {
       method,
@@ -102,13 +112,13 @@ export async function startStack(opts: { invoices?: number } = {}): Promise<Stac
     url,
     apiKey,
     sim,
-    child,
+    server,
     deliveries,
     receiverUrl,
     call,
     admin,
     async close() {
-      await stop(child);
+      await server.close();
       await sim.close();
       await new Promise<void>((r) => receiver.close(() => r()));
       rmSync(dataDir, { recursive: true, force: true });
