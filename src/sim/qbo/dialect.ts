@@ -171,6 +171,11 @@ function fieldValue(o: Record<string, unknown>, path: string): unknown {
 }
 
 function matches(row: Row, c: QCondition): boolean {
+  if (c.field.toLowerCase() === 'metadata.lastupdatedtime' && c.op !== 'IN' && c.op !== 'LIKE' && typeof c.values[0] === 'string') {
+    // The rendered value is the record's time in whole seconds: compare without rendering the record.
+    const cmp = Math.sign(Math.floor(row.updatedMs / 1000) * 1000 - parseQboTime(c.values[0]));
+    return c.op === '=' ? cmp === 0 : c.op === '!=' ? cmp !== 0 : c.op === '<' ? cmp < 0 : c.op === '>' ? cmp > 0 : c.op === '<=' ? cmp <= 0 : cmp >= 0;
+  }
   const o = row.render() as Record<string, unknown>;
   const v = fieldValue(o, c.field);
   switch (c.op) {
