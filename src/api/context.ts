@@ -1,4 +1,5 @@
 import type { Logger } from '../lib/logger.js';
+import type { RecordBudget } from './list-stream.js';
 import type { Clock } from '../lib/clock.js';
 import type { SecretBox } from '../lib/secrets.js';
 import type { IntegrationRegistry } from '../connectors/integrations.js';
@@ -46,6 +47,8 @@ export interface ApiContext {
   readonly onQueued?: () => void;
   /** SYNCLINE_HISTORY_RETENTION_DAYS: record history older than this is pruned and asOf reads before it answer 400; undefined = kept forever. */
   readonly historyRetentionDays?: number | undefined;
+  /** Records all list responses of this app may hold at once (default DEFAULT_RECORD_BUDGET, src/api/list-stream.ts). */
+  readonly listRecordBudget?: RecordBudget;
   /** SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: webhook consumers may target private and loopback addresses (default false). */
   readonly webhooksAllowPrivate?: boolean;
   /**

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { DEFAULT_RECORD_BUDGET, RecordBudget, sendRecordList } from '../list-stream.js';
 import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
 import { companyNotFound, ConflictError, connectionNotFound, NotFoundError } from '../../domain/errors.js';
@@ -23,6 +24,7 @@ const Record_ = Type.Object({}, { additionalProperties: true, description: 'Acco
 export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const datasets = new DatasetsRepository(ctx.store.db, ctx.store.dialect);
   const records = new RecordsRepository(ctx.store.db, ctx.store.dialect);
+  const defaultBudget = new RecordBudget(DEFAULT_RECORD_BUDGET);
 
   /** The connection a read serves: the one in the path, or the company's current accounting connection. */
   async function connectionFor(scope: Scope): Promise<ConnectionRow | undefined> {
@@ -111,12 +113,17 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         const page = pageRequest(req.query);
         const conn = await readable(req.params, rt.dataType);
         const asOf = await resolveAsOf(ctx, req.params.companyId, conn.id, rt.dataType, req.query);
-        const { rows, total } = await records.list(conn.id, rt.dataType, page, list, 'text', asOf);
         const path = req.url.split('?')[0]!;
-        // The documents are JSON already: spliced into the envelope's text (recordJson), never parsed and re-serialised.
-        const head = JSON.stringify(envelope(path, req.query, page, total, []));
-        const body = `{"results":[${rows.map((r) => recordJson(r, { withModifiedDate: true })).join(',')}${head.slice('{"results":['.length)}`;
-        return reply.type('application/json; charset=utf-8').send(body);
+        // The documents are JSON already: spliced into the envelope's text (recordJson), never parsed and re-serialised,
+        // streamed in chunks within the process's record budget (src/api/list-stream.ts).
+        return sendRecordList(
+          reply,
+          ctx.listRecordBudget ?? defaultBudget,
+          page.pageSize,
+          () => records.list(conn.id, rt.dataType, page, list, 'text', asOf),
+          (r) => recordJson(r, { withModifiedDate: true }),
+          (total) => JSON.stringify(envelope(path, req.query, page, total, [])),
+        );
       },
     );
     const singular = rt.segment.replace(/ies$/, 'y').replace(/s$/, '');
