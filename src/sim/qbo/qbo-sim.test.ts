@@ -272,6 +272,20 @@ describe('QuickBooks Online dialect of the simulator', () => {
     expect((await adminCall(sim, 'GET', `/qbo/realms/${r.realmId}/counters`)).body.minorVersions['75']).toBeGreaterThan(0);
   });
 
+  it('accepts the clients given with --oauth-client and refuses others', async () => {
+    const other = await startSimulator({ clock, oauthClients: [{ clientId: 'cli-client', clientSecret: 'cli-secret' }] });
+    try {
+      const r = other.qbo.createRealm({ seed: 'qbo-cli-client', size: 5 });
+      const grant = other.qbo.grant(r.realmId, 'cli-client');
+      const form = { grant_type: 'refresh_token', refresh_token: grant.refresh_token };
+      expect((await tokenCall(other, form, `Basic ${Buffer.from('cli-client:cli-secret').toString('base64')}`)).status).toBe(200);
+      expect((await tokenCall(other, form, `Basic ${Buffer.from('cli-client:nope').toString('base64')}`)).status).toBe(401);
+      expect((await fetch(`${other.url}/connect/oauth2?client_id=stranger&response_type=code&scope=com.intuit.quickbooks.accounting&redirect_uri=http://x/cb&state=s`)).status).toBe(400);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('runs the consent step and Intuit’s token rules: same refresh token for 24 h, then a new one and the old one dies', async () => {
     const r = sim.qbo.createRealm({ seed: 'qbo-oauth', size: 20 });
     const redirect = 'http://127.0.0.1:9/callback';
