@@ -2,10 +2,12 @@
  * One collection of a tenant: base records derived on demand plus a small overlay of changes (edits, soft deletes,
  * hard deletes, new records appended after the base). Memory is O(overlay), never O(records).
  *
- * Listings are in creation order (index order), optionally filtered by UpdatedDateUTC ≥ since. Creation order keeps
- * offset paging stable while records change: a record modified during a listing stays where it is (a record that
- * newly matches the filter can only add a duplicate, never push another record out of a page). Xero's own order is
- * not documented; see docs/simulator.md.
+ * Listings are in creation order (index order) or, with `order: 'updated'`, in UpdatedDateUTC order (Xero's default:
+ * base records are generated with UpdatedDateUTC increasing with their index, and every changed record was changed
+ * after the generated history, so the order is the unchanged base records by index, then the changed ones by
+ * (UpdatedDateUTC, index)). Both are optionally filtered by UpdatedDateUTC ≥ since. In creation order a record
+ * modified during a listing stays where it is; in UpdatedDateUTC order it moves to the end, and the records after it
+ * move up one place — as on Xero, where offset paging over a changing list can skip a record.
  */
 export interface CollectionSource<T> {
   baseCount(): number;
@@ -18,6 +20,8 @@ export interface CollectionSource<T> {
 export interface ListOptions<T> {
   since?: number;
   filter?: (r: T) => boolean;
+  /** `created` (default): index order. `updated`: UpdatedDateUTC order. */
+  order?: 'created' | 'updated';
   offset: number;
   limit: number;
 }
@@ -95,6 +99,7 @@ export class Collection<T extends { updatedMs: number }> {
 
   /** Returns one page of the listing and the listing's total size. */
   list(opts: ListOptions<T>): { items: T[]; total: number } {
+    if (opts.order === 'updated') return this.listByUpdated(opts);
     const n = this.src.baseCount();
     const since = opts.since;
     const lo = since === undefined ? 0 : this.src.lowerBound(since);
@@ -154,6 +159,58 @@ export class Collection<T extends { updatedMs: number }> {
       if (items.length >= opts.limit) break;
       items.push(this.get(v)!);
     }
+    return { items, total };
+  }
+
+  private listByUpdated(opts: ListOptions<T>): { items: T[]; total: number } {
+    const n = this.src.baseCount();
+    const since = opts.since;
+    const lo = since === undefined ? 0 : this.src.lowerBound(since);
+    const X = this.overridden();
+    const xSet = new Set(X);
+    // Changed and created records inside the window, by (UpdatedDateUTC, index): they follow the unchanged base.
+    const changed: { i: number; r: T }[] = [];
+    for (const [i, r] of this.overlay) if (r && (since === undefined || r.updatedMs >= since)) changed.push({ i, r });
+    changed.sort((a, b) => a.r.updatedMs - b.r.updatedMs || a.i - b.i);
+    const countA = (v: number): number => {
+      const hi = Math.min(v, n - 1);
+      if (hi < lo) return 0;
+      return hi - lo + 1 - (countLe(X, hi) - countLe(X, lo - 1));
+    };
+    const baseTotal = countA(n - 1);
+    const items: T[] = [];
+    const baseFrom = function* (v: number): Generator<number> {
+      for (; v < n; v++) if (!xSet.has(v)) yield v;
+    };
+    if (opts.filter) {
+      let matched = 0;
+      let filteredTotal = 0;
+      const take = (r: T) => {
+        if (!opts.filter!(r)) return;
+        filteredTotal++;
+        if (matched++ >= opts.offset && items.length < opts.limit) items.push(r);
+      };
+      for (const v of baseFrom(lo)) take(this.src.base(v)!);
+      for (const c of changed) take(c.r);
+      return { items, total: filteredTotal };
+    }
+    const total = baseTotal + changed.length;
+    if (opts.offset >= total) return { items, total };
+    if (opts.offset < baseTotal) {
+      // Smallest base index v whose member count (≤ v) exceeds offset.
+      let a = lo;
+      let b = n - 1;
+      while (a < b) {
+        const mid = Math.floor((a + b) / 2);
+        if (countA(mid) > opts.offset) b = mid;
+        else a = mid + 1;
+      }
+      for (const v of baseFrom(a)) {
+        if (items.length >= opts.limit) break;
+        items.push(this.src.base(v)!);
+      }
+    }
+    for (let k = Math.max(0, opts.offset - baseTotal); k < changed.length && items.length < opts.limit; k++) items.push(changed[k]!.r);
     return { items, total };
   }
 }

@@ -580,31 +580,40 @@ export function mapCreditNote(d: Wire): SourceRecord {
 /**
  * Payments and bill payments. A line's `amount` is the money paid; its link's `amount` is the change it makes to the
  * linked document's balance, so a payment of 100 against an invoice links with amount −100 (Codat's convention).
+ * Xero's refunds of credit notes, overpayments and prepayments (ARCREDITPAYMENT, AROVERPAYMENTPAYMENT,
+ * ARPREPAYMENTPAYMENT and the AP* ones) pay money back: the payment and its line are negative, and the link — to the
+ * CreditNote, or to the overpayment/prepayment as PaymentOnAccount — is positive (the credit left on it goes down).
  */
-function mapPaymentCommon(p: Wire, linkType: 'Invoice' | 'Bill') {
+function mapPaymentCommon(p: Wire, docType: 'Invoice' | 'Bill') {
   const id = required(str(p.PaymentID), 'PaymentID');
   const inv = obj(p.Invoice);
+  const cn = obj(p.CreditNote);
+  const op = obj(p.Overpayment) ?? obj(p.Prepayment);
   const account = obj(p.Account);
-  const amount = required(num(p.Amount), 'Amount');
+  const paid = required(num(p.Amount), 'Amount');
   const date = required(dateField(p.Date), 'Date');
   const rate = currencyRate(p);
+  const refund = !inv && (cn !== undefined || op !== undefined);
+  const amount = refund ? -paid : paid;
+  const link = inv
+    ? str(inv.InvoiceID) && compact({ type: docType, id: str(inv.InvoiceID), amount: -paid, currencyRate: rate })
+    : cn
+      ? str(cn.CreditNoteID) && compact({ type: 'CreditNote', id: str(cn.CreditNoteID), amount: paid, currencyRate: rate })
+      : op
+        ? (str(op.OverpaymentID) ?? str(op.PrepaymentID)) && compact({ type: 'PaymentOnAccount', id: str(op.OverpaymentID) ?? str(op.PrepaymentID), amount: paid, currencyRate: rate })
+        : undefined;
+  const doc = inv ?? cn ?? op;
   return {
     id,
-    contact: obj(inv?.Contact),
+    contact: obj(doc?.Contact),
     common: {
       id,
       accountRef: account && str(account.AccountID) ? compact({ id: str(account.AccountID), name: str(account.Name) }) : undefined,
       totalAmount: amount,
-      currency: str(inv?.CurrencyCode),
+      currency: str(doc?.CurrencyCode),
       currencyRate: rate,
       date,
-      lines: [
-        {
-          amount,
-          links: str(inv?.InvoiceID) ? [compact({ type: linkType, id: str(inv?.InvoiceID), amount: -amount, currencyRate: rate })] : [],
-          allocatedOnDate: date,
-        },
-      ],
+      lines: [{ amount, links: link ? [link] : [], allocatedOnDate: date }],
       reference: str(p.Reference),
       sourceModifiedDate: modified(p),
     },
@@ -621,6 +630,54 @@ export function mapBillPayment(p: Wire): SourceRecord {
   const { id, contact, common } = mapPaymentCommon(p, 'Bill');
   const supplierRef = contact && str(contact.ContactID) ? compact({ id: str(contact.ContactID)!, supplierName: str(contact.Name) }) : undefined;
   return record(id, { ...common, supplierRef }, p.UpdatedDateUTC, p.Status === DELETED);
+}
+
+/**
+ * Credit-note allocations as payments (how a credit note settles an invoice or bill without money moving): one
+ * payment per allocation, id = the AllocationID, totalAmount 0, one line of amount 0 linking the document (its balance
+ * goes down: −amount) and the credit note (its remaining credit goes down: +amount). The allocation belongs to the
+ * credit note: it is deleted with it (a DELETED or VOIDED credit note keeps no allocations in Xero).
+ */
+export function mapCreditNoteAllocations(d: Wire, side: 'customer' | 'supplier'): SourceRecord[] {
+  const cnId = str(d.CreditNoteID);
+  if (!cnId) return [];
+  const contact = obj(d.Contact);
+  const rate = currencyRate(d);
+  const docType = side === 'customer' ? 'Invoice' : 'Bill';
+  return arr(d.Allocations).flatMap((a) => {
+    const inv = obj(a.Invoice);
+    const invId = str(inv?.InvoiceID);
+    const amount = num(a.Amount);
+    const date = dateField(a.Date);
+    if (!invId || amount === undefined || !date) return [];
+    const id = str(a.AllocationID) ?? `${cnId}-${invId}`;
+    const ref = contact && str(contact.ContactID) ? (side === 'customer' ? { customerRef: compact({ id: str(contact.ContactID)!, companyName: str(contact.Name) }) } : { supplierRef: compact({ id: str(contact.ContactID)!, supplierName: str(contact.Name) }) }) : {};
+    return [
+      record(
+        id,
+        {
+          id,
+          ...ref,
+          totalAmount: 0,
+          currency: str(d.CurrencyCode),
+          currencyRate: rate,
+          date,
+          lines: [
+            {
+              amount: 0,
+              links: [compact({ type: docType, id: invId, amount: -amount, currencyRate: rate }), compact({ type: 'CreditNote', id: cnId, amount, currencyRate: rate })],
+              allocatedOnDate: date,
+            },
+          ],
+          reference: str(inv?.InvoiceNumber),
+          note: `Credit note ${str(d.CreditNoteNumber) ?? cnId} allocated`,
+          sourceModifiedDate: modified(d),
+        },
+        d.UpdatedDateUTC,
+        d.Status === DELETED || d.Status === 'VOIDED',
+      ),
+    ];
+  });
 }
 
 /** Manual journals. Xero's LineAmount is debit-positive, as the model's netAmount. Journals are in base currency. */

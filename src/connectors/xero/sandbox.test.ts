@@ -156,6 +156,7 @@ describe('Sandbox connector over a real socket', () => {
       for (const r of results.get(type)!) {
         const d = r.data as any;
         const w = wire.get(r.id)!;
+        if (!w) continue; // a credit-note allocation: checked below
         expect(d.totalAmount).toBe(w.Amount);
         expect(d.date).toBe(day(w.Date));
         expect(d.reference).toBe(w.Reference || undefined);
@@ -171,6 +172,25 @@ describe('Sandbox connector over a real socket', () => {
         expect(doc.paymentAllocations.some((p: any) => p.payment.id === r.id && p.allocation.totalAmount === d.totalAmount)).toBe(true);
       }
     }
+    // Credit-note allocations are payments too: one per allocation (id = AllocationID), amount 0, linking the invoice
+    // (−amount) and the credit note (+amount).
+    const creditNotes = await raw(L.sim, L.info.tenantId!, '/CreditNotes', 'CreditNotes');
+    const allocations = creditNotes.filter((c) => c.Status !== 'DELETED' && c.Status !== 'VOIDED').flatMap((c) => c.Allocations.map((a: any) => ({ cn: c, a })));
+    expect(allocations.length).toBeGreaterThan(0);
+    const payments = new Map(results.get('payments')!.map((r) => [r.id, r]));
+    for (const { cn, a } of allocations) {
+      const p = payments.get(a.AllocationID)!;
+      expect(p, a.AllocationID).toBeDefined();
+      expect(p.deleted).toBe(false);
+      expect(p.data).toMatchObject({
+        totalAmount: 0,
+        date: day(a.Date),
+        customerRef: { id: cn.Contact.ContactID },
+        lines: [{ amount: 0, links: [{ type: 'Invoice', id: a.Invoice.InvoiceID, amount: -a.Amount }, { type: 'CreditNote', id: cn.CreditNoteID, amount: a.Amount }] }],
+      });
+      expect(invoices.has(a.Invoice.InvoiceID)).toBe(true);
+    }
+    expect(results.get('payments')!.length).toBe([...wire.values()].filter((w) => w.PaymentType === 'ACCRECPAYMENT').length + allocations.length);
   });
 
   it('maps reference data field by field', async () => {
@@ -313,6 +333,59 @@ describe('Sandbox connector over a real socket', () => {
   });
 });
 
+describe('edits between page calls', () => {
+  let L: Linked;
+  beforeAll(async () => {
+    L = await link('conn-edits-between-pages', { pageSize: 100 });
+  });
+  afterAll(() => L.sim.close());
+
+  it('an edit between two page calls skips nothing: the listing re-reads where records slid past', async () => {
+    const t = L.info.tenantId!;
+    const all = (await L.pull('invoices')).records.map((r) => r.id);
+    // Drive the pull by hand: after page 1, a record on it is edited (a second later, by the tenant's clock), which
+    // moves it to the end of Xero's UpdatedDateUTC order and slides every later record up one place.
+    const gen = L.connector.pull({
+      dataType: 'invoices',
+      credentials: L.store,
+      connectionInfo: L.info,
+      cursor: undefined,
+      full: true,
+      window: {},
+      clock: L.clock,
+      signal: new AbortController().signal,
+      reportProgress: () => {},
+      reportPause: () => {},
+    });
+    const seen = new Set<string>();
+    const first = await gen.next();
+    if (first.done) throw new Error('no page');
+    for (const r of first.value) seen.add(r.id);
+    const onFirstPage = first.value[5]!.id;
+    // What offset paging alone would miss: the record that now sits at the end of page 1.
+    await admin(L.sim, 'POST', `/tenants/${t}/clock`, { advanceSeconds: 1 });
+    await admin(L.sim, 'POST', `/tenants/${t}/records/invoices/${onFirstPage}/edit`, { patch: { reference: 'Edited mid-listing' } });
+    const token = L.sim.grant(t).access_token;
+    const page1Now = (await (await fetch(`${L.sim.url}/api.xro/2.0/Invoices?where=Type%3D%3D%22ACCREC%22&page=1&pageSize=100`, { headers: { authorization: `Bearer ${token}`, 'xero-tenant-id': t } })).json()) as any;
+    const slid = page1Now.Invoices[99].InvoiceID as string;
+    expect(seen.has(slid)).toBe(false);
+    let outcome;
+    for (;;) {
+      const step = await gen.next();
+      if (step.done) {
+        outcome = step.value;
+        break;
+      }
+      for (const r of step.value) seen.add(r.id);
+    }
+    expect(outcome.fullListing).toBe(true);
+    expect(seen.has(slid)).toBe(true);
+    expect([...seen].sort()).toEqual([...all].sort());
+    // 4 pages plus one re-read for each of the 3 pages fetched after the edit.
+    expect(outcome.calls).toBe(7);
+  });
+});
+
 describe('incremental pulls, deletions and determinism', () => {
   let L: Linked;
   beforeAll(async () => {
@@ -357,9 +430,11 @@ describe('incremental pulls, deletions and determinism', () => {
     L.clock.advance(DAY);
     expect((await L.pull('invoices', { cursor: next.outcome.cursor })).records).toEqual([]);
 
-    // A hard-deleted item simply disappears: incremental shows nothing, the full listing lacks it.
+    // A hard-deleted item simply disappears. Reference data is listed in full every time (a cursor or not), so every
+    // pull reconciles it: the listing lacks the item.
     const itemsInc = await L.pull('items', { cursor: items0.outcome.cursor });
-    expect(itemsInc.records).toEqual([]);
+    expect(itemsInc.outcome.fullListing).toBe(true);
+    expect(itemsInc.records.map((r) => r.id)).not.toContain(goneItem);
     const itemsFull = await L.pull('items', { cursor: items0.outcome.cursor, full: true });
     expect(itemsFull.outcome.fullListing).toBe(true);
     expect(itemsFull.records.map((r) => r.id)).not.toContain(goneItem);

@@ -81,11 +81,17 @@ type ListKind = {
   document: boolean;
   query?: Record<string, string>;
   map: (w: Wire, ctx: M.MapContext) => SourceRecord | SourceRecord[];
+  /** Further listings whose records belong to the same data type (credit-note allocations of payments). */
+  also?: ListKind[];
 };
 
+const AR_PAYMENTS = ['ACCRECPAYMENT', 'ARCREDITPAYMENT', 'AROVERPAYMENTPAYMENT', 'ARPREPAYMENTPAYMENT'];
+const AP_PAYMENTS = ['ACCPAYPAYMENT', 'APCREDITPAYMENT', 'APOVERPAYMENTPAYMENT', 'APPREPAYMENTPAYMENT'];
+const anyOf = (field: string, values: string[]) => `(${values.map((v) => `${field}=="${v}"`).join(' OR ')})`;
+
 const LISTS: Partial<Record<DataType, ListKind>> = {
-  chartOfAccounts: { path: '/Accounts', key: 'Accounts', paged: false, ims: true, document: false, map: M.mapAccount },
-  bankAccounts: { path: '/Accounts', key: 'Accounts', where: 'Type=="BANK"', paged: false, ims: true, document: false, map: M.mapBankAccount },
+  chartOfAccounts: { path: '/Accounts', key: 'Accounts', paged: false, ims: false, document: false, map: M.mapAccount },
+  bankAccounts: { path: '/Accounts', key: 'Accounts', where: 'Type=="BANK"', paged: false, ims: false, document: false, map: M.mapBankAccount },
   taxRates: { path: '/TaxRates', key: 'TaxRates', paged: false, ims: false, document: false, map: (w) => M.mapTaxRate(w) },
   trackingCategories: {
     path: '/TrackingCategories',
@@ -96,14 +102,32 @@ const LISTS: Partial<Record<DataType, ListKind>> = {
     query: { includeArchived: 'true' },
     map: (w) => M.mapTrackingCategory(w),
   },
-  items: { path: '/Items', key: 'Items', paged: false, ims: true, document: false, query: { unitdp: '4' }, map: M.mapItem },
+  items: { path: '/Items', key: 'Items', paged: false, ims: false, document: false, query: { unitdp: '4' }, map: M.mapItem },
   customers: { path: '/Contacts', key: 'Contacts', where: 'IsCustomer==true', paged: true, ims: true, document: false, query: { includeArchived: 'true' }, map: M.mapCustomer },
   suppliers: { path: '/Contacts', key: 'Contacts', where: 'IsSupplier==true', paged: true, ims: true, document: false, query: { includeArchived: 'true' }, map: M.mapSupplier },
   invoices: { path: '/Invoices', key: 'Invoices', where: 'Type=="ACCREC"', paged: true, ims: true, document: true, query: { unitdp: '4' }, map: (w) => M.mapInvoice(w) },
   bills: { path: '/Invoices', key: 'Invoices', where: 'Type=="ACCPAY"', paged: true, ims: true, document: true, query: { unitdp: '4' }, map: (w) => M.mapBill(w) },
   creditNotes: { path: '/CreditNotes', key: 'CreditNotes', where: 'Type=="ACCRECCREDIT"', paged: true, ims: true, document: true, query: { unitdp: '4' }, map: (w) => M.mapCreditNote(w) },
-  payments: { path: '/Payments', key: 'Payments', where: 'PaymentType=="ACCRECPAYMENT"', paged: true, ims: true, document: true, map: (w) => M.mapPayment(w) },
-  billPayments: { path: '/Payments', key: 'Payments', where: 'PaymentType=="ACCPAYPAYMENT"', paged: true, ims: true, document: true, map: (w) => M.mapBillPayment(w) },
+  payments: {
+    path: '/Payments',
+    key: 'Payments',
+    where: anyOf('PaymentType', AR_PAYMENTS),
+    paged: true,
+    ims: true,
+    document: true,
+    map: (w) => M.mapPayment(w),
+    also: [{ path: '/CreditNotes', key: 'CreditNotes', where: 'Type=="ACCRECCREDIT"', paged: true, ims: true, document: true, map: (w) => M.mapCreditNoteAllocations(w, 'customer') }],
+  },
+  billPayments: {
+    path: '/Payments',
+    key: 'Payments',
+    where: anyOf('PaymentType', AP_PAYMENTS),
+    paged: true,
+    ims: true,
+    document: true,
+    map: (w) => M.mapBillPayment(w),
+    also: [{ path: '/CreditNotes', key: 'CreditNotes', where: 'Type=="ACCPAYCREDIT"', paged: true, ims: true, document: true, map: (w) => M.mapCreditNoteAllocations(w, 'supplier') }],
+  },
   journalEntries: { path: '/ManualJournals', key: 'ManualJournals', paged: true, ims: true, document: true, map: M.mapJournalEntry },
 };
 
@@ -294,29 +318,70 @@ export class XeroConnector implements Connector {
       const accounts = arr((await this.client.get(ctx, '/Accounts')).Accounts);
       mapCtx.accountsByCode = new Map(accounts.flatMap((a) => (str(a.Code) && str(a.AccountID) ? [[str(a.Code)!, { id: str(a.AccountID)!, name: str(a.Name) ?? '' }]] : [])));
     }
-    const query: Record<string, string | number | undefined> = { ...(kind.query ?? {}), where: kind.where };
-    const imsDate = since === undefined ? undefined : new Date(since);
     let cursor: string | undefined;
-    for (let page = 1; ; page++) {
-      const body = await this.client.get(ctx, kind.path, kind.paged ? { ...query, page, pageSize: this.pageSize } : query, kind.ims && imsDate ? { 'if-modified-since': imsDate.toISOString() } : {});
-      if (page === 1 && kind.ims) {
-        // The next incremental pull starts from the platform's clock at the start of this listing.
-        const at = parseXeroDate(body.DateTimeUTC);
-        cursor = at === undefined ? undefined : new Date(at).toISOString();
-      }
-      const raw = body[kind.key];
-      if (!Array.isArray(raw)) throw new FetchFailedError(`${kind.path}: response has no ${kind.key} array`);
-      const records = arr(raw).flatMap((w) => {
+    for (const k of [kind, ...(kind.also ?? [])]) {
+      const c = yield* this.listPages(req, ctx, mapCtx, k, since);
+      cursor ??= c;
+    }
+    return { cursor, fullListing: !incremental };
+  }
+
+  /** One listing (all its pages); returns the platform's clock at its start when the endpoint filters by IMS. */
+  private async *listPages(req: PullRequest, ctx: CallContext, mapCtx: M.MapContext, kind: ListKind, since: number | undefined): AsyncGenerator<SourceRecord[], string | undefined, void> {
+    const query: Record<string, string | number | undefined> = { ...(kind.query ?? {}), where: kind.where };
+    let cursor: string | undefined;
+    // Paged listings come in UpdatedDateUTC order (Xero's default). A record edited between two page calls moves to
+    // the end, so every record after it moves up one place and the first record of the next page slides onto the
+    // page already read: skipped (and, in a full listing, falsely reconciled as deleted). The edited record shows up
+    // again at the end of this listing with an UpdatedDateUTC after the listing's start, which is how the skip is
+    // detected; then, for each page fetched after that edit, one more call from the previous page's last
+    // UpdatedDateUTC (If-Modified-Since, page 1) re-reads the place where records may have slid past. Duplicates
+    // are harmless (the store keeps the latest version of an id seen twice). Without edits: no extra call.
+    const pages: { lastMs: number | undefined; callMs: number | undefined }[] = [];
+    let listStart: number | undefined;
+    let editedAfter: number | undefined;
+    const imsHeader = (ms: number | undefined): Record<string, string> => (kind.ims && ms !== undefined ? { 'if-modified-since': new Date(ms).toISOString() } : {});
+    const mapAll = (wires: Wire[]) =>
+      wires.flatMap((w) => {
         const r = kind.map(w, mapCtx);
         return Array.isArray(r) ? r : [r];
       });
+    for (let page = 1; ; page++) {
+      const body = await this.client.get(ctx, kind.path, kind.paged ? { ...query, page, pageSize: this.pageSize } : query, imsHeader(since));
+      const callMs = parseXeroDate(body.DateTimeUTC);
+      if (page === 1) {
+        listStart = callMs;
+        // The next incremental pull starts from the platform's clock at the start of this listing.
+        if (kind.ims) cursor = callMs === undefined ? undefined : new Date(callMs).toISOString();
+      }
+      const raw = body[kind.key];
+      if (!Array.isArray(raw)) throw new FetchFailedError(`${kind.path}: response has no ${kind.key} array`);
+      const wires = arr(raw);
+      const records = mapAll(wires);
       if (records.length) yield records;
+      if (kind.paged && listStart !== undefined) {
+        for (const w of wires) {
+          const u = parseXeroDate(w.UpdatedDateUTC);
+          if (u !== undefined && u > listStart && (editedAfter === undefined || u < editedAfter)) editedAfter = u;
+        }
+        pages.push({ lastMs: parseXeroDate(wires[wires.length - 1]?.UpdatedDateUTC), callMs });
+      }
       const pagination = obj(body.pagination);
       const pageCount = num(pagination?.pageCount);
       if (pageCount) req.reportProgress(Math.min(99, Math.floor((page / pageCount) * 100)));
       if (!kind.paged || raw.length < this.pageSize || (pageCount !== undefined && page >= pageCount)) break;
     }
-    return { cursor, fullListing: !incremental };
+    if (editedAfter !== undefined && kind.ims) {
+      for (let p = 1; p < pages.length; p++) {
+        const prevLast = pages[p - 1]!.lastMs;
+        const callMs = pages[p]!.callMs;
+        if (prevLast === undefined || (callMs !== undefined && callMs < editedAfter)) continue;
+        const body = await this.client.get(ctx, kind.path, { ...query, page: 1, pageSize: this.pageSize }, imsHeader(Math.max(prevLast, since ?? -Infinity)));
+        const records = mapAll(arr(body[kind.key]));
+        if (records.length) yield records;
+      }
+    }
+    return cursor;
   }
 
   private async *pullStatements(req: PullRequest, ctx: CallContext, mapCtx: M.MapContext): AsyncGenerator<SourceRecord[], PullOutcome, void> {

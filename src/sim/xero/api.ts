@@ -28,15 +28,26 @@ export function parseIfModifiedSince(v: string): number {
 
 interface Clause {
   field: string;
+  /** The first (or only) value. */
   value: string | boolean;
+  /** Every value of `Field=="a" OR Field=="b"`. */
+  values: (string | boolean)[];
 }
-/** A small subset of Xero's `where`: `Field=="value"` / `Field==true` clauses joined by && or AND. */
+/**
+ * A small subset of Xero's `where`: `Field=="value"` / `Field==true` clauses joined by && or AND, each optionally a
+ * parenthesised choice of values of one field joined by || or OR (`(PaymentType=="A" OR PaymentType=="B")`).
+ */
 export function parseWhere(where: string | null): Clause[] {
   if (!where) return [];
   return where.split(/\s*&&\s*|\s+AND\s+/i).map((part) => {
-    const m = /^\s*([A-Za-z.]+)\s*==\s*(?:"([^"]*)"|(true|false))\s*$/.exec(part);
-    if (!m) throw new HttpError(400, `unsupported where clause: ${part}`);
-    return { field: m[1]!.toLowerCase(), value: m[2] ?? m[3] === 'true' };
+    const inner = part.trim().replace(/^\((.*)\)$/, '$1');
+    const alts = inner.split(/\s*\|\|\s*|\s+OR\s+/i).map((alt) => {
+      const m = /^\s*([A-Za-z.]+)\s*==\s*(?:"([^"]*)"|(true|false))\s*$/.exec(alt);
+      if (!m) throw new HttpError(400, `unsupported where clause: ${part}`);
+      return { field: m[1]!.toLowerCase(), value: m[2] ?? m[3] === 'true' };
+    });
+    if (alts.some((a) => a.field !== alts[0]!.field)) throw new HttpError(400, `unsupported where clause (OR across fields): ${part}`);
+    return { field: alts[0]!.field, value: alts[0]!.value, values: alts.map((a) => a.value) };
   });
 }
 
@@ -73,7 +84,7 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
     for (const s of sources) {
       const col = t.collections[s.name] as unknown as { list(o: object): { items: RecordTypes[K][]; total: number } };
       const want = limit - items.length;
-      const page = col.list({ since, filter: s.filter, offset: skip, limit: Math.max(0, want) });
+      const page = col.list({ since, filter: s.filter, order: 'updated', offset: skip, limit: Math.max(0, want) });
       items.push(...page.items.slice(0, want));
       total += page.total;
       skip = Math.max(0, skip - page.total);
@@ -84,7 +95,7 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
   function statusFilter<T extends { status: string }>(clauses: Clause[]): ((r: T) => boolean) | undefined {
     const c = takeClause(clauses, 'Status');
     if (!c) return undefined;
-    return (r) => r.status === c.value;
+    return (r) => c.values.includes(r.status);
   }
 
   function handleApi(t: Tenant, path: string, url: URL, req: IncomingMessage): Reply {
@@ -118,7 +129,7 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
         const type = takeClause(clauses, 'Type');
         const status = statusFilter<RecordTypes['accounts']>(clauses);
         finish(clauses);
-        const { items } = listPaged(t, [{ name: 'accounts', filter: (a) => (!type || a.type === type.value) && (!status || status(a)) }], since, 0, Number.MAX_SAFE_INTEGER);
+        const { items } = listPaged(t, [{ name: 'accounts', filter: (a) => (!type || type.values.includes(a.type)) && (!status || status(a)) }], since, 0, Number.MAX_SAFE_INTEGER);
         return ok(envelope(t, 'Accounts', items.map((a) => renderAccount(t, a))));
       }
       case 'taxrates': {
@@ -180,7 +191,11 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
         const type = takeClause(clauses, 'PaymentType');
         const status = statusFilter<Pay>(clauses);
         finish(clauses);
-        const names: ('payments' | 'billPayments')[] = !type ? ['payments', 'billPayments'] : type.value === 'ACCRECPAYMENT' ? ['payments'] : type.value === 'ACCPAYPAYMENT' ? ['billPayments'] : [];
+        // The simulator's customer payments are ACCRECPAYMENT and its supplier payments ACCPAYPAYMENT; the other types
+        // (credit-note, overpayment and prepayment refunds) are accepted in filters and have no records here.
+        const names: ('payments' | 'billPayments')[] = !type
+          ? ['payments', 'billPayments']
+          : [...(type.values.includes('ACCRECPAYMENT') ? (['payments'] as const) : []), ...(type.values.includes('ACCPAYPAYMENT') ? (['billPayments'] as const) : [])];
         const { items, total } = listPaged(t, names.map((name) => ({ name, ...(status ? { filter: status } : {}) })), since, (page - 1) * pageSize, pageSize);
         return ok(envelope(t, 'Payments', items.map((p) => renderPayment(t, p)), { page, pageSize, total }));
       }
