@@ -22,6 +22,8 @@ export interface SimHost {
   tokens: TokenStore;
   /** The rate-limit minute window, in real milliseconds. */
   windowMs: number;
+  /** App-wide limit: calls per minute window across every tenant (Xero: 10,000), and the accepted calls in it. */
+  app: { perMinute: number; window: number[] };
   maxPageSize: number;
   defaultPageSize: number;
   /** Responses held open by the `timeout` fault (destroyed on close). */
@@ -30,8 +32,13 @@ export interface SimHost {
   grant(tenantId: string): OfflineTokenSet;
 }
 
-/** Rate limits (per day, per minute, concurrent): undefined when the call may proceed. */
-export function rateLimited(t: Tenant, nowReal: number, windowMs: number): { problem: 'day' | 'minute' | 'concurrent'; retryAfter: number } | undefined {
+/** Rate limits (per day, per minute, app-wide per minute, concurrent): undefined when the call may proceed. */
+export function rateLimited(
+  t: Tenant,
+  nowReal: number,
+  windowMs: number,
+  app?: SimHost['app'],
+): { problem: 'day' | 'minute' | 'appminute' | 'concurrent'; retryAfter: number } | undefined {
   const day = t.now().toISOString().slice(0, 10);
   if (t.dayKey !== day) (t.dayKey = day), (t.dayCalls = 0);
   if (t.limits.perDay !== undefined && t.dayCalls >= t.limits.perDay) {
@@ -41,6 +48,10 @@ export function rateLimited(t: Tenant, nowReal: number, windowMs: number): { pro
   t.window = t.window.filter((x) => x > nowReal - windowMs);
   if (t.window.length >= t.limits.perMinute) {
     return { problem: 'minute', retryAfter: Math.max(1, Math.ceil((t.window[0]! + windowMs - nowReal) / 1000)) };
+  }
+  if (app) {
+    while (app.window.length && app.window[0]! <= nowReal - windowMs) app.window.shift();
+    if (app.window.length >= app.perMinute) return { problem: 'appminute', retryAfter: Math.max(1, Math.ceil((app.window[0]! + windowMs - nowReal) / 1000)) };
   }
   if (t.inflight >= t.limits.concurrent) return { problem: 'concurrent', retryAfter: 1 };
   return undefined;

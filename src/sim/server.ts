@@ -33,7 +33,7 @@ export interface SimulatorOptions {
   /** Seconds a rotated-out refresh token remains usable (default 1800, as Xero's). */
   refreshGraceSeconds?: number;
   /** Default limits of new tenants. The minute window runs on real time, because clients really wait. */
-  rateLimit?: Partial<RateLimit> & { windowSeconds?: number };
+  rateLimit?: Partial<RateLimit> & { windowSeconds?: number; appPerMinute?: number };
   maxPageSize?: number;
   defaultPageSize?: number;
   /** Size of tenants created by the sandbox authorize endpoint when the request names none (default 200 invoices). */
@@ -78,7 +78,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const defaultLimits: RateLimit = {
     perMinute: opts.rateLimit?.perMinute ?? 60,
     concurrent: opts.rateLimit?.concurrent ?? 5,
-    ...(opts.rateLimit?.perDay !== undefined ? { perDay: opts.rateLimit.perDay } : {}),
+    // Xero's daily limit per tenant (5,000); `perDay: undefined` in rateLimit lifts it.
+    ...('perDay' in (opts.rateLimit ?? {}) ? (opts.rateLimit!.perDay !== undefined ? { perDay: opts.rateLimit!.perDay } : {}) : { perDay: 5000 }),
   };
   const windowMs = (opts.rateLimit?.windowSeconds ?? 60) * 1000;
   const maxPageSize = opts.maxPageSize ?? 1000;
@@ -105,7 +106,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     return tokens.grant(tenantId);
   }
 
-  const simHost: SimHost = { clock, tenants, tokens, windowMs, maxPageSize, defaultPageSize, hanging, createTenant, grant };
+  const app = { perMinute: opts.rateLimit?.appPerMinute ?? 10_000, window: [] as number[] };
+  const simHost: SimHost = { clock, tenants, tokens, windowMs, app, maxPageSize, defaultPageSize, hanging, createTenant, grant };
   const serveApi = createXeroApi(simHost);
   const identity = createXeroIdentity(simHost);
   const { serveConnect, serveConnections } = identity;

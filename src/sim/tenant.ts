@@ -38,7 +38,7 @@ export interface Counters {
   calls: number;
   byEndpoint: Record<string, number>;
   byStatus: Record<string, number>;
-  rateLimited: { total: number; minute: number; concurrent: number; day: number; injected: number };
+  rateLimited: { total: number; minute: number; appminute: number; concurrent: number; day: number; injected: number };
   faultsInjected: number;
   tokensIssued: number;
   refreshes: number;
@@ -51,7 +51,7 @@ export const newCounters = (): Counters => ({
   calls: 0,
   byEndpoint: {},
   byStatus: {},
-  rateLimited: { total: 0, minute: 0, concurrent: 0, day: 0, injected: 0 },
+  rateLimited: { total: 0, minute: 0, appminute: 0, concurrent: 0, day: 0, injected: 0 },
   faultsInjected: 0,
   tokensIssued: 0,
   refreshes: 0,

@@ -25,6 +25,15 @@ export interface ApiClientSettings {
   tenantHeaders(tenantId: string): Record<string, string>;
   /** Calls left in the current window, as the response says (Xero: X-MinLimit-Remaining); undefined when it does not. */
   remaining(res: Response): number | undefined;
+  /** Calls left in the app-wide window, shared by every tenant (Xero: X-AppMinLimit-Remaining). */
+  appRemaining?(res: Response): number | undefined;
+  /** Calls left of the tenant's daily budget (Xero: X-DayLimit-Remaining). */
+  dayRemaining?(res: Response): number | undefined;
+  /**
+   * Daily calls kept back: once the platform says no more than this many are left, pulls of the tenant stop with
+   * RateLimitedError until the next UTC day, so keep-alive and the next day's work still have budget.
+   */
+  dayReserve?: number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
@@ -41,8 +50,41 @@ export interface CallContext {
 
 class Transient extends Error {}
 
+/** The pacer key of the app-wide budget (tenant ids are UUIDs, so it cannot collide). */
+const APP = '*app*';
+
 export class ApiClient {
   private readonly pacer: RatePacer;
+  /** Tenants whose daily budget is down to the reserve: until when their pulls stop. */
+  private readonly dayHold = new Map<string, number>();
+  /** App-wide budget: the remainder a response reported (and when it arrived), and this process's calls. */
+  private appReport: { left: number; at: number } | undefined;
+  private appCalls: { sent: number; arrived?: number }[] = [];
+  private get rateWindow(): number {
+    return this.s.rateWindowMs;
+  }
+
+  /**
+   * What is left of the app-wide budget now: the reported remainder, less this process's calls made after it (in
+   * flight or answered later), plus the calls surely counted in it (sent inside the window before the report) that
+   * have surely left the platform's window since (answered more than a window ago). Unknown → unlimited.
+   */
+  private appLeftNow(now: number): number {
+    const r = this.appReport;
+    this.appCalls = this.appCalls.filter((c) => c.arrived === undefined || c.arrived + this.rateWindow > now || (r !== undefined && c.arrived > r.at - this.rateWindow));
+    if (r && now - r.at > this.rateWindow) this.appReport = undefined; // a whole window since: it says nothing now
+    return this.appReport ? this.leftWith(this.appReport, now) : Infinity;
+  }
+
+  private leftWith(r: { left: number; at: number }, now: number): number {
+    let left = r.left;
+    for (const c of this.appCalls) {
+      if (c.arrived === undefined || c.arrived > r.at) left -= 1;
+      else if (c.sent > r.at - this.rateWindow && c.arrived + this.rateWindow <= now) left += 1;
+    }
+    return left;
+  }
+
 
   constructor(
     private readonly s: ApiClientSettings,
@@ -60,6 +102,13 @@ export class ApiClient {
   async get(ctx: CallContext, path: string, query: Record<string, string | number | undefined> = {}, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
     const url = new URL(this.s.apiUrl + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    const held = this.dayHold.get(ctx.tenantId);
+    if (held !== undefined) {
+      if (held > ctx.clock.now().getTime()) {
+        throw new RateLimitedError(`GET ${path}: the daily call budget is down to its reserve of ${this.s.dayReserve ?? 0} calls; calls resume after ${new Date(held).toISOString()}`, new Date(held));
+      }
+      this.dayHold.delete(ctx.tenantId);
+    }
     let creds = await this.tokens.current(ctx);
     let refreshedAfter401 = false;
     let attempt = 0;
@@ -79,6 +128,25 @@ export class ApiClient {
           throw err;
         }
       }
+      if (this.s.appRemaining) {
+        // The app-wide budget is shared by every tenant's pulls in this process, which run side by side: a call goes
+        // only while what is known to be left (appLeftNow) is above zero; otherwise it waits for a slot to come back.
+        try {
+          for (;;) {
+            const now = Date.now();
+            if (this.appLeftNow(now) > 0) break;
+            const w = Math.max(20, Math.min(this.rateWindow, ...this.appCalls.filter((c) => c.arrived !== undefined && c.arrived + this.rateWindow > now).map((c) => c.arrived! + this.rateWindow - now)));
+            ctx.reportPause(new Date(ctx.clock.now().getTime() + w));
+            await this.s.sleep(w, ctx.signal);
+            ctx.reportPause(null);
+          }
+        } catch (err) {
+          release();
+          throw err;
+        }
+      }
+      const appCall: { sent: number; arrived?: number } = { sent: Date.now() };
+      if (this.s.appRemaining) this.appCalls.push(appCall);
       let res: Response;
       let text: string;
       try {
@@ -93,6 +161,7 @@ export class ApiClient {
         });
         text = await res.text();
       } catch (err) {
+        appCall.arrived = Date.now();
         release();
         ctx.calls++;
         metrics.sourceCalls.inc({ platform: this.s.platform });
@@ -110,7 +179,23 @@ export class ApiClient {
       const remaining = this.s.remaining(res);
       // Stamped on arrival: the platform counted the call somewhere between sending and now, so its slot frees no
       // later than now + window (stamping at send time under load called a few milliseconds early: a 429).
-      this.pacer.record(ctx.tenantId, Date.now(), res.status !== 429, remaining);
+      const arrived = Date.now();
+      appCall.arrived = arrived;
+      this.pacer.record(ctx.tenantId, arrived, res.status !== 429, remaining);
+      if (this.s.appRemaining) {
+        const appLeft = this.s.appRemaining(res);
+        // Answers can arrive out of order (several tenants' calls in flight): a new remainder replaces the known one
+        // only when it leaves less.
+        if (appLeft !== undefined) {
+          const next = { left: appLeft, at: arrived };
+          if (this.appReport === undefined || this.leftWith(next, arrived) <= this.leftWith(this.appReport, arrived)) this.appReport = next;
+        }
+      }
+      const dayLeft = this.s.dayRemaining?.(res);
+      if (res.status === 200 && dayLeft !== undefined && dayLeft <= (this.s.dayReserve ?? 0)) {
+        const now = ctx.clock.now().getTime();
+        this.dayHold.set(ctx.tenantId, Math.floor(now / 86_400_000) * 86_400_000 + 86_400_000);
+      }
       try {
         if (res.status === 401) {
           if (refreshedAfter401) throw new AuthRevokedError(`GET ${path}: still unauthorized after a token refresh`, 401);
@@ -158,6 +243,9 @@ export class ApiClient {
     const waitMs = Number.isFinite(retryAfter) && retryAfter >= 0 ? Math.max(retryAfter, 0) * 1000 : 60_000;
     const until = new Date(ctx.clock.now().getTime() + waitMs);
     const problem = res.headers.get('x-rate-limit-problem') ?? 'unknown';
+    // A daily limit (Xero: X-Rate-Limit-Problem "day", also seen as "DayLimit") does not lift within a pull's pause
+    // budget in any useful way: the pull ends at once, and the scheduler holds the connection until the reset.
+    if (/day/i.test(problem)) throw new RateLimitedError(`GET ${path}: daily rate limit reached (${problem}); calls resume at ${until.toISOString()}`, until);
     if (ctx.pausedMs + waitMs > this.s.pauseBudgetMs) {
       throw new RateLimitedError(
         `GET ${path}: rate limited (${problem}); waiting ${Math.round(waitMs / 1000)} s more would exceed the pause budget of ${Math.round(this.s.pauseBudgetMs / 1000)} s`,

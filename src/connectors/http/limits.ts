@@ -75,6 +75,22 @@ export class RatePacer {
     return Math.max(0, s.calls[0]! + this.windowMs - now);
   }
 
+  /** Calls this process made to the key that are still inside the window. */
+  inWindow(key: string, now: number): number {
+    const s = this.state.get(key);
+    if (!s) return 0;
+    while (s.calls.length && s.calls[0]! <= now - this.windowMs) s.calls.shift();
+    return s.calls.length;
+  }
+
+  /** Milliseconds until the oldest call this process made to the key leaves the window (0: none in it). */
+  oldestExpiry(key: string, now: number): number {
+    const s = this.state.get(key);
+    if (!s) return 0;
+    while (s.calls.length && s.calls[0]! <= now - this.windowMs) s.calls.shift();
+    return s.calls.length ? Math.max(0, s.calls[0]! + this.windowMs - now) : 0;
+  }
+
   /**
    * After a call: when it was made, whether the platform counted it (a refused call does not use the budget) and the
    * budget it reported (undefined when it did not say).

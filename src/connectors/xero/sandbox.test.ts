@@ -602,6 +602,67 @@ describe('tokens, rate limits and faults', () => {
     }
   });
 
+  it('paces by X-AppMinLimit-Remaining too: two tenants under one app-wide limit, no 429', async () => {
+    const L = await link('conn-app-a', { pageSize: 50, sleep: undefined, rateWindowMs: 1000 }, { rateLimit: { perMinute: 100_000, concurrent: 5, windowSeconds: 1, appPerMinute: 5 } });
+    try {
+      // A second tenant of the same app, read by the same connector (one process, one app budget).
+      const b = await L.connector.authorize({ connectionId: 'conn-app-b', companyName: 'Beta', signal: new AbortController().signal });
+      const storeB = new MemoryCredentialsStore(b.credentials);
+      const [ra, rb] = await Promise.all([
+        L.pull('invoices'),
+        drain(L.connector, { dataType: 'invoices', credentials: storeB, connectionInfo: b.connectionInfo, clock: L.clock }),
+      ]);
+      expect(ra.records).toHaveLength(400);
+      expect(rb.records).toHaveLength(400);
+      const all = await admin(L.sim, 'GET', '/counters');
+      const limited = Object.values(all as Record<string, any>).reduce((n, c) => n + c.rateLimited.total, 0);
+      expect(limited).toBe(0);
+      expect(ra.pauses.filter((p) => p !== null).length + rb.pauses.filter((p) => p !== null).length).toBeGreaterThan(0);
+    } finally {
+      await L.sim.close();
+    }
+  });
+
+  it('a daily-limit 429 ends the pull at once with RateLimitedError at the reset (no pause)', async () => {
+    const L = await link('conn-day', { pageSize: 100, dayReserve: 0 });
+    try {
+      const t = L.info.tenantId!;
+      // authorize() made the one call allowed today (as if another process had spent the budget).
+      await admin(L.sim, 'PUT', `/tenants/${t}/rate-limit`, { perDay: 1 });
+      const err = await L.pull('invoices').catch((e) => e);
+      expect(err).toBeInstanceOf(RateLimitedError);
+      expect(err.message).toMatch(/daily rate limit reached \(day\)/);
+      const nextDay = Date.parse(`${L.clock.now().toISOString().slice(0, 10)}T00:00:00Z`) + DAY;
+      expect(err.resetAt.getTime()).toBe(nextDay);
+      const c = await admin(L.sim, 'GET', `/tenants/${t}/counters`);
+      expect(c.rateLimited.day).toBe(1);
+      expect(c.byEndpoint['GET /Invoices']).toBe(1);
+    } finally {
+      await L.sim.close();
+    }
+  });
+
+  it('keeps a reserve of the daily budget: once X-DayLimit-Remaining reaches it, pulls stop without calling', async () => {
+    const L = await link('conn-day-reserve', { pageSize: 100, dayReserve: 6 });
+    try {
+      const t = L.info.tenantId!;
+      await admin(L.sim, 'PUT', `/tenants/${t}/rate-limit`, { perDay: 10 });
+      await admin(L.sim, 'POST', `/tenants/${t}/counters/reset`);
+      // authorize() used 1 of 10; pages 1–3 leave 6: the reserve. The 4th page is not requested.
+      const err = await L.pull('invoices').catch((e) => e);
+      expect(err).toBeInstanceOf(RateLimitedError);
+      expect(err.message).toMatch(/reserve of 6 calls/);
+      const c = await admin(L.sim, 'GET', `/tenants/${t}/counters`);
+      expect(c.byEndpoint['GET /Invoices']).toBe(3);
+      expect(c.rateLimited.total).toBe(0);
+      // The next day the budget is back.
+      L.clock.advance(DAY);
+      expect((await L.pull('invoices')).records).toHaveLength(400);
+    } finally {
+      await L.sim.close();
+    }
+  });
+
   it('never exceeds one call in flight per tenant, even with pulls running side by side', async () => {
     const L = await link('conn-concurrency', { pageSize: 50 }, { rateLimit: { perMinute: 100_000, concurrent: 1 } });
     try {

@@ -25,6 +25,11 @@ import * as M from './mappers.js';
 import { balanceSheetPeriod, cashFlowPeriod, checkColumns, firstReport, monthFirst, monthIndex, monthKey, monthLast, profitAndLossPeriod } from './reports.js';
 import { arr, num, obj, parseXeroDate, str, type Wire } from './wire.js';
 
+function intHeader(res: Response, name: string): number | undefined {
+  const n = Number.parseInt(res.headers.get(name) ?? '', 10);
+  return Number.isNaN(n) ? undefined : n;
+}
+
 /** Xero's production endpoints (source-platforms.md §1). */
 export const XERO_API_URL = 'https://api.xero.com';
 export const XERO_TOKEN_URL = 'https://identity.xero.com/connect/token';
@@ -46,6 +51,8 @@ export interface XeroConnectorOptions {
   /** The operator's OAuth app: HTTP Basic client authentication with a secret, `client_id` in the body without. */
   clientId?: string;
   clientSecret?: string;
+  /** Daily calls (of Xero's 5,000 per tenant) pulls leave unused, for keep-alive and the rest of the day (default 100). */
+  dayReserve?: number;
   /** Whether `cashFlowStatement` is read (`/Reports/CashFlow`: the Sandbox serves one; Xero has none). */
   cashFlow?: boolean;
   /** Clock for token expiry bookkeeping outside a pull (authorize, keep-alive). */
@@ -176,10 +183,10 @@ export class XeroConnector implements Connector {
         pauseBudgetMs: opts.pauseBudgetMs ?? 15 * 60_000,
         rateWindowMs: opts.rateWindowMs ?? 60_000,
         tenantHeaders: (tenantId) => ({ 'xero-tenant-id': tenantId }),
-        remaining: (res) => {
-          const n = Number.parseInt(res.headers.get('x-minlimit-remaining') ?? '', 10);
-          return Number.isNaN(n) ? undefined : n;
-        },
+        remaining: (res) => intHeader(res, 'x-minlimit-remaining'),
+        appRemaining: (res) => intHeader(res, 'x-appminlimit-remaining'),
+        dayRemaining: (res) => intHeader(res, 'x-daylimit-remaining'),
+        dayReserve: opts.dayReserve ?? 100,
         ...timeouts,
       },
       this.tokens,

@@ -235,7 +235,7 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
     return {
       'x-minlimit-remaining': String(Math.max(0, t.limits.perMinute - inWindow)),
       'x-daylimit-remaining': String(t.limits.perDay !== undefined ? Math.max(0, t.limits.perDay - t.dayCalls) : 999_999),
-      'x-appminlimit-remaining': '9999',
+      'x-appminlimit-remaining': String(Math.max(0, host.app.perMinute - host.app.window.filter((x) => x > nowReal - host.windowMs).length)),
     };
   }
 
@@ -271,7 +271,7 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
     }
     if (req.method !== 'GET') return json(res, 405, { Title: 'Method Not Allowed', Status: 405, Detail: 'the sandbox serves reads only' });
     const nowReal = Date.now();
-    const limited = rateLimited(tenant, nowReal, host.windowMs);
+    const limited = rateLimited(tenant, nowReal, host.windowMs, host.app);
     const fault = limited ? undefined : takeFault(tenant, path);
     if (limited || fault?.kind === '429') {
       const retryAfter = limited?.retryAfter ?? fault?.retryAfterSeconds ?? 1;
@@ -286,6 +286,7 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
       });
     }
     tenant.window.push(nowReal);
+    host.app.window.push(nowReal);
     tenant.dayCalls++;
     tenant.inflight++;
     tenant.counters.maxConcurrent = Math.max(tenant.counters.maxConcurrent, tenant.inflight);
