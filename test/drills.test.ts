@@ -16,14 +16,17 @@ describe('drills', () => {
     for (const c of cleanups.reverse()) await c();
   });
 
-  it('kill -9 of workers at random points across 20 pulls: every dataset ends terminal and the store equals the platform', async () => {
+  // Small in the suite (issue 12 item 13: 20 pulls × 2,000 invoices with 8 kills timed out on a loaded machine);
+  // `npm run drill` runs 20 × 10,000 with 15 kills. The drill waits for events (datasets terminal, workers exited)
+  // up to a generous deadline; nothing here is timed.
+  it('kill -9 of workers at random points across 6 pulls: every dataset ends terminal and the store equals the platform', async () => {
     const db = await createTestDatabase('postgres');
     cleanups.push(db.drop);
-    const r = await killWorkersDrill({ databaseUrl: db.location, pulls: 20, invoicesPerTenant: 2000, workers: 3, concurrency: 2, kills: 8, leaseSeconds: 2, timeoutMs: 90_000 });
+    const r = await killWorkersDrill({ databaseUrl: db.location, pulls: 6, invoicesPerTenant: 500, workers: 3, concurrency: 2, kills: 3, leaseSeconds: 2, timeoutMs: 240_000 });
     expect(r.problems).toEqual([]);
-    expect(r.kills).toBeGreaterThanOrEqual(3);
+    expect(r.kills).toBeGreaterThanOrEqual(1);
     expect(Object.keys(r.statuses).every((s) => s === 'Complete' || s === 'InternalError')).toBe(true);
-  }, 150_000);
+  }, 300_000);
 
   it('PostgreSQL restarted mid-pull: the pulls recover and complete, nothing half-written', async () => {
     const server = await startTempPostgres();
