@@ -132,7 +132,9 @@ describe.each(DIALECTS)('integrations API with OAuth clients configured [%s]', (
     } finally {
       await x.close();
     }
-    // QuickBooks' production (qhyg) and sandbox (ndsk) apps have separate client credentials.
+  });
+
+  it('enables qhyg and ndsk separately: Intuit issues production and development keys', async () => {
     const q = await createTestApp(dialect, { qbo: true });
     try {
       const body = (await q.call('GET', '/integrations')).json();
