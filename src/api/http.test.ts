@@ -293,7 +293,6 @@ describe.each(DIALECTS)('HTTP conventions [%s]', (dialect) => {
         ['PUT', '/integrations/gbol/dataTypes/custom/thing'],
         ['POST', `/companies/${cid}/connections/${MISSING}/data/queue/custom/thing`],
         ['GET', `/companies/${cid}/connections/${MISSING}/data/custom/thing`],
-        ['GET', `/companies/${cid}/sync/${MISSING}/validation`],
         ['POST', '/webhooks/integrationKeys/zapier'],
         ['GET', '/rules'],
         ['POST', '/rules'],

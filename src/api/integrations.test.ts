@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../test/support/stores.js';
 import { BASE_URL, createTestApp, expectErrorShape, type TestApp } from '../../test/support/app.js';
-import { DATA_TYPES, V1_READ_TYPES } from '../domain/data-types.js';
+import { ACCOUNTING_READ_TYPES, DATA_TYPES } from '../domain/data-types.js';
 import { FEATURE_STATES, FEATURE_TYPES, SOURCE_TYPES } from '../domain/statuses.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -77,7 +77,7 @@ describe.each(DIALECTS)('integrations API [%s]', (dialect) => {
   it('datatypeFeatures lists the readable data types with Get/Release', async () => {
     const i = (await t.call('GET', '/integrations/mqjo')).json();
     expect(Array.isArray(i.datatypeFeatures)).toBe(true);
-    expect(i.datatypeFeatures.map((f: any) => f.dataType).sort()).toEqual([...V1_READ_TYPES].sort());
+    expect(i.datatypeFeatures.map((f: any) => f.dataType).sort()).toEqual([...ACCOUNTING_READ_TYPES].sort());
     for (const f of i.datatypeFeatures) {
       expect(DATA_TYPES).toContain(f.dataType);
       expect(Object.keys(f).sort()).toEqual(['dataType', 'supportedFeatures']);

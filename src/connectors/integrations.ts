@@ -1,4 +1,4 @@
-import { V1_READ_TYPES, type DataType } from '../domain/data-types.js';
+import { ACCOUNTING_READ_TYPES, V1_READ_TYPES, type DataType } from '../domain/data-types.js';
 import type { SourceType } from '../domain/statuses.js';
 
 /**
@@ -34,7 +34,7 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     sourceId: '3f6e9b2a-1c4d-4a8e-b7f0-5d2c9e1a6b31',
     colour: '#13B5EA',
     isBeta: false,
-    dataTypes: V1_READ_TYPES,
+    dataTypes: ACCOUNTING_READ_TYPES,
     requiredCredentials: ['refreshToken', 'tenantId'],
     optionalCredentials: ['accessToken', 'accessTokenExpiresAt'],
     refreshTokenIdleDays: 60,
@@ -48,7 +48,7 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     sourceId: '7a1c5e3b-9d2f-4b6a-8e04-1f3d5b7a9c62',
     colour: '#6B4EFF',
     isBeta: false,
-    dataTypes: V1_READ_TYPES,
+    dataTypes: ACCOUNTING_READ_TYPES,
     requiredCredentials: [],
     optionalCredentials: [],
     refreshTokenIdleDays: 60,

@@ -71,6 +71,28 @@ export const V1_READ_TYPES = [
   'cashFlowStatement',
 ] as const satisfies readonly DataType[];
 
+/**
+ * Accounting types beyond v1 (issue 15): Codat's other accounting read endpoints. `bankTransactions` is the
+ * accounting data type Codat serves at `…/connections/{connectionId}/data/bankAccounts/{accountId}/bankTransactions`
+ * (`banking-transactions` is the Banking API's, a different product); it is also the key in dataStatus and syncSettings.
+ */
+export const MORE_READ_TYPES = [
+  'billCreditNotes',
+  'journals',
+  'paymentMethods',
+  'purchaseOrders',
+  'salesOrders',
+  'accountTransactions',
+  'directCosts',
+  'directIncomes',
+  'transfers',
+  'bankTransactions',
+] as const satisfies readonly DataType[];
+
+/** Every accounting type Syncline can read from a platform that provides it: v1's 17 and the ten above. */
+export const ACCOUNTING_READ_TYPES = [...V1_READ_TYPES, ...MORE_READ_TYPES] as const satisfies readonly DataType[];
+export const isAccountingReadType = (t: string): boolean => (ACCOUNTING_READ_TYPES as readonly string[]).includes(t);
+
 /** Financial statements: stored as monthly periods, history window set by `monthsToSync`. */
 export const STATEMENT_TYPES = ['balanceSheet', 'profitAndLoss', 'cashFlowStatement'] as const satisfies readonly DataType[];
 export const isStatementType = (t: string): boolean => (STATEMENT_TYPES as readonly string[]).includes(t);

@@ -1,4 +1,4 @@
-import { DATA_TYPES, STATEMENT_TYPES, V1_READ_TYPES, canonicalIndex, isDataType, isStatementType, type DataType } from './data-types.js';
+import { DATA_TYPES, STATEMENT_TYPES, canonicalIndex, isAccountingReadType, isDataType, isStatementType, type DataType } from './data-types.js';
 import type { ValidationItem } from './errors.js';
 
 /** SyncSetting (platform-api.md §7.7). Optional fields are omitted when unset, never null. */
@@ -35,13 +35,24 @@ const ORDER_HEAD: DataType[] = [
   'balanceSheet',
   'profitAndLoss',
   'cashFlowStatement',
+  // issue 15: reference data first, then documents; bank transactions after the accounts they belong to
+  'paymentMethods',
+  'journals',
+  'billCreditNotes',
+  'purchaseOrders',
+  'salesOrders',
+  'directCosts',
+  'directIncomes',
+  'transfers',
+  'bankTransactions',
+  'accountTransactions',
 ];
 const DEFAULT_ORDER: DataType[] = [...ORDER_HEAD, ...DATA_TYPES.filter((t) => !ORDER_HEAD.includes(t))];
 
 export function defaultSetting(dataType: DataType): SyncSetting {
   const s: SyncSetting = {
     dataType,
-    fetchOnFirstLink: (V1_READ_TYPES as readonly string[]).includes(dataType),
+    fetchOnFirstLink: isAccountingReadType(dataType),
     syncSchedule: DEFAULT_SYNC_SCHEDULE_HOURS,
     syncOrder: DEFAULT_ORDER.indexOf(dataType) + 1,
   };

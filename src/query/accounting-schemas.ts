@@ -24,6 +24,30 @@ const common = (opts: { supplementalData?: boolean } = {}): ObjectProperties => 
 });
 
 const status3 = p.enumOf('Unknown', 'Active', 'Archived');
+const contactRef = p.object({ id: p.string, dataType: p.string });
+const transferAccount = p.object({ accountRef, currency: p.string, amount: p.number });
+const address = p.object({ type: p.enumOf('Unknown', 'Billing', 'Delivery'), line1: p.string, line2: p.string, city: p.string, region: p.string, country: p.string, postalCode: p.string });
+const shipTo = p.object({ address, contact: p.object({ name: p.string, email: p.string, phone: p.string }) });
+const orderStatus = p.enumOf('Unknown', 'Draft', 'Open', 'Closed', 'Void');
+
+/** DirectCost and DirectIncome share one shape (Codat's accounting model). */
+const direct = (entity: string): AccountingSchema => ({
+  entity,
+  properties: {
+    ...common(),
+    reference: p.string,
+    note: p.string,
+    contactRef,
+    issueDate: p.date,
+    currency: p.string,
+    currencyRate: p.number,
+    lineItems: lineItem,
+    paymentAllocations: p.array,
+    subTotal: p.number,
+    taxAmount: p.number,
+    totalAmount: p.number,
+  },
+});
 
 const lineItem = p.array;
 
@@ -272,6 +296,141 @@ export const ACCOUNTING_SCHEMAS = {
       status: status3,
       parentId: p.string,
       hasChildren: p.boolean,
+    },
+  },
+  // ----- issue 15 ---------------------------------------------------------------------------------------------------
+  billCreditNotes: {
+    entity: 'BillCreditNote',
+    properties: {
+      ...common(),
+      billCreditNoteNumber: p.string,
+      supplierRef,
+      withholdingTax: p.array,
+      totalAmount: p.number,
+      totalDiscount: p.number,
+      subTotal: p.number,
+      totalTaxAmount: p.number,
+      discountPercentage: p.number,
+      remainingCredit: p.number,
+      status: p.enumOf('Unknown', 'Draft', 'Submitted', 'Paid', 'Void', 'PartiallyPaid'),
+      issueDate: p.date,
+      allocatedOnDate: p.date,
+      currency: p.string,
+      currencyRate: p.number,
+      lineItems: lineItem,
+      paymentAllocations: p.array,
+      note: p.string,
+    },
+  },
+  journals: {
+    entity: 'Journal',
+    properties: {
+      ...common({ supplementalData: false }),
+      name: p.string,
+      journalCode: p.string,
+      type: p.string,
+      status: status3,
+      parentId: p.string,
+      hasChildren: p.boolean,
+      createdOn: p.date,
+    },
+  },
+  paymentMethods: {
+    entity: 'PaymentMethod',
+    properties: {
+      ...common({ supplementalData: false }),
+      name: p.string,
+      type: p.enumOf('Unknown', 'Cash', 'Check', 'CreditCard', 'DebitCard', 'BankTransfer', 'Other'),
+      status: status3,
+    },
+  },
+  purchaseOrders: {
+    entity: 'PurchaseOrder',
+    properties: {
+      ...common({ supplementalData: false }),
+      purchaseOrderNumber: p.string,
+      supplierRef,
+      status: orderStatus,
+      issueDate: p.date,
+      expectedDeliveryDate: p.date,
+      deliveryDate: p.date,
+      paymentDueDate: p.date,
+      shipTo,
+      currency: p.string,
+      currencyRate: p.number,
+      lineItems: lineItem,
+      subTotal: p.number,
+      totalDiscount: p.number,
+      totalTaxAmount: p.number,
+      totalAmount: p.number,
+      note: p.string,
+    },
+  },
+  salesOrders: {
+    entity: 'SalesOrder',
+    properties: {
+      ...common({ supplementalData: false }),
+      salesOrderNumber: p.string,
+      customerRef,
+      customerPurchaseOrderNumber: p.string,
+      status: orderStatus,
+      invoicingStatus: p.enumOf('Unknown', 'PartiallyInvoiced', 'Invoiced', 'NotInvoiced'),
+      issueDate: p.date,
+      expectedDeliveryDate: p.date,
+      shipTo,
+      currency: p.string,
+      currencyRate: p.number,
+      lineItems: lineItem,
+      subTotal: p.number,
+      totalDiscount: p.number,
+      totalTaxAmount: p.number,
+      totalAmount: p.number,
+      note: p.string,
+    },
+  },
+  accountTransactions: {
+    entity: 'AccountTransaction',
+    properties: {
+      ...common({ supplementalData: false }),
+      transactionId: p.string,
+      note: p.string,
+      bankAccountRef: p.object({ id: p.string, name: p.string }),
+      date: p.date,
+      status: p.enumOf('Unknown', 'Unreconciled', 'Reconciled', 'Void'),
+      currency: p.string,
+      currencyRate: p.number,
+      lines: p.array,
+      totalAmount: p.number,
+    },
+  },
+  directCosts: direct('DirectCost'),
+  directIncomes: direct('DirectIncome'),
+  transfers: {
+    entity: 'Transfer',
+    properties: {
+      ...common(),
+      description: p.string,
+      contactRef,
+      date: p.date,
+      from: transferAccount,
+      to: transferAccount,
+      trackingCategoryRefs: p.array,
+      depositedRecordRefs: p.array,
+    },
+  },
+  bankTransactions: {
+    entity: 'BankTransaction',
+    properties: {
+      ...common({ supplementalData: false }),
+      accountId: p.string,
+      clearedOnDate: p.date,
+      description: p.string,
+      reconciled: p.boolean,
+      amount: p.number,
+      balance: p.number,
+      transactionType: p.enumOf(
+        'Unknown', 'Credit', 'Debit', 'Int', 'Div', 'Fee', 'SerChg', 'Dep', 'Atm', 'Pos', 'Xfer', 'Check', 'Payment', 'Cash', 'DirectDep', 'DirectDebit', 'RepeatPmt', 'Other',
+      ),
     },
   },
 } as const satisfies Record<string, AccountingSchema>;

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DIALECTS } from '../../test/support/stores.js';
 import { createTestApp, type TestApp } from '../../test/support/app.js';
 import { startEngine, type Engine } from '../../test/support/engine.js';
-import { V1_READ_TYPES } from '../domain/data-types.js';
+import { ACCOUNTING_READ_TYPES } from '../domain/data-types.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -113,15 +113,15 @@ describe.each(DIALECTS)('scheduler [%s]', (dialect) => {
   });
 
   it('two schedulers at once never queue one slot twice', async () => {
-    await setSchedules(Object.fromEntries(V1_READ_TYPES.map((d) => [d, 1])));
+    await setSchedules(Object.fromEntries(ACCOUNTING_READ_TYPES.map((d) => [d, 1])));
     await link();
     for (let h = 0; h < 5; h++) {
       t.clock.advance(HOUR);
       const [a, b, c] = await Promise.all([engine.tick(), engine.tick(), engine.tick()]);
-      expect(a.queued + b.queued + c.queued).toBe(V1_READ_TYPES.length);
+      expect(a.queued + b.queued + c.queued).toBe(ACCOUNTING_READ_TYPES.length);
       await engine.pool.drain();
     }
-    expect((await scheduled()).length).toBe(5 * V1_READ_TYPES.length);
+    expect((await scheduled()).length).toBe(5 * ACCOUNTING_READ_TYPES.length);
   });
 
   it('a busy pair is skipped, and the next due time counts from its completion', async () => {
@@ -191,12 +191,12 @@ describe.each(DIALECTS)('scheduler [%s]', (dialect) => {
   it('a re-link queues the first-link read again', async () => {
     await link();
     const before = await t.store.db.selectFrom('datasets').select('id').where('connection_id', '=', connectionId).where('trigger', '=', 'first-link').execute();
-    expect(before.length).toBe(V1_READ_TYPES.length);
+    expect(before.length).toBe(ACCOUNTING_READ_TYPES.length);
     await t.call('PATCH', `/companies/${companyId}/connections/${connectionId}`, { status: 'Unlinked' });
     // An Unlinked connection is re-linked by the client (the browser Link page may not undo an unlink).
     expect((await t.call('PUT', `/companies/${companyId}/connections/${connectionId}/authorization`, {})).statusCode).toBe(200);
     await engine.pool.drain();
     const after = await t.store.db.selectFrom('datasets').select('id').where('connection_id', '=', connectionId).where('trigger', '=', 'first-link').execute();
-    expect(after.length).toBe(2 * V1_READ_TYPES.length);
+    expect(after.length).toBe(2 * ACCOUNTING_READ_TYPES.length);
   });
 });

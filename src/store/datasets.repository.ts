@@ -7,7 +7,7 @@ import { datasetsEnded } from './webhook-outbox.js';
 import { clearStagingOfDatasets } from './staging.js';
 
 export type DatasetRow = Omit<DatasetsTable, 'seq'> & { seq: number };
-export type NewDataset = Omit<DatasetsTable, 'seq'>;
+export type NewDataset = Omit<DatasetsTable, 'seq' | 'validation'> & { validation?: string | null };
 /** A dataset as claimed by a worker, with its connection's integration key (metrics labels). */
 export type ClaimedDataset = DatasetRow & { integration_key: string };
 
@@ -273,7 +273,7 @@ export class DatasetsRepository {
     status: DatasetStatus,
     completed: string,
     fields: Partial<
-      Pick<DatasetRow, 'error_message' | 'status_description' | 'cursor_out' | 'full_listing' | 'records_added' | 'records_updated' | 'records_deleted' | 'source_calls'>
+      Pick<DatasetRow, 'error_message' | 'status_description' | 'cursor_out' | 'full_listing' | 'records_added' | 'records_updated' | 'records_deleted' | 'source_calls' | 'validation'>
     > = {},
     db: Db = this.db,
   ): Promise<DatasetRow | undefined> {

@@ -273,6 +273,43 @@ export class RecordsRepository {
       .executeTakeFirst() as Promise<RecordRow | undefined>;
   }
 
+  /** Which of `ids` are stored, not deleted, for the connection and type (pull validation's reference check). */
+  async existingIds(connectionId: string, dataType: string, ids: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < ids.length; i += STAGE_BATCH) {
+      const rows = await this.db
+        .selectFrom('records')
+        .select('record_id')
+        .where('connection_id', '=', connectionId)
+        .where('data_type', '=', dataType)
+        .where('record_id', 'in', ids.slice(i, i + STAGE_BATCH))
+        .where('is_deleted', '=', 0)
+        .execute();
+      for (const r of rows) found.add(r.record_id);
+    }
+    return found;
+  }
+
+  /**
+   * Every stored record of a type, in keyset pages of `batch` (id order), handed to `fn` page by page: a report over a
+   * 100k-invoice company holds one page of documents at a time, never the whole type.
+   */
+  async scan(connectionId: string, dataType: string, fn: (rows: RecordRow[]) => void, batch = 1000): Promise<void> {
+    let after: string | undefined;
+    for (;;) {
+      let q = this.db
+        .selectFrom('records')
+        .select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'])
+        .where('connection_id', '=', connectionId)
+        .where('data_type', '=', dataType);
+      if (after !== undefined) q = q.where('record_id', '>', after);
+      const rows = await q.orderBy('record_id').limit(batch).execute();
+      if (rows.length) fn(rows);
+      if (rows.length < batch) return;
+      after = rows[rows.length - 1]!.record_id;
+    }
+  }
+
   /** Every stored record of a type, in id order (statements are small: monthly periods). */
   all(connectionId: string, dataType: string, asOf?: string | undefined): Promise<RecordRow[]> {
     return this.source(connectionId, dataType, asOf)

@@ -96,6 +96,8 @@ export interface DatasetsTable {
   records_updated: number;
   records_deleted: number;
   source_calls: number | null;
+  /** JSON `{errors, warnings}`: the pull's validation findings (migration 0015). */
+  validation: string | null;
 }
 
 export interface CompanySyncSettingsTable {

@@ -3,7 +3,7 @@ import { DIALECTS } from '../../test/support/stores.js';
 import { createTestApp, expectErrorShape, type TestApp } from '../../test/support/app.js';
 import { startEngine, waitFor, type Engine } from '../../test/support/engine.js';
 import { AuthRevokedError, FetchFailedError, MappingError, PermissionDeniedError, RateLimitedError } from '../connectors/connector.js';
-import { V1_READ_TYPES } from '../domain/data-types.js';
+import { ACCOUNTING_READ_TYPES } from '../domain/data-types.js';
 import { DatasetsRepository } from '../store/datasets.repository.js';
 
 describe.each(DIALECTS)('pull engine [%s]', (dialect) => {
@@ -49,8 +49,8 @@ describe.each(DIALECTS)('pull engine [%s]', (dialect) => {
     engine.connector.seed('customers', 3);
     await link();
     const ops = await history();
-    expect(ops.length).toBe(V1_READ_TYPES.length);
-    expect(new Set(ops.map((o) => o.dataType))).toEqual(new Set(V1_READ_TYPES));
+    expect(ops.length).toBe(ACCOUNTING_READ_TYPES.length);
+    expect(new Set(ops.map((o) => o.dataType))).toEqual(new Set(ACCOUNTING_READ_TYPES));
     for (const o of ops) await terminal(o.id);
     const done = await history();
     expect(done.every((o) => o.status === 'Complete' && o.progress === 100 && o.isCompleted && !o.isErrored)).toBe(true);
@@ -108,7 +108,7 @@ describe.each(DIALECTS)('pull engine [%s]', (dialect) => {
     // refresh-all skips busy pairs silently
     const all = await t.call('POST', `/companies/${companyId}/data/all`);
     expect(all.statusCode).toBe(204);
-    expect((await history()).length).toBe(V1_READ_TYPES.length);
+    expect((await history()).length).toBe(ACCOUNTING_READ_TYPES.length);
   });
 
   it('holds one in-progress dataset per pair under 100 concurrent requests', async () => {

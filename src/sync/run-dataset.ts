@@ -26,6 +26,7 @@ import { recordConnectionError, statusText } from '../store/connection-errors.js
 import { StoredCredentials } from './credentials.js';
 import type { Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
+import { PullValidator } from '../domain/pull-validation.js';
 
 export interface RunDeps {
   store: Store;
@@ -125,6 +126,7 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
     });
     let seen = 0;
     let outcome;
+    const validator = new PullValidator(dataType);
     // One page read ahead: the connector fetches page n+1 while page n is staged (a 100k-invoice pull spent a fifth
     // of its time waiting for the platform between writes). At most two pages are held.
     let ahead = pages.next();
@@ -140,6 +142,7 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
         ahead.catch(() => {}); // a failure surfaces when awaited above, never as an unhandled rejection
         const page: SourceRecord[] = next.value;
         await records.stage(ds.id, page);
+        validator.page(page);
         seen += page.length;
       }
     } catch (err) {
@@ -148,6 +151,11 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
       throw err;
     }
     if (signal.aborted) throw signal.reason ?? new Error('aborted');
+
+    // References of the records read are checked against what is stored of the types they point at (a type never
+    // pulled successfully is not checked); the findings are stored with the dataset (GET …/sync/{datasetId}/validation).
+    await validator.resolve(async (target, ids) => ((await datasets.lastComplete(conn.id, target)) ? records.existingIds(conn.id, target, ids) : undefined));
+    const validation = JSON.stringify(validator.result());
 
     // Processing is shown while the merge runs; an incremental pull that found nothing has no merge to show.
     const merging = seen > 0 || outcome.fullListing;
@@ -177,6 +185,7 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
             records_updated: counts.updated,
             records_deleted: counts.deleted,
             source_calls: outcome.calls ?? null,
+            validation,
           },
           trx,
         );

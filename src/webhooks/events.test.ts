@@ -8,7 +8,7 @@ import { createTestApp, type TestApp } from '../../test/support/app.js';
 import { startEngine, type Engine } from '../../test/support/engine.js';
 import { Receiver, allowPrivateTargets, clearConsumers, createSender, subscribe, verify } from '../../test/support/webhooks.js';
 import { AuthRevokedError, FetchFailedError } from '../connectors/connector.js';
-import { V1_READ_TYPES } from '../domain/data-types.js';
+import { ACCOUNTING_READ_TYPES } from '../domain/data-types.js';
 import { CURRENT_EVENT_TYPES, LEGACY_EVENT_TYPES } from '../domain/webhook-events.js';
 import { emitEvents } from '../store/webhook-outbox.js';
 import type { WebhookSender } from './sender.js';
@@ -78,7 +78,7 @@ describe.each(DIALECTS)('webhook events [%s]', (dialect) => {
   };
   const syncOrder = async () => {
     const profile = (await t.call('GET', '/profile/syncSettings')).json();
-    return (profile.settings as { dataType: string }[]).map((s) => s.dataType).filter((d) => (V1_READ_TYPES as readonly string[]).includes(d));
+    return (profile.settings as { dataType: string }[]).map((s) => s.dataType).filter((d) => (ACCOUNTING_READ_TYPES as readonly string[]).includes(d));
   };
 
   it('company, connection and read events carry the documented current-style bodies', async () => {
@@ -179,7 +179,7 @@ describe.each(DIALECTS)('webhook events [%s]', (dialect) => {
     ]);
     const history = (await t.call('GET', `/companies/${company.id}/data/history?pageSize=100`)).json().results as { id: string; dataType: string }[];
     const completed = legacy('/hooks/legacy', 'Data sync completed');
-    expect(completed).toHaveLength(V1_READ_TYPES.length);
+    expect(completed).toHaveLength(ACCOUNTING_READ_TYPES.length);
     const invoices = history.find((h) => h.dataType === 'invoices')!;
     expect(completed.find((b) => b.Data.dataType === 'invoices')).toEqual({
       ...envelope,
@@ -236,7 +236,7 @@ describe.each(DIALECTS)('webhook events [%s]', (dialect) => {
       ['Linked', 'Unlinked'],
       ['Unlinked', 'Linked'],
     ]);
-    expect(legacy('/hooks/legacy', 'Data sync completed')).toHaveLength(2 * V1_READ_TYPES.length);
+    expect(legacy('/hooks/legacy', 'Data sync completed')).toHaveLength(2 * ACCOUNTING_READ_TYPES.length);
     expect(legacy('/hooks/legacy', 'New company synchronized')).toHaveLength(1);
     expect(bodies('/hooks/legacy').every((b) => b.eventType === undefined)).toBe(true);
   });
@@ -377,10 +377,10 @@ describe.each(DIALECTS)('webhook events [%s]', (dialect) => {
     await engine.sweeper.runOnce();
     await settle();
     const errors = legacy('/hooks/swept', 'Data Sync Status Changed To Error');
-    expect(errors).toHaveLength(V1_READ_TYPES.length);
+    expect(errors).toHaveLength(ACCOUNTING_READ_TYPES.length);
     expect(errors.every((e) => e.Data.datasetStatus === 'InternalError')).toBe(true);
     const [read] = ofType('/hooks/swept', 'read.completed');
-    expect(read.payload.dataTypes).toHaveLength(V1_READ_TYPES.length);
+    expect(read.payload.dataTypes).toHaveLength(ACCOUNTING_READ_TYPES.length);
     expect(read.payload.dataTypes.every((d: { status: string }) => d.status === 'InternalError')).toBe(true);
   });
 
@@ -402,7 +402,7 @@ describe.each(DIALECTS)('webhook events [%s]', (dialect) => {
     const reads = ofType('/hooks/reads', 'read.completed').slice(2);
     expect(reads.map((e) => e.payload.dataTypes[0].connectionId).sort()).toEqual([a.id, b.id].sort());
     for (const r of reads) {
-      expect(r.payload.dataTypes).toHaveLength(V1_READ_TYPES.length);
+      expect(r.payload.dataTypes).toHaveLength(ACCOUNTING_READ_TYPES.length);
       expect(r.payload.dataTypes.every((d: { status: string; connectionId: string }) => d.status === 'Complete' && d.connectionId === r.payload.dataTypes[0].connectionId)).toBe(true);
       expect(r.payload.modifiedFromDate).toBeDefined();
       expect(r.payload.dataTypes.filter((d: { recordsModified: boolean }) => d.recordsModified).map((d: { dataType: string }) => d.dataType)).toEqual(['bills']);

@@ -1,5 +1,5 @@
 import type { Connector, CredentialsStore, PullOutcome, PullRequest, SourceRecord } from '../../src/connectors/connector.js';
-import { V1_READ_TYPES, type DataType } from '../../src/domain/data-types.js';
+import { ACCOUNTING_READ_TYPES, type DataType } from '../../src/domain/data-types.js';
 
 interface Versioned {
   data: Record<string, unknown>;
@@ -39,7 +39,7 @@ export class TestConnector implements Connector {
   }
 
   supports(t: DataType): boolean {
-    return (V1_READ_TYPES as readonly string[]).includes(t);
+    return (ACCOUNTING_READ_TYPES as readonly string[]).includes(t);
   }
 
   upsert(t: DataType, id: string, data: Record<string, unknown>): void {

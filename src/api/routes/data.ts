@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_RECORD_BUDGET, RecordBudget, sendRecordList } from '../list-stream.js';
 import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
-import { companyNotFound, ConflictError, connectionNotFound, NotFoundError } from '../../domain/errors.js';
-import { READ_TYPES, STATEMENTS, type ReadType } from '../../domain/read-types.js';
+import { companyNotFound, ConflictError, connectionNotFound, NotFoundError, RequestValidationError } from '../../domain/errors.js';
+import { BANK_TRANSACTIONS, READ_TYPES, STATEMENTS, type ReadType } from '../../domain/read-types.js';
 import { isInProgress, type DatasetStatus } from '../../domain/statuses.js';
 import { buildStatement, type Month } from '../../domain/statements.js';
+import { AGED_DEFAULTS, AGED_LIMITS, AGED_SOURCES, AgedReportBuilder, type AgedKind } from '../../domain/aged-report.js';
+import type { DataType } from '../../domain/data-types.js';
 import { DatasetsRepository } from '../../store/datasets.repository.js';
 import { RecordsRepository, recordDocument, recordJson } from '../../store/records.repository.js';
 import type { ConnectionRow } from '../../store/connections.repository.js';
@@ -17,6 +19,11 @@ import { AsOfQuery, PagingQuery, Uuid, errorResponses, paged } from '../schemas.
 import { resolveAsOf } from './history.js';
 
 type Scope = { companyId: string; connectionId?: string };
+
+/** Spelled exactly as the index of migration 0015 (records_account_id) so the planner uses it. */
+export function bankTransactionAccountIs(dialect: 'sqlite' | 'postgres', accountId: string) {
+  return dialect === 'postgres' ? sql<boolean>`(data ->> 'accountId') = ${accountId}` : sql<boolean>`json_extract(data, '$.accountId') = ${accountId}`;
+}
 
 const Record_ = Type.Object({}, { additionalProperties: true, description: 'Accounting record (accounting-model.md §5)' });
 
@@ -58,12 +65,82 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   ];
 
   for (const { prefix, params, tag } of prefixes) {
-    for (const rt of READ_TYPES) registerRecordType(rt, prefix, params, tag);
+    for (const rt of READ_TYPES) if (tag === 'connection' || !rt.connectionOnly) registerRecordType(rt, prefix, params, tag);
+    if (tag === 'connection') registerBankTransactions(prefix, params);
     for (const st of STATEMENTS) registerStatement(st, prefix, params, tag);
     // Other data types and sub-resources (pdf, attachments…) are not served in v1 (accounting-model.md §2).
     app.get(`${prefix}/*`, { schema: { hide: true } }, async (req) => {
       throw new NotFoundError(`Operation GET ${req.url.split('?')[0]} is not supported by Syncline`);
     });
+  }
+
+  registerAgedReport('debtor', 'agedDebtor', 'AgedDebtorReport');
+  registerAgedReport('creditor', 'agedCreditor', 'AgedCreditorReport');
+
+  /**
+   * `GET /companies/{companyId}/reports/agedDebtor|agedCreditor[/available]` (domain/aged-report.ts). The report needs
+   * its documents type pulled once (the 409 rule); credits, payments and contacts are used when they have been pulled.
+   * `/available` answers whether every source type the platform provides has been pulled successfully.
+   */
+  function registerAgedReport(kind: AgedKind, segment: string, entity: string) {
+    const src = AGED_SOURCES[kind];
+    const params = Type.Object({ companyId: Uuid });
+    const completed = async (connectionId: string, t: string) => (await datasets.availability(connectionId, t)).hasComplete;
+    app.get<{ Params: Scope; Querystring: { reportDate?: string; periodLengthDays?: number; numberOfPeriods?: number } }>(
+      `/companies/:companyId/reports/${segment}`,
+      {
+        schema: {
+          operationId: `get-aged-${kind}s-report`,
+          tags: ['Reports'],
+          summary: `Aged ${kind}s: outstanding balances per ${kind === 'debtor' ? 'customer' : 'supplier'} and currency, by issue-date period`,
+          params,
+          querystring: Type.Object({
+            reportDate: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}([T ].*)?$', description: 'Documents issued before this date (default: today)' })),
+            periodLengthDays: Type.Optional(Type.Integer({ minimum: 1, maximum: AGED_LIMITS.periodLengthDays, default: AGED_DEFAULTS.periodLengthDays })),
+            numberOfPeriods: Type.Optional(Type.Integer({ minimum: 1, maximum: AGED_LIMITS.numberOfPeriods, default: AGED_DEFAULTS.numberOfPeriods })),
+          }),
+          response: { 200: Type.Object({}, { additionalProperties: true, description: entity }), ...errorResponses(400, 401, 404, 409) },
+        },
+      },
+      async (req) => {
+        const day = req.query.reportDate ? Date.parse(`${req.query.reportDate.slice(0, 10)}T00:00:00Z`) : Math.floor(ctx.clock.now().getTime() / 86_400_000) * 86_400_000;
+        if (Number.isNaN(day)) throw RequestValidationError.of('reportDate', `'${req.query.reportDate}' is not a date.`, 'Format');
+        const conn = await readable(req.params, src.documents);
+        const builder = new AgedReportBuilder(kind, {
+          reportDateMs: day,
+          periodLengthDays: req.query.periodLengthDays ?? AGED_DEFAULTS.periodLengthDays,
+          numberOfPeriods: req.query.numberOfPeriods ?? AGED_DEFAULTS.numberOfPeriods,
+        });
+        const doc = (r: { data: unknown }) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as Record<string, unknown>;
+        if (await completed(conn.id, src.contacts)) await records.scan(conn.id, src.contacts, (rows) => rows.forEach((r) => builder.contact(r.record_id, doc(r))));
+        await records.scan(conn.id, src.documents, (rows) => rows.forEach((r) => builder.document('documents', doc(r), r.is_deleted === 1)));
+        if (await completed(conn.id, src.credits)) await records.scan(conn.id, src.credits, (rows) => rows.forEach((r) => builder.document('credits', doc(r), r.is_deleted === 1)));
+        if (await completed(conn.id, src.payments)) await records.scan(conn.id, src.payments, (rows) => rows.forEach((r) => builder.payment(doc(r), r.is_deleted === 1)));
+        return builder.build(ctx.clock.now().toISOString());
+      },
+    );
+    app.get<{ Params: Scope }>(
+      `/companies/:companyId/reports/${segment}/available`,
+      {
+        schema: {
+          operationId: `is-aged-${kind}s-report-available`,
+          tags: ['Reports'],
+          summary: `Whether the aged ${kind}s report can be generated: every source type the platform provides has been pulled`,
+          params,
+          response: { 200: Type.Boolean(), ...errorResponses(400, 401, 404) },
+        },
+      },
+      async (req) => {
+        const conn = await connectionFor(req.params);
+        if (!conn) return false;
+        const def = ctx.registry.get(conn.integration_key);
+        for (const t of [src.contacts, src.documents, src.credits, src.payments] as DataType[]) {
+          if (def && !ctx.registry.supports(def, t)) continue;
+          if (!(await completed(conn.id, t))) return false;
+        }
+        return true;
+      },
+    );
   }
 
   function registerRecordType(rt: ReadType, prefix: string, params: ReturnType<typeof Type.Object>, tag: string) {
@@ -127,7 +204,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       },
     );
     const singular = rt.segment.replace(/ies$/, 'y').replace(/s$/, '');
-    const idParam = `${singular}Id`;
+    const idParam = rt.idParam ?? `${singular}Id`;
     app.get<{ Params: Scope & Record<string, string>; Querystring: AsOfQuery }>(
       `${listPath}/:${idParam}`,
       {
@@ -147,6 +224,41 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         const row = await records.get(conn.id, rt.dataType, id, asOf);
         if (!row) throw new NotFoundError(`No data available for ${rt.dataType} for ID ${id}`);
         return recordDocument(row, { withModifiedDate: true });
+      },
+    );
+  }
+
+  /**
+   * `…/bankAccounts/{accountId}/bankTransactions` (list only, as in Codat): the connection's bankTransactions records
+   * whose `accountId` is the path's, through the (connection, data type, accountId) index of migration 0015.
+   */
+  function registerBankTransactions(prefix: string, params: ReturnType<typeof Type.Object>) {
+    const rt = BANK_TRANSACTIONS;
+    app.get<{ Params: Scope & { accountId: string }; Querystring: PagingQuery }>(
+      `${prefix}/bankAccounts/:accountId/bankTransactions`,
+      {
+        schema: {
+          operationId: 'list-bank-account-transactions',
+          tags: ['Accounting data'],
+          summary: 'List the transactions of one bank account (deleted ones included, flagged metadata.isDeleted)',
+          params: Type.Composite([params, Type.Object({ accountId: Type.String({ minLength: 1 }) })]),
+          querystring: PagingQuery,
+          response: { 200: paged(Record_), ...errorResponses(400, 401, 404, 409) },
+        },
+      },
+      async (req, reply) => {
+        const list = compileListQuery(recordEntity(rt.dataType), req.query, ctx.store.dialect);
+        const page = pageRequest(req.query);
+        const conn = await readable(req.params, rt.dataType);
+        const { accountId } = req.params;
+        if (!(await records.get(conn.id, 'bankAccounts', accountId))) throw new NotFoundError(`No data available for bankAccounts for ID ${accountId}`);
+        const ofAccount = bankTransactionAccountIs(ctx.store.dialect, accountId);
+        const where = list.where ? sql<boolean>`(${ofAccount}) and (${list.where})` : ofAccount;
+        const { rows, total } = await records.list(conn.id, rt.dataType, page, { ...list, where }, 'text');
+        const path = req.url.split('?')[0]!;
+        const head = JSON.stringify(envelope(path, req.query, page, total, []));
+        const body = `{"results":[${rows.map((r) => recordJson(r, { withModifiedDate: true })).join(',')}${head.slice('{"results":['.length)}`;
+        return reply.type('application/json; charset=utf-8').send(body);
       },
     );
   }

@@ -198,4 +198,31 @@ export async function refreshRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       return pullOperation(row);
     },
   );
+
+  const ValidationItemSchema = Type.Object({ itemId: Type.String(), message: Type.String(), validatorName: Type.String() });
+  app.get<{ Params: { companyId: string; datasetId: string } }>(
+    '/companies/:companyId/sync/:datasetId/validation',
+    {
+      schema: {
+        operationId: 'get-read-validation-results',
+        tags: ['Refresh data'],
+        summary: 'What the pull found wrong with the records it read',
+        description:
+          '`errors`: records whose own figures do not add up (lines vs subTotal, subTotal + tax vs totalAmount, unbalanced journal entries, transfers whose sides differ). ' +
+          '`warnings`: references to records the connection does not have (one per missing id, naming the first record that referenced it). ' +
+          'Computed over the records the pull read, when it completed; empty for a pull that did not complete.',
+        params: Type.Object({ companyId: Uuid, datasetId: Uuid }),
+        response: {
+          200: Type.Object({ errors: Type.Array(ValidationItemSchema), warnings: Type.Array(ValidationItemSchema) }, { $id: 'ValidationResult' }),
+          ...errorResponses(400, 401, 404),
+        },
+      },
+    },
+    async (req) => {
+      await requireCompany(req.params.companyId);
+      const row = await datasets.getForCompany(req.params.companyId, req.params.datasetId);
+      if (!row) throw datasetNotFound(req.params.datasetId);
+      return row.validation ? JSON.parse(row.validation) : { errors: [], warnings: [] };
+    },
+  );
 }

@@ -20,7 +20,6 @@ const PATHS = [
   '/integrations/:platformKey/dataTypes/*',
   '/companies/:companyId/connections/:connectionId/data/queue/custom/*',
   '/companies/:companyId/connections/:connectionId/data/custom/*',
-  '/companies/:companyId/sync/:datasetId/validation',
   '/webhooks/integrationKeys/zapier',
   '/rules',
   '/rules/:ruleId',

@@ -13,6 +13,7 @@ import { m0010HousekeepingIndexes } from './0010-housekeeping-indexes.js';
 import { m0011LinkStates } from './0011-link-states.js';
 import { m0013DatasetsCompleted } from './0013-datasets-completed.js';
 import { m0014RecordHistory } from './0014-record-history.js';
+import { m0015MoreDataTypes } from './0015-more-data-types.js';
 
 /**
  * Forward-only numbered migrations. Kysely's Migrator runs each one in a transaction and serialises concurrent
@@ -34,5 +35,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0011-link-states': m0011LinkStates(dialect),
     '0013-datasets-completed': m0013DatasetsCompleted(dialect),
     '0014-record-history': m0014RecordHistory(dialect),
+    '0015-more-data-types': m0015MoreDataTypes(dialect),
   };
 }
