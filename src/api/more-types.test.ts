@@ -8,6 +8,8 @@ import { DIALECTS } from '../../test/support/stores.js';
 import { createTestApp, expectErrorShape, type TestApp } from '../../test/support/app.js';
 import { startEngine, waitFor, type Engine } from '../../test/support/engine.js';
 import { MORE_READ_TYPES } from '../domain/data-types.js';
+import { CodatAccounting } from '@codat/accounting';
+import { RFCDate } from '@codat/accounting/dist/sdk/types/index.js';
 
 const MISSING = '00000000-0000-4000-8000-000000000000';
 
@@ -201,5 +203,46 @@ describe.each(DIALECTS)('more accounting data types [%s]', (dialect) => {
     const bare = (await t.call('POST', '/companies', { name: 'Nothing' })).json().id;
     expect((await t.call('GET', `/companies/${bare}/reports/agedCreditor/available`)).json()).toBe(false);
     expect(expectErrorShape(await t.call('GET', `/companies/${bare}/reports/agedCreditor`), 409).error).toBe('The data set has not been requested.');
+  });
+
+  it('the official @codat/accounting SDK reads every new type, bank transactions and the aged reports', async () => {
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const sdk = new CodatAccounting({ security: { authHeader: t.authHeader }, serverURL: address, retryConfig: { strategy: 'none' } as never });
+    // The SDK parses each body into its model classes; the typed field must be there and hold our records.
+    const typed = (r: object) => {
+      const res = r as Record<string, unknown>;
+      expect(res.statusCode, JSON.stringify((res.rawResponse as any)?.data)).toBe(200);
+      const key = Object.keys(res).find((k) => !['contentType', 'statusCode', 'rawResponse'].includes(k) && res[k] !== undefined);
+      expect(key).toBeDefined();
+      return res[key!] as any;
+    };
+    const companyScope = { companyId };
+    const conn = { companyId, connectionId };
+    expect(typed(await sdk.billCreditNotes.list({ ...companyScope, query: 'status=Submitted' })).results.map((r: any) => r.billCreditNoteNumber)).toEqual(['BCN-1']);
+    expect(typed(await sdk.billCreditNotes.get({ ...companyScope, billCreditNoteId: 'bcn1' })).supplierRef.id).toBe('s1');
+    expect(typed(await sdk.journals.list({ ...companyScope, orderBy: '-name' })).results.length).toBeGreaterThan(0);
+    expect(typed(await sdk.journals.get({ ...companyScope, journalId: 'j2' })).name).toBe('Purchases');
+    expect(typed(await sdk.paymentMethods.list(companyScope)).results[0].type).toBe('CreditCard');
+    expect(typed(await sdk.paymentMethods.get({ ...companyScope, paymentMethodId: 'pm1' })).name).toBe('Card');
+    expect(typed(await sdk.purchaseOrders.list(companyScope)).results[0].purchaseOrderNumber).toBe('PO-1');
+    expect(typed(await sdk.purchaseOrders.get({ ...companyScope, purchaseOrderId: 'po1' })).status).toBe('Open');
+    expect(typed(await sdk.salesOrders.list(companyScope)).results[0].invoicingStatus).toBe('NotInvoiced');
+    expect(typed(await sdk.salesOrders.get({ ...companyScope, salesOrderId: 'so1' })).salesOrderNumber).toBe('SO-1');
+    expect(typed(await sdk.accountTransactions.list(conn)).results[0].lines[0].recordRef.dataType).toBe('invoices');
+    expect(typed(await sdk.accountTransactions.get({ ...conn, accountTransactionId: 'at1' })).status).toBe('Reconciled');
+    expect(typed(await sdk.directCosts.list(conn)).results[0].totalAmount).toBe(12);
+    expect(typed(await sdk.directCosts.get({ ...conn, directCostId: 'dc1' })).contactRef.id).toBe('s1');
+    expect(typed(await sdk.directIncomes.list(conn)).results[0].totalAmount).toBe(7);
+    expect(typed(await sdk.directIncomes.get({ ...conn, directIncomeId: 'di1' })).lineItems).toHaveLength(1);
+    expect(typed(await sdk.transfers.list(conn)).results[0].to.amount).toBe(500);
+    expect(typed(await sdk.transfers.get({ ...conn, transferId: 'tr1' })).from.accountRef.id).toBe('b1');
+    const bt = typed(await sdk.bankAccountTransactions.list({ ...conn, accountId: 'b2', orderBy: '-amount', pageSize: 2 }));
+    expect(bt).toMatchObject({ totalResults: 4, pageSize: 2 });
+    expect(bt.results.map((r: any) => r.id)).toEqual(['bt09', 'bt06']);
+    const debtors = typed(await sdk.reports.getAgedDebtorsReport({ ...companyScope, reportDate: new RFCDate('2026-03-01'), periodLengthDays: 30, numberOfPeriods: 3 }));
+    expect(debtors.data.find((d: any) => d.customerId === 'c1').agedCurrencyOutstanding[0].agedOutstandingAmounts[0].amount).toBe(90);
+    expect(typed(await sdk.reports.getAgedCreditorsReport(companyScope)).data[0].supplierId).toBe('s1');
+    expect((await sdk.reports.isAgedDebtorReportAvailable(companyScope)).isAgedDebtorReportAvailable200ApplicationJSONBoolean).toBe(true);
+    expect((await sdk.reports.isAgedCreditorsReportAvailable(companyScope)).isAgedCreditorsReportAvailable200ApplicationJSONBoolean).toBe(true);
   });
 });
