@@ -136,7 +136,9 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         const def = ctx.registry.get(conn.integration_key);
         for (const t of [src.contacts, src.documents, src.credits, src.payments] as DataType[]) {
           if (def && !ctx.registry.supports(def, t)) continue;
-          if (!(await completed(conn.id, t))) return false;
+          const { latest, hasComplete } = await datasets.availability(conn.id, t);
+          // A type the platform turned out not to provide (its pull ended NotSupported) is not needed.
+          if (!hasComplete && latest?.status !== 'NotSupported') return false;
         }
         return true;
       },
