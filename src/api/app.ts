@@ -25,7 +25,7 @@ import { syncSettingsRoutes } from './routes/sync-settings.js';
 import { dataRoutes } from './routes/data.js';
 import { historyRoutes } from './routes/history.js';
 import { webhooksRoutes } from './routes/webhooks.js';
-import { operationsRoutes } from './routes/operations.js';
+import { OperationsSummary, operationsRoutes } from './routes/operations.js';
 import { uiRoutes } from './routes/ui.js';
 
 const UUID_UPPER = /^(?=.*[A-F])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -75,6 +75,7 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.addSchema(ErrorMessage);
   app.addSchema(PullOperation);
+  app.addSchema(OperationsSummary);
 
   // JSON bodies: an empty body is "no body" (so DELETE/POST without a body never trips the parser).
   app.removeContentTypeParser('application/json');

@@ -8,7 +8,9 @@ import { DateTime, errorResponses } from '../schemas.js';
 const Count = Type.Integer({ minimum: 0 });
 const PerPlatform = Type.Array(Type.Object({ platform: Type.String(), count: Count }));
 
-const OperationsSummary = Type.Object(
+/** Registered at the root in app.ts: an addSchema inside the routes' scope gave that scope its own schema controller,
+ * whose default validator (type coercion, unknown keys dropped) then replaced the strict one for every route in it. */
+export const OperationsSummary = Type.Object(
   {
     generatedAt: DateTime,
     queue: Type.Object(
@@ -58,7 +60,6 @@ async function sumBy(counter: CounterLike, label: string): Promise<Map<string, n
  * this process's /metrics shows); pulls per hour are counted from the pull history, so they cover every process.
  */
 export async function operationsRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
-  app.addSchema(OperationsSummary);
   app.get(
     '/operations/summary',
     {

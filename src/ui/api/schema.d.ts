@@ -195,6 +195,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/accountTransactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List AccountTransaction records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-accountTransactions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/accountTransactions/{accountTransactionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one AccountTransaction */
+        get: operations["get-accountTransaction-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/accountTransactions/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one AccountTransaction, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-accountTransactions-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/accountTransactions/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of AccountTransaction records in commit order, resumable from an opaque cursor */
+        get: operations["list-accountTransactions-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/bankAccounts": {
         parameters: {
             query?: never;
@@ -212,7 +280,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/companies/{companyId}/connections/{connectionId}/data/bankAccounts/{bankAccountId}": {
+    "/companies/{companyId}/connections/{connectionId}/data/bankAccounts/{accountId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -221,6 +289,23 @@ export interface paths {
         };
         /** Get one BankAccount */
         get: operations["get-bankAccount-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/bankAccounts/{accountId}/bankTransactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the transactions of one bank account (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-bank-account-transactions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -255,6 +340,74 @@ export interface paths {
         };
         /** Change feed of BankAccount records in commit order, resumable from an opaque cursor */
         get: operations["list-bankAccounts-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/billCreditNotes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List BillCreditNote records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-billCreditNotes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/billCreditNotes/{billCreditNoteId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one BillCreditNote */
+        get: operations["get-billCreditNote-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/billCreditNotes/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one BillCreditNote, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-billCreditNotes-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/billCreditNotes/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of BillCreditNote records in commit order, resumable from an opaque cursor */
+        get: operations["list-billCreditNotes-changes-for-connection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -535,6 +688,142 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/directCosts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List DirectCost records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-directCosts-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/directCosts/{directCostId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one DirectCost */
+        get: operations["get-directCost-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/directCosts/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one DirectCost, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-directCosts-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/directCosts/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of DirectCost records in commit order, resumable from an opaque cursor */
+        get: operations["list-directCosts-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/directIncomes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List DirectIncome records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-directIncomes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/directIncomes/{directIncomeId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one DirectIncome */
+        get: operations["get-directIncome-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/directIncomes/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one DirectIncome, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-directIncomes-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/directIncomes/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of DirectIncome records in commit order, resumable from an opaque cursor */
+        get: operations["list-directIncomes-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/financials/balanceSheet": {
         parameters: {
             query?: never;
@@ -807,6 +1096,142 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/journals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Journal records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-journals-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/journals/{journalId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one Journal */
+        get: operations["get-journal-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/journals/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Journal, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-journals-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/journals/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Journal records in commit order, resumable from an opaque cursor */
+        get: operations["list-journals-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/paymentMethods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List PaymentMethod records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-paymentMethods-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/paymentMethods/{paymentMethodId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one PaymentMethod */
+        get: operations["get-paymentMethod-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/paymentMethods/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one PaymentMethod, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-paymentMethods-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/paymentMethods/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of PaymentMethod records in commit order, resumable from an opaque cursor */
+        get: operations["list-paymentMethods-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/payments": {
         parameters: {
             query?: never;
@@ -867,6 +1292,142 @@ export interface paths {
         };
         /** Change feed of Payment records in commit order, resumable from an opaque cursor */
         get: operations["list-payments-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/purchaseOrders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List PurchaseOrder records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-purchaseOrders-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/purchaseOrders/{purchaseOrderId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one PurchaseOrder */
+        get: operations["get-purchaseOrder-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/purchaseOrders/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one PurchaseOrder, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-purchaseOrders-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/purchaseOrders/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of PurchaseOrder records in commit order, resumable from an opaque cursor */
+        get: operations["list-purchaseOrders-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/salesOrders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List SalesOrder records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-salesOrders-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/salesOrders/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one SalesOrder, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-salesOrders-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/salesOrders/{salesOrderId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one SalesOrder */
+        get: operations["get-salesOrder-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/salesOrders/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of SalesOrder records in commit order, resumable from an opaque cursor */
+        get: operations["list-salesOrders-changes-for-connection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1079,6 +1640,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Transfer records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-transfers-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/transfers/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Transfer, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-transfers-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/transfers/{transferId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one Transfer */
+        get: operations["get-transfer-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/transfers/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Transfer records in commit order, resumable from an opaque cursor */
+        get: operations["list-transfers-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/accounts": {
         parameters: {
             query?: never;
@@ -1147,6 +1776,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/accountTransactions/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one AccountTransaction, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-accountTransactions-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/accountTransactions/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of AccountTransaction records in commit order, resumable from an opaque cursor */
+        get: operations["list-accountTransactions-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/all": {
         parameters: {
             query?: never;
@@ -1181,7 +1844,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/companies/{companyId}/data/bankAccounts/{bankAccountId}": {
+    "/companies/{companyId}/data/bankAccounts/{accountId}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1224,6 +1887,74 @@ export interface paths {
         };
         /** Change feed of BankAccount records in commit order, resumable from an opaque cursor */
         get: operations["list-bankAccounts-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/billCreditNotes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List BillCreditNote records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-billCreditNotes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/billCreditNotes/{billCreditNoteId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one BillCreditNote */
+        get: operations["get-billCreditNote"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/billCreditNotes/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one BillCreditNote, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-billCreditNotes-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/billCreditNotes/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of BillCreditNote records in commit order, resumable from an opaque cursor */
+        get: operations["list-billCreditNotes-changes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1496,6 +2227,74 @@ export interface paths {
         };
         /** Change feed of Customer records in commit order, resumable from an opaque cursor */
         get: operations["list-customers-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/directCosts/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one DirectCost, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-directCosts-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/directCosts/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of DirectCost records in commit order, resumable from an opaque cursor */
+        get: operations["list-directCosts-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/directIncomes/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one DirectIncome, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-directIncomes-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/directIncomes/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of DirectIncome records in commit order, resumable from an opaque cursor */
+        get: operations["list-directIncomes-changes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1827,6 +2626,142 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/journals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Journal records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-journals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/journals/{journalId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one Journal */
+        get: operations["get-journal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/journals/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Journal, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-journals-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/journals/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Journal records in commit order, resumable from an opaque cursor */
+        get: operations["list-journals-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/paymentMethods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List PaymentMethod records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-paymentMethods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/paymentMethods/{paymentMethodId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one PaymentMethod */
+        get: operations["get-paymentMethod"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/paymentMethods/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one PaymentMethod, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-paymentMethods-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/paymentMethods/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of PaymentMethod records in commit order, resumable from an opaque cursor */
+        get: operations["list-paymentMethods-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/payments": {
         parameters: {
             query?: never;
@@ -1895,6 +2830,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/purchaseOrders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List PurchaseOrder records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-purchaseOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/purchaseOrders/{purchaseOrderId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one PurchaseOrder */
+        get: operations["get-purchaseOrder"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/purchaseOrders/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one PurchaseOrder, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-purchaseOrders-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/purchaseOrders/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of PurchaseOrder records in commit order, resumable from an opaque cursor */
+        get: operations["list-purchaseOrders-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/queue/{dataType}": {
         parameters: {
             query?: never;
@@ -1906,6 +2909,74 @@ export interface paths {
         put?: never;
         /** Queue one data type (400 DatasetAlreadyInProgressException when it is already in progress) */
         post: operations["refresh-data-type"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/salesOrders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List SalesOrder records (deleted ones included, flagged metadata.isDeleted) */
+        get: operations["list-salesOrders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/salesOrders/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one SalesOrder, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-salesOrders-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/salesOrders/{salesOrderId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one SalesOrder */
+        get: operations["get-salesOrder"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/salesOrders/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of SalesOrder records in commit order, resumable from an opaque cursor */
+        get: operations["list-salesOrders-changes"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2116,6 +3187,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/transfers/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one Transfer, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-transfers-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/transfers/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of Transfer records in commit order, resumable from an opaque cursor */
+        get: operations["list-transfers-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/dataStatus": {
         parameters: {
             query?: never;
@@ -2125,6 +3230,94 @@ export interface paths {
         };
         /** Per data type: current status, last successful sync, latest and latest successful sync ids */
         get: operations["get-company-data-status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/reports/agedCreditor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Aged creditors: outstanding balances per supplier and currency, by issue-date period */
+        get: operations["get-aged-creditors-report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/reports/agedCreditor/available": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the aged creditors report can be generated: every source type the platform provides has been pulled */
+        get: operations["is-aged-creditors-report-available"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/reports/agedDebtor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Aged debtors: outstanding balances per customer and currency, by issue-date period */
+        get: operations["get-aged-debtors-report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/reports/agedDebtor/available": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the aged debtors report can be generated: every source type the platform provides has been pulled */
+        get: operations["is-aged-debtors-report-available"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/sync/{datasetId}/validation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the pull found wrong with the records it read
+         * @description `errors`: records whose own figures do not add up (lines vs subTotal, subTotal + tax vs totalAmount, unbalanced journal entries, transfers whose sides differ). `warnings`: references to records the connection does not have (one per missing id, naming the first record that referenced it). Computed over the records the pull read, when it completed; empty for a pull that did not complete.
+         */
+        get: operations["get-read-validation-results"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4073,6 +5266,366 @@ export interface operations {
             };
         };
     };
+    "list-accountTransactions-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-accountTransaction-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                accountTransactionId: string;
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-accountTransactions-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-accountTransactions-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-bankAccounts-for-connection": {
         parameters: {
             query?: {
@@ -4176,7 +5729,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                bankAccountId: string;
+                accountId: string;
                 /** @description Lowercase UUID */
                 companyId: string;
                 /** @description Lowercase UUID */
@@ -4194,6 +5747,96 @@ export interface operations {
                 content: {
                     "application/json": {
                         [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-bank-account-transactions": {
+        parameters: {
+            query?: {
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                accountId: string;
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
                     };
                 };
             };
@@ -4344,6 +5987,366 @@ export interface operations {
         };
     };
     "list-bankAccounts-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-billCreditNotes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-billCreditNote-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                billCreditNoteId: string;
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-billCreditNotes-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-billCreditNotes-changes-for-connection": {
         parameters: {
             query?: {
                 /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
@@ -5873,6 +7876,726 @@ export interface operations {
             };
         };
     };
+    "list-directCosts-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-directCost-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                directCostId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-directCosts-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-directCosts-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-directIncomes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-directIncome-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                directIncomeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-directIncomes-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-directIncomes-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-balance-sheet-for-connection": {
         parameters: {
             query: {
@@ -7243,6 +9966,726 @@ export interface operations {
             };
         };
     };
+    "list-journals-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-journal-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                journalId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-journals-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-journals-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-paymentMethods-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-paymentMethod-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                paymentMethodId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-paymentMethods-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-paymentMethods-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-payments-for-connection": {
         parameters: {
             query?: {
@@ -7514,6 +10957,726 @@ export interface operations {
         };
     };
     "list-payments-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-purchaseOrders-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-purchaseOrder-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                purchaseOrderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-purchaseOrders-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-purchaseOrders-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-salesOrders-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-salesOrders-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-salesOrder-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                salesOrderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-salesOrders-changes-for-connection": {
         parameters: {
             query?: {
                 /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
@@ -8683,6 +12846,366 @@ export interface operations {
             };
         };
     };
+    "list-transfers-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-transfers-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-transfer-for-connection": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                transferId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-transfers-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-accounts": {
         parameters: {
             query?: {
@@ -9035,6 +13558,200 @@ export interface operations {
             };
         };
     };
+    "list-accountTransactions-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-accountTransactions-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "refresh-company-data": {
         parameters: {
             query?: never;
@@ -9184,7 +13901,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                bankAccountId: string;
+                accountId: string;
                 /** @description Lowercase UUID */
                 companyId: string;
             };
@@ -9348,6 +14065,358 @@ export interface operations {
         };
     };
     "list-bankAccounts-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-billCreditNotes": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-billCreditNote": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                billCreditNoteId: string;
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-billCreditNotes-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-billCreditNotes-changes": {
         parameters: {
             query?: {
                 /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
@@ -10756,6 +15825,394 @@ export interface operations {
         };
     };
     "list-customers-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-directCosts-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-directCosts-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-directIncomes-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-directIncomes-changes": {
         parameters: {
             query?: {
                 /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
@@ -12390,6 +17847,710 @@ export interface operations {
             };
         };
     };
+    "list-journals": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-journal": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                journalId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-journals-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-journals-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-paymentMethods": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-paymentMethod": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                paymentMethodId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-paymentMethods-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-paymentMethods-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-payments": {
         parameters: {
             query?: {
@@ -12742,6 +18903,358 @@ export interface operations {
             };
         };
     };
+    "list-purchaseOrders": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-purchaseOrder": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                purchaseOrderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-purchaseOrders-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-purchaseOrders-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "refresh-data-type": {
         parameters: {
             query?: {
@@ -12788,6 +19301,358 @@ export interface operations {
             };
             /** @description ErrorMessage */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-salesOrders": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+                /** @description One property, optional "-" prefix for descending */
+                orderBy?: string;
+                page?: number;
+                pageSize?: number;
+                /** @description Query language expression (query-language.md) */
+                query?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            [key: string]: unknown;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-salesOrders-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-salesOrder": {
+        parameters: {
+            query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                salesOrderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accounting record (accounting-model.md §5) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-salesOrders-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13853,6 +20718,200 @@ export interface operations {
             };
         };
     };
+    "list-transfers-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-transfers-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-company-data-status": {
         parameters: {
             query?: never;
@@ -13893,6 +20952,301 @@ export interface operations {
                              */
                             latestSyncId?: string;
                         };
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-aged-creditors-report": {
+        parameters: {
+            query?: {
+                numberOfPeriods?: number;
+                periodLengthDays?: number;
+                /** @description Documents issued before this date (default: today) */
+                reportDate?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description AgedCreditorReport */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "is-aged-creditors-report-available": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": boolean;
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-aged-debtors-report": {
+        parameters: {
+            query?: {
+                numberOfPeriods?: number;
+                periodLengthDays?: number;
+                /** @description Documents issued before this date (default: today) */
+                reportDate?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description AgedDebtorReport */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "is-aged-debtors-report-available": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": boolean;
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "get-read-validation-results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                datasetId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        errors: {
+                            itemId: string;
+                            message: string;
+                            validatorName: string;
+                        }[];
+                        warnings: {
+                            itemId: string;
+                            message: string;
+                            validatorName: string;
+                        }[];
                     };
                 };
             };
