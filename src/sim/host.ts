@@ -20,7 +20,9 @@ export interface SimHost {
   clock: Clock;
   tenants: Map<string, Tenant>;
   tokens: TokenStore;
-  /** The rate-limit minute window, in real milliseconds. */
+  /** Now on the clock the rate-limit windows run on (real time unless the simulator was given a `rateClock`). */
+  rateNow(): number;
+  /** The rate-limit minute window, in milliseconds of `rateNow`. */
   windowMs: number;
   /** App-wide limit: calls per minute window across every tenant (Xero: 10,000), and the accepted calls in it. */
   app: { perMinute: number; window: number[] };

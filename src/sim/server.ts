@@ -34,6 +34,11 @@ export interface SimulatorOptions {
   refreshGraceSeconds?: number;
   /** Default limits of new tenants. The minute window runs on real time, because clients really wait. */
   rateLimit?: Partial<RateLimit> & { windowSeconds?: number; appPerMinute?: number };
+  /**
+   * The clock the minute windows run on (default: real time, not `clock`, which tests jump by days). Tests pass the
+   * same clock as the connector's `rateClock` so both sides count one window without wall-clock waits.
+   */
+  rateClock?: Clock;
   maxPageSize?: number;
   defaultPageSize?: number;
   /** Size of tenants created by the sandbox authorize endpoint when the request names none (default 200 invoices). */
@@ -107,7 +112,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   }
 
   const app = { perMinute: opts.rateLimit?.appPerMinute ?? 10_000, window: [] as number[] };
-  const simHost: SimHost = { clock, tenants, tokens, windowMs, app, maxPageSize, defaultPageSize, hanging, createTenant, grant };
+  const rateClock = opts.rateClock ?? systemClock;
+  const simHost: SimHost = { clock, rateNow: () => rateClock.now().getTime(), tenants, tokens, windowMs, app, maxPageSize, defaultPageSize, hanging, createTenant, grant };
   const serveApi = createXeroApi(simHost);
   const identity = createXeroIdentity(simHost);
   const { serveConnect, serveConnections } = identity;

@@ -35,6 +35,12 @@ export interface ApiClientSettings {
    */
   dayReserve?: number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * The clock the platform's rate windows run on (default: real time). Not the pull's business clock, which tests jump
+   * by days: the platform counts its minute in real time. Tests inject one clock shared with the simulator's
+   * `rateClock` and a `sleep` that moves it, so pacing is exercised without wall-clock waits (DESIGN invariant 7).
+   */
+  rateClock?: Clock;
 }
 
 /** State of one pull (or one keep-alive): counts calls and the pause budget since the last successful call. */
@@ -60,6 +66,7 @@ export class ApiClient {
   /** App-wide budget: the remainder a response reported (and when it arrived), and this process's calls. */
   private appReport: { left: number; at: number } | undefined;
   private appCalls: { sent: number; arrived?: number }[] = [];
+  private readonly rateNow: () => number;
   private get rateWindow(): number {
     return this.s.rateWindowMs;
   }
@@ -92,6 +99,8 @@ export class ApiClient {
     private readonly limiter: TenantLimiter,
   ) {
     this.pacer = new RatePacer(s.rateWindowMs);
+    const rc = s.rateClock;
+    this.rateNow = rc ? () => rc.now().getTime() : Date.now;
   }
 
   private backoff(attempt: number): number {
@@ -115,7 +124,7 @@ export class ApiClient {
     for (;;) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const release = await this.limiter.acquire(ctx.tenantId, ctx.signal);
-      const wait = this.pacer.delay(ctx.tenantId, Date.now());
+      const wait = this.pacer.delay(ctx.tenantId, this.rateNow());
       if (wait > 0) {
         // The platform's minute budget is spent: wait for a slot rather than collect a 429. Checked once per call,
         // holding the tenant's slot so pulls side by side wait in turn.
@@ -133,7 +142,7 @@ export class ApiClient {
         // only while what is known to be left (appLeftNow) is above zero; otherwise it waits for a slot to come back.
         try {
           for (;;) {
-            const now = Date.now();
+            const now = this.rateNow();
             if (this.appLeftNow(now) > 0) break;
             const w = Math.max(20, Math.min(this.rateWindow, ...this.appCalls.filter((c) => c.arrived !== undefined && c.arrived + this.rateWindow > now).map((c) => c.arrived! + this.rateWindow - now)));
             ctx.reportPause(new Date(ctx.clock.now().getTime() + w));
@@ -145,7 +154,7 @@ export class ApiClient {
           throw err;
         }
       }
-      const appCall: { sent: number; arrived?: number } = { sent: Date.now() };
+      const appCall: { sent: number; arrived?: number } = { sent: this.rateNow() };
       if (this.s.appRemaining) this.appCalls.push(appCall);
       let res: Response;
       let text: string;
@@ -161,7 +170,7 @@ export class ApiClient {
         });
         text = await res.text();
       } catch (err) {
-        appCall.arrived = Date.now();
+        appCall.arrived = this.rateNow();
         release();
         ctx.calls++;
         metrics.sourceCalls.inc({ platform: this.s.platform });
@@ -179,7 +188,7 @@ export class ApiClient {
       const remaining = this.s.remaining(res);
       // Stamped on arrival: the platform counted the call somewhere between sending and now, so its slot frees no
       // later than now + window (stamping at send time under load called a few milliseconds early: a 429).
-      const arrived = Date.now();
+      const arrived = this.rateNow();
       appCall.arrived = arrived;
       this.pacer.record(ctx.tenantId, arrived, res.status !== 429, remaining);
       if (this.s.appRemaining) {

@@ -586,17 +586,31 @@ describe('tokens, rate limits and faults', () => {
   });
 
   it('against a real per-minute limit, paces itself by X-MinLimit-Remaining: no 429, no call beyond the minimum', async () => {
-    const L = await link('conn-minute', { pageSize: 40, sleep: undefined, rateWindowMs: 1000 }, { rateLimit: { perMinute: 4, concurrent: 5, windowSeconds: 1 } });
+    // The simulator's minute window and the connector's pacer run on one injected clock, which only the pacer's
+    // sleeps move: what is proved does not depend on how fast the machine is.
+    const rateClock = new ManualClock('2026-06-15T12:00:00Z');
+    const start = rateClock.now().getTime();
+    const waits: number[] = [];
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+      rateClock.advance(ms);
+    };
+    const L = await link('conn-minute', { pageSize: 40, sleep, rateClock }, { rateClock, rateLimit: { perMinute: 4, concurrent: 5 } });
     try {
-      const started = Date.now();
       const r = await L.pull('invoices');
       expect(r.records).toHaveLength(400);
       const c = await admin(L.sim, 'GET', `/tenants/${L.info.tenantId}/counters`);
+      // The simulator refused nothing, so no window held more than its 4 calls; no call was wasted or repeated.
       expect(c.rateLimited.minute).toBe(0);
+      expect(c.rateLimited.total).toBe(0);
       expect(c.byEndpoint['GET /Invoices']).toBe(10);
-      // 10 calls, plus the one authorize() made, at 4 a second.
-      expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
-      expect(r.pauses.filter((p) => p !== null).length).toBeGreaterThan(0);
+      expect(r.outcome.calls).toBe(10);
+      // 10 calls, plus the one authorize() made, at 4 a minute: the pacer waited twice for the oldest call to leave
+      // the window (a whole minute each, as the clock stood still between calls), and reported each pause.
+      expect(waits).toEqual([60_000, 60_000]);
+      expect(rateClock.now().getTime() - start).toBe(120_000);
+      expect(r.pauses.filter((p) => p !== null)).toHaveLength(2);
+      expect(r.pauses.filter((p) => p === null)).toHaveLength(2);
     } finally {
       await L.sim.close();
     }

@@ -74,6 +74,8 @@ export interface XeroConnectorOptions {
   refreshMarginMs?: number;
   /** The platform's rate-limit window for pacing by X-MinLimit-Remaining (default 60 s: Xero's rolling minute). */
   rateWindowMs?: number;
+  /** The clock of the platform's rate windows (default: real time); tests share one with the simulator's `rateClock`. */
+  rateClock?: Clock;
   /** Test hook: how to wait (Retry-After pauses, retry backoff). Default: real timers. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
@@ -182,6 +184,7 @@ export class XeroConnector implements Connector {
         apiUrl: `${this.apiRoot}/api.xro/2.0`,
         pauseBudgetMs: opts.pauseBudgetMs ?? 15 * 60_000,
         rateWindowMs: opts.rateWindowMs ?? 60_000,
+        ...(opts.rateClock ? { rateClock: opts.rateClock } : {}),
         tenantHeaders: (tenantId) => ({ 'xero-tenant-id': tenantId }),
         remaining: (res) => intHeader(res, 'x-minlimit-remaining'),
         appRemaining: (res) => intHeader(res, 'x-appminlimit-remaining'),

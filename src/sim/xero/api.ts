@@ -270,7 +270,7 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
       return json(res, 403, { Type: null, Title: 'Forbidden', Status: 403, Detail: 'AuthorizationUnsuccessful', Instance: randomUUID(), Extensions: {} });
     }
     if (req.method !== 'GET') return json(res, 405, { Title: 'Method Not Allowed', Status: 405, Detail: 'the sandbox serves reads only' });
-    const nowReal = Date.now();
+    const nowReal = host.rateNow();
     const limited = rateLimited(tenant, nowReal, host.windowMs, host.app);
     const fault = limited ? undefined : takeFault(tenant, path);
     if (limited || fault?.kind === '429') {
