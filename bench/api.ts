@@ -9,10 +9,12 @@ import { customerId, sharedInvoiceStore } from './support/seed.js';
 
 const DB_NAME: Record<Dialect, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
 const API_KEY = 'BenchApiKey0123456789abcdefghijklmnopqrs';
-const AUTH = { authorization: `Basic ${Buffer.from(API_KEY).toString('base64')}` };
+export const AUTH = { authorization: `Basic ${Buffer.from(API_KEY).toString('base64')}` };
 
-interface Served {
+export interface Served {
   url: string;
+  /** The server process's id (its /proc/<pid>/status gives its RSS). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ async function start(args: string[], env: Record<string, string>, probe: (out: s
     if (url) {
       return {
         url,
+        pid: c.pid!,
         async stop() {
           if (c.exitCode === null) c.kill('SIGTERM');
           await exited;
@@ -41,7 +44,7 @@ async function start(args: string[], env: Record<string, string>, probe: (out: s
 }
 
 /** The real server, `syncline serve --no-worker`, on the seeded database; warnings-only logs, as the baseline's. */
-async function serve(location: string, dialect: Dialect): Promise<Served> {
+export async function serve(location: string, dialect: Dialect): Promise<Served> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const db: Record<string, string> = dialect === 'postgres' ? { DATABASE_URL: location } : { SYNCLINE_DATA_DIR: path.dirname(location) };

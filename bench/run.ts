@@ -15,8 +15,9 @@ import { queue } from './queue.js';
 import { scheduler } from './scheduler.js';
 import { api } from './api.js';
 import { history } from './history.js';
+import { listMemory } from './list-memory.js';
 
-const ALL: Benchmark[] = [queueWait, queue, webhooks, pullThroughput, politeness, query, api, scheduler, history];
+const ALL: Benchmark[] = [queueWait, queue, webhooks, pullThroughput, politeness, query, api, scheduler, history, listMemory];
 /** Parts of the above, runnable alone by name (not run twice by a plain `npm run bench`). */
 const PARTS: Benchmark[] = [politenessQbo];
 
