@@ -8,7 +8,7 @@ import { DIALECTS } from '../../test/support/stores.js';
 import { createTestApp, type TestApp } from '../../test/support/app.js';
 import { startEngine, type Engine } from '../../test/support/engine.js';
 import { allowPrivateTargets, clearConsumers, subscribe } from '../../test/support/webhooks.js';
-import { V1_READ_TYPES } from '../domain/data-types.js';
+import { ACCOUNTING_READ_TYPES } from '../domain/data-types.js';
 import { RecordsRepository } from '../store/records.repository.js';
 import { housekeepingTick, DEFAULT_HOUSEKEEPING_OPTIONS } from './housekeeping.js';
 import { emitEvents } from '../store/webhook-outbox.js';
@@ -46,7 +46,7 @@ describe.each(DIALECTS)('staged rows and deletions [%s]', (dialect) => {
     await engine.stop(); // hands the running pull back: the whole read is Queued
     engine.connector.behaviour.hang = false;
     const ids = (await t.store.db.selectFrom('datasets').select(['id', 'data_type']).where('connection_id', '=', conn.id).execute()).map((d) => d.id);
-    expect(ids).toHaveLength(V1_READ_TYPES.length);
+    expect(ids).toHaveLength(ACCOUNTING_READ_TYPES.length);
     return { company, conn, ids };
   };
   /** Pages a worker staged before it died. */
@@ -108,7 +108,7 @@ describe.each(DIALECTS)('staged rows and deletions [%s]', (dialect) => {
     const events = await t.store.db.selectFrom('webhook_events').select(['event_type', 'data']).where('company_id', '=', company.id).orderBy('seq').execute();
     expect(events.map((e) => e.event_type)).toEqual(['read.completed', 'connection.deleted', 'company.deleted']);
     const read = JSON.parse(events[0]!.data) as { dataTypes: { status: string }[] };
-    expect(read.dataTypes).toHaveLength(V1_READ_TYPES.length);
+    expect(read.dataTypes).toHaveLength(ACCOUNTING_READ_TYPES.length);
     expect(read.dataTypes.every((d) => d.status === 'Cancelled')).toBe(true);
     const deliveries = await t.store.db.selectFrom('webhook_deliveries').select('status').execute();
     expect(deliveries.length).toBeGreaterThanOrEqual(3);
