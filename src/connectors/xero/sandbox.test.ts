@@ -617,7 +617,14 @@ describe('tokens, rate limits and faults', () => {
   });
 
   it('paces by X-AppMinLimit-Remaining too: two tenants under one app-wide limit, no 429', async () => {
-    const L = await link('conn-app-a', { pageSize: 50, sleep: undefined, rateWindowMs: 1000 }, { rateLimit: { perMinute: 100_000, concurrent: 5, windowSeconds: 1, appPerMinute: 5 } });
+    // One injected clock for the simulator's windows and the pacer, moved only by the pacer's sleeps (no wall time).
+    const rateClock = new ManualClock('2026-06-15T12:00:00Z');
+    let waited = 0;
+    const sleep = async (ms: number) => {
+      waited++;
+      rateClock.advance(ms);
+    };
+    const L = await link('conn-app-a', { pageSize: 50, sleep, rateClock }, { rateClock, rateLimit: { perMinute: 100_000, concurrent: 5, appPerMinute: 5 } });
     try {
       // A second tenant of the same app, read by the same connector (one process, one app budget).
       const b = await L.connector.authorize({ connectionId: 'conn-app-b', companyName: 'Beta', signal: new AbortController().signal });
@@ -631,6 +638,10 @@ describe('tokens, rate limits and faults', () => {
       const all = await admin(L.sim, 'GET', '/counters');
       const limited = Object.values(all as Record<string, any>).reduce((n, c) => n + c.rateLimited.total, 0);
       expect(limited).toBe(0);
+      expect(all[L.info.tenantId!].byEndpoint['GET /Invoices']).toBe(8);
+      expect(all[b.connectionInfo.tenantId!].byEndpoint['GET /Invoices']).toBe(8);
+      // 2 authorize calls + 16 pages at 5 a minute across the app: the pacer waited instead of collecting 429s.
+      expect(waited).toBeGreaterThan(0);
       expect(ra.pauses.filter((p) => p !== null).length + rb.pauses.filter((p) => p !== null).length).toBeGreaterThan(0);
     } finally {
       await L.sim.close();
