@@ -12,6 +12,8 @@ import { chromiumMissing, ensureUiBuilt, launchBrowser, seriousViolations, start
 const missing = chromiumMissing();
 if (missing) console.warn(`[browser tests] skipped: ${missing}`);
 
+// Skipped only on a developer machine without Debian's chromium (the reason is printed above); under CI=true
+// chromiumMissing() throws instead, so CI can never skip these tests (.ci/run installs chromium).
 describe.skipIf(!!missing)('dashboard and Link pages in Chromium', () => {
   let stack: Stack;
   let browser: Browser;
