@@ -9,6 +9,7 @@ import type { Clock } from '../../lib/clock.js';
 import { metrics } from '../../lib/metrics.js';
 import { AuthRevokedError, FetchFailedError, NotSupportedError, PermissionDeniedError, RateLimitedError, type Credentials, type CredentialsStore } from '../connector.js';
 import { num, obj, str, type Wire } from './wire.js';
+import { abortableSleep } from '../http/limits.js';
 
 export interface QboCredentials extends Credentials {
   accessToken?: string;
@@ -42,20 +43,7 @@ export interface QboClientSettings {
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
+export { abortableSleep };
 
 /**
  * Per realm: a semaphore (calls in flight) and two sliding windows of call times (a second and a minute), in real
