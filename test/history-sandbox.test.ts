@@ -109,7 +109,7 @@ describe.each(DIALECTS)('record history against the Sandbox platform [%s]', (dia
 
     // Moment 1: edits, voids, soft deletes and new invoices.
     t.clock.advance(3_600_000);
-    const fresh = [];
+    const fresh: string[] = [];
     for (let i = 0; i < 4; i++) fresh.push((await admin('/records/invoices', { status: 'SUBMITTED' })).id as string);
     // And one approved (AUTHORISED) invoice, so an open invoice can be paid whatever the seed and today's date paid off.
     await admin('/records/invoices', {});
