@@ -146,6 +146,23 @@ describe.each(DIALECTS)('Xero Link flow against the simulator [%s]', (dialect) =
     expect((await connection(c.companyId, c.id)).status).toBe('Linked');
   });
 
+  it('cashFlowStatement is NotSupported for Xero: decided at queue time, never fetched, its read answers 404', async () => {
+    const c = await newConnection('Cash Flow Co');
+    expect((await app('GET', await consent(await start(c.linkUrl), [orgs.a]))).statusCode).toBe(302);
+    expect((await connection(c.companyId, c.id)).status).toBe('Linked');
+    await engine.pool.drain(60_000);
+    const reportCalls = async () => ((await (await fetch(`${sim.url}/admin/tenants/${orgs.a}/counters`)).json()) as { byEndpoint: Record<string, number> }).byEndpoint['GET /Reports/CashFlow'] ?? 0;
+    const before = await reportCalls();
+    const queued = await t.call('POST', `/companies/${c.companyId}/data/queue/cashFlowStatement`);
+    expect(queued.statusCode, queued.body).toBe(200);
+    expect(queued.json()).toMatchObject({ dataType: 'cashFlowStatement', status: 'NotSupported', isCompleted: true });
+    await engine.pool.drain(60_000);
+    expect(await reportCalls()).toBe(before);
+    const read = await t.call('GET', `/companies/${c.companyId}/data/financials/cashFlowStatement?periodLength=1&periodsToCompare=1`);
+    expect(read.statusCode, read.body).toBe(404);
+    expect((read.json() as { error: string }).error).toMatch(/cashFlowStatement not supported by platform\(s\) Xero/);
+  });
+
   it('several organisations: a chooser page; the ones not chosen are disconnected', async () => {
     const c = await newConnection('Several Orgs Co');
     const callback = await consent(await start(c.linkUrl), [orgs.a, orgs.b, orgs.c]);

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../test/support/stores.js';
 import { BASE_URL, createTestApp, expectErrorShape, type TestApp } from '../../test/support/app.js';
-import { ACCOUNTING_READ_TYPES, DATA_TYPES } from '../domain/data-types.js';
+import { ACCOUNTING_READ_TYPES, DATA_TYPES, V1_READ_TYPES } from '../domain/data-types.js';
+import { XeroConnector } from '../connectors/xero/index.js';
 import { FEATURE_STATES, FEATURE_TYPES, SOURCE_TYPES } from '../domain/statuses.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -88,6 +89,14 @@ describe.each(DIALECTS)('integrations API [%s]', (dialect) => {
       }
     }
     expect(SOURCE_TYPES).toContain(i.sourceType);
+  });
+
+  it('Xero lists no cashFlowStatement (Xero has no such report), and the registry agrees with the Xero connector', async () => {
+    const i = (await t.call('GET', '/integrations/gbol')).json();
+    expect(i.datatypeFeatures.map((f: any) => f.dataType).sort()).toEqual(ACCOUNTING_READ_TYPES.filter((x) => x !== 'cashFlowStatement').sort());
+    const connector = new XeroConnector({ apiUrl: 'https://api.xero.com', tokenUrl: 'https://identity.xero.com/connect/token', clientId: 'x' });
+    const def = t.ctx.registry.get('gbol')!;
+    for (const dataType of V1_READ_TYPES) expect(t.ctx.registry.supports(def, dataType), dataType).toBe(connector.supports(dataType));
   });
 
   it('returns branding, whose images are served without auth', async () => {

@@ -34,7 +34,8 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     sourceId: '3f6e9b2a-1c4d-4a8e-b7f0-5d2c9e1a6b31',
     colour: '#13B5EA',
     isBeta: false,
-    dataTypes: ACCOUNTING_READ_TYPES,
+    // Xero's Accounting API has no cash-flow report (source-platforms.md §1.3, §1.4): queuing it ends NotSupported.
+    dataTypes: ACCOUNTING_READ_TYPES.filter((t) => t !== 'cashFlowStatement'),
     requiredCredentials: ['refreshToken', 'tenantId'],
     optionalCredentials: ['accessToken', 'accessTokenExpiresAt'],
     refreshTokenIdleDays: 60,
