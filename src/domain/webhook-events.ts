@@ -91,6 +91,11 @@ export const DISABLE_AFTER_MS = 5 * 24 * HOUR;
 export const ROTATION_OVERLAP_MS = 24 * HOUR;
 /** A 2xx must arrive within this (§1, §7.1). */
 export const DELIVERY_TIMEOUT_MS = 15 * SECOND;
+/**
+ * Bytes of each response body kept in the delivery log (a receiver's error text fits; a page of HTML is cut). Bounded
+ * so the log's size stays attempts × 1 KiB at most, and it goes with its event after the retention period.
+ */
+export const RESPONSE_BODY_KEEP_BYTES = 1024;
 
 /**
  * When the attempt after failed attempt `attempt` (1-based) is due, or undefined when it was the last.

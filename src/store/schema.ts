@@ -240,6 +240,9 @@ export interface WebhookAttemptsTable {
   duration_ms: number;
   success: number;
   error: string | null;
+  /** The first bytes of the response body (RESPONSE_BODY_KEEP_BYTES), null without a response (migration 0023). */
+  response_body: string | null;
+  response_body_truncated: Generated<number>;
 }
 
 export interface DatasetReadsTable {

@@ -1,11 +1,11 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, WebhookAttemptsTable, WebhookConsumersTable } from './schema.js';
 import type { Dialect } from './db.js';
 import { offsetOf, type Page, type PageRequest } from './paging.js';
 import { dueDeliveries } from './claim-webhook-deliveries.sql.js';
 
 export type WebhookConsumerRow = WebhookConsumersTable;
-export type WebhookAttemptRow = Omit<WebhookAttemptsTable, 'seq'> & { seq: number };
+export type WebhookAttemptRow = Selectable<WebhookAttemptsTable>;
 
 /** A leased delivery with what sending it needs: the consumer's address and secrets, the event's facts. */
 export interface ClaimedDelivery {
@@ -37,6 +37,9 @@ export interface AttemptOutcome {
   durationMs: number;
   success: boolean;
   error: string | null;
+  /** The response body's first bytes (null when no response arrived) and whether it was longer. */
+  responseBody: string | null;
+  responseBodyTruncated: boolean;
   /** When the next attempt is due; undefined after a success or the last attempt. */
   nextAttemptAt: string | undefined;
 }
@@ -209,6 +212,8 @@ export class WebhooksRepository {
           duration_ms: a.durationMs,
           success: a.success ? 1 : 0,
           error: a.error,
+          response_body: a.responseBody,
+          response_body_truncated: a.responseBodyTruncated ? 1 : 0,
         })
         .execute();
       if (a.success) {

@@ -3,7 +3,7 @@
  * signing, outages, restarts, disabling, Retry-After, redirects, timeouts, isolation between consumers, the delivery
  * log and replay (webhooks.md §6, §7).
  */
-import { DELIVERY_TIMEOUT_MS } from '../domain/webhook-events.js';
+import { DELIVERY_TIMEOUT_MS, RESPONSE_BODY_KEEP_BYTES } from '../domain/webhook-events.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../test/support/stores.js';
 import { createTestApp, type TestApp } from '../../test/support/app.js';
@@ -111,7 +111,7 @@ describe.each(DIALECTS)('webhook delivery [%s]', (dialect) => {
     ).id;
     const failed = await attemptsOf(first);
     expect(failed.map((a) => a.attempt)).toEqual([4, 3, 2, 1]); // newest first: at 0, 5 s, 5 min 5 s, 35 min 5 s
-    expect(failed.every((a) => !a.success && a.error === 'connection refused' && a.statusCode === undefined)).toBe(true);
+    expect(failed.every((a) => !a.success && a.error === 'connection refused' && a.statusCode === undefined && a.responseBody === undefined)).toBe(true);
     expect(failed.map((a) => Date.parse(a.timestamp) - start).reverse()).toEqual([0, 5 * SECOND, 5 * MINUTE + 5 * SECOND, 35 * MINUTE + 5 * SECOND]);
 
     // Back up on the same port; the first request of each message is processed but answered 500, so it is retried:
@@ -273,13 +273,13 @@ describe.each(DIALECTS)('webhook delivery [%s]', (dialect) => {
     expect(refused.error).toMatch(/^address refused: localhost is a loopback address/);
   });
 
-  it('never logs the secret or URL credentials; reads a large response only up to a limit; a consumer deleted mid-request is no error', async () => {
+  it('never logs the secret or URL credentials; reads a large response only up to a limit and logs its first 1 KiB; a consumer deleted mid-request is no error', async () => {
     const lines: string[] = [];
     const log = createLogger('trace', { write: (line: string) => void lines.push(line) });
     const logged = createSender(t, {}, log);
     others.push(logged);
     const sub = await subscribe(t, `http://hook-user:hook-pass@127.0.0.1:${receiver.port}/cred`, ['company.created']);
-    receiver.answer = () => 500;
+    receiver.answer = () => ({ status: 500, body: 'database is down\u0000 (é)' });
     await company('Logged');
     await logged.settle();
     receiver.answer = () => ({ status: 200, body: 'x'.repeat(2_000_000) });
@@ -288,6 +288,13 @@ describe.each(DIALECTS)('webhook delivery [%s]', (dialect) => {
     expect(receiver.received[0]!.headers.authorization).toBe(`Basic ${Buffer.from('hook-user:hook-pass').toString('base64')}`);
     const [d] = await deliveries(sub.id);
     expect(d).toMatchObject({ status: 'succeeded', attempts: 2 });
+    // The delivery log keeps each answer's first RESPONSE_BODY_KEEP_BYTES bytes as text (NUL replaced: PostgreSQL
+    // text cannot hold it), and says when there was more.
+    const answers = (await t.call('GET', `/webhooks/${sub.id}/attempts`)).json().results as any[];
+    expect(answers.map((a) => [a.attempt, a.statusCode, a.responseBody, a.responseBodyTruncated])).toEqual([
+      [2, 200, 'x'.repeat(RESPONSE_BODY_KEEP_BYTES), true],
+      [1, 500, 'database is down\uFFFD (é)', false],
+    ]);
 
     receiver.answer = () => 'hang';
     await company('Vanishing');
@@ -357,6 +364,8 @@ describe.each(DIALECTS)('webhook delivery [%s]', (dialect) => {
       durationMs: expect.any(Number),
       success: false,
       error: 'HTTP 500',
+      responseBody: 'ok',
+      responseBodyTruncated: false,
     });
     const oneEvent = (await t.call('GET', `/webhooks/${a.id}/attempts?eventId=${eventId}`)).json().results;
     expect(oneEvent.map((x: { attempt: number }) => x.attempt)).toEqual([8, 7, 6, 5, 4, 3, 2, 1]);

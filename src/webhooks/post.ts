@@ -1,6 +1,7 @@
 /**
  * One delivery attempt over HTTP(S) (webhooks.md §7.1): no redirects followed, a hard timeout, the response body read
- * up to a small limit and otherwise ignored, and the connection made only to addresses that pass the address rules.
+ * up to a small limit (its first bytes kept for the delivery log, the rest ignored), and the connection made only to
+ * addresses that pass the address rules.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -10,6 +11,8 @@ export interface PostOptions {
   timeoutMs: number;
   /** Bytes of response body read before the connection is dropped. */
   maxResponseBytes: number;
+  /** Bytes of response body kept (for the delivery log); at most maxResponseBytes. */
+  keepResponseBytes: number;
   allowPrivate: boolean;
   signal: AbortSignal;
   agents?: { http: http.Agent; https: https.Agent };
@@ -19,6 +22,10 @@ export interface PostResult {
   /** Set when a response arrived. */
   statusCode?: number;
   retryAfter?: string;
+  /** The response body's first `keepResponseBytes` bytes as text (set when a response arrived). */
+  responseBody?: string;
+  /** The body was longer than what was kept. */
+  responseBodyTruncated?: boolean;
   /** Set when the attempt failed without a response, or with a non-2xx one. */
   error?: string;
   /** The attempt was abandoned because the sender is stopping: not an attempt at all. */
@@ -49,6 +56,16 @@ function describe(err: unknown, timeoutMs: number): string {
   return e?.message || String(err);
 }
 
+/**
+ * The kept bytes as text: UTF-8 with invalid sequences replaced, a character cut at the end of a truncated prefix
+ * dropped, and NUL replaced (PostgreSQL text cannot hold it).
+ */
+export function bodyText(bytes: Buffer, truncated: boolean): string {
+  let text = bytes.toString('utf8');
+  if (truncated) text = text.replace(/\uFFFD+$/, '');
+  return text.replaceAll('\u0000', '\uFFFD');
+}
+
 export function postJson(url: URL, body: string, headers: Record<string, string>, opts: PostOptions): Promise<PostResult> {
   const refused = refusedHost(url.hostname, opts.allowPrivate);
   if (refused) return Promise.resolve({ error: `${ADDRESS_REFUSED}: ${refused}` });
@@ -57,11 +74,19 @@ export function postJson(url: URL, body: string, headers: Record<string, string>
   return new Promise<PostResult>((resolve) => {
     let settled = false;
     let response: PostResult | undefined;
+    // The response body as far as it arrived: its first keepResponseBytes bytes, and how many bytes came in all.
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    let received = 0;
     const finish = (r: PostResult) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       opts.signal.removeEventListener('abort', onAbort);
+      if (r === response) {
+        r.responseBodyTruncated = received > keptBytes;
+        r.responseBody = bodyText(Buffer.concat(kept), r.responseBodyTruncated);
+      }
       resolve(r);
     };
     const fail = (err: unknown) => {
@@ -85,10 +110,14 @@ export function postJson(url: URL, body: string, headers: Record<string, string>
       response = { statusCode: code };
       if (typeof retryAfter === 'string') response.retryAfter = retryAfter;
       if (code < 200 || code > 299) response.error = code >= 300 && code < 400 ? `redirect (${code}) not followed` : `HTTP ${code}`;
-      let received = 0;
       res.on('data', (chunk: Buffer) => {
         received += chunk.length;
-        // The body is ignored (§7.1); past the limit the connection is not worth keeping.
+        if (keptBytes < opts.keepResponseBytes) {
+          const part = chunk.subarray(0, opts.keepResponseBytes - keptBytes);
+          kept.push(part);
+          keptBytes += part.length;
+        }
+        // The rest of the body is ignored (§7.1); past the limit the connection is not worth keeping.
         if (received > opts.maxResponseBytes) {
           res.destroy();
           finish(response!);

@@ -18,7 +18,7 @@ import type { Logger } from '../lib/logger.js';
 import { newId } from '../lib/ids.js';
 import { metrics } from '../lib/metrics.js';
 import type { SecretBox } from '../lib/secrets.js';
-import { DELIVERY_TIMEOUT_MS, DISABLE_AFTER_MS, nextAttemptAt, parseRetryAfter } from '../domain/webhook-events.js';
+import { DELIVERY_TIMEOUT_MS, DISABLE_AFTER_MS, RESPONSE_BODY_KEEP_BYTES, nextAttemptAt, parseRetryAfter } from '../domain/webhook-events.js';
 import type { Store } from '../store/db.js';
 import { WEBHOOKS_CHANNEL } from '../store/webhook-outbox.js';
 import { WebhooksRepository, type ClaimedDelivery } from '../store/webhooks.repository.js';
@@ -37,6 +37,8 @@ export interface SenderOptions {
   leaseMs: number;
   timeoutMs: number;
   maxResponseBytes: number;
+  /** Bytes of each response body kept in the delivery log (webhook_attempts.response_body). */
+  keepResponseBytes: number;
   /** SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: private and loopback targets allowed. */
   allowPrivate: boolean;
 }
@@ -48,6 +50,7 @@ export const DEFAULT_SENDER_OPTIONS: SenderOptions = {
   leaseMs: 60_000,
   timeoutMs: DELIVERY_TIMEOUT_MS,
   maxResponseBytes: 4096,
+  keepResponseBytes: RESPONSE_BODY_KEEP_BYTES,
   allowPrivate: false,
 };
 
@@ -207,6 +210,7 @@ export class WebhookSender {
       result = await postJson(url, body, headers, {
         timeoutMs: this.opts.timeoutMs,
         maxResponseBytes: this.opts.maxResponseBytes,
+        keepResponseBytes: Math.min(this.opts.keepResponseBytes, this.opts.maxResponseBytes),
         allowPrivate: this.opts.allowPrivate,
         signal: this.stopping.signal,
         agents: this.agents,
@@ -240,6 +244,8 @@ export class WebhookSender {
         durationMs,
         success,
         error: success ? null : (result.error ?? 'failed'),
+        responseBody: result.responseBody ?? null,
+        responseBodyTruncated: result.responseBodyTruncated ?? false,
         nextAttemptAt: next?.toISOString(),
       },
       newId(),

@@ -55,6 +55,10 @@ const DeliveryAttempt = Type.Object({
   durationMs: Type.Integer(),
   success: Type.Boolean(),
   error: Type.Optional(Type.String()),
+  responseBody: Type.Optional(
+    Type.String({ description: "The first 1 KiB of the receiver's response body (UTF-8, invalid bytes replaced); absent when no response arrived" }),
+  ),
+  responseBodyTruncated: Type.Optional(Type.Boolean({ description: 'true when the body was longer than responseBody' })),
 });
 
 const WebhookParams = Type.Object({ webhookId: Uuid });
@@ -98,6 +102,10 @@ function attemptToApi(row: WebhookAttemptRow): Record<string, unknown> {
   out.durationMs = row.duration_ms;
   out.success = row.success === 1;
   if (row.error !== null) out.error = row.error;
+  if (row.response_body !== null) {
+    out.responseBody = row.response_body;
+    out.responseBodyTruncated = row.response_body_truncated === 1;
+  }
   return out;
 }
 

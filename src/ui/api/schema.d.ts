@@ -22080,6 +22080,10 @@ export interface operations {
                              * @description Lowercase UUID
                              */
                             id: string;
+                            /** @description The first 1 KiB of the receiver's response body (UTF-8, invalid bytes replaced); absent when no response arrived */
+                            responseBody?: string;
+                            /** @description true when the body was longer than responseBody */
+                            responseBodyTruncated?: boolean;
                             statusCode?: number;
                             success: boolean;
                             /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
@@ -22391,6 +22395,10 @@ export interface operations {
                              * @description Lowercase UUID
                              */
                             id: string;
+                            /** @description The first 1 KiB of the receiver's response body (UTF-8, invalid bytes replaced); absent when no response arrived */
+                            responseBody?: string;
+                            /** @description true when the body was longer than responseBody */
+                            responseBodyTruncated?: boolean;
                             statusCode?: number;
                             success: boolean;
                             /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */

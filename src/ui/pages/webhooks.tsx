@@ -275,7 +275,10 @@ function DeliveryLog({ webhook }: { webhook: Webhook }) {
                     <td>#{a.attempt}</td>
                     <td>{a.success ? <Badge status="Complete">{a.statusCode ?? 'ok'}</Badge> : <Badge status="FetchError">{a.statusCode ?? 'no answer'}</Badge>}</td>
                     <td class="num">{a.durationMs} ms</td>
-                    <td class="small">{a.error ?? (a.success ? 'accepted' : '')}</td>
+                    <td class="small response-cell">
+                      {a.error ?? (a.success ? 'accepted' : '')}
+                      <ResponseBody body={a.responseBody} truncated={a.responseBodyTruncated} />
+                    </td>
                     <td>
                       <button type="button" class="btn btn-small" onClick={() => replay(a.eventId)} aria-label={`Replay event ${a.eventId}`}>
                         Replay
@@ -290,5 +293,21 @@ function DeliveryLog({ webhook }: { webhook: Webhook }) {
         </>
       ) : null}
     </section>
+  );
+}
+
+/** What the receiver answered: its first 1 KiB as the API keeps it, as text (never rendered as HTML). */
+function ResponseBody({ body, truncated }: { body?: string; truncated?: boolean }) {
+  if (body === undefined) return null;
+  if (body === '') return <div class="muted">empty body</div>;
+  const oneLine = body.replace(/\s+/g, ' ').trim();
+  return (
+    <details class="response-body">
+      <summary>
+        <span class="mono">{oneLine.length > 40 ? `${oneLine.slice(0, 40)}…` : oneLine}</span>
+      </summary>
+      <pre class="json">{body}</pre>
+      {truncated ? <p class="hint">First 1 KiB of a longer body.</p> : null}
+    </details>
   );
 }
