@@ -102,7 +102,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   // `--oauth-client ID:SECRET` registers the client with both dialects (QuickBooks clients always have a secret).
   const qboClients = [...(opts.qbo?.clients ?? []), ...(opts.oauthClients ?? []).flatMap((c) => (c.clientSecret ? [{ id: c.clientId, secret: c.clientSecret }] : []))];
-  const qbo = createQboDialect({ ...(opts.qbo ?? {}), clients: qboClients, clock, createTenant });
+  const qbo = createQboDialect({ ...(opts.qbo ?? {}), clients: qboClients, clock, createTenant, rateNow: () => rateClock.now().getTime() });
 
   function grant(tenantId: string): OfflineTokenSet {
     const t = tenants.get(tenantId);

@@ -103,3 +103,66 @@ export class RatePacer {
     s.at = at;
   }
 }
+
+/**
+ * Paces calls by fixed limits the platform publishes instead of reporting what is left (QuickBooks Online: 500 calls a
+ * minute and 10 in flight per realm, no remaining-budget headers): per key, a semaphore for calls in flight and two
+ * sliding windows of call times (a second and a minute). A caller waits for a slot, then for the windows, before it
+ * sends. Times are on `now` (real time by default, as platforms count; tests inject a clock and a `sleep` that moves
+ * it, DESIGN invariant 7).
+ */
+export class WindowPacer {
+  private readonly limiter: TenantLimiter;
+  private readonly calls = new Map<string, number[]>();
+  private readonly now: () => number;
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+
+  constructor(
+    private readonly o: {
+      perSecond: number;
+      perMinute: number;
+      concurrent: number;
+      now?: () => number;
+      sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+    },
+  ) {
+    this.limiter = new TenantLimiter(o.concurrent);
+    this.now = o.now ?? Date.now;
+    this.sleep = o.sleep ?? abortableSleep;
+  }
+
+  private window(key: string, now: number): number[] {
+    let c = this.calls.get(key);
+    if (!c) this.calls.set(key, (c = []));
+    while (c.length && c[0]! <= now - 60_000) c.shift();
+    return c;
+  }
+
+  /** Milliseconds until the key may make another call under both windows (0: now). */
+  delay(key: string, now = this.now()): number {
+    const c = this.window(key, now);
+    let wait = 0;
+    if (c.length >= this.o.perMinute) wait = c[c.length - this.o.perMinute]! + 60_000 - now;
+    const inSecond = c.filter((t) => t > now - 1000);
+    if (inSecond.length >= this.o.perSecond) wait = Math.max(wait, inSecond[inSecond.length - this.o.perSecond]! + 1000 - now);
+    return Math.max(0, wait);
+  }
+
+  /** Waits for a slot and the windows; returns the release of the slot. The call is counted when it is let go. */
+  async acquire(key: string, signal: AbortSignal): Promise<() => void> {
+    const release = await this.limiter.acquire(key, signal);
+    try {
+      for (let wait = this.delay(key); wait > 0; wait = this.delay(key)) await this.sleep(wait, signal);
+      this.window(key, this.now()).push(this.now());
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return release;
+  }
+
+  /** Calls made to the key in the last minute (for tests and metrics). */
+  recent(key: string): number {
+    return this.window(key, this.now()).length;
+  }
+}

@@ -6,6 +6,10 @@
  * Client authentication: with a client secret, HTTP Basic `client_id:client_secret` (RFC 6749 §2.3.1, what Xero and
  * Intuit expect); with only a client id (a public client using PKCE), `client_id` in the form body; with neither (the
  * Sandbox), no client authentication at all.
+ *
+ * What differs per platform is in the settings: the header that traces a call with the platform's support (Intuit:
+ * `intuit_tid`), the hint added to a refusal, the access-token lifetime when the response does not say, the form of
+ * a revocation request. A throttled token request (HTTP 429) waits Retry-After (60 s when absent) and is retried.
  */
 import type { Clock } from '../../lib/clock.js';
 import { metrics } from '../../lib/metrics.js';
@@ -36,6 +40,16 @@ export interface TokenClientSettings {
   /** Used when the token response does not say when the refresh token lapses. */
   refreshTokenIdleDays: number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Response header quoted in errors and returned with a grant, to trace a call with the platform (Intuit: intuit_tid). */
+  traceHeader?: string;
+  /** Said after an `invalid_grant` refusal (e.g. what it means for the connection and that it must be re-linked). */
+  refusalHint?: string;
+  /** Said after an `invalid_client` refusal (which configuration holds the client credentials). */
+  clientHint?: string;
+  /** Access-token lifetime in seconds when the response has no `expires_in` (default 1800). */
+  defaultAccessLifeSeconds?: number;
+  /** Body of a revocation request: RFC 7009's form (default) or Intuit's JSON `{"token": …}`. */
+  revocationBody?: 'form' | 'json';
 }
 
 /** What a token refresh needs from the caller: a clock, a signal, the credentials store and a call counter. */
@@ -50,6 +64,8 @@ export interface TokenContext {
 export interface TokenGrant {
   tokens: Required<Pick<OAuthTokens, 'accessToken' | 'accessTokenExpiresAt' | 'refreshToken' | 'refreshTokenExpiresAt'>>;
   body: Record<string, unknown>;
+  /** The trace header's value (settings.traceHeader), when the response carried one. */
+  trace?: string;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -114,6 +130,8 @@ export class TokenClient {
         }
         throw new FetchFailedError(`token endpoint unreachable: ${(err as Error).message}`);
       }
+      const trace = this.s.traceHeader ? (res.headers.get(this.s.traceHeader) ?? undefined) : undefined;
+      const traced = trace ? ` ${this.s.traceHeader}=${trace}` : '';
       let body: Record<string, unknown> | undefined;
       try {
         const v = JSON.parse(text) as unknown;
@@ -123,23 +141,34 @@ export class TokenClient {
       }
       if (res.status === 400 || res.status === 401) {
         const error = str(body?.error) ?? 'invalid_grant';
-        if (error === 'invalid_grant' || res.status === 401) throw new AuthRevokedError(`${what} refused: ${error}${body?.error_description ? ` (${String(body.error_description)})` : ''}`, res.status);
-        throw new FetchFailedError(`${what} failed: ${error}`, res.status);
+        const said = `${what} refused: ${error}${body?.error_description ? ` (${String(body.error_description)})` : ''}`;
+        if (error === 'invalid_client' && this.s.clientHint) throw new AuthRevokedError(`${said}. ${this.s.clientHint}${traced}`, res.status);
+        if (error === 'invalid_grant' || res.status === 401) throw new AuthRevokedError(`${said}${this.s.refusalHint ? `. ${this.s.refusalHint}` : ''}${traced}`, res.status);
+        throw new FetchFailedError(`${what} failed: ${error}${traced}`, res.status);
+      }
+      if (res.status === 429) {
+        const retryAfter = Number(res.headers.get('retry-after'));
+        if (attempt++ < this.s.retries) {
+          await this.s.sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : 60_000, ctx.signal);
+          continue;
+        }
+        throw new FetchFailedError(`${what} throttled (HTTP 429) ${attempt} times${traced}`, 429);
       }
       if (res.status >= 500 || !body) {
         if (attempt++ < this.s.retries) {
           await this.s.sleep(this.backoff(attempt), ctx.signal);
           continue;
         }
-        throw new FetchFailedError(`${what} failed with HTTP ${res.status}`, res.status);
+        throw new FetchFailedError(`${what} failed with HTTP ${res.status}${traced}`, res.status);
       }
-      if (res.status !== 200) throw new FetchFailedError(`${what} failed with HTTP ${res.status}`, res.status);
+      if (res.status !== 200) throw new FetchFailedError(`${what} failed with HTTP ${res.status}${traced}`, res.status);
       const access = str(body.access_token);
       const refresh = str(body.refresh_token);
-      const expiresIn = num(body.expires_in) ?? 1800;
-      if (!access || (!refresh && opts.requireRefreshToken !== false)) throw new FetchFailedError('token response lacks access_token or refresh_token', res.status);
+      const expiresIn = num(body.expires_in) ?? this.s.defaultAccessLifeSeconds ?? 1800;
+      if (!access || (!refresh && opts.requireRefreshToken !== false)) throw new FetchFailedError(`token response lacks access_token or refresh_token${traced}`, res.status);
       const now = ctx.clock.now().getTime();
-      const refreshLife = num(body.refresh_token_expires_in) ?? this.s.refreshTokenIdleDays * 86_400;
+      // Intuit says when the refresh token lapses in x_refresh_token_expires_in.
+      const refreshLife = num(body.refresh_token_expires_in) ?? num(body.x_refresh_token_expires_in) ?? this.s.refreshTokenIdleDays * 86_400;
       return {
         tokens: {
           accessToken: access,
@@ -148,6 +177,7 @@ export class TokenClient {
           refreshTokenExpiresAt: new Date(now + refreshLife * 1000).toISOString(),
         },
         body,
+        ...(trace ? { trace } : {}),
       };
     }
   }
@@ -165,7 +195,7 @@ export class TokenClient {
     const updated = await ctx.credentials.refresh(async (current) => {
       const c = current as C;
       if (!force && c.accessToken && c.accessToken !== stale && !this.expiring(c, ctx.clock)) return current;
-      if (!c.refreshToken) throw new AuthRevokedError('no refresh token stored');
+      if (!c.refreshToken) throw new AuthRevokedError(`no refresh token stored${this.s.refusalHint ? `. ${this.s.refusalHint}` : ''}`);
       const next = await this.refreshGrant(c.refreshToken, ctx, ctx);
       return { ...c, ...next };
     });
@@ -178,16 +208,21 @@ export class TokenClient {
     return this.expiring(creds, ctx.clock) ? this.refreshStored<C>(ctx, creds.accessToken) : creds;
   }
 
-  /** Best-effort RFC 7009 revocation of a refresh token (revokes the grant). */
+  /**
+   * RFC 7009 revocation of a refresh token (revokes the grant). Throws when the platform refuses it; callers treat
+   * revocation as best effort.
+   */
   async revoke(refreshToken: string, signal: AbortSignal): Promise<void> {
     if (!this.s.revocationUrl) return;
     const auth = this.clientAuth();
+    const json = this.s.revocationBody === 'json';
     const res = await fetch(this.s.revocationUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth.headers },
-      body: new URLSearchParams({ token: refreshToken, ...auth.body }).toString(),
+      headers: { 'content-type': json ? 'application/json' : 'application/x-www-form-urlencoded', accept: 'application/json', ...auth.headers },
+      body: json ? JSON.stringify({ token: refreshToken, ...auth.body }) : new URLSearchParams({ token: refreshToken, ...auth.body }).toString(),
       signal: AbortSignal.any([signal, AbortSignal.timeout(this.s.requestTimeoutMs)]),
     });
     await res.body?.cancel();
+    if (!res.ok) throw new FetchFailedError(`token revocation answered HTTP ${res.status}`, res.status);
   }
 }

@@ -1,23 +1,20 @@
 /**
- * HTTP calls to QuickBooks Online: bearer tokens refreshed through the CredentialsStore (serialised per connection,
- * persisted before use), `minorversion` on every call, pacing below Intuit's per-realm limits (8 calls a second and
- * 450 a minute from this process, one call in flight per realm), a 60 s pause on a throttle (HTTP 429 / Fault 3001,
- * which carries no Retry-After) within the pull's pause budget, retries of transient failures, and typed errors that
- * quote Intuit's `intuit_tid` so a failed dataset can be traced with Intuit support.
+ * HTTP calls to QuickBooks Online, on the shared connector layer (src/connectors/http/): bearer tokens through the
+ * shared TokenClient (Basic client authentication, refreshes serialised per connection and persisted before use,
+ * Intuit's `x_refresh_token_expires_in`, JSON revocation), pacing below Intuit's per-realm limits with the shared
+ * WindowPacer (8 calls a second and 450 a minute from this process, one call in flight per realm by default). What is
+ * QuickBooks' own stays here: `minorversion` on every call, Faults (JSON or XML) turned into typed errors, a 60 s
+ * pause on a throttle (HTTP 429 / Fault 3001, which carries no Retry-After) within the pull's pause budget, and
+ * `intuit_tid` quoted in every error so a failed dataset can be traced with Intuit support.
  */
 import type { Clock } from '../../lib/clock.js';
 import { metrics } from '../../lib/metrics.js';
-import { AuthRevokedError, FetchFailedError, NotSupportedError, PermissionDeniedError, RateLimitedError, type Credentials, type CredentialsStore } from '../connector.js';
-import { num, obj, str, type Wire } from './wire.js';
-import { abortableSleep } from '../http/limits.js';
+import { AuthRevokedError, FetchFailedError, NotSupportedError, PermissionDeniedError, RateLimitedError, type CredentialsStore } from '../connector.js';
+import { obj, str, type Wire } from './wire.js';
+import { abortableSleep, WindowPacer } from '../http/limits.js';
+import { TokenClient, type OAuthTokens } from '../http/oauth.js';
 
-export interface QboCredentials extends Credentials {
-  accessToken?: string;
-  /** RFC 3339, by the connector's clock. */
-  accessTokenExpiresAt?: string;
-  refreshToken: string;
-  /** When the refresh token lapses unused (from x_refresh_token_expires_in). */
-  refreshTokenExpiresAt?: string;
+export interface QboCredentials extends OAuthTokens {
   realmId: string;
 }
 
@@ -41,78 +38,15 @@ export interface QboClientSettings {
   perMinute: number;
   concurrentPerRealm: number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * The clock Intuit's per-realm windows run on (default: real time, as Intuit counts). Not the pull's business
+   * clock, which tests jump by days. Tests inject one clock shared with the simulator's `rateClock` and a `sleep` that
+   * moves it, so pacing is exercised without wall-clock waits (DESIGN invariant 7).
+   */
+  rateClock?: Clock;
 }
 
 export { abortableSleep };
-
-/**
- * Per realm: a semaphore (calls in flight) and two sliding windows of call times (a second and a minute), in real
- * time as Intuit counts. A caller waits for a slot, then for the windows, before it sends.
- */
-export class RealmPacer {
-  private readonly state = new Map<string, { active: number; waiters: (() => void)[]; calls: number[] }>();
-  constructor(
-    private readonly perSecond: number,
-    private readonly perMinute: number,
-    private readonly concurrent: number,
-  ) {}
-
-  private get(realm: string) {
-    let s = this.state.get(realm);
-    if (!s) this.state.set(realm, (s = { active: 0, waiters: [], calls: [] }));
-    return s;
-  }
-
-  async acquire(realm: string, signal: AbortSignal): Promise<() => void> {
-    const s = this.get(realm);
-    if (s.active >= this.concurrent) {
-      await new Promise<void>((resolve, reject) => {
-        const wake = () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        const onAbort = () => {
-          s.waiters = s.waiters.filter((w) => w !== wake);
-          reject(signal.reason);
-        };
-        s.waiters.push(wake);
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-    } else s.active++;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      const next = s.waiters.shift();
-      if (next) next();
-      else s.active--;
-    };
-    try {
-      for (;;) {
-        const now = Date.now();
-        while (s.calls.length && s.calls[0]! <= now - 60_000) s.calls.shift();
-        const inSecond = s.calls.filter((t) => t > now - 1000);
-        let wait = 0;
-        if (s.calls.length >= this.perMinute) wait = s.calls[s.calls.length - this.perMinute]! + 60_000 - now;
-        if (inSecond.length >= this.perSecond) wait = Math.max(wait, inSecond[inSecond.length - this.perSecond]! + 1000 - now);
-        if (wait <= 0) break;
-        // Real time: Intuit counts calls by the wall clock.
-        await abortableSleep(wait, signal);
-      }
-      s.calls.push(Date.now());
-    } catch (err) {
-      release();
-      throw err;
-    }
-    return release;
-  }
-
-  /** Calls made to a realm in the last minute (for tests and metrics). */
-  recent(realm: string): number {
-    const now = Date.now();
-    return this.get(realm).calls.filter((t) => t > now - 60_000).length;
-  }
-}
 
 /** State of one pull (or keep-alive): calls made and time paused since the last successful call. */
 export interface CallContext {
@@ -148,108 +82,50 @@ export function parseFault(text: string): { code?: string; message?: string; det
 export const RELINK = 'The connection must be re-linked through its linkUrl.';
 
 export class QboClient {
-  readonly pacer: RealmPacer;
+  readonly pacer: WindowPacer;
+  readonly tokens: TokenClient;
 
   constructor(private readonly s: QboClientSettings) {
-    this.pacer = new RealmPacer(s.perSecond, s.perMinute, s.concurrentPerRealm);
-  }
-
-  private basic(): string {
-    return `Basic ${Buffer.from(`${this.s.clientId}:${this.s.clientSecret}`).toString('base64')}`;
-  }
-
-  private expiring(c: QboCredentials, clock: Clock): boolean {
-    if (!c.accessToken || !c.accessTokenExpiresAt) return true;
-    return Date.parse(c.accessTokenExpiresAt) - clock.now().getTime() < this.s.refreshMarginMs;
+    const rc = s.rateClock;
+    this.pacer = new WindowPacer({ perSecond: s.perSecond, perMinute: s.perMinute, concurrent: s.concurrentPerRealm, ...(rc ? { now: () => rc.now().getTime(), sleep: s.sleep } : {}) });
+    this.tokens = new TokenClient({
+      platform: s.platform,
+      tokenUrl: s.tokenUrl,
+      revocationUrl: s.revokeUrl,
+      revocationBody: 'json',
+      clientId: s.clientId,
+      clientSecret: s.clientSecret,
+      requestTimeoutMs: s.requestTimeoutMs,
+      retries: s.retries,
+      retryBaseMs: s.retryBaseMs,
+      refreshMarginMs: s.refreshMarginMs,
+      refreshTokenIdleDays: s.refreshTokenIdleDays,
+      defaultAccessLifeSeconds: 3600,
+      traceHeader: 'intuit_tid',
+      // No grace for a lost answer: within 24 h of its issue the refresh token still answers; after a rotation it is
+      // dead, and the refusal says the connection must be re-linked.
+      refusalHint: `QuickBooks refused the refresh token: it expired, was revoked, or was replaced by a newer one whose answer never arrived. ${RELINK}`,
+      clientHint: "QuickBooks refused Syncline's client credentials: check SYNCLINE_QBO_CLIENT_ID/SECRET (or SYNCLINE_QBO_SANDBOX_CLIENT_ID/SECRET).",
+      sleep: s.sleep,
+    });
   }
 
   private backoff(attempt: number): number {
     return this.s.retryBaseMs * 2 ** (attempt - 1);
   }
 
-  /** A token request (authorization_code or refresh_token) with Basic client authentication. */
-  async tokenRequest(form: Record<string, string>, ctx: Pick<CallContext, 'clock' | 'signal'>, counter?: { calls: number }): Promise<{ credentials: Omit<QboCredentials, 'realmId'>; tid?: string }> {
-    let attempt = 0;
-    for (;;) {
-      let res: Response;
-      let text: string;
-      try {
-        res = await fetch(this.s.tokenUrl, {
-          method: 'POST',
-          headers: { authorization: this.basic(), 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-          body: new URLSearchParams(form).toString(),
-          signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(this.s.requestTimeoutMs)]),
-        });
-        text = await res.text();
-      } catch (err) {
-        if (counter) counter.calls++;
-        metrics.sourceCalls.inc({ platform: this.s.platform });
-        if (ctx.signal.aborted) throw ctx.signal.reason;
-        // A lost answer: the same request again. Within 24 h of its issue the refresh token still answers; after a
-        // rotation it is dead, and the refusal below says the connection must be re-linked.
-        if (attempt++ < this.s.retries) {
-          await this.s.sleep(this.backoff(attempt), ctx.signal);
-          continue;
-        }
-        throw new FetchFailedError(`QuickBooks token endpoint unreachable: ${(err as Error).message}`);
-      }
-      if (counter) counter.calls++;
-      metrics.sourceCalls.inc({ platform: this.s.platform });
-      const tid = res.headers.get('intuit_tid') ?? undefined;
-      let body: Wire | undefined;
-      try {
-        body = obj(JSON.parse(text));
-      } catch {
-        body = undefined;
-      }
-      if (res.status === 400 || res.status === 401) {
-        const error = str(body?.error) ?? `HTTP ${res.status}`;
-        if (error === 'invalid_grant') {
-          throw new AuthRevokedError(
-            `QuickBooks refused the refresh token (invalid_grant${body?.error_description ? `: ${String(body.error_description)}` : ''}): it expired, was revoked, or was replaced by a newer one whose answer never arrived. ${RELINK}${tid ? ` intuit_tid=${tid}` : ''}`,
-            res.status,
-          );
-        }
-        if (error === 'invalid_client') throw new AuthRevokedError(`QuickBooks refused Syncline's client credentials (invalid_client): check SYNCLINE_QBO_CLIENT_ID/SECRET.${tid ? ` intuit_tid=${tid}` : ''}`, res.status);
-        throw new FetchFailedError(`QuickBooks token request failed: ${error}${tid ? ` intuit_tid=${tid}` : ''}`, res.status);
-      }
-      if (res.status >= 500 || res.status === 429 || !body) {
-        if (attempt++ < this.s.retries) {
-          await this.s.sleep(res.status === 429 ? this.s.throttleWaitMs : this.backoff(attempt), ctx.signal);
-          continue;
-        }
-        throw new FetchFailedError(`QuickBooks token request failed with HTTP ${res.status}`, res.status);
-      }
-      const access = str(body.access_token);
-      const refresh = str(body.refresh_token);
-      if (!access || !refresh) throw new FetchFailedError('QuickBooks token response lacks access_token or refresh_token', res.status);
-      const now = ctx.clock.now().getTime();
-      const refreshLife = num(body.x_refresh_token_expires_in) ?? this.s.refreshTokenIdleDays * 86_400;
-      return {
-        credentials: {
-          accessToken: access,
-          accessTokenExpiresAt: new Date(now + (num(body.expires_in) ?? 3600) * 1000).toISOString(),
-          refreshToken: refresh,
-          refreshTokenExpiresAt: new Date(now + refreshLife * 1000).toISOString(),
-        },
-        ...(tid ? { tid } : {}),
-      };
-    }
+  /** A token request (authorization_code or refresh_token) through the shared TokenClient. */
+  async tokenRequest(form: Record<string, string>, ctx: Pick<CallContext, 'clock' | 'signal'>, counter?: { calls: number }): Promise<{ credentials: OAuthTokens; tid?: string }> {
+    const grant = await this.tokens.request(form, ctx, counter);
+    return { credentials: grant.tokens, ...(grant.trace ? { tid: grant.trace } : {}) };
   }
 
   /**
    * Refreshes through the store (serialised per connection, persisted before use). Without `force`, credentials that
    * another worker already refreshed (a different, still-valid access token than `stale`) are used as they are.
    */
-  async refresh(ctx: CallContext, stale: string | undefined, force = false): Promise<QboCredentials> {
-    const updated = await ctx.credentials.refresh(async (current) => {
-      const c = current as QboCredentials;
-      if (!force && c.accessToken && c.accessToken !== stale && !this.expiring(c, ctx.clock)) return current;
-      if (!c.refreshToken) throw new AuthRevokedError(`no refresh token stored. ${RELINK}`);
-      const next = await this.tokenRequest({ grant_type: 'refresh_token', refresh_token: c.refreshToken }, ctx, ctx);
-      return { ...c, ...next.credentials };
-    });
-    return updated as QboCredentials;
+  refresh(ctx: CallContext, stale: string | undefined, force = false): Promise<QboCredentials> {
+    return this.tokens.refreshStored<QboCredentials>(ctx, stale, force);
   }
 
   /** GET `/v3/company/{realmId}{path}` with minorversion; returns the parsed body. */
@@ -258,8 +134,7 @@ export class QboClient {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     url.searchParams.set('minorversion', String(this.s.minorVersion));
     const what = `GET ${path}${query.query ? ` (${String(query.query).slice(0, 80)})` : ''}`;
-    let creds = (await ctx.credentials.read()) as QboCredentials;
-    if (this.expiring(creds, ctx.clock)) creds = await this.refresh(ctx, creds.accessToken);
+    let creds = await this.tokens.current<QboCredentials>(ctx);
     let refreshedAfter401 = false;
     let attempt = 0;
     for (;;) {
@@ -354,15 +229,8 @@ export class QboClient {
     ctx.reportPause(null);
   }
 
-  /** Best-effort revocation of a refresh token (Intuit revokes the whole grant). */
-  async revoke(token: string, signal: AbortSignal): Promise<void> {
-    const res = await fetch(this.s.revokeUrl, {
-      method: 'POST',
-      headers: { authorization: this.basic(), 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ token }),
-      signal: AbortSignal.any([signal, AbortSignal.timeout(this.s.requestTimeoutMs)]),
-    });
-    await res.body?.cancel();
-    if (!res.ok) throw new FetchFailedError(`QuickBooks revocation answered HTTP ${res.status}`, res.status);
+  /** Revocation of a refresh token (Intuit revokes the whole grant); throws when refused, callers treat it as best effort. */
+  revoke(token: string, signal: AbortSignal): Promise<void> {
+    return this.tokens.revoke(token, signal);
   }
 }

@@ -74,8 +74,13 @@ export interface QboConnectorOptions {
   cdcMaxAgeDays?: number;
   /** Subtracted from the cursor before a CDC call (default 60 s). */
   overlapMs?: number;
-  /** Test hook: how to wait (throttle pauses, retry backoff). Default: real timers. */
+  /** Test hook: how to wait (throttle pauses, retry backoff, pacing). Default: real timers. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * The clock Intuit's per-realm rate windows run on (default: real time). Tests share one with the simulator's
+   * `rateClock` and give a `sleep` that moves it, so pacing runs without wall-clock waits.
+   */
+  rateClock?: Clock;
 }
 
 interface ListKind {
@@ -148,6 +153,7 @@ export class QboConnector implements Connector {
       perMinute: opts.perMinute ?? 450,
       concurrentPerRealm: opts.concurrentPerRealm ?? 1,
       sleep: opts.sleep ?? abortableSleep,
+      ...(opts.rateClock ? { rateClock: opts.rateClock } : {}),
     });
     this.oauthLinker = this.linker();
   }

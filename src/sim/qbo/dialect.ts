@@ -87,6 +87,8 @@ export interface QboDialectOptions {
   concurrent?: number;
   windowMs?: number;
   auth?: Partial<QboAuthSettings>;
+  /** Now on the clock the per-realm rate windows run on (default: real time, as Intuit counts). */
+  rateNow?: () => number;
 }
 
 export interface CreateRealmOptions {
@@ -255,6 +257,7 @@ export function createQboDialect(opts: QboDialectOptions): QboDialect {
   const realms = new Map<string, Realm>();
   const clients = new Map<string, string>((opts.clients ?? []).map((c) => [c.id, c.secret]));
   const windowMs = opts.windowMs ?? 60_000;
+  const rateNow = opts.rateNow ?? Date.now;
   const auth = new QboAuth({ ...DEFAULT_QBO_AUTH, ...(opts.auth ?? {}) }, (realmId) => realms.get(realmId)?.tenant.nowMs() ?? opts.clock.now().getTime());
 
   function createRealm(o: CreateRealmOptions): Realm {
@@ -430,7 +433,7 @@ ${options || '<p>No companies.</p>'}
     if (!check.ok) return fail(res, req, realm, FAULTS.authentication(check.reason === 'expired' ? 'Token expired' : check.reason === 'revoked' ? 'Token revoked' : 'Token invalid'));
     if (!realm || check.realmId !== realm.realmId) return fail(res, req, realm, FAULTS.application('The token does not grant access to this company'));
     if (realm.environment !== env) return fail(res, req, realm, FAULTS.application(`Company ${realm.realmId} is a ${realm.environment} company; this is the ${env} host`));
-    const nowReal = Date.now();
+    const nowReal = rateNow();
     realm.window = realm.window.filter((x) => x > nowReal - windowMs);
     const injected = takeFault(realm, rest, ['throttle', '3200', '3201', '5xx']);
     if (realm.window.length >= realm.perMinute || realm.inflight >= realm.concurrent || injected?.kind === 'throttle') {
