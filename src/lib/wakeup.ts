@@ -11,6 +11,8 @@ export class Wakeup {
   private client: pg.Client | undefined;
   private stopped = false;
   private listenLoop: Promise<void> | undefined;
+  /** A notify that found nobody waiting (the loop was busy claiming): the next wait returns at once instead. */
+  private pending = false;
 
   constructor(
     private readonly log: Logger,
@@ -19,13 +21,25 @@ export class Wakeup {
   ) {}
 
   notify(): void {
+    if (this.waiters.size === 0) {
+      this.pending = true;
+      return;
+    }
     const w = this.waiters;
     this.waiters = new Set();
     for (const fn of w) fn();
   }
 
-  /** Resolves on the next notify, after `ms`, or when the signal aborts, whichever comes first. */
+  /**
+   * Resolves on the next notify, after `ms`, or when the signal aborts, whichever comes first; at once when a notify
+   * came while nobody was waiting since the last wait.
+   */
   wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.pending || signal?.aborted) {
+      // Work arrived while the caller was busy (its claim may have run before that work committed): look again now.
+      this.pending = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       let t: NodeJS.Timeout | undefined = undefined;
       const done = () => {

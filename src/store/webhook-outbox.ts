@@ -33,6 +33,21 @@ type Db = Kysely<Database> | Transaction<Database>;
 
 export const WEBHOOKS_CHANNEL = 'syncline_webhooks';
 
+/**
+ * In-process wake-up of webhook senders when events are written (SQLite: no NOTIFY; issue 17). Listeners run when the
+ * rows are inserted, before the transaction commits: on SQLite the one connection is held by that transaction until
+ * it ends, so a woken sender's claim queues behind the commit and finds the deliveries (after a rollback it finds
+ * nothing and waits again). Every sender of the process is woken, whichever store it serves; a spurious wake-up costs
+ * one claim. PostgreSQL senders wake on the NOTIFY below, delivered at commit.
+ */
+const outboxListeners = new Set<() => void>();
+
+/** Calls `fn` whenever this process writes webhook deliveries on SQLite; returns the unsubscribe function. */
+export function onOutboxWritten(fn: () => void): () => void {
+  outboxListeners.add(fn);
+  return () => outboxListeners.delete(fn);
+}
+
 // ---- Facts stored with each event ----------------------------------------------------------------------------
 
 /** The company row as it was when the event was generated, with its lastSync. */
@@ -161,6 +176,7 @@ export async function emitEvents(trx: Db, events: OutboxEvent[], at: string, sub
   for (const row of eventRows) await trx.insertInto('webhook_events').values(row).execute();
   await trx.insertInto('webhook_deliveries').values(deliveryRows).execute();
   if (isPostgres(trx)) await sql`select pg_notify(${WEBHOOKS_CHANNEL}, '')`.execute(trx);
+  else for (const fn of outboxListeners) fn();
   return deliveryRows.length;
 }
 

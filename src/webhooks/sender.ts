@@ -20,7 +20,7 @@ import { metrics } from '../lib/metrics.js';
 import type { SecretBox } from '../lib/secrets.js';
 import { DELIVERY_TIMEOUT_MS, DISABLE_AFTER_MS, RESPONSE_BODY_KEEP_BYTES, nextAttemptAt, parseRetryAfter } from '../domain/webhook-events.js';
 import type { Store } from '../store/db.js';
-import { WEBHOOKS_CHANNEL } from '../store/webhook-outbox.js';
+import { WEBHOOKS_CHANNEL, onOutboxWritten } from '../store/webhook-outbox.js';
 import { WebhooksRepository, type ClaimedDelivery } from '../store/webhooks.repository.js';
 import { renderBody, type RenderContext } from './render.js';
 import { signatureHeader } from './signing.js';
@@ -78,6 +78,7 @@ export class WebhookSender {
   private readonly stopping = new AbortController();
   private readonly wakeup: Wakeup;
   private loop: Promise<void> | undefined;
+  private unlisten: (() => void) | undefined;
   private readonly agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
   constructor(
@@ -99,6 +100,8 @@ export class WebhookSender {
   start(): void {
     if (this.loop || this.stopping.signal.aborted) return;
     this.wakeup.start();
+    // SQLite: events written by this process wake the sender at once instead of at its next poll (PostgreSQL: NOTIFY).
+    if (this.deps.store.dialect === 'sqlite') this.unlisten = onOutboxWritten(() => this.wakeup.notify());
     const signal = this.stopping.signal;
     this.loop = (async () => {
       while (!signal.aborted) {
@@ -128,6 +131,7 @@ export class WebhookSender {
    */
   async stop(): Promise<void> {
     this.stopping.abort();
+    this.unlisten?.();
     this.wakeup.notify();
     await this.loop;
     await Promise.all([...this.inFlight.values()].map((f) => f.done));
