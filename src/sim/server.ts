@@ -10,6 +10,7 @@ import { SimError, Tenant, newCounters, type Fault, type FaultKind, type RateLim
 import { createQboDialect, type QboDialect, type QboDialectOptions } from './qbo/dialect.js';
 import { API_PREFIX, createXeroApi, PROVIDER } from './xero/api.js';
 import { createXeroIdentity } from './xero/identity.js';
+import { REPORT_TITLE_KEYS, reportTitles } from './xero/reports.js';
 import { renderAccount, renderContact, renderDoc, renderItem, renderManualJournal, renderPayment, renderTaxRate, renderTrackingCategory } from './xero/render.js';
 
 export type { CreateTenantOptions } from './host.js';
@@ -232,6 +233,19 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         if (perDay !== undefined) next.perDay = perDay;
         t.limits = next;
         return send(200, t.limits);
+      }
+      case 'GET report-titles':
+        return send(200, reportTitles(t.gen.organisation.version, t.reportTitles));
+      case 'PUT report-titles': {
+        // Another wording of the statements (a locale, an edition): keys are REPORT_TITLE_KEYS, values non-empty.
+        const next: Record<string, string> = {};
+        for (const [k, v] of Object.entries(body)) {
+          if (!(REPORT_TITLE_KEYS as readonly string[]).includes(k)) throw new HttpError(400, `unknown report title ${k}; one of ${REPORT_TITLE_KEYS.join(', ')}`);
+          if (typeof v !== 'string' || !v.trim()) throw new HttpError(400, `${k} must be a non-empty string`);
+          next[k] = v;
+        }
+        t.reportTitles = next;
+        return send(200, reportTitles(t.gen.organisation.version, t.reportTitles));
       }
       case 'GET faults':
         return send(200, t.faults);

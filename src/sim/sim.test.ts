@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../lib/clock.js';
 import { startSimulator, type Simulator } from './server.js';
 import type { Tenant } from './tenant.js';
+import { reportTitles } from './xero/reports.js';
 
 const DAY = 86_400_000;
 
@@ -99,6 +100,8 @@ describe('simulator', () => {
 
   it('statements agree with the documents and with each other for 36 months', async () => {
     const end = '2026-02-28';
+    // Titles are the organisation's edition's words (Xero's differ between UK, US and AU organisations).
+    const T = reportTitles(t.gen.organisation.version);
     const bs = (await call(sim, access, t.id, `/Reports/BalanceSheet?date=${end}&periods=11&timeframe=MONTH`)).body.Reports[0];
     const rows = bs.Rows as any[];
     const valueOf = (title: string, col: number) => {
@@ -106,15 +109,15 @@ describe('simulator', () => {
       throw new Error(`no row ${title}`);
     };
     for (let col = 1; col <= 12; col++) {
-      const assets = valueOf('Total Assets', col);
-      const liabilities = valueOf('Total Liabilities', col);
-      const equity = valueOf('Total Equity', col);
+      const assets = valueOf(T.totalAssets, col);
+      const liabilities = valueOf(T.totalLiabilities, col);
+      const equity = valueOf(T.totalEquity, col);
       expect(Math.round((assets - liabilities) * 100)).toBe(Math.round(equity * 100));
     }
     // Income of a month = authorised/paid invoices of that month less credit notes (base currency).
     const month = '2025-11';
     const pnl = (await call(sim, access, t.id, `/Reports/ProfitAndLoss?fromDate=2025-11-01&toDate=2025-11-30&periods=0`)).body.Reports[0];
-    const income = Number(pnl.Rows.find((s: any) => s.Title === 'Income').Rows.find((r: any) => r.RowType === 'SummaryRow').Cells[1].Value);
+    const income = Number(pnl.Rows.find((s: any) => s.Title === T.income).Rows.find((r: any) => r.RowType === 'SummaryRow').Cells[1].Value);
     let expected = 0;
     const inMonth = (d: string) => new Date(Number(/\d+/.exec(d)![0])).toISOString().startsWith(month);
     for (let page = 1; ; page++) {
@@ -135,11 +138,81 @@ describe('simulator', () => {
     const cf = (await call(sim, access, t.id, `/Reports/CashFlow?fromDate=2025-11-01&toDate=2025-11-30&periods=0`)).body.Reports[0];
     const net = Number(cf.Rows.at(-1).Rows[0].Cells[1].Value);
     const bank = (await call(sim, access, t.id, `/Reports/BalanceSheet?date=2025-11-30&periods=1`)).body.Reports[0];
-    const totalBank = bank.Rows.find((s: any) => s.Title === 'Bank').Rows.find((r: any) => r.RowType === 'SummaryRow').Cells;
+    const totalBank = bank.Rows.find((s: any) => s.Title === T.bank).Rows.find((r: any) => r.RowType === 'SummaryRow').Cells;
     expect(Math.round(net * 100)).toBe(Math.round((Number(totalBank[1].Value) - Number(totalBank[2].Value)) * 100));
     // 36 months of history exist.
     const old = (await call(sim, access, t.id, `/Reports/ProfitAndLoss?fromDate=2023-03-01&toDate=2023-03-31&periods=0`)).body.Reports[0];
-    expect(Number(old.Rows.find((s: any) => s.Title === 'Income').Rows.at(-1).Cells[1].Value)).toBeGreaterThan(0);
+    expect(Number(old.Rows.find((s: any) => s.Title === T.income).Rows.at(-1).Cells[1].Value)).toBeGreaterThan(0);
+  });
+
+  it('reports honour fromDate/toDate, date, periods and timeframe as Xero defines them, and reject what the ledger cannot answer', async () => {
+    const rep = async (path: string) => {
+      const r = await call(sim, access, t.id, path);
+      expect(r.status, `${path}: ${r.text}`).toBe(200);
+      return r.body.Reports[0];
+    };
+    const cents = (v: string) => Math.round(Number(v) * 100);
+    /** Column values of the row whose account (or title) is `key`. */
+    const rowsOf = (report: any) => new Map<string, number[]>(report.Rows.flatMap((s: any) => (s.Rows ?? []).map((r: any) => [r.Cells[0].Attributes?.[0]?.Value ?? `${s.Title}/${r.Cells[0].Value}`, r.Cells.slice(1).map((c: any) => cents(c.Value))])));
+    // A quarter, compared with the quarter before (timeframe=QUARTER), equals the sum of its three months.
+    const q = await rep('/Reports/ProfitAndLoss?fromDate=2025-10-01&toDate=2025-12-31&periods=1&timeframe=QUARTER');
+    expect(q.Rows[0].Cells.slice(1).map((c: any) => c.Value)).toEqual(['1 Oct 2025-31 Dec 2025', '1 Jul 2025-30 Sep 2025']);
+    const months = await rep('/Reports/ProfitAndLoss?fromDate=2025-12-01&toDate=2025-12-31&periods=5&timeframe=MONTH');
+    expect(months.Rows[0].Cells.slice(1).map((c: any) => c.Value)).toEqual(['Dec 2025', 'Nov 2025', 'Oct 2025', 'Sep 2025', 'Aug 2025', 'Jul 2025']);
+    const qRows = rowsOf(q);
+    const mRows = rowsOf(months);
+    expect(qRows.size).toBeGreaterThan(3);
+    for (const [key, v] of qRows) {
+      const m = mRows.get(key) ?? [0, 0, 0, 0, 0, 0];
+      expect(v, key).toEqual([m[0]! + m[1]! + m[2]!, m[3]! + m[4]! + m[5]!]);
+    }
+    // Balance sheet: `date` and YEAR steps, each column equal to the balance sheet at that date.
+    const years = await rep('/Reports/BalanceSheet?date=2025-12-31&periods=2&timeframe=YEAR');
+    expect(years.Rows[0].Cells.slice(1).map((c: any) => c.Value)).toEqual(['31 Dec 2025', '31 Dec 2024', '31 Dec 2023']);
+    for (const [i, date] of ['2025-12-31', '2024-12-31', '2023-12-31'].entries()) {
+      const single = rowsOf(await rep(`/Reports/BalanceSheet?date=${date}`));
+      for (const [key, v] of rowsOf(years)) expect(single.get(key)?.[0] ?? 0, `${date} ${key}`).toBe(v[i]);
+    }
+    // Without dates: the current month (the tenant's clock: March 2026), one column.
+    const now = await rep('/Reports/ProfitAndLoss');
+    expect(now.Rows[0].Cells.slice(1).map((c: any) => c.Value)).toEqual(['Mar 2026']);
+    for (const bad of [
+      '/Reports/ProfitAndLoss?timeframe=WEEK',
+      '/Reports/ProfitAndLoss?periods=13',
+      '/Reports/ProfitAndLoss?periods=-1',
+      '/Reports/ProfitAndLoss?fromDate=2025-10-02&toDate=2025-12-31',
+      '/Reports/ProfitAndLoss?fromDate=2025-12-01&toDate=2025-10-31',
+      '/Reports/ProfitAndLoss?toDate=2025-12-30',
+      '/Reports/BalanceSheet?date=2025-12-15',
+      '/Reports/BalanceSheet?date=2025-02-30',
+      '/Reports/BalanceSheet?date=yesterday',
+    ]) {
+      const r = await call(sim, access, t.id, bad);
+      expect(r.status, bad).toBe(400);
+      expect(r.body.Detail, bad).toBeTruthy();
+    }
+    expect((await call(sim, access, t.id, '/Reports/TrialBalances')).status).toBe(404);
+  });
+
+  it('report titles are the edition\'s words and can be set per tenant; figures do not change', async () => {
+    const before = await call(sim, access, t.id, '/Reports/ProfitAndLoss?fromDate=2025-11-01&toDate=2025-11-30');
+    const set = await admin(sim, 'PUT', `/tenants/${t.id}/report-titles`, { income: 'Chiffre d\'affaires', operatingExpenses: 'Charges d\'exploitation', netProfit: 'Résultat net' });
+    expect(set.status).toBe(200);
+    expect(set.body.income).toBe('Chiffre d\'affaires');
+    try {
+      const after = await call(sim, access, t.id, '/Reports/ProfitAndLoss?fromDate=2025-11-01&toDate=2025-11-30');
+      const titles = after.body.Reports[0].Rows.map((s: any) => s.Title);
+      expect(titles).toContain('Chiffre d\'affaires');
+      expect(titles).toContain('Charges d\'exploitation');
+      expect(titles).not.toContain(reportTitles(t.gen.organisation.version).income);
+      const values = (r: any) => r.body.Reports[0].Rows.flatMap((s: any) => (s.Rows ?? []).map((x: any) => x.Cells.slice(1).map((c: any) => c.Value)));
+      expect(values(after)).toEqual(values(before));
+      expect((await admin(sim, 'PUT', `/tenants/${t.id}/report-titles`, { turnover: 'x' })).status).toBe(400);
+      expect((await admin(sim, 'PUT', `/tenants/${t.id}/report-titles`, { income: '' })).status).toBe(400);
+    } finally {
+      expect((await admin(sim, 'PUT', `/tenants/${t.id}/report-titles`, {})).status).toBe(200);
+    }
+    expect((await admin(sim, 'GET', `/tenants/${t.id}/report-titles`)).body).toEqual(reportTitles(t.gen.organisation.version));
   });
 
   it('filters by If-Modified-Since, shows soft deletes with their status and drops hard deletes', async () => {

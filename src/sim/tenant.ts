@@ -83,6 +83,8 @@ export class Tenant implements RenderContext {
   window: number[] = [];
   dayKey = '';
   dayCalls = 0;
+  /** Report titles set for this tenant over its edition's (Xero dialect: `PUT /admin/tenants/{id}/report-titles`). */
+  reportTitles: Record<string, string> = {};
   private activitySeq = 0;
   private createSeq = 0;
   private ledgerBase: Ledger | undefined;

@@ -73,6 +73,16 @@ describe('wire format checked against xero_accounting.yaml', () => {
     expect(ajv.getSchema('xero#/components/schemas/Organisations')!({ Organisations: [{ Version: 'MARS' }] })).toBe(false);
   });
 
+  it('the report parameters the simulator honours are the spec\'s (names, and timeframe values)', () => {
+    const resolve = (x: any) => (x.$ref ? spec.components.parameters[x.$ref.split('/').pop()] : x);
+    const names = (path: string) => spec.paths[path].get.parameters.map((x: any) => resolve(x).name);
+    expect(names('/Reports/BalanceSheet')).toEqual(expect.arrayContaining(['date', 'periods', 'timeframe']));
+    expect(names('/Reports/ProfitAndLoss')).toEqual(expect.arrayContaining(['fromDate', 'toDate', 'periods', 'timeframe']));
+    const timeframe = spec.paths['/Reports/ProfitAndLoss'].get.parameters.find((x: any) => x.name === 'timeframe');
+    for (const v of ['MONTH', 'QUARTER', 'YEAR']) expect(timeframe.description).toContain(v);
+    expect(spec.paths['/Reports/CashFlow']).toBeUndefined(); // Xero has no cash-flow report
+  });
+
   it('the spec documents If-Modified-Since and paging on the listed endpoints', () => {
     for (const p of ['/Invoices', '/Contacts', '/CreditNotes', '/Payments', '/ManualJournals']) {
       const params = spec.paths[p].get.parameters.map((x: any) => x.$ref ?? x.name);

@@ -1,6 +1,7 @@
 /**
  * Xero ReportWithRow (BalanceSheet, ProfitAndLoss, and the Sandbox's CashFlow extension) → one statement period per
- * column. Column c (1-based) of a MONTH-timeframe report is the month `end − (c − 1)`.
+ * column. Column c (1-based) of a MONTH-timeframe report is the month `end − (c − 1)`. Lines are classified by their
+ * account's Class and Type from `/Accounts`, never by section title (titles vary by edition and locale).
  */
 import { MappingError } from '../connector.js';
 import { arr, compact, dateOnly, num, obj, round2, str, type Wire } from './wire.js';
@@ -59,14 +60,8 @@ function sections(report: Wire): { header: Wire | undefined; sections: ParsedSec
   return { header, sections: out };
 }
 
-function lines(rows: Wire[], col: number): ReportLine[] {
-  return rows.map((r) => compact({ accountId: accountIdOf(r), name: cellTitle(r), value: cellValue(r, col) }) as ReportLine);
-}
-
-function sectionLine(s: ParsedSection, col: number, name = s.title): ReportLine {
-  const items = lines(s.rows, col);
-  const value = s.summary ? cellValue(s.summary, col) : round2(items.reduce((a, b) => a + b.value, 0));
-  return { name, value, items };
+function line(r: Wire, col: number): ReportLine {
+  return compact({ accountId: accountIdOf(r), name: cellTitle(r), value: cellValue(r, col) }) as ReportLine;
 }
 
 export function columnsOf(report: Wire): number {
@@ -79,98 +74,153 @@ export function checkColumns(report: Wire, expected: number): void {
   if (n !== expected) throw new MappingError(`report has ${n} columns, expected ${expected}`);
 }
 
-/** Balance sheet column → BalanceSheetPeriod. */
-export function balanceSheetPeriod(report: Wire, col: number, month: number) {
-  const { sections: secs } = sections(report);
-  let group: 'assets' | 'liabilities' | 'equity' | undefined;
-  const groups: Record<'assets' | 'liabilities' | 'equity', ReportLine> = {
-    assets: { name: 'Assets', value: 0, items: [] },
-    liabilities: { name: 'Liabilities', value: 0, items: [] },
-    equity: { name: 'Equity', value: 0, items: [] },
-  };
-  const totals: Partial<Record<'assets' | 'liabilities' | 'equity' | 'net', number>> = {};
-  for (const s of secs) {
-    const t = s.title.toLowerCase();
-    if (t === 'assets' || t === 'liabilities') {
-      group = t;
-      continue;
-    }
-    if (t === 'equity') {
-      group = 'equity';
-      groups.equity.items = lines(s.rows, col);
-      totals.equity = s.summary ? cellValue(s.summary, col) : undefined;
-      continue;
-    }
-    if (!t) {
-      for (const r of [...s.rows, ...(s.summary ? [s.summary] : [])]) {
-        const title = cellTitle(r).toLowerCase();
-        if (title === 'total assets') totals.assets = cellValue(r, col);
-        else if (title === 'total liabilities') totals.liabilities = cellValue(r, col);
-        else if (title === 'net assets') totals.net = cellValue(r, col);
-      }
-      continue;
-    }
-    if (!group || group === 'equity') throw new MappingError(`balance sheet section "${s.title}" outside assets or liabilities`);
-    groups[group].items!.push(sectionLine(s, col));
+/** What classifies a report line: its account's `Class` (ASSET, LIABILITY, EQUITY, REVENUE, EXPENSE) and `Type`. */
+export interface AccountKind {
+  cls: string;
+  type: string;
+}
+export type AccountKinds = ReadonlyMap<string, AccountKind>;
+
+/** `/Accounts` → account id → class and type. */
+export function accountKinds(accounts: Wire[]): Map<string, AccountKind> {
+  const out = new Map<string, AccountKind>();
+  for (const a of accounts) {
+    const id = str(a.AccountID);
+    const cls = str(a.Class);
+    if (id && cls) out.set(id.toLowerCase(), { cls: cls.toUpperCase(), type: (str(a.Type) ?? '').toUpperCase() });
   }
-  for (const g of ['assets', 'liabilities', 'equity'] as const) {
-    const sum = round2(groups[g].items!.reduce((a, b) => a + b.value, 0));
-    groups[g].value = totals[g] ?? sum;
-  }
-  const netAssets = totals.net ?? round2(groups.assets.value - groups.liabilities.value);
-  if (Math.abs(netAssets - (groups.assets.value - groups.liabilities.value)) > 0.005) {
-    throw new MappingError(`balance sheet ${monthKey(month)}: net assets ${netAssets} ≠ assets − liabilities`);
-  }
-  return { date: dateOnly(monthLast(month)), assets: groups.assets, liabilities: groups.liabilities, netAssets, equity: groups.equity };
+  return out;
 }
 
-type PnlKey = 'income' | 'costOfSales' | 'otherIncome' | 'expenses' | 'otherExpenses';
-function pnlKey(title: string): PnlKey | undefined {
-  const t = title.toLowerCase().replace(/^(less|plus)\s+/, '');
-  if (t === 'income' || t === 'trading income' || t === 'revenue') return 'income';
-  if (t === 'cost of sales' || t === 'direct costs') return 'costOfSales';
-  if (t === 'other income') return 'otherIncome';
-  if (t === 'operating expenses' || t === 'expenses') return 'expenses';
-  if (t === 'other expenses') return 'otherExpenses';
+interface ClassifiedRow<K extends string> {
+  row: Wire;
+  key: K;
+  section: ParsedSection;
+}
+
+/**
+ * Every line of a report, keyed by what its account is (`keyOf`), never by section title: Xero words titles by edition
+ * and locale ("Income", "Turnover", "Trading Income"…). A line without a known account (Xero's own computed lines,
+ * such as current year earnings, or an account since deleted) takes the key its section's account lines share;
+ * untitled sections hold Xero's totals (Total Assets, Net Profit…), which are recomputed rather than read. Each
+ * section total is checked against its lines, so a misread layout fails (MappingError) instead of mapping wrong figures.
+ */
+function classify<K extends string>(report: Wire, col: number, kinds: AccountKinds, what: string, keyOf: (k: AccountKind) => K | undefined, orphanKey?: K): ClassifiedRow<K>[] {
+  const out: ClassifiedRow<K>[] = [];
+  for (const s of sections(report).sections) {
+    if (s.summary && s.rows.length) {
+      const sum = round2(s.rows.reduce((a, r) => a + cellValue(r, col), 0));
+      const total = cellValue(s.summary, col);
+      if (Math.abs(sum - total) > 0.005) throw new MappingError(`${what}: a section's lines add up to ${sum}, its total says ${total}`);
+    }
+    const keyed = s.rows.map((row) => {
+      const id = accountIdOf(row);
+      const kind = id ? kinds.get(id.toLowerCase()) : undefined;
+      if (!kind) return { row, key: undefined };
+      const key = keyOf(kind);
+      if (key === undefined) throw new MappingError(`${what}: line "${cellTitle(row)}" is on a ${kind.cls} account (${kind.type})`);
+      return { row, key };
+    });
+    const shared = new Set(keyed.flatMap((k) => (k.key === undefined ? [] : [k.key])));
+    for (const k of keyed) {
+      let key = k.key;
+      if (key === undefined) {
+        if (!s.title && shared.size === 0) continue; // a computed total
+        if (shared.size === 1) key = [...shared][0]!;
+        else if (shared.size === 0 && orphanKey !== undefined) key = orphanKey;
+        else throw new MappingError(`${what}: cannot tell what line "${cellTitle(k.row)}" is (no account, and its section has ${shared.size ? 'accounts of several kinds' : 'no account lines'})`);
+      }
+      out.push({ row: k.row, key, section: s });
+    }
+  }
+  return out;
+}
+
+/** Lines of one key grouped by the section they appear in (the section title names the group, as the report does). */
+function grouped<K extends string>(rows: ClassifiedRow<K>[], key: K, col: number): ReportLine[] {
+  const bySection = new Map<ParsedSection, ReportLine[]>();
+  for (const r of rows) {
+    if (r.key !== key) continue;
+    let list = bySection.get(r.section);
+    if (!list) bySection.set(r.section, (list = []));
+    list.push(line(r.row, col));
+  }
+  return [...bySection].map(([s, items]) => ({ name: s.title, value: round2(items.reduce((a, b) => a + b.value, 0)), items }));
+}
+
+function flat<K extends string>(rows: ClassifiedRow<K>[], key: K, col: number): ReportLine[] {
+  return rows.filter((r) => r.key === key).map((r) => line(r.row, col));
+}
+
+const sum = (items: ReportLine[]) => round2(items.reduce((a, b) => a + b.value, 0));
+
+type BsKey = 'assets' | 'liabilities' | 'equity';
+const BS_KEY: Record<string, BsKey> = { ASSET: 'assets', LIABILITY: 'liabilities', EQUITY: 'equity' };
+
+/** Balance sheet column → BalanceSheetPeriod, lines classified by their account's Class. */
+export function balanceSheetPeriod(report: Wire, col: number, month: number, kinds: AccountKinds) {
+  // The only lines Xero computes itself in a balance sheet are equity lines (current year earnings), hence the orphan key.
+  const rows = classify<BsKey>(report, col, kinds, `balance sheet ${monthKey(month)}`, (k) => BS_KEY[k.cls], 'equity');
+  const assetItems = grouped(rows, 'assets', col);
+  const liabilityItems = grouped(rows, 'liabilities', col);
+  const equityItems = flat(rows, 'equity', col);
+  const assets = { name: 'Assets', value: sum(assetItems), items: assetItems };
+  const liabilities = { name: 'Liabilities', value: sum(liabilityItems), items: liabilityItems };
+  const equity = { name: 'Equity', value: sum(equityItems), items: equityItems };
+  const netAssets = round2(assets.value - liabilities.value);
+  if (Math.abs(netAssets - equity.value) > 0.005) {
+    throw new MappingError(`balance sheet ${monthKey(month)}: equity ${equity.value} ≠ net assets ${netAssets} (assets − liabilities)`);
+  }
+  return { date: dateOnly(monthLast(month)), assets, liabilities, netAssets, equity };
+}
+
+type PnlKey = 'income' | 'costOfSales' | 'otherIncome' | 'expenses';
+function pnlKey(k: AccountKind): PnlKey | undefined {
+  if (k.cls === 'REVENUE') return k.type === 'OTHERINCOME' ? 'otherIncome' : 'income';
+  if (k.cls === 'EXPENSE') return k.type === 'DIRECTCOSTS' ? 'costOfSales' : 'expenses';
   return undefined;
 }
+const PNL_NAMES: Record<PnlKey, string> = { income: 'Income', costOfSales: 'Cost of Sales', otherIncome: 'Other Income', expenses: 'Operating Expenses' };
 
-export function profitAndLossPeriod(report: Wire, col: number, month: number) {
-  const { sections: secs } = sections(report);
-  const parts: Partial<Record<PnlKey, ReportLine>> = {};
-  let reportedNet: number | undefined;
-  for (const s of secs) {
-    if (!s.title) {
-      for (const r of s.rows) if (cellTitle(r).toLowerCase() === 'net profit') reportedNet = cellValue(r, col);
-      continue;
-    }
-    const key = pnlKey(s.title);
-    if (!key) throw new MappingError(`unknown profit and loss section "${s.title}"`);
-    parts[key] = sectionLine(s, col, s.title.replace(/^(Less|Plus)\s+/i, ''));
-  }
-  const v = (k: PnlKey) => parts[k]?.value ?? 0;
-  const grossProfit = round2(v('income') - v('costOfSales'));
-  const netOperatingProfit = round2(grossProfit - v('expenses'));
-  const netOtherIncome = round2(v('otherIncome') - v('otherExpenses'));
+/**
+ * Profit and loss column → ProfitAndLossPeriod: REVENUE accounts are income (OTHERINCOME: other income), EXPENSE
+ * accounts expenses (DIRECTCOSTS: cost of sales).
+ */
+export function profitAndLossPeriod(report: Wire, col: number, month: number, kinds: AccountKinds) {
+  const rows = classify<PnlKey>(report, col, kinds, `profit and loss ${monthKey(month)}`, pnlKey);
+  const part = (k: PnlKey): ReportLine => {
+    const items = flat(rows, k, col);
+    return { name: PNL_NAMES[k], value: sum(items), items };
+  };
+  const income = part('income');
+  const costOfSales = part('costOfSales');
+  const otherIncome = part('otherIncome');
+  const expenses = part('expenses');
+  const grossProfit = round2(income.value - costOfSales.value);
+  const netOperatingProfit = round2(grossProfit - expenses.value);
+  const netOtherIncome = otherIncome.value;
   const netProfit = round2(netOperatingProfit + netOtherIncome);
-  if (reportedNet !== undefined && Math.abs(reportedNet - netProfit) > 0.005) {
-    throw new MappingError(`profit and loss ${monthKey(month)}: net profit ${reportedNet} ≠ computed ${netProfit}`);
-  }
-  return compact({
+  return {
     fromDate: dateOnly(monthFirst(month)),
     toDate: dateOnly(monthLast(month)),
-    income: parts.income,
-    costOfSales: parts.costOfSales,
+    income,
+    costOfSales,
     grossProfit,
-    expenses: parts.expenses,
+    expenses,
     netOperatingProfit,
-    otherExpenses: parts.otherExpenses,
-    otherIncome: parts.otherIncome,
+    otherIncome,
     netOtherIncome,
     netProfit,
-  });
+  };
 }
 
+function sectionLine(s: ParsedSection, col: number, name: string): ReportLine {
+  const items = s.rows.map((r) => line(r, col));
+  const value = s.summary ? cellValue(s.summary, col) : sum(items);
+  return { name, value, items };
+}
+
+/** The Sandbox's own cash summary (not a Xero report): its section titles are Syncline's, fixed. */
 export function cashFlowPeriod(report: Wire, col: number, month: number) {
   const { sections: secs } = sections(report);
   const find = (title: string) => secs.find((s) => s.title.toLowerCase() === title);

@@ -5,6 +5,8 @@ import { AuthRevokedError, FetchFailedError, RateLimitedError, type Credentials,
 import { startSimulator, type Simulator } from '../../sim/server.js';
 import { SandboxConnector, type SandboxConnectorOptions } from './index.js';
 import { checkRecord } from './model-check.js';
+import { balancesAt, profit } from '../../sim/ledger.js';
+import { accountClass } from '../../sim/model.js';
 import { drain, MemoryCredentialsStore } from '../test-helpers.js';
 
 const DAY = 86_400_000;
@@ -313,13 +315,67 @@ describe('Sandbox connector over a real socket', () => {
     expect(cents(may.cashReceipts.value) - cents(may.cashPayments.value)).toBe(bank('2026-05') - bank('2026-04'));
   });
 
+  it('statements equal the simulator ledger\'s own figures, account by account', () => {
+    const tenant = L.sim.tenant(L.info.tenantId!)!;
+    const ledger = tenant.ledger();
+    const accounts = tenant.collections.accounts.list({ offset: 0, limit: 10_000 }).items;
+    const idOf = new Map(accounts.map((a) => [tenant.gen.id('accounts', a.index), a]));
+    const monthOf = (id: string) => Number(id.slice(0, 4)) * 12 + Number(id.slice(5, 7)) - 1;
+    for (const r of results.get('balanceSheet')!) {
+      const m = monthOf(r.id);
+      const bal = balancesAt(ledger, [m]).get(m)!;
+      const d = r.data as any;
+      const byClass = (cls: string, sign: number) => accounts.filter((a) => accountClass(a.type) === cls).reduce((s, a) => s + sign * (bal.get(a.code) ?? 0), 0);
+      expect(cents(d.assets.value), r.id).toBe(byClass('ASSET', 1));
+      expect(cents(d.liabilities.value), r.id).toBe(byClass('LIABILITY', -1));
+      for (const g of d.assets.items) for (const l of g.items) expect(cents(l.value), `${r.id} ${l.name}`).toBe(bal.get(idOf.get(l.accountId)!.code) ?? 0);
+    }
+    for (const r of results.get('profitAndLoss')!) {
+      const m = monthOf(r.id);
+      const mv = ledger.movements.get(m) ?? new Map<string, number>();
+      const d = r.data as any;
+      const sumOf = (ok: (a: (typeof accounts)[number]) => boolean, sign: number) => accounts.filter(ok).reduce((s, a) => s + sign * (mv.get(a.code) ?? 0), 0);
+      expect(cents(d.income.value), r.id).toBe(sumOf((a) => accountClass(a.type) === 'REVENUE' && a.type !== 'OTHERINCOME', -1));
+      expect(cents(d.otherIncome.value), r.id).toBe(sumOf((a) => a.type === 'OTHERINCOME', -1));
+      expect(cents(d.costOfSales.value), r.id).toBe(sumOf((a) => a.type === 'DIRECTCOSTS', 1));
+      expect(cents(d.expenses.value), r.id).toBe(sumOf((a) => accountClass(a.type) === 'EXPENSE' && a.type !== 'DIRECTCOSTS', 1));
+      expect(cents(d.netProfit), r.id).toBe(profit({ accounts, ledger }, m, m));
+    }
+  });
+
+  it('classifies statement lines by account Class and Type, not by section title: localised and swapped titles give the same figures', async () => {
+    const id = L.info.tenantId!;
+    const titles = (body: unknown) => fetch(`${L.sim.url}/admin/tenants/${id}/report-titles`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // Accounts only: section names (which are the report's words) and computed lines aside, everything must match.
+    const figures = (records: SourceRecord[]) =>
+      JSON.parse(JSON.stringify(records.map((r) => r.data)), (k, v) => (v && typeof v === 'object' && !Array.isArray(v) && 'value' in v && !('accountId' in v) ? { ...v, name: undefined } : v));
+    const english = { bs: (await L.pull('balanceSheet', { window: { monthsToSync: 12 } })).records, pnl: (await L.pull('profitAndLoss', { window: { monthsToSync: 12 } })).records };
+    expect((await titles({
+      // Another language…
+      bank: 'Banque', equity: 'Capitaux propres', currentYearEarnings: 'Résultat de l\'exercice', totalEquity: 'Total capitaux propres',
+      // …and titles that say the opposite of what the section holds.
+      income: 'Less Operating Expenses', operatingExpenses: 'Income', costOfSales: 'Plus Other Income', otherIncome: 'Less Cost of Sales',
+      assets: 'Liabilities', liabilities: 'Assets', totalAssets: 'Total Liabilities', totalLiabilities: 'Total Assets', netAssets: 'Net Profit', netProfit: 'Net Assets',
+    })).status).toBe(200);
+    try {
+      const bs = (await L.pull('balanceSheet', { window: { monthsToSync: 12 } })).records;
+      const pnl = (await L.pull('profitAndLoss', { window: { monthsToSync: 12 } })).records;
+      expect(figures(bs)).toEqual(figures(english.bs));
+      expect(figures(pnl)).toEqual(figures(english.pnl));
+      expect((bs[0]!.data as any).assets.items.map((x: any) => x.name)).toContain('Banque');
+      expect((english.pnl[0]!.data as any).income.value).toBeGreaterThan(0);
+    } finally {
+      expect((await titles({})).status).toBe(200);
+    }
+  });
+
   it('honours monthsToSync for statements and syncFrom for documents', async () => {
     const six = await L.pull('profitAndLoss', { window: { monthsToSync: 6 } });
     expect(six.records.map((r) => r.id)).toEqual(['2026-06', '2026-05', '2026-04', '2026-03', '2026-02', '2026-01']);
-    expect(six.outcome.calls).toBe(1);
+    expect(six.outcome.calls).toBe(2); // the chart of accounts (line classes), then one report of 6 columns
     const thirty = await L.pull('balanceSheet', { window: { monthsToSync: 30 } });
     expect(thirty.records).toHaveLength(30);
-    expect(thirty.outcome.calls).toBe(3);
+    expect(thirty.outcome.calls).toBe(4);
     const syncFrom = new Date('2026-05-01T00:00:00Z');
     const recent = await L.pull('invoices', { window: { syncFrom } });
     expect(recent.outcome.fullListing).toBe(true);

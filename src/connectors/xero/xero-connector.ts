@@ -22,7 +22,7 @@ import {
 } from '../connector.js';
 import { abortableSleep, ApiClient, TenantLimiter, TokenClient, type CallContext, type OAuthTokens } from '../http/index.js';
 import * as M from './mappers.js';
-import { balanceSheetPeriod, cashFlowPeriod, checkColumns, firstReport, monthFirst, monthIndex, monthKey, monthLast, profitAndLossPeriod } from './reports.js';
+import { accountKinds, balanceSheetPeriod, cashFlowPeriod, checkColumns, firstReport, monthFirst, monthIndex, monthKey, monthLast, profitAndLossPeriod } from './reports.js';
 import { arr, num, obj, parseXeroDate, str, type Wire } from './wire.js';
 
 function intHeader(res: Response, name: string): number | undefined {
@@ -399,13 +399,18 @@ export class XeroConnector implements Connector {
     const end = monthIndex(req.clock.now().getTime());
     const path = req.dataType === 'balanceSheet' ? '/Reports/BalanceSheet' : req.dataType === 'profitAndLoss' ? '/Reports/ProfitAndLoss' : '/Reports/CashFlow';
     const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    // Lines are classified by their account's Class and Type (section titles are worded by edition and locale): one
+    // call for the chart of accounts, archived ones included.
+    const kinds = req.dataType === 'cashFlowStatement' ? new Map() : accountKinds(arr((await this.client.get(ctx, '/Accounts')).Accounts));
     for (let done = 0; done < months; done += MONTHS_PER_REPORT) {
       const chunkEnd = end - done;
       const cols = Math.min(MONTHS_PER_REPORT, months - done);
+      // `periods` is 1–12 in Xero's spec: a single column is asked for without it.
+      const compare = cols > 1 ? { periods: cols - 1 } : {};
       const query =
         req.dataType === 'balanceSheet'
-          ? { date: iso(monthLast(chunkEnd)), periods: cols - 1, timeframe: 'MONTH' }
-          : { fromDate: iso(monthFirst(chunkEnd)), toDate: iso(monthLast(chunkEnd)), periods: cols - 1, timeframe: 'MONTH' };
+          ? { date: iso(monthLast(chunkEnd)), ...compare, timeframe: 'MONTH' }
+          : { fromDate: iso(monthFirst(chunkEnd)), toDate: iso(monthLast(chunkEnd)), ...compare, timeframe: 'MONTH' };
       const report = firstReport(await this.client.get(ctx, path, query));
       checkColumns(report, cols);
       const out: SourceRecord[] = [];
@@ -414,9 +419,9 @@ export class XeroConnector implements Connector {
         const currency = mapCtx.baseCurrency ? { currency: mapCtx.baseCurrency } : {};
         const data =
           req.dataType === 'balanceSheet'
-            ? { ...currency, ...balanceSheetPeriod(report, c, month) }
+            ? { ...currency, ...balanceSheetPeriod(report, c, month, kinds) }
             : req.dataType === 'profitAndLoss'
-              ? { ...currency, reportBasis: 'Accrual', ...profitAndLossPeriod(report, c, month) }
+              ? { ...currency, reportBasis: 'Accrual', ...profitAndLossPeriod(report, c, month, kinds) }
               : { ...currency, reportBasis: 'Cash', reportInput: 'Direct', ...cashFlowPeriod(report, c, month) };
         out.push({ id: monthKey(month), data, sourceModifiedDate: null, deleted: false });
       }

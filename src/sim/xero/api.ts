@@ -6,12 +6,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { allowed } from './scopes.js';
 import { randomUUID } from 'node:crypto';
 import { monthIndexOf } from '../ledger.js';
+import { monthEndMs, monthStartMs } from '../generate.js';
 import type { CollectionName, Doc, Pay, RecordTypes } from '../model.js';
 import { HttpError, json, parseIntParam, type Reply } from '../http.js';
 import { rateLimited, takeFault, type SimHost } from '../host.js';
 import type { Tenant } from '../tenant.js';
 import { msDate, renderAccount, renderContact, renderDoc, renderItem, renderManualJournal, renderOrganisation, renderPayment, renderTaxRate, renderTrackingCategory } from './render.js';
-import { balanceSheetReport, cashFlowReport, profitAndLossReport, type ReportContext } from './reports.js';
+import { balanceSheetReport, cashFlowReport, profitAndLossReport, reportPeriods, reportTitles, type ReportContext } from './reports.js';
 
 export const API_PREFIX = '/api.xro/2.0';
 export const PROVIDER = 'Syncline Sandbox';
@@ -54,6 +55,62 @@ export function parseWhere(where: string | null): Clause[] {
 function takeClause(clauses: Clause[], field: string): Clause | undefined {
   const i = clauses.findIndex((c) => c.field === field.toLowerCase());
   return i < 0 ? undefined : clauses.splice(i, 1)[0];
+}
+
+const TIMEFRAME_MONTHS: Record<string, number> = { MONTH: 1, QUARTER: 3, YEAR: 12 };
+
+/** A `YYYY-MM-DD` report parameter as UTC midnight. */
+function reportDate(v: string, name: string): number {
+  const ms = Date.parse(`${v}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== v) throw new HttpError(400, `${name} must be a date YYYY-MM-DD, got "${v}"`);
+  return ms;
+}
+
+/**
+ * `/Reports/{BalanceSheet|ProfitAndLoss|CashFlow}` with Xero's parameters: `date` (balance sheet) or `fromDate` and
+ * `toDate` (profit and loss; default the current month), `periods` (further columns, 1–12; 0 is taken as none) and
+ * `timeframe` (MONTH, QUARTER, YEAR: how much earlier each further column is). The ledger is kept by month, so
+ * `fromDate` must start a month and `toDate` and `date` end one (400 otherwise, rather than a silently wrong figure).
+ */
+function report(t: Tenant, name: string, q: URLSearchParams) {
+  const timeframe = (q.get('timeframe') ?? 'MONTH').toUpperCase();
+  const step = TIMEFRAME_MONTHS[timeframe];
+  if (!step) throw new HttpError(400, `timeframe must be MONTH, QUARTER or YEAR, got "${q.get('timeframe')}"`);
+  const periods = parseIntParam(q.get('periods'), 'periods', 0);
+  if (periods < 0 || periods > 12) throw new HttpError(400, 'periods must be between 1 and 12');
+  const monthEnd = (v: string, param: string) => {
+    const ms = reportDate(v, param);
+    const m = monthIndexOf(ms);
+    if (monthEndMs(m) !== ms) throw new HttpError(400, `${param} must be the last day of a month (the sandbox keeps its ledger by month), got ${v}`);
+    return m;
+  };
+  const current = monthIndexOf(t.nowMs());
+  const accounts = t.collections.accounts.list({ offset: 0, limit: Number.MAX_SAFE_INTEGER, filter: (a) => a.status !== 'DELETED' }).items;
+  const ctx: ReportContext = {
+    gen: t.gen,
+    accounts,
+    accountId: (a) => t.gen.id('accounts', a.index),
+    ledger: t.ledger(),
+    nowMs: t.nowMs(),
+    titles: reportTitles(t.gen.organisation.version, t.reportTitles),
+  };
+  if (name === 'balancesheet') {
+    const date = q.get('date');
+    return balanceSheetReport(ctx, date ? monthEnd(date, 'date') : current, periods, step);
+  }
+  if (name !== 'profitandloss' && name !== 'cashflow') throw new HttpError(404, `no report ${name}`);
+  const fromParam = q.get('fromDate');
+  const toParam = q.get('toDate');
+  const to = toParam ? monthEnd(toParam, 'toDate') : fromParam ? monthIndexOf(reportDate(fromParam, 'fromDate')) : current;
+  let from = to;
+  if (fromParam) {
+    const ms = reportDate(fromParam, 'fromDate');
+    from = monthIndexOf(ms);
+    if (monthStartMs(from) !== ms) throw new HttpError(400, `fromDate must be the first day of a month (the sandbox keeps its ledger by month), got ${fromParam}`);
+    if (from > to) throw new HttpError(400, 'fromDate must not be after toDate');
+  }
+  const cols = reportPeriods({ from, to }, periods, step);
+  return name === 'profitandloss' ? profitAndLossReport(ctx, cols) : cashFlowReport(ctx, cols);
 }
 
 /** The handler of every request under /api.xro/2.0. */
@@ -206,25 +263,8 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
         const { items, total } = listPaged(t, [{ name: 'manualJournals', ...(status ? { filter: status } : {}) }], since, (page - 1) * pageSize, pageSize);
         return ok(envelope(t, 'ManualJournals', items.map((j) => renderManualJournal(t, j)), { page, pageSize, total }));
       }
-      case 'reports': {
-        const report = (id ?? '').toLowerCase();
-        const timeframe = (url.searchParams.get('timeframe') ?? 'MONTH').toUpperCase();
-        if (timeframe !== 'MONTH') throw new HttpError(400, 'the sandbox supports timeframe=MONTH only');
-        const periods = parseIntParam(url.searchParams.get('periods'), 'periods', 0);
-        if (periods > 12) throw new HttpError(400, 'periods must be between 0 and 12');
-        const dateParam = report === 'balancesheet' ? url.searchParams.get('date') : url.searchParams.get('toDate');
-        let endMonth = monthIndexOf(t.nowMs());
-        if (dateParam) {
-          const ms = Date.parse(`${dateParam}T00:00:00Z`);
-          if (!/^\d{4}-\d{2}-\d{2}$/.test(dateParam) || Number.isNaN(ms)) throw new HttpError(400, `bad date ${dateParam}`);
-          endMonth = monthIndexOf(ms);
-        }
-        const accounts = t.collections.accounts.list({ offset: 0, limit: Number.MAX_SAFE_INTEGER, filter: (a) => a.status !== 'DELETED' }).items;
-        const ctx: ReportContext = { gen: t.gen, accounts, accountId: (a) => t.gen.id('accounts', a.index), ledger: t.ledger(), nowMs: t.nowMs() };
-        const build = { balancesheet: balanceSheetReport, profitandloss: profitAndLossReport, cashflow: cashFlowReport }[report];
-        if (!build) throw new HttpError(404, `no report ${id}`);
-        return ok(envelope(t, 'Reports', [build(ctx, endMonth, periods)]));
-      }
+      case 'reports':
+        return ok(envelope(t, 'Reports', [report(t, (id ?? '').toLowerCase(), url.searchParams)]));
       default:
         throw new HttpError(404, `The resource you're looking for cannot be found`);
     }

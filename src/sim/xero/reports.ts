@@ -1,8 +1,14 @@
 /**
  * Xero's report endpoints (`/Reports/BalanceSheet`, `/Reports/ProfitAndLoss`) rendered from the platform-neutral
  * ledger (../ledger.ts) in Xero's ReportWithRows shape, plus the Sandbox's own cash-flow report.
+ *
+ * Columns: the first covers the requested period (`fromDate`–`toDate`, or the month of `date`), each further one
+ * (`periods`, 1–12) the same period one `timeframe` (MONTH, QUARTER, YEAR) earlier, as Xero's do. The ledger is kept
+ * by month, so periods are whole months. Section and total titles are words of the organisation's edition (UK, US,
+ * AU…), as Xero's are, and a tenant may be given others (`PUT /admin/tenants/{id}/report-titles`): a client must
+ * classify lines by account, never by title.
  */
-import { monthEndMs, type Generator } from '../generate.js';
+import { monthEndMs, monthStartMs, type Generator } from '../generate.js';
 import { balancesAt, profit, type Ledger } from '../ledger.js';
 import { money, type Account } from '../model.js';
 import { msDate } from './render.js';
@@ -49,12 +55,126 @@ const fmtDay = (ms: number) => {
 const fmtMonth = (m: number) => `${MONTHS[m % 12]} ${Math.floor(m / 12)}`;
 const value = (cents: number) => money(cents).toFixed(2);
 
+/** Every title a report shows. */
+export const REPORT_TITLE_KEYS = [
+  'balanceSheet',
+  'assets',
+  'bank',
+  'currentAssets',
+  'fixedAssets',
+  'totalBank',
+  'totalCurrentAssets',
+  'totalFixedAssets',
+  'totalAssets',
+  'liabilities',
+  'currentLiabilities',
+  'nonCurrentLiabilities',
+  'totalCurrentLiabilities',
+  'totalNonCurrentLiabilities',
+  'totalLiabilities',
+  'netAssets',
+  'equity',
+  'currentYearEarnings',
+  'totalEquity',
+  'profitAndLoss',
+  'income',
+  'costOfSales',
+  'grossProfit',
+  'otherIncome',
+  'operatingExpenses',
+  'netProfit',
+  'totalIncome',
+  'totalCostOfSales',
+  'totalOtherIncome',
+  'totalOperatingExpenses',
+] as const;
+export type ReportTitleKey = (typeof REPORT_TITLE_KEYS)[number];
+export type ReportTitles = Record<ReportTitleKey, string>;
+
+/** The titles of Xero's API documentation (AU and NZ editions). */
+const BASE_TITLES: ReportTitles = {
+  balanceSheet: 'Balance Sheet',
+  assets: 'Assets',
+  bank: 'Bank',
+  currentAssets: 'Current Assets',
+  fixedAssets: 'Fixed Assets',
+  totalBank: 'Total Bank',
+  totalCurrentAssets: 'Total Current Assets',
+  totalFixedAssets: 'Total Fixed Assets',
+  totalAssets: 'Total Assets',
+  liabilities: 'Liabilities',
+  currentLiabilities: 'Current Liabilities',
+  nonCurrentLiabilities: 'Non-current Liabilities',
+  totalCurrentLiabilities: 'Total Current Liabilities',
+  totalNonCurrentLiabilities: 'Total Non-current Liabilities',
+  totalLiabilities: 'Total Liabilities',
+  netAssets: 'Net Assets',
+  equity: 'Equity',
+  currentYearEarnings: 'Current Year Earnings',
+  totalEquity: 'Total Equity',
+  profitAndLoss: 'Profit and Loss',
+  income: 'Income',
+  costOfSales: 'Less Cost of Sales',
+  grossProfit: 'Gross Profit',
+  otherIncome: 'Plus Other Income',
+  operatingExpenses: 'Less Operating Expenses',
+  netProfit: 'Net Profit',
+  totalIncome: 'Total Income',
+  totalCostOfSales: 'Total Cost of Sales',
+  totalOtherIncome: 'Total Other Income',
+  totalOperatingExpenses: 'Total Operating Expenses',
+};
+
+/** Edition wording (UK and US organisations word their statements differently). */
+const EDITION_TITLES: Record<string, Partial<ReportTitles>> = {
+  UK: {
+    income: 'Turnover',
+    totalIncome: 'Total Turnover',
+    costOfSales: 'Cost of Sales',
+    otherIncome: 'Other Income',
+    operatingExpenses: 'Administrative Costs',
+    totalOperatingExpenses: 'Total Administrative Costs',
+    nonCurrentLiabilities: 'Creditors: amounts falling due after more than one year',
+    totalNonCurrentLiabilities: 'Total Creditors: amounts falling due after more than one year',
+    currentLiabilities: 'Creditors: amounts falling due within one year',
+    totalCurrentLiabilities: 'Total Creditors: amounts falling due within one year',
+    equity: 'Capital and Reserves',
+    totalEquity: 'Total Capital and Reserves',
+  },
+  US: {
+    costOfSales: 'Less Cost of Goods Sold',
+    totalCostOfSales: 'Total Cost of Goods Sold',
+    netProfit: 'Net Income',
+    fixedAssets: 'Long Term Assets',
+    totalFixedAssets: 'Total Long Term Assets',
+    nonCurrentLiabilities: 'Long Term Liabilities',
+    totalNonCurrentLiabilities: 'Total Long Term Liabilities',
+  },
+};
+
+/** The titles a tenant's reports use: its edition's, then any set for the tenant. */
+export function reportTitles(version: string, custom: Partial<ReportTitles> = {}): ReportTitles {
+  return { ...BASE_TITLES, ...(EDITION_TITLES[version] ?? {}), ...custom };
+}
+
 export interface ReportContext {
   gen: Generator;
   accounts: Account[];
   accountId(a: Account): string;
   ledger: Ledger;
   nowMs: number;
+  titles: ReportTitles;
+}
+
+/** One column: months [from, to] (month indices, inclusive). */
+export interface Period {
+  from: number;
+  to: number;
+}
+
+/** Columns of a report: `first`, then `periods` more, each `stepMonths` earlier. */
+export function reportPeriods(first: Period, periods: number, stepMonths: number): Period[] {
+  return Array.from({ length: periods + 1 }, (_, i) => ({ from: first.from - i * stepMonths, to: first.to - i * stepMonths }));
 }
 
 function cell(v: string, accountId?: string) {
@@ -97,8 +217,10 @@ function summary(title: string, total: number[]) {
   return { RowType: 'SummaryRow', Cells: [{ Value: title }, ...total.map((x) => ({ Value: value(x) }))] };
 }
 
-export function balanceSheetReport(ctx: ReportContext, endMonth: number, periods: number) {
-  const months = Array.from({ length: periods + 1 }, (_, i) => endMonth - i);
+/** Balance sheet at the end of month `endMonth`, then `periods` more columns `stepMonths` earlier. */
+export function balanceSheetReport(ctx: ReportContext, endMonth: number, periods: number, stepMonths = 1) {
+  const T = ctx.titles;
+  const months = reportPeriods({ from: endMonth, to: endMonth }, periods, stepMonths).map((p) => p.to);
   const bal = balancesAt(ctx.ledger, months);
   const debit = (code: string) => months.map((m) => bal.get(m)!.get(code) ?? 0);
   const credit = (code: string) => debit(code).map((x) => -x);
@@ -117,7 +239,7 @@ export function balanceSheetReport(ctx: ReportContext, endMonth: number, periods
     return code === '960' ? c.map((x, i) => x + earlier[i]!) : c;
   };
   const eq = accountRows(ctx, 'equity', equityAmounts, cols);
-  const cyeRow = { RowType: 'Row', Cells: [{ Value: 'Current Year Earnings' }, ...cye.map((x) => ({ Value: value(x) }))] };
+  const cyeRow = { RowType: 'Row', Cells: [{ Value: T.currentYearEarnings }, ...cye.map((x) => ({ Value: value(x) }))] };
   const retained = ctx.accounts.find((a) => a.code === '960');
   if (retained && !eq.rows.some((r) => (r as { Cells: { Value: string }[] }).Cells[0]!.Value === retained.name) && earlier.some((x) => x !== 0)) {
     const id = ctx.accountId(retained);
@@ -128,27 +250,38 @@ export function balanceSheetReport(ctx: ReportContext, endMonth: number, periods
   const totalAssets = bank.total.map((x, i) => x + ca.total[i]! + fa.total[i]!);
   const totalLiabilities = cl.total.map((x, i) => x + ncl.total[i]!);
   const net = totalAssets.map((x, i) => x - totalLiabilities[i]!);
-  const titles = ['Balance Sheet', ctx.gen.organisation.name, `As at ${fmtDay(monthEndMs(endMonth))}`];
-  return envelope(ctx, 'BalanceSheet', 'Balance Sheet', titles, [
+  const titles = [T.balanceSheet, ctx.gen.organisation.name, `As at ${fmtDay(monthEndMs(endMonth))}`];
+  return envelope(ctx, 'BalanceSheet', T.balanceSheet, titles, [
     header(months.map((m) => fmtDay(monthEndMs(m)))),
-    { RowType: 'Section', Title: 'Assets', Rows: [] },
-    { RowType: 'Section', Title: 'Bank', Rows: [...bank.rows, summary('Total Bank', bank.total)] },
-    { RowType: 'Section', Title: 'Current Assets', Rows: [...ca.rows, summary('Total Current Assets', ca.total)] },
-    { RowType: 'Section', Title: 'Fixed Assets', Rows: [...fa.rows, summary('Total Fixed Assets', fa.total)] },
-    { RowType: 'Section', Title: '', Rows: [summary('Total Assets', totalAssets)] },
-    { RowType: 'Section', Title: 'Liabilities', Rows: [] },
-    { RowType: 'Section', Title: 'Current Liabilities', Rows: [...cl.rows, summary('Total Current Liabilities', cl.total)] },
-    { RowType: 'Section', Title: 'Non-current Liabilities', Rows: [...ncl.rows, summary('Total Non-current Liabilities', ncl.total)] },
-    { RowType: 'Section', Title: '', Rows: [summary('Total Liabilities', totalLiabilities)] },
-    { RowType: 'Section', Title: '', Rows: [{ RowType: 'Row', Cells: [{ Value: 'Net Assets' }, ...net.map((x) => ({ Value: value(x) }))] }] },
-    { RowType: 'Section', Title: 'Equity', Rows: [cyeRow, ...eq.rows, summary('Total Equity', eqTotal)] },
+    { RowType: 'Section', Title: T.assets, Rows: [] },
+    { RowType: 'Section', Title: T.bank, Rows: [...bank.rows, summary(T.totalBank, bank.total)] },
+    { RowType: 'Section', Title: T.currentAssets, Rows: [...ca.rows, summary(T.totalCurrentAssets, ca.total)] },
+    { RowType: 'Section', Title: T.fixedAssets, Rows: [...fa.rows, summary(T.totalFixedAssets, fa.total)] },
+    { RowType: 'Section', Title: '', Rows: [summary(T.totalAssets, totalAssets)] },
+    { RowType: 'Section', Title: T.liabilities, Rows: [] },
+    { RowType: 'Section', Title: T.currentLiabilities, Rows: [...cl.rows, summary(T.totalCurrentLiabilities, cl.total)] },
+    { RowType: 'Section', Title: T.nonCurrentLiabilities, Rows: [...ncl.rows, summary(T.totalNonCurrentLiabilities, ncl.total)] },
+    { RowType: 'Section', Title: '', Rows: [summary(T.totalLiabilities, totalLiabilities)] },
+    { RowType: 'Section', Title: '', Rows: [{ RowType: 'Row', Cells: [{ Value: T.netAssets }, ...net.map((x) => ({ Value: value(x) }))] }] },
+    { RowType: 'Section', Title: T.equity, Rows: [cyeRow, ...eq.rows, summary(T.totalEquity, eqTotal)] },
   ]);
 }
 
-export function profitAndLossReport(ctx: ReportContext, endMonth: number, periods: number) {
-  const months = Array.from({ length: periods + 1 }, (_, i) => endMonth - i);
-  const cols = months.length;
-  const mv = (code: string) => months.map((m) => ctx.ledger.movements.get(m)?.get(code) ?? 0);
+const periodLabel = (p: Period) => (p.from === p.to ? fmtMonth(p.to) : `${fmtDay(monthStartMs(p.from))}-${fmtDay(monthEndMs(p.to))}`);
+
+/** Sum over each column's months of a per-month amount. */
+function perPeriod(periods: Period[], monthly: (m: number) => number): number[] {
+  return periods.map((p) => {
+    let s = 0;
+    for (let m = p.from; m <= p.to; m++) s += monthly(m);
+    return s;
+  });
+}
+
+export function profitAndLossReport(ctx: ReportContext, periods: Period[]) {
+  const T = ctx.titles;
+  const cols = periods.length;
+  const mv = (code: string) => perPeriod(periods, (m) => ctx.ledger.movements.get(m)?.get(code) ?? 0);
   const cr = (code: string) => mv(code).map((x) => -x);
   const income = accountRows(ctx, 'income', cr, cols);
   const cos = accountRows(ctx, 'costOfSales', mv, cols);
@@ -157,36 +290,35 @@ export function profitAndLossReport(ctx: ReportContext, endMonth: number, period
   const gross = income.total.map((x, i) => x - cos.total[i]!);
   const net = gross.map((x, i) => x + other.total[i]! - exp.total[i]!);
   const row = (title: string, v: number[]) => ({ RowType: 'Section', Title: '', Rows: [{ RowType: 'Row', Cells: [{ Value: title }, ...v.map((x) => ({ Value: value(x) }))] }] });
-  const titles = ['Profit and Loss', ctx.gen.organisation.name, `For the month ended ${fmtDay(monthEndMs(endMonth))}`];
-  return envelope(ctx, 'ProfitAndLoss', 'Profit and Loss', titles, [
-    header(months.map(fmtMonth)),
-    { RowType: 'Section', Title: 'Income', Rows: [...income.rows, summary('Total Income', income.total)] },
-    { RowType: 'Section', Title: 'Less Cost of Sales', Rows: [...cos.rows, summary('Total Cost of Sales', cos.total)] },
-    row('Gross Profit', gross),
-    { RowType: 'Section', Title: 'Plus Other Income', Rows: [...other.rows, summary('Total Other Income', other.total)] },
-    { RowType: 'Section', Title: 'Less Operating Expenses', Rows: [...exp.rows, summary('Total Operating Expenses', exp.total)] },
-    row('Net Profit', net),
+  const first = periods[0]!;
+  const titles = [T.profitAndLoss, ctx.gen.organisation.name, first.from === first.to ? `For the month ended ${fmtDay(monthEndMs(first.to))}` : `For the period ${periodLabel(first)}`];
+  return envelope(ctx, 'ProfitAndLoss', T.profitAndLoss, titles, [
+    header(periods.map(periodLabel)),
+    { RowType: 'Section', Title: T.income, Rows: [...income.rows, summary(T.totalIncome, income.total)] },
+    { RowType: 'Section', Title: T.costOfSales, Rows: [...cos.rows, summary(T.totalCostOfSales, cos.total)] },
+    row(T.grossProfit, gross),
+    { RowType: 'Section', Title: T.otherIncome, Rows: [...other.rows, summary(T.totalOtherIncome, other.total)] },
+    { RowType: 'Section', Title: T.operatingExpenses, Rows: [...exp.rows, summary(T.totalOperatingExpenses, exp.total)] },
+    row(T.netProfit, net),
   ]);
 }
 
 /** Not a Xero endpoint (Xero has no cash-flow report): a direct-method statement in the same ReportWithRow shape. */
-export function cashFlowReport(ctx: ReportContext, endMonth: number, periods: number) {
-  const months = Array.from({ length: periods + 1 }, (_, i) => endMonth - i);
+export function cashFlowReport(ctx: ReportContext, periods: Period[]) {
   const get = (m: number) => ctx.ledger.cash.get(m) ?? { customers: 0, otherReceipts: 0, suppliers: 0, otherPayments: 0 };
   const line = (title: string, v: number[]) => ({ RowType: 'Row', Cells: [{ Value: title }, ...v.map((x) => ({ Value: value(x) }))] });
-  const customers = months.map((m) => get(m).customers);
-  const otherR = months.map((m) => get(m).otherReceipts);
-  const suppliers = months.map((m) => get(m).suppliers);
-  const otherP = months.map((m) => get(m).otherPayments);
+  const customers = perPeriod(periods, (m) => get(m).customers);
+  const otherR = perPeriod(periods, (m) => get(m).otherReceipts);
+  const suppliers = perPeriod(periods, (m) => get(m).suppliers);
+  const otherP = perPeriod(periods, (m) => get(m).otherPayments);
   const receipts = customers.map((x, i) => x + otherR[i]!);
   const payments = suppliers.map((x, i) => x + otherP[i]!);
-  const titles = ['Cash Summary', ctx.gen.organisation.name, `For the month ended ${fmtDay(monthEndMs(endMonth))}`];
+  const first = periods[0]!;
+  const titles = ['Cash Summary', ctx.gen.organisation.name, `For the period ${periodLabel(first)}`];
   return envelope(ctx, 'CashFlow', 'Cash Flow Statement', titles, [
-    header(months.map(fmtMonth)),
+    header(periods.map(periodLabel)),
     { RowType: 'Section', Title: 'Cash Receipts', Rows: [line('Receipts from customers', customers), line('Other cash receipts', otherR), summary('Total Cash Receipts', receipts)] },
     { RowType: 'Section', Title: 'Cash Payments', Rows: [line('Payments to suppliers', suppliers), line('Other cash payments', otherP), summary('Total Cash Payments', payments)] },
     { RowType: 'Section', Title: '', Rows: [line('Net Cash Movement', receipts.map((x, i) => x - payments[i]!))] },
   ]);
 }
-
-
