@@ -120,6 +120,10 @@ export async function seedInvoices(store: Store, connectionId: string, n: number
     // As autovacuum leaves a table after a bulk load: statistics, and the visibility map index-only scans rely on.
     await sql.raw(store.dialect === 'postgres' ? 'vacuum analyze records' : 'analyze').execute(db);
   });
+  // The counts a merge keeps (migration 0021), as that migration's backfill computes them.
+  await sql`insert into record_counts (connection_id, data_type, total, deleted, generation)
+            select connection_id, data_type, count(*), coalesce(sum(is_deleted), 0), 1 from records where connection_id = ${connectionId} group by connection_id, data_type
+            on conflict (connection_id, data_type) do update set total = excluded.total, deleted = excluded.deleted, generation = record_counts.generation + 1`.execute(store.db);
 }
 
 /** The records table's secondary indexes (not the primary key) and the statements that create them. */

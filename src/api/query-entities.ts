@@ -88,7 +88,8 @@ export function recordEntity(dataType: string): Entity {
         modifiedDate: { type: 'date', dateFormat: 'canonical', sql: sql.ref('records.modified_date') },
         // normalised to UTC with milliseconds when stored (records.repository normaliseSourceDate)
         sourceModifiedDate: { type: 'date', dateFormat: 'canonical', sql: sql.ref('records.source_modified_date') },
-        'metadata.isDeleted': { type: 'boolean', booleanAsInteger: true, sql: sql.ref('records.is_deleted') },
+        // NOT NULL, only ever 0 or 1 (the merge writes it): `!=true` compiles to `= 0`, an index range.
+        'metadata.isDeleted': { type: 'boolean', booleanAsInteger: true, notNull: true, sql: sql.ref('records.is_deleted') },
       },
     });
     recordEntities.set(dataType, e);

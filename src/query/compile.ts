@@ -7,7 +7,8 @@
  * - strings and enums: ASCII case folding on both sides (`lower(x)` on SQLite, `lower(x COLLATE "C")` on
  *   PostgreSQL — both fold A–Z only, whatever the database locale); `~` is `LIKE '%…%'` with `\`, `%` and `_`
  *   escaped;
- * - `!=` is `(test) IS NOT TRUE`, so a null or absent value matches it (§4.2);
+ * - `!=` is `(test) IS NOT TRUE`, so a null or absent value matches it (§4.2); on a boolean declared `notNull` (a
+ *   column that holds only true/false or 0/1) it is the equality with the other value, which an index range serves;
  * - `iso` dates are converted to UTC epoch milliseconds by `epochMsSql`, integer arithmetic only (immutable, so it
  *   can back an expression index);
  * - ORDER BY: strings by code point (`COLLATE "C"` on PostgreSQL, BINARY on SQLite), NULLS LAST ascending and
@@ -29,6 +30,8 @@ export function predicateSql(pred: Predicate, dialect: SqlDialect, tags?: TagSou
         pred.kind === 'and' ? sql` AND ` : sql` OR `,
       );
     case 'test': {
+      // A NOT NULL boolean has no third value: `!= v` is `= not v`, which an index on the column serves.
+      if (pred.negate && pred.test.on === 'boolean' && pred.field.notNull) return testSql(pred.field, { on: 'boolean', op: 'eq', value: !pred.test.value }, dialect);
       const t = testSql(pred.field, pred.test, dialect);
       return pred.negate ? sql<SqlBool>`((${t}) IS NOT TRUE)` : t;
     }

@@ -35,6 +35,12 @@ export interface ScalarOptions {
   storedLowercase?: boolean;
   /** Booleans only: the SQL value is 0/1 on PostgreSQL too (an `integer` column such as `records.is_deleted`). */
   booleanAsInteger?: boolean;
+  /**
+   * Booleans only: the SQL value is never NULL (a NOT NULL column holding only true/false, or 0/1 with
+   * `booleanAsInteger`), so `!= v` is exactly `= not v` — an equality an index range serves, where the general
+   * `(test) IS NOT TRUE` is not indexable.
+   */
+  notNull?: boolean;
 }
 
 /** A property with one value per row. */

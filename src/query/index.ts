@@ -114,6 +114,14 @@ export interface CompiledListQuery {
   where: Expression<SqlBool> | undefined;
   /** Pass each to `.orderBy(...)`, in order. Always ends with the tiebreak. */
   orderBy: RawBuilder<unknown>[];
+  /**
+   * Set when the whole filter is one test of a NOT NULL boolean (`metadata.isDeleted=true`, `…!=true`…): the property
+   * and the value it must have, so a caller that keeps counts per value can answer the count without reading rows.
+   * `of` is the `where` it describes (a caller that combines `where` with more conditions no longer matches it).
+   */
+  flag?: { of: Expression<SqlBool>; path: string; value: boolean } | undefined;
+  /** The ordering property and direction (the tiebreak follows it when they differ), for keyset paging. */
+  order: { path: string; descending: boolean; tiebreak: string };
 }
 
 /** Parses and binds `query`, `tags` and `orderBy`, in that order (the first error wins). */
@@ -132,10 +140,13 @@ export function prepareListQuery(entity: Entity, params: ListParameters): Prepar
 }
 
 export function toSql(prepared: PreparedListQuery, dialect: SqlDialect): CompiledListQuery {
-  return {
-    where: prepared.filter ? predicateSql(prepared.filter, dialect, prepared.entity.tags) : undefined,
-    orderBy: orderBySql(prepared.order, dialect),
-  };
+  const f = prepared.filter;
+  const where = f ? predicateSql(f, dialect, prepared.entity.tags) : undefined;
+  const o = prepared.order;
+  const order = { path: o.field.path, descending: o.descending, tiebreak: o.tiebreak.path };
+  const flag =
+    where && f?.kind === 'test' && f.test.on === 'boolean' && f.field.notNull ? { of: where, path: f.field.path, value: f.negate ? !f.test.value : f.test.value } : undefined;
+  return { where, orderBy: orderBySql(o, dialect), flag, order };
 }
 
 /** One call per request for SQL-backed lists. Throws `QueryParseError`. */

@@ -18,6 +18,10 @@ import type { Expression, RawBuilder, SelectQueryBuilder, SqlBool } from 'kysely
 export interface ListSql {
   where?: Expression<SqlBool> | undefined;
   orderBy: RawBuilder<unknown>[];
+  /** The filter is exactly `path = value` on a NOT NULL boolean (src/query CompiledListQuery.flag); only when `of === where`. */
+  flag?: { of: Expression<SqlBool>; path: string; value: boolean } | undefined;
+  /** The ordering property and direction (src/query CompiledListQuery.order). */
+  order?: { path: string; descending: boolean; tiebreak: string } | undefined;
 }
 
 /**

@@ -118,6 +118,16 @@ export interface RecordsTable {
   is_deleted: number;
 }
 
+/** Exact counts of a (connection, data type)'s records, kept by the merge (migration 0021). */
+export interface RecordCountsTable {
+  connection_id: string;
+  data_type: string;
+  total: number;
+  deleted: number;
+  /** Moves with every merge that changed a record of the pair. */
+  generation: number;
+}
+
 export interface RecordStagingTable {
   dataset_id: string;
   record_id: string;
@@ -281,6 +291,7 @@ export interface Database {
   datasets: DatasetsTable;
   company_sync_settings: CompanySyncSettingsTable;
   records: RecordsTable;
+  record_counts: RecordCountsTable;
   schedule_slots: ScheduleSlotsTable;
   record_staging: RecordStagingTable;
   webhook_consumers: WebhookConsumersTable;
