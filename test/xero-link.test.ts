@@ -127,7 +127,7 @@ describe.each(DIALECTS)('Xero Link flow against the simulator [%s]', (dialect) =
     expect(callback.startsWith(`${CALLBACK}?`)).toBe(true);
     const done = await app('GET', callback);
     expect(done.statusCode, done.body).toBe(302);
-    expect(done.headers.location).toBe(`${BASE_URL}/link/complete`);
+    expect(done.headers.location).toBe(`${BASE_URL}/link/complete?companyId=${c.companyId}&connectionId=${c.id}`);
     const got = await connection(c.companyId, c.id);
     expect(got.status).toBe('Linked');
     expect(got.connectionInfo).toMatchObject({ tenantId: orgs.a, tenantName: 'Alpha Traders' });

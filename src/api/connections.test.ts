@@ -233,7 +233,8 @@ describe.each(DIALECTS)('connections API [%s]', (dialect) => {
       const conn = (await t2.call('POST', `/companies/${cid}/connections`, { platformKey: 'mqjo' })).json();
       const res = await t2.app.inject({ method: 'GET', url: conn.linkUrl.slice(BASE_URL.length) });
       expect(res.statusCode).toBe(302);
-      expect(res.headers.location).toBe(`${BASE_URL}/link/complete`);
+      // The ids are added so the page can show the first pull's progress (src/api/link-progress.test.ts).
+      expect(res.headers.location).toBe(`${BASE_URL}/link/complete?companyId=${cid}&connectionId=${conn.id}`);
       const page = await t2.app.inject({ method: 'GET', url: '/link/complete' });
       expect(page.statusCode).toBe(200);
       expect(page.headers['content-type']).toMatch(/^text\/html/);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contrast } from '../domain/brand-colour.js';
 import { DIALECTS } from '../../test/support/stores.js';
 import { BASE_URL, createTestApp, expectErrorShape, type TestApp } from '../../test/support/app.js';
 import { ACCOUNTING_READ_TYPES, DATA_TYPES, V1_READ_TYPES } from '../domain/data-types.js';
@@ -114,6 +115,16 @@ describe.each(DIALECTS)('integrations API [%s]', (dialect) => {
     }
     const logo = await t.app.inject({ method: 'GET', url: integ.logoUrl.slice(BASE_URL.length) });
     expect(logo.statusCode).toBe(200);
+    // Generated marks: the platform's initials on its colour (darkened to AA contrast for the white letters), named.
+    const icon = (await t.app.inject({ method: 'GET', url: '/branding/gbol/icon.svg' })).body;
+    expect(icon).toMatch(/^<svg [^>]*aria-label="Xero"/);
+    expect(icon).toContain('>X</text>');
+    expect((await t.app.inject({ method: 'GET', url: '/branding/qhyg/icon.svg' })).body).toContain('>QB</text>');
+    const fill = /<rect [^>]*fill="(#[0-9a-f]{6})"/.exec(icon)![1]!;
+    expect(contrast(fill, '#ffffff')).toBeGreaterThanOrEqual(4.5);
+    for (const bad of ['/branding/gbol/evil.svg', '/branding/gbol/%3Cscript%3E', '/branding/zzzz/icon.svg']) {
+      expectErrorShape(await t.app.inject({ method: 'GET', url: bad }), 404);
+    }
   });
 
   it('404 for an unknown platform key', async () => {

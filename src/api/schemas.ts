@@ -6,6 +6,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { CONNECTION_STATUSES, DATASET_STATUSES, FEATURE_STATES, FEATURE_TYPES, SOURCE_TYPES } from '../domain/statuses.js';
 import { DATA_TYPES } from '../domain/data-types.js';
+import { BRAND_COLOR_PATTERN } from '../domain/brand-colour.js';
 
 const StringEnum = <T extends readonly string[]>(values: T, opts: { description?: string } = {}) =>
   Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...opts });
@@ -194,6 +195,13 @@ export const Profile = Type.Object(
     logoUrl: Type.Optional(Type.String()),
     iconUrl: Type.Optional(Type.String()),
     whiteListUrls: Type.Optional(Type.Array(Type.String())),
+    brandColor: Type.Optional(
+      Type.String({
+        pattern: BRAND_COLOR_PATTERN,
+        description:
+          'extension: the accent colour (#rrggbb) of the Link pages and the dashboard, darkened where needed so white text on it meets WCAG AA. Not in the Codat SDK: its updateProfile (a full replace) removes it',
+      }),
+    ),
     apiKey: Type.Optional(Type.String({ description: 'Deprecated; accepted and ignored' })),
     confirmCompanyName: Type.Optional(Type.Boolean({ description: 'Deprecated; accepted and ignored' })),
   },

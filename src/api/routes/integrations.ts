@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { integrationNotFound } from '../../domain/errors.js';
+import { integrationNotFound, NotFoundError } from '../../domain/errors.js';
+import { MARK_VARIANTS, platformMark, type MarkVariant } from '../platform-marks.js';
 import type { IntegrationDefinition } from '../../connectors/integrations.js';
 import type { ApiContext } from '../context.js';
 import { envelope, pageRequest } from '../paging.js';
@@ -91,21 +92,23 @@ export async function integrationsRoutes(app: FastifyInstance, ctx: ApiContext):
     },
   );
 
-  // Generated SVG artwork, so logos work on an offline instance. Public: browsers load them on the Link pages.
+  // Generated SVG marks (src/api/platform-marks.ts), so logos work on an offline instance. Public: browsers load them on
+  // the Link pages.
   app.get<{ Params: { platformKey: string; variant: string } }>(
     '/branding/:platformKey/:variant',
     { schema: { hide: true, params: Type.Object({ platformKey: Type.String(), variant: Type.String() }) } },
     async (req, reply) => {
       const def = require(req.params.platformKey);
       const variant = req.params.variant.replace(/\.svg$/, '');
-      const hover = variant === 'button-hover';
-      const text = variant === 'icon' ? def.name.slice(0, 1) : variant.startsWith('button') ? `Connect ${def.name}` : def.name;
-      const width = variant === 'icon' ? 64 : 240;
-      const svg =
-        `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="64" viewBox="0 0 ${width} 64">` +
-        `<rect width="${width}" height="64" rx="12" fill="${def.colour}" opacity="${hover ? 0.8 : 1}"/>` +
-        `<text x="50%" y="50%" dominant-baseline="middle" text-anchor="middle" font-family="sans-serif" font-size="22" fill="#fff">${text}</text></svg>`;
-      return reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(svg);
+      if (!(MARK_VARIANTS as readonly string[]).includes(variant)) {
+        throw new NotFoundError(`No branding image ${req.params.variant} exists for ${def.key}`, 'ClientsApi');
+      }
+      return reply
+        .type('image/svg+xml')
+        .header('cache-control', 'public, max-age=86400')
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+        .send(platformMark(def, variant as MarkVariant));
     },
   );
 }

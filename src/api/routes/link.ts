@@ -11,7 +11,9 @@ import { recordConnectionError, statusText } from '../../store/connection-errors
 import { LinkStatesRepository, type ConsumeFailure } from '../../store/link-states.repository.js';
 import { emitConnectionEvent } from '../../store/webhook-outbox.js';
 import type { ApiContext } from '../context.js';
-import { connectedPage, integrationsPage, messagePage, tenantChooserPage } from '../link-pages.js';
+import { connectedPage, integrationsPage, messagePage, progressPage, setLinkBrand, tenantChooserPage } from '../link-pages.js';
+import { linkProgress } from '../link-progress.js';
+import { FirstPullRepository } from '../../store/first-pull.repository.js';
 import { exclusively, linkConnection } from '../services/connection-lifecycle.js';
 import { currentProfile } from './profile.js';
 
@@ -43,6 +45,10 @@ const CallbackQuery = Type.Object(
     scope: Type.Optional(Type.String({ maxLength: 4096 })),
     session_state: Type.Optional(Type.String({ maxLength: 4096 })),
   },
+  { additionalProperties: true },
+);
+const CompleteQuery = Type.Object(
+  { companyId: Type.Optional(Type.String({ format: 'uuid' })), connectionId: Type.Optional(Type.String({ format: 'uuid' })) },
   { additionalProperties: true },
 );
 const ChooseBody = Type.Object({ token: Type.String({ maxLength: 200 }), tenantId: Type.String({ maxLength: 200 }) }, { additionalProperties: true });
@@ -89,13 +95,16 @@ const FAILURE_PAGES: Record<OAuthLinkFailure, { status: number; title: string; t
 export async function linkRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const { companies, connections } = ctx.repos;
   const states = new LinkStatesRepository(ctx.store.db);
+  const firstPulls = new FirstPullRepository(ctx.store.db);
 
   const redirectUri = (key: string) => `${ctx.publicBaseUrl()}/link/oauth/${key}/callback`;
   const linkerFor = (def: IntegrationDefinition): OAuthLinker | undefined => (def.oauthClient === null ? undefined : ctx.oauthLinker?.(def.key));
 
   async function redirectAfterLink(reply: FastifyReply, companyId: string, connectionId: string) {
     const profile = await currentProfile(ctx);
-    const target = profile.redirectUrl.replaceAll('{companyId}', companyId).replaceAll('{connectionId}', connectionId);
+    let target = profile.redirectUrl.replaceAll('{companyId}', companyId).replaceAll('{connectionId}', connectionId);
+    // Syncline's own completion page shows the progress of the pull the link started: it needs to know which one.
+    if (target === `${ctx.publicBaseUrl()}/link/complete`) target += `?${new URLSearchParams({ companyId, connectionId })}`;
     return reply.redirect(target, 302);
   }
 
@@ -129,6 +138,11 @@ export async function linkRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   };
 
   await app.register(async (scope) => {
+    // Every page carries the profile's branding (name, logo, icon, colour).
+    scope.addHook('preHandler', async (req) => {
+      const p = await currentProfile(ctx);
+      setLinkBrand(req, { name: p.name, logoUrl: p.logoUrl, iconUrl: p.iconUrl, brandColor: p.brandColor });
+    });
     // The tenant chooser posts an HTML form.
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -140,7 +154,7 @@ export async function linkRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       const items = ctx.registry
         .all()
         .filter((d) => ctx.registry.isEnabled(d))
-        .map((d) => ({ href: `/link/companies/${company.id}/integrations/${d.key}`, name: d.name }));
+        .map((d) => ({ href: `/link/companies/${company.id}/integrations/${d.key}`, name: d.name, icon: `/branding/${d.key}/icon.svg` }));
       return integrationsPage(reply, company.name, items);
     });
 
@@ -303,7 +317,49 @@ export async function linkRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       },
     );
 
-    scope.get('/link/complete', { schema: { hide: true } }, async (_req, reply) => connectedPage(reply));
+    /** The progress view of a connection's link pull, or undefined when the ids name no connection of that company. */
+    async function progressOf(companyId: string, connectionId: string) {
+      const conn = await connections.get(companyId, connectionId);
+      if (!conn) return undefined;
+      const def = ctx.registry.get(conn.integration_key);
+      const profile = await currentProfile(ctx);
+      return { conn, def, view: linkProgress(await firstPulls.get(companyId, connectionId), { platform: def?.name ?? conn.integration_key, client: profile.name }) };
+    }
+
+    // Where the Link flow ends by default. With the ids (added by redirectAfterLink), the progress of the pull the link
+    // started, live until it ends, then its outcome; without them, a plain confirmation.
+    scope.get<{ Querystring: { companyId?: string; connectionId?: string } }>(
+      '/link/complete',
+      { schema: { hide: true, querystring: CompleteQuery } },
+      async (req, reply) => {
+        const { companyId, connectionId } = req.query;
+        if (!companyId || !connectionId) return connectedPage(reply);
+        const p = await progressOf(companyId, connectionId);
+        if (!p) return messagePage(reply, 404, 'This connection was not found', ['It may have been deleted. Start again from the link you were given.']);
+        if (p.conn.status !== 'Linked') {
+          const name = p.def?.name ?? 'accounting software';
+          const why: Record<string, string> = {
+            PendingAuth: `This ${name} connection is not authorised yet. Start again from the link you were given.`,
+            Unlinked: `The application disconnected this ${name} connection.`,
+            Deauthorized: `${name} no longer gives access to this connection. Start again from the link you were given to re-authorise it.`,
+          };
+          return messagePage(reply, 409, 'Not connected', [why[p.conn.status] ?? `This connection is ${p.conn.status}.`]);
+        }
+        return progressPage(reply, p.view, `/link/companies/${companyId}/connections/${connectionId}/progress`);
+      },
+    );
+
+    // The same view as JSON, polled by the progress page's script. Unauthenticated like the pages: it tells no more
+    // than they do (data type names, states, percentages; no record, no error text).
+    scope.get<{ Params: { companyId: string; connectionId: string } }>(
+      '/link/companies/:companyId/connections/:connectionId/progress',
+      { schema: { hide: true, params: ConnIds } },
+      async (req, reply) => {
+        const p = await progressOf(req.params.companyId, req.params.connectionId);
+        if (!p) throw connectionNotFound(req.params.connectionId);
+        return reply.header('cache-control', 'no-store').send(p.view);
+      },
+    );
   });
 
   const mismatch = (def: IntegrationDefinition, bound: string) =>

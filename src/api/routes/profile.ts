@@ -8,6 +8,8 @@ export interface StoredProfile {
   logoUrl?: string;
   iconUrl?: string;
   whiteListUrls?: string[];
+  /** Extension: #rrggbb accent of the Link pages and the dashboard. */
+  brandColor?: string;
 }
 
 /** The profile as stored, or the configured defaults before the first PUT. */
@@ -38,12 +40,13 @@ export async function profileRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       },
     },
     async (req) => {
-      const { name, redirectUrl, logoUrl, iconUrl, whiteListUrls } = req.body;
+      const { name, redirectUrl, logoUrl, iconUrl, whiteListUrls, brandColor } = req.body;
       // apiKey and confirmCompanyName are deprecated: accepted and ignored.
       const profile: StoredProfile = { name, redirectUrl };
       if (logoUrl !== undefined) profile.logoUrl = logoUrl;
       if (iconUrl !== undefined) profile.iconUrl = iconUrl;
       if (whiteListUrls !== undefined) profile.whiteListUrls = whiteListUrls;
+      if (brandColor !== undefined) profile.brandColor = brandColor;
       await ctx.repos.instance.set('profile', profile);
       return profile;
     },

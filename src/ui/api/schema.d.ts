@@ -21675,6 +21675,8 @@ export interface operations {
                     "application/json": {
                         /** @description Deprecated; accepted and ignored */
                         apiKey?: string;
+                        /** @description extension: the accent colour (#rrggbb) of the Link pages and the dashboard, darkened where needed so white text on it meets WCAG AA. Not in the Codat SDK: its updateProfile (a full replace) removes it */
+                        brandColor?: string;
                         /** @description Deprecated; accepted and ignored */
                         confirmCompanyName?: boolean;
                         iconUrl?: string;
@@ -21708,6 +21710,8 @@ export interface operations {
                 "application/json": {
                     /** @description Deprecated; accepted and ignored */
                     apiKey?: string;
+                    /** @description extension: the accent colour (#rrggbb) of the Link pages and the dashboard, darkened where needed so white text on it meets WCAG AA. Not in the Codat SDK: its updateProfile (a full replace) removes it */
+                    brandColor?: string;
                     /** @description Deprecated; accepted and ignored */
                     confirmCompanyName?: boolean;
                     iconUrl?: string;
@@ -21728,6 +21732,8 @@ export interface operations {
                     "application/json": {
                         /** @description Deprecated; accepted and ignored */
                         apiKey?: string;
+                        /** @description extension: the accent colour (#rrggbb) of the Link pages and the dashboard, darkened where needed so white text on it meets WCAG AA. Not in the Codat SDK: its updateProfile (a full replace) removes it */
+                        brandColor?: string;
                         /** @description Deprecated; accepted and ignored */
                         confirmCompanyName?: boolean;
                         iconUrl?: string;
