@@ -94,8 +94,18 @@ describe.skipIf(!!missing)('dashboard and Link pages in Chromium', () => {
 
     await page.goto(linkUrl);
     await checkA11y('link: choose a platform');
+    // The platform's mark is Syncline's own SVG, served from this origin
+    expect(await page.locator('a.i img').first().evaluate((img) => (img as any).naturalWidth)).toBeGreaterThan(0);
+    // Linking lands on the progress page, whose script (allowed by the page's CSP nonce) polls until the pull ends
+    const polled = page.waitForResponse((r) => r.url().endsWith('/progress') && r.status() === 200);
     await page.getByRole('link', { name: /Sandbox/ }).click();
-    await page.getByText(/connected/i).first().waitFor();
+    await page.locator('li[data-type="invoices"]').waitFor();
+    await checkA11y('link: first pull in progress');
+    await polled;
+    await until(async () => ['All done', 'Connected, but some data could not be read'].includes((await page.locator('h1#title').textContent()) ?? ''), 'the first pull to end on the Link page', 60_000);
+    expect(await page.locator('h1#title').textContent()).toBe('All done');
+    expect(await page.locator('li[data-type="invoices"]').getAttribute('data-status')).toBe('Complete');
+    expect(await page.locator('#summary').textContent()).toMatch(/^Your data has been read/);
     await checkA11y('link: done');
 
 
@@ -197,6 +207,10 @@ describe.skipIf(!!missing)('dashboard and Link pages in Chromium', () => {
     await until(async () => sameEvent().length === 2 || undefined, 'the replayed delivery');
     expect(sameEvent()[1]!.headers['webhook-id']).toBe(sameEvent()[0]!.headers['webhook-id']);
     await until(async () => (await page.locator(`tr[data-event="${eventId}"]`).count()) === 2 || undefined, 'the second attempt in the log', 20_000);
+    // what the receiver answered is in the log
+    const answer = page.locator(`tr[data-event="${eventId}"]`).first().locator('details.response-body');
+    await answer.locator('summary').click();
+    expect(await answer.locator('pre').textContent()).toBe('ok');
     await checkA11y('webhooks');
   });
 
@@ -221,7 +235,7 @@ describe.skipIf(!!missing)('dashboard and Link pages in Chromium', () => {
       return root.scrollWidth - root.clientWidth;
     });
     expect(overflow).toBeLessThanOrEqual(0);
-    expect(Object.keys(a11y).length).toBeGreaterThanOrEqual(11);
+    expect(Object.keys(a11y).length).toBeGreaterThanOrEqual(12);
     expect(Object.fromEntries(Object.entries(a11y).filter(([, v]) => v.length))).toEqual({});
   });
 });
