@@ -20,6 +20,7 @@ import {
   type TrackingPick,
 } from './model.js';
 import * as W from './names.js';
+import { bankingCounts, baseBankTransaction, baseBankTransfer } from './banking.js';
 
 /**
  * Deterministic tenant generation. A tenant is a pure function of (seed, size, anchor day): reference data is small and
@@ -85,6 +86,8 @@ export const STREAMS: Record<CollectionName | 'trackingOptions' | 'organisation'
   payments: hashString('payments'),
   billPayments: hashString('billPayments'),
   manualJournals: hashString('manualJournals'),
+  bankTransactions: hashString('bankTransactions'),
+  bankTransfers: hashString('bankTransfers'),
   organisation: hashString('organisation'),
   activity: hashString('activity'),
 };
@@ -298,6 +301,9 @@ export class Generator {
         return this.paidBills;
       case 'manualJournals':
         return this.counts.manualJournals;
+      case 'bankTransactions':
+      case 'bankTransfers':
+        return bankingCounts(this)[name];
     }
   }
 
@@ -399,6 +405,10 @@ export class Generator {
           return this.billBundle(i).payment;
         case 'manualJournals':
           return this.manualJournal(i);
+        case 'bankTransactions':
+          return baseBankTransaction(this, i, this.baseUpdated(name, i));
+        case 'bankTransfers':
+          return baseBankTransfer(this, i, this.baseUpdated(name, i));
       }
     })();
     return r as RecordTypes[K];

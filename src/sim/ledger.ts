@@ -1,4 +1,5 @@
 import { BANK_CODES, monthEndMs, monthIndexOf, monthStartMs, type Generator } from './generate.js';
+import { postBankTransaction, postBankTransfer, type BankTransfer, type BankTxn } from './banking.js';
 import { accountClass, type Account, type CollectionName, type Doc, type ManualJournal, type Pay, type RecordTypes } from './model.js';
 
 /**
@@ -98,6 +99,10 @@ export function postRecord<K extends CollectionName>(l: Ledger, name: K, r: Reco
       return postPayment(l, r as Pay, sign);
     case 'manualJournals':
       return postJournal(l, r as ManualJournal, sign);
+    case 'bankTransactions':
+      return postBankTransaction(l, r as BankTxn, sign);
+    case 'bankTransfers':
+      return postBankTransfer(l, r as BankTransfer, sign);
     default:
       return;
   }
@@ -124,6 +129,7 @@ export function baseLedger(gen: Generator): Ledger {
     if (b.payment) postPayment(l, b.payment, 1);
   }
   for (let i = 0; i < gen.counts.manualJournals; i++) postJournal(l, gen.manualJournal(i), 1);
+  for (const name of ['bankTransactions', 'bankTransfers'] as const) for (let i = 0; i < gen.baseCount(name); i++) postRecord(l, name, gen.base(name, i)!, 1);
   return l;
 }
 

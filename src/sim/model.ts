@@ -5,6 +5,7 @@
  */
 
 import type { Generator } from './generate.js';
+import type { BankTransfer, BankTxn } from './banking.js';
 
 export type DocStatus = 'DRAFT' | 'SUBMITTED' | 'AUTHORISED' | 'PAID' | 'VOIDED' | 'DELETED';
 
@@ -235,6 +236,8 @@ export const COLLECTIONS = [
   'payments',
   'billPayments',
   'manualJournals',
+  'bankTransactions',
+  'bankTransfers',
 ] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];
 
@@ -250,6 +253,8 @@ export interface RecordTypes {
   payments: Pay;
   billPayments: Pay;
   manualJournals: ManualJournal;
+  bankTransactions: BankTxn;
+  bankTransfers: BankTransfer;
 }
 
 /** Base-currency cents → an amount with two decimals. */

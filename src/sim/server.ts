@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { TokenStore, type OfflineTokenSet } from './auth.js';
 import type { TenantSize } from './generate.js';
+import { renderBankTransaction, renderBankTransfer } from './xero/banking.js';
 import { COLLECTIONS, type CollectionName, type Doc, type Pay, type RecordTypes } from './model.js';
 import { HttpError, json, parseIntParam, parseJson, readBody } from './http.js';
 import type { CreateTenantOptions, SimHost } from './host.js';
@@ -318,6 +319,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         return renderPayment(t, r as Pay);
       case 'manualJournals':
         return renderManualJournal(t, r as RecordTypes['manualJournals']);
+      case 'bankTransactions':
+        return renderBankTransaction(t, r as RecordTypes['bankTransactions']);
+      case 'bankTransfers':
+        return renderBankTransfer(t, r as RecordTypes['bankTransfers']);
     }
   }
 

@@ -5,6 +5,7 @@ import { baseLedger, Ledger, postRecord } from './ledger.js';
 import { COLLECTIONS, DAY_MS, dayStart, type CollectionName, type Doc, type Pay, type RecordTypes } from './model.js';
 import type { RenderContext } from './model.js';
 import { decodeIndex, deriveUuid, hashString, Rng } from './rng.js';
+import { createBankTransaction, createBankTransfer, JournalLog, type CreateArgs } from './banking.js';
 
 export class SimError extends Error {
   constructor(
@@ -88,6 +89,8 @@ export class Tenant implements RenderContext {
   private activitySeq = 0;
   private createSeq = 0;
   private ledgerBase: Ledger | undefined;
+  /** Journals appended by changes after generation (banking.ts). */
+  readonly journalLog = new JournalLog();
 
   constructor(
     readonly seed: string,
@@ -169,7 +172,7 @@ export class Tenant implements RenderContext {
   ledger(): Ledger {
     this.ledgerBase ??= baseLedger(this.gen);
     const l = this.ledgerBase.clone();
-    for (const name of ['invoices', 'bills', 'creditNotes', 'payments', 'billPayments', 'manualJournals'] as const) {
+    for (const name of ['invoices', 'bills', 'creditNotes', 'payments', 'billPayments', 'manualJournals', 'bankTransactions', 'bankTransfers'] as const) {
       const col = this.collections[name] as Collection<RecordTypes[typeof name]>;
       const post = (r: unknown, sign: 1 | -1) => postRecord(l, name, r as never, sign);
       for (const [i, r] of col.changes()) {
@@ -192,6 +195,7 @@ export class Tenant implements RenderContext {
 
   private save<K extends CollectionName>(name: K, index: number, record: RecordTypes[K]): void {
     record.updatedMs = this.nowMs();
+    this.journalLog.change(name, index, this.collections[name].get(index), record, record.updatedMs);
     (this.collections[name] as Collection<RecordTypes[K]>).put(index, record);
   }
 
@@ -228,7 +232,7 @@ export class Tenant implements RenderContext {
   }
 
   void(name: CollectionName, id: string, out?: ChangeLog[]): ChangeLog {
-    if (name === 'manualJournals') {
+    if (name === 'manualJournals' || name === 'bankTransactions') {
       const { index, record } = this.require(name, id);
       record.status = 'VOIDED';
       this.save(name, index, record);
@@ -265,6 +269,8 @@ export class Tenant implements RenderContext {
         break;
       }
       case 'manualJournals':
+      case 'bankTransactions':
+      case 'bankTransfers':
       case 'accounts':
       case 'taxRates':
       case 'trackingCategories':
@@ -297,6 +303,7 @@ export class Tenant implements RenderContext {
       throw new SimError(400, 'a document with payments cannot be deleted; delete its payments first');
     }
     if (name === 'invoices' || name === 'bills' || name === 'creditNotes') this.unlinkDoc(record as Doc);
+    this.journalLog.change(name, index, this.collections[name].get(index), undefined, this.nowMs());
     this.collections[name].hardDelete(index, this.nowMs());
     return this.log(out, 'hardDelete', name, index);
   }
@@ -438,6 +445,30 @@ export class Tenant implements RenderContext {
         const code = typeof fields.code === 'string' ? fields.code : String(500 + index);
         const a = { index, code, name: typeof fields.name === 'string' ? fields.name : `Expense account ${code}`, type: 'OVERHEADS' as const, status: 'ACTIVE' as const, description: 'Created in the sandbox', taxType: 'INPUT2', updatedMs: now };
         this.save(name, index, a as never);
+        return this.log(out, 'create', name, index);
+      }
+      case 'bankTransactions':
+      case 'bankTransfers': {
+        // Validated before the index is taken, so a refused creation leaves no hole.
+        const index = col.size;
+        const args: CreateArgs = {
+          gen: this.gen,
+          rng,
+          index,
+          fields,
+          todayMs: today,
+          nowMs: now,
+          isBank: (code) => this.account(code)?.type === 'BANK',
+          contactIndex: (id) => this.require('contacts', id).index,
+        };
+        let r;
+        try {
+          r = name === 'bankTransactions' ? createBankTransaction(args) : createBankTransfer(args);
+        } catch (err) {
+          throw (err as { status?: number }).status === 400 ? new SimError(400, (err as Error).message) : err;
+        }
+        col.allocate();
+        this.save(name, index, r as never);
         return this.log(out, 'create', name, index);
       }
       default:

@@ -30,6 +30,11 @@ describe('wire format checked against xero_accounting.yaml', () => {
     tenantId = t.id;
     // Some changes so deleted / voided shapes are covered too.
     await fetch(`${sim.url}/admin/tenants/${t.id}/activity`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: 60, advanceDays: 3 }) });
+    // Deleted and voided bank transactions and a deleted transfer (its legs DELETED too), for those shapes.
+    const admin = (path: string) => fetch(`${sim.url}/admin/tenants/${t.id}/records/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.json() as Promise<{ id: string }>);
+    await admin(`bankTransactions/${(await admin('bankTransactions')).id}/delete`);
+    await admin(`bankTransactions/${(await admin('bankTransactions')).id}/void`);
+    await admin(`bankTransfers/${(await admin('bankTransfers')).id}/delete`);
     token = sim.grant(t.id).access_token;
   });
   afterAll(() => sim.close());
@@ -45,6 +50,10 @@ describe('wire format checked against xero_accounting.yaml', () => {
     ['/CreditNotes?page=1', 'getCreditNotes', 'CreditNotes'],
     ['/Payments?page=1&pageSize=1000', 'getPayments', 'Payments'],
     ['/ManualJournals?page=1', 'getManualJournals', 'ManualJournals'],
+    ['/BankTransactions?page=1&pageSize=1000', 'getBankTransactions', 'BankTransactions'],
+    ['/BankTransfers?includeDeleted=true', 'getBankTransfers', 'BankTransfers'],
+    ['/Journals?offset=0', 'getJournals', 'Journals'],
+    ['/Journals?offset=300&paymentsOnly=true', 'getJournals', 'Journals'],
     ['/Reports/BalanceSheet?periods=11&timeframe=MONTH', 'getReportBalanceSheet', 'ReportWithRows'],
     ['/Reports/ProfitAndLoss?periods=11&timeframe=MONTH', 'getReportProfitAndLoss', 'ReportWithRows'],
   ];
@@ -66,6 +75,16 @@ describe('wire format checked against xero_accounting.yaml', () => {
     });
   }
 
+  it('the spec documents Journals as offset-paged and BankTransfers as unpaged with includeDeleted, both with If-Modified-Since', () => {
+    const names = (p: string) => spec.paths[p].get.parameters.map((x: any) => x.$ref ?? x.name);
+    expect(names('/Journals')).toEqual(expect.arrayContaining(['#/components/parameters/ifModifiedSince', 'offset', 'paymentsOnly']));
+    expect(names('/Journals').some((x: string) => /page/i.test(x))).toBe(false);
+    expect(names('/BankTransfers')).toEqual(expect.arrayContaining(['#/components/parameters/ifModifiedSince', 'includeDeleted']));
+    expect(names('/BankTransfers').some((x: string) => /page/i.test(x))).toBe(false);
+    const validate = ajv.getSchema('xero#/components/schemas/BankTransactions')!;
+    expect(validate({ BankTransactions: [{ Type: 'TRANSFER', LineItems: [], BankAccount: {} }] })).toBe(false);
+  });
+
   it('the validator does reject what the spec forbids', () => {
     const validate = ajv.getSchema('xero#/components/schemas/Invoices')!;
     expect(validate({ Invoices: [{ InvoiceID: 'x', Status: 'BOGUS' }] })).toBe(false);
@@ -84,7 +103,7 @@ describe('wire format checked against xero_accounting.yaml', () => {
   });
 
   it('the spec documents If-Modified-Since and paging on the listed endpoints', () => {
-    for (const p of ['/Invoices', '/Contacts', '/CreditNotes', '/Payments', '/ManualJournals']) {
+    for (const p of ['/Invoices', '/Contacts', '/CreditNotes', '/Payments', '/ManualJournals', '/BankTransactions']) {
       const params = spec.paths[p].get.parameters.map((x: any) => x.$ref ?? x.name);
       expect(params.some((x: string) => /ifModifiedSince/i.test(x))).toBe(true);
       expect(params.some((x: string) => /page/i.test(x))).toBe(true);

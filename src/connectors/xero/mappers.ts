@@ -346,7 +346,7 @@ function lineAmounts(l: Wire, inclusive: boolean) {
   return { subTotal, taxAmount: tax, totalAmount: round2(subTotal + tax) };
 }
 
-function lineCommon(l: Wire, inclusive: boolean) {
+export function lineCommon(l: Wire, inclusive: boolean) {
   const item = obj(l.Item);
   const itemId = str(item?.ItemID);
   const discountRate = num(l.DiscountRate);

@@ -77,7 +77,9 @@ describe('Sandbox connector over a real socket', () => {
     expect(c.accessToken).toBeTruthy();
     expect(c.refreshToken).toBeTruthy();
     expect(L.connector.supports('invoices')).toBe(true);
-    expect(L.connector.supports('bankTransactions')).toBe(false);
+    expect(L.connector.supports('bankTransactions')).toBe(true);
+    // Xero (so the Sandbox) has no payment methods.
+    expect(L.connector.supports('paymentMethods')).toBe(false);
   });
 
   it('pulls every v1 type, each record valid against the accounting model', () => {

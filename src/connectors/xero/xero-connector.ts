@@ -22,6 +22,7 @@ import {
 } from '../connector.js';
 import { abortableSleep, ApiClient, TenantLimiter, TokenClient, type CallContext, type OAuthTokens } from '../http/index.js';
 import * as M from './mappers.js';
+import { BANKING_LISTS, pullJournals } from './mappers-banking.js';
 import { accountKinds, balanceSheetPeriod, cashFlowPeriod, checkColumns, firstReport, monthFirst, monthIndex, monthKey, monthLast, profitAndLossPeriod } from './reports.js';
 import { arr, num, obj, parseXeroDate, str, type Wire } from './wire.js';
 
@@ -80,7 +81,7 @@ export interface XeroConnectorOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-type ListKind = {
+export type ListKind = {
   path: string;
   key: string;
   where?: string;
@@ -92,6 +93,8 @@ type ListKind = {
   map: (w: Wire, ctx: M.MapContext) => SourceRecord | SourceRecord[];
   /** Further listings whose records belong to the same data type (credit-note allocations of payments). */
   also?: ListKind[];
+  /** Calls made once before the listing to fill the map context (mappers-banking.ts). */
+  prepare?: (get: (path: string, query?: Record<string, string>) => Promise<Wire>, ctx: M.MapContext) => Promise<void>;
 };
 
 const AR_PAYMENTS = ['ACCRECPAYMENT', 'ARCREDITPAYMENT', 'AROVERPAYMENTPAYMENT', 'ARPREPAYMENTPAYMENT'];
@@ -138,9 +141,10 @@ const LISTS: Partial<Record<DataType, ListKind>> = {
     also: [{ path: '/CreditNotes', key: 'CreditNotes', where: 'Type=="ACCPAYCREDIT"', paged: true, ims: true, document: true, map: (w) => M.mapCreditNoteAllocations(w, 'supplier') }],
   },
   journalEntries: { path: '/ManualJournals', key: 'ManualJournals', paged: true, ims: true, document: true, map: M.mapJournalEntry },
+  ...BANKING_LISTS,
 };
 
-const SUPPORTED: readonly DataType[] = [...(Object.keys(LISTS) as DataType[]), 'company', 'balanceSheet', 'profitAndLoss'];
+const SUPPORTED: readonly DataType[] = [...(Object.keys(LISTS) as DataType[]), 'company', 'balanceSheet', 'profitAndLoss', 'journals'];
 
 /** Columns per report call: the current month plus 11 earlier ones. */
 const MONTHS_PER_REPORT = 12;
@@ -307,6 +311,8 @@ export class XeroConnector implements Connector {
       outcome = { cursor: undefined, fullListing: true };
     } else if (isStatementType(req.dataType)) {
       outcome = yield* this.pullStatements(req, ctx, mapCtx);
+    } else if (req.dataType === 'journals') {
+      outcome = yield* pullJournals(this.client, req, ctx);
     } else {
       outcome = yield* this.pullList(req, ctx, mapCtx, LISTS[req.dataType]!);
     }
@@ -328,6 +334,7 @@ export class XeroConnector implements Connector {
       const accounts = arr((await this.client.get(ctx, '/Accounts')).Accounts);
       mapCtx.accountsByCode = new Map(accounts.flatMap((a) => (str(a.Code) && str(a.AccountID) ? [[str(a.Code)!, { id: str(a.AccountID)!, name: str(a.Name) ?? '' }]] : [])));
     }
+    if (kind.prepare) await kind.prepare((path, query) => this.client.get(ctx, path, query), mapCtx);
     let cursor: string | undefined;
     for (const k of [kind, ...(kind.also ?? [])]) {
       const c = yield* this.listPages(req, ctx, mapCtx, k, since);

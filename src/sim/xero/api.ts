@@ -12,6 +12,7 @@ import { HttpError, json, parseIntParam, type Reply } from '../http.js';
 import { rateLimited, takeFault, type SimHost } from '../host.js';
 import type { Tenant } from '../tenant.js';
 import { msDate, renderAccount, renderContact, renderDoc, renderItem, renderManualJournal, renderOrganisation, renderPayment, renderTaxRate, renderTrackingCategory } from './render.js';
+import { BANKING_RESOURCES, handleBanking } from './banking.js';
 import { balanceSheetReport, cashFlowReport, profitAndLossReport, reportPeriods, reportTitles, type ReportContext } from './reports.js';
 
 export const API_PREFIX = '/api.xro/2.0';
@@ -178,6 +179,10 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
       if (leftover.length) throw new HttpError(400, `unsupported where field: ${leftover.map((c) => c.field).join(', ')}`);
     };
 
+    if (BANKING_RESOURCES.has(resource)) {
+      const a = handleBanking(t, { resource, id, since, clauses, page, pageSize, url });
+      return ok(envelope(t, a.key, a.items, a.pagination));
+    }
     switch (resource) {
       case 'organisation':
         return ok(envelope(t, 'Organisations', [renderOrganisation(t, t.id)]));

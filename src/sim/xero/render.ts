@@ -159,12 +159,12 @@ export function renderContact(ctx: RenderContext, c: Contact) {
 }
 
 /** The summary of a contact embedded in documents. */
-function contactSummary(ctx: RenderContext, index: number) {
+export function contactSummary(ctx: RenderContext, index: number) {
   const c = ctx.contact(index) ?? ctx.gen.contact(index);
   return { ContactID: ctx.gen.id('contacts', index), Name: c.name, ContactStatus: c.status, IsCustomer: c.isCustomer, IsSupplier: c.isSupplier };
 }
 
-function trackingRefs(ctx: RenderContext, picks: TrackingPick[]) {
+export function trackingRefs(ctx: RenderContext, picks: TrackingPick[]) {
   return picks.map((p) => {
     const cat = ctx.trackingCategory(p.category) ?? ctx.gen.trackingCategories[p.category]!;
     return {
@@ -176,7 +176,7 @@ function trackingRefs(ctx: RenderContext, picks: TrackingPick[]) {
   });
 }
 
-function renderLine(ctx: RenderContext, l: DocLine, docId: string, n: number) {
+export function renderLine(ctx: RenderContext, l: DocLine, docId: string, n: number) {
   const item = l.itemIndex === undefined ? undefined : (ctx.item(l.itemIndex) ?? ctx.gen.item(l.itemIndex));
   const account = ctx.account(l.accountCode);
   return {
