@@ -24,6 +24,7 @@ import {
   mapTransfer,
 } from '../src/connectors/xero/mappers-banking.js';
 import type { SourceRecord } from '../src/connectors/connector.js';
+import { checkRecord } from '../src/connectors/xero/model-check.js';
 
 type Doc = Record<string, any>;
 const BANK_TYPES = ['directCosts', 'directIncomes', 'transfers', 'accountTransactions', 'bankTransactions', 'journals'] as const;
@@ -143,6 +144,7 @@ describe.each(DIALECTS)('bank and ledger data types against the Sandbox [%s]', (
       for (const [id, p] of truth[type]) {
         const s = byId.get(id);
         expect(s, `${type} ${id}`).toBeDefined();
+        expect(checkRecord(type, p.data), `${type} ${id}`).toEqual([]);
         expect(s!.metadata.isDeleted, `${type} ${id}`).toBe(p.deleted);
         // A deleted record keeps the content it had when last live (as every type does).
         if (!p.deleted) expect(strip(s!), `${type} ${id}`).toEqual({ ...p.data, ...(p.sourceModifiedDate ? { sourceModifiedDate: p.sourceModifiedDate } : {}) });

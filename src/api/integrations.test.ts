@@ -92,12 +92,13 @@ describe.each(DIALECTS)('integrations API [%s]', (dialect) => {
     expect(SOURCE_TYPES).toContain(i.sourceType);
   });
 
-  it('Xero lists no cashFlowStatement (Xero has no such report), and the registry agrees with the Xero connector', async () => {
+  it('Xero lists no cashFlowStatement and no paymentMethods (Xero has neither), and the registry agrees with the Xero connector', async () => {
     const i = (await t.call('GET', '/integrations/gbol')).json();
-    expect(i.datatypeFeatures.map((f: any) => f.dataType).sort()).toEqual(ACCOUNTING_READ_TYPES.filter((x) => x !== 'cashFlowStatement').sort());
+    expect(i.datatypeFeatures.map((f: any) => f.dataType).sort()).toEqual(ACCOUNTING_READ_TYPES.filter((x) => x !== 'cashFlowStatement' && x !== 'paymentMethods').sort());
     const connector = new XeroConnector({ apiUrl: 'https://api.xero.com', tokenUrl: 'https://identity.xero.com/connect/token', clientId: 'x' });
     const def = t.ctx.registry.get('gbol')!;
-    for (const dataType of V1_READ_TYPES) expect(t.ctx.registry.supports(def, dataType), dataType).toBe(connector.supports(dataType));
+    const checked = [...V1_READ_TYPES, 'directCosts', 'directIncomes', 'transfers', 'bankTransactions', 'accountTransactions', 'journals', 'paymentMethods'] as const;
+    for (const dataType of checked) expect(t.ctx.registry.supports(def, dataType), dataType).toBe(connector.supports(dataType));
   });
 
   it('returns branding, whose images are served without auth', async () => {

@@ -160,6 +160,7 @@ describe('parseConfig', () => {
         'accounting.contacts.read',
         'accounting.invoices.read',
         'accounting.payments.read',
+        'accounting.banktransactions.read',
         'accounting.manualjournals.read',
         'accounting.reports.balancesheet.read',
         'accounting.reports.profitandloss.read',

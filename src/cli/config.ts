@@ -74,7 +74,7 @@ export interface XeroConfig {
 /**
  * What Syncline reads, as Xero's granular scopes (apps created from 2026-03-02 get only these): settings (organisation,
  * accounts, tax rates, tracking categories, items), contacts, invoices and credit notes, payments (with overpayments and
- * prepayments), manual journals, the balance sheet and profit and loss reports — plus offline_access for a refresh token.
+ * prepayments), bank transactions and transfers, manual journals, the balance sheet and profit and loss reports — plus offline_access for a refresh token.
  */
 export const DEFAULT_XERO_SCOPES: readonly string[] = [
   'offline_access',
@@ -82,6 +82,7 @@ export const DEFAULT_XERO_SCOPES: readonly string[] = [
   'accounting.contacts.read',
   'accounting.invoices.read',
   'accounting.payments.read',
+  'accounting.banktransactions.read',
   'accounting.manualjournals.read',
   'accounting.reports.balancesheet.read',
   'accounting.reports.profitandloss.read',

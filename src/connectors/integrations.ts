@@ -34,8 +34,9 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     sourceId: '3f6e9b2a-1c4d-4a8e-b7f0-5d2c9e1a6b31',
     colour: '#13B5EA',
     isBeta: false,
-    // Xero's Accounting API has no cash-flow report (source-platforms.md §1.3, §1.4): queuing it ends NotSupported.
-    dataTypes: ACCOUNTING_READ_TYPES.filter((t) => t !== 'cashFlowStatement'),
+    // Xero's Accounting API has no cash-flow report (source-platforms.md §1.3, §1.4) and no payment methods (its
+    // payments carry none): queuing either ends NotSupported.
+    dataTypes: ACCOUNTING_READ_TYPES.filter((t) => t !== 'cashFlowStatement' && t !== 'paymentMethods'),
     requiredCredentials: ['refreshToken', 'tenantId'],
     optionalCredentials: ['accessToken', 'accessTokenExpiresAt'],
     refreshTokenIdleDays: 60,

@@ -59,6 +59,39 @@ reportLine.items = a(reportLine);
 const linkTypes = ['Unknown', 'Unlinked', 'Invoice', 'CreditNote', 'Other', 'Refund', 'Payment', 'PaymentOnAccount', 'ManualJournal', 'Discount'];
 const billLinkTypes = ['Unknown', 'Unlinked', 'Bill', 'Other', 'CreditNote', 'BillPayment', 'PaymentOnAccount', 'Refund', 'ManualJournal', 'Discount'];
 const activeArchived = ['Unknown', 'Active', 'Archived'];
+/** DirectCost and DirectIncome: the contact is a supplier (costs) or a customer (incomes); direct costs' lines carry tracking. */
+const direct = (contacts: 'suppliers' | 'customers'): Spec => ({
+  ...common,
+  id: s(),
+  reference: s(),
+  note: s(),
+  contactRef: o({ id: s(true), dataType: e([contacts], true) }),
+  issueDate: dt(true),
+  currency: s(true),
+  currencyRate: n(),
+  lineItems: a(
+    {
+      description: s(),
+      unitAmount: n(true),
+      quantity: n(true),
+      discountAmount: n(),
+      discountPercentage: n(),
+      subTotal: n(),
+      taxAmount: n(),
+      totalAmount: n(),
+      accountRef: o(accountRef),
+      taxRateRef: o(taxRateRef),
+      itemRef: o(itemRef),
+      trackingCategoryRefs: a(trackingRef),
+      ...(contacts === 'suppliers' ? { tracking: o({ categoryRefs: a(trackingRef, true), customerRef: o(customerRef), projectRef: o(itemRef), isBilledTo: e(['Unknown', 'NotApplicable', 'Customer', 'Project'], true), isRebilledTo: e(['Unknown', 'NotApplicable', 'Customer', 'Project'], true) }) } : {}),
+    },
+    true,
+  ),
+  paymentAllocations: a(paymentAllocation, true),
+  subTotal: n(true),
+  taxAmount: n(true),
+  totalAmount: n(true),
+});
 
 export const MODEL: Record<string, Spec> = {
   company: {
@@ -272,6 +305,45 @@ export const MODEL: Record<string, Spec> = {
     invoiceItem: o({ description: s(), unitPrice: n(), accountRef: o(accountRef), taxRateRef: o(taxRateRef) }),
   },
   trackingCategories: { ...common, id: s(), name: s(), status: e(activeArchived), parentId: s(), hasChildren: b() },
+  // Issue 15, the bank and ledger types (docs/accounting-model.md).
+  directCosts: direct('suppliers'),
+  directIncomes: direct('customers'),
+  transfers: {
+    ...common,
+    id: s(),
+    description: s(),
+    contactRef: o({ id: s(true), dataType: s() }),
+    date: dt(true),
+    from: o({ accountRef: o(accountRef), currency: s(), amount: n() }),
+    to: o({ accountRef: o(accountRef), currency: s(), amount: n() }),
+    trackingCategoryRefs: a(trackingRef),
+    depositedRecordRefs: a({ id: s(true), dataType: s() }),
+  },
+  bankTransactions: {
+    ...common,
+    id: s(),
+    accountId: s(true),
+    clearedOnDate: dt(true),
+    description: s(),
+    reconciled: b(true),
+    amount: n(true),
+    balance: n(),
+    transactionType: e(['Unknown', 'Credit', 'Debit', 'Int', 'Div', 'Fee', 'SerChg', 'Dep', 'Atm', 'Pos', 'Xfer', 'Check', 'Payment', 'Cash', 'DirectDep', 'DirectDebit', 'RepeatPmt', 'Other'], true),
+  },
+  accountTransactions: {
+    ...common,
+    id: s(),
+    transactionId: s(),
+    note: s(),
+    bankAccountRef: o({ id: s(), name: s() }),
+    date: dt(true),
+    status: e(['Unknown', 'Unreconciled', 'Reconciled', 'Void'], true),
+    currency: s(),
+    currencyRate: n(),
+    lines: a({ description: s(), recordRef: o({ id: s(true), dataType: e(['bankTransactions', 'billPayments', 'directCosts', 'directIncomes', 'payments', 'transfers'], true) }, true), amount: n(true) }, true),
+    totalAmount: n(true),
+  },
+  journals: { id: s(true), name: s(true), journalCode: s(), type: s(), status: e(activeArchived, true), parentId: s(), hasChildren: b(), createdOn: dt() },
   balanceSheet: { currency: s(), date: dt(), assets: o(reportLine), liabilities: o(reportLine), netAssets: n(true), equity: o(reportLine) },
   profitAndLoss: {
     currency: s(),
