@@ -336,8 +336,10 @@ describe.each(DIALECTS)('@codat/platform SDK: refresh, data status, pull operati
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  // A generous deadline, not a number of polls: every type the Sandbox reads is pulled here, one at a time per
+  // connection, and a loaded machine must not fail the test.
   const settle = async (companyId: string) => {
-    for (let i = 0; i < 300; i++) {
+    for (const deadline = Date.now() + 100_000; Date.now() < deadline; ) {
       const ops = await sdk.refreshData.listPullOperations({ companyId, pageSize: 100 });
       if (ops.results!.every((o) => !['Queued', 'Fetching', 'Processing', 'Mapping'].includes(o.status))) return ops;
       await new Promise((r) => setTimeout(r, 50));
@@ -398,7 +400,7 @@ describe.each(DIALECTS)('@codat/platform SDK: refresh, data status, pull operati
     expect(unknown.statusCode).toBe(404);
     const notSupported = await sdk.refreshData.byDataType({ companyId: company.id, dataType: 'banking-accounts' });
     expect(notSupported.status).toBe('NotSupported');
-  });
+  }, 240_000);
 
   it('profile and company sync settings round-trip', async () => {
     const profile = await sdk.settings.getSyncSettings();
