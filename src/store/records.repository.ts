@@ -271,39 +271,43 @@ export class RecordsRepository {
     const filtered = <Q extends { where: (e: Expression<SqlBool>) => Q }>(q: Q): Q => (where ? q.where(where) : q);
     const ordered = <Q extends { orderBy: (e: RawBuilder<unknown>) => Q }>(q: Q): Q => list.orderBy.reduce((acc, o) => acc.orderBy(o), q);
 
-    if (this.dialect === 'postgres' && where && total <= FILTER_FIRST_MAX) {
-      // PostgreSQL, filtered, few matches: for ORDER BY id … LIMIT the planner walks the id order and filters,
-      // assuming matches are spread evenly; they rarely are (modifiedDate follows insertion order), and a one-week
-      // modifiedDate range of a million invoices was found after walking 900,000 rows (~0.5 s). The exact count says
-      // the matches are few: the page reads them through the filter's index first and sorts them (OFFSET 0 keeps the
-      // planner from flattening the subquery). The subquery keeps the document as stored (the ORDER BY may read
-      // fields of it); the text form is taken outside.
-      const matches = scoped.select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted']).where(where).offset(0).as('records');
-      const q = ordered(this.db.selectFrom(matches).select(columns));
-      return { rows: (await q.limit(page.pageSize).offset(offset).execute()) as RecordRow[], total };
-    }
     const byId = list.order !== undefined && list.order.path === list.order.tiebreak && list.order.path === 'id';
     const cacheKey = byId && generation !== undefined ? `${connectionId}\u0000${dataType}\u0000${list.order!.descending ? 'd' : 'a'}\u0000${filterKey}` : undefined;
     const remember = async (end: number, key: string) => {
       // Only when no merge committed while the page was read: then the key is that generation's.
       if (cacheKey !== undefined && (await this.generation(connectionId, dataType)) === generation) this.boundaries.remember(cacheKey, generation!, end, key);
     };
-    if (offset === 0) {
+    const flagOnly = list.flag !== undefined && list.flag.of === where;
+    if (offset === 0 && (!where || flagOnly) && byId) {
+      // The first page in id order, unfiltered or by the deleted flag: read in index order (records_pk,
+      // records_deleted), the documents of this page only.
       const rows = (await ordered(filtered(scoped.select(columns))).limit(page.pageSize).execute()) as RecordRow[];
       if (rows.length > 0) await remember(rows.length, rows[rows.length - 1]!.record_id);
       return { rows, total };
     }
 
-    // A deeper page: its keys first, then their rows. The keys come from the same filter and ORDER BY with the same
-    // OFFSET (so the page is exactly offset paging's), but read only `record_id`: an index-only walk over the skipped
-    // entries instead of fetching every skipped document (page 5,000 of a million: 5.5 s on PostgreSQL). In id order,
-    // page boundaries seen before for this filter and this state of the records (generation) are remembered, so the
-    // walk starts from the nearest known key before the page (keyset paging) instead of from the first record.
-    const known = cacheKey !== undefined ? this.boundaries.nearest(cacheKey, generation!, offset) : undefined;
-    let keysQ = filtered(scoped.select('record_id'));
-    if (known) keysQ = keysQ.where('record_id', list.order!.descending ? '<' : '>', known.key);
-    const skip = known ? offset - known.offset : offset;
-    const keys = (await ordered(keysQ).limit(page.pageSize).offset(skip).execute()).map((r) => r.record_id);
+    // Otherwise the page's keys first, then their rows. The keys come from the same filter and ORDER BY with the same
+    // OFFSET (so the page is exactly offset paging's) but carry only `record_id`: skipped entries are an index-only
+    // walk instead of fetched documents (page 5,000 of a million: 5.5 s on PostgreSQL), and a sort of the matches
+    // sorts keys, not documents. In id order, page boundaries seen before for this filter and this state of the records
+    // (generation) are remembered, so the walk starts from the nearest known key before the page (keyset paging)
+    // instead of from the first record.
+    let keys: string[];
+    if (this.dialect === 'postgres' && where && total <= FILTER_FIRST_MAX) {
+      // PostgreSQL, filtered, few matches: for ORDER BY id … LIMIT the planner walks the id order and filters,
+      // assuming matches are spread evenly; they rarely are (modifiedDate follows insertion order), and a one-week
+      // modifiedDate range of a million invoices was found after walking 900,000 rows (~0.5 s). The exact count says
+      // the matches are few: read them through the filter's index first and sort them (OFFSET 0 keeps the planner
+      // from flattening the subquery, which keeps the columns the ORDER BY may read).
+      const matches = scoped.select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted']).where(where).offset(0).as('records');
+      keys = (await ordered(this.db.selectFrom(matches).select('record_id')).limit(page.pageSize).offset(offset).execute()).map((r) => r.record_id);
+    } else {
+      const known = cacheKey !== undefined && offset > 0 ? this.boundaries.nearest(cacheKey, generation!, offset) : undefined;
+      let keysQ = filtered(scoped.select('record_id'));
+      if (known) keysQ = keysQ.where('record_id', list.order!.descending ? '<' : '>', known.key);
+      const skip = known ? offset - known.offset : offset;
+      keys = (await ordered(keysQ).limit(page.pageSize).offset(skip).execute()).map((r) => r.record_id);
+    }
     if (keys.length === 0) return { rows: [], total };
     await remember(offset + keys.length, keys[keys.length - 1]!);
     const found = (await scoped.select(columns).where('record_id', 'in', keys).execute()) as RecordRow[];
