@@ -139,6 +139,19 @@ describe.each(DIALECTS)('record counts and deep pages [%s]', (dialect) => {
     await pullOf(conn, staged([41, 42], 1));
     expect(await row()).toEqual(before);
 
+    // Full listings: of every live record (the counts show nothing unlisted: no record changes), then of all but one
+    // live record and one deleted one restored (the one left out is flagged).
+    const live = async () => (await store.db.selectFrom('records').select('record_id').where('connection_id', '=', conn).where('is_deleted', '=', 0).execute()).map((r) => Number(r.record_id.slice(2)));
+    const liveNow = await live();
+    const unchanged = await store.db.selectFrom('records').selectAll().where('connection_id', '=', conn).orderBy('record_id').execute();
+    const versions = (ids: number[]) => ids.map((i) => ({ id: doc(i).id, data: (unchanged.find((r) => r.record_id === doc(i).id)!.data), sourceModifiedDate: null, deleted: false }));
+    expect(await pullOf(conn, versions(liveNow).map((r) => ({ ...r, data: typeof r.data === 'string' ? JSON.parse(r.data) : r.data })), { fullListing: true })).toMatchObject({ added: 0, updated: 0, deleted: 0 });
+    expect(await store.db.selectFrom('records').selectAll().where('connection_id', '=', conn).orderBy('record_id').execute()).toEqual(unchanged);
+    const r6 = await pullOf(conn, staged([...liveNow.slice(1), 15], 3), { fullListing: true });
+    expect(r6!.deleted).toBe(1);
+    expect(await live()).toEqual(expect.not.arrayContaining([liveNow[0]]));
+    await expectCountsExact();
+
     // Another process (a fresh repository: nothing cached) sees the same exact figures.
     await expectCountsExact(new RecordsRepository(store.db, dialect));
   });

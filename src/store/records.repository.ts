@@ -127,13 +127,20 @@ export class RecordsRepository {
     // only serialises two unrelated merges. SQLite has one writer at a time.
     if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtextextended(${`${conn}/${type}`}, 0))`.execute(trx);
     const keep = await historyKept(trx, conn);
-    let history: MergeResult['history'];
+    // What the pull staged, and the pair's counts before it (record_counts, kept by this merge): they show when a
+    // deletion pass has nothing to do, and then it is not run (each one reads every record of the pair or every
+    // staged row; on a full pull of a million records the unlisted pass alone walked them all to change nothing).
+    const stagedRow = await sql<{ n: number | string; d: number | string | null }>`select count(*) as n, sum(deleted) as d from record_staging where dataset_id = ${ds}`.execute(trx);
+    const stagedDeleted = Number(stagedRow.rows[0]?.d ?? 0);
+    const stagedLive = Number(stagedRow.rows[0]?.n ?? 0) - stagedDeleted;
+    const countsBefore = await trx.selectFrom('record_counts').select(['total', 'deleted']).where('connection_id', '=', conn).where('data_type', '=', type).executeTakeFirst();
+    const cols = sql`(connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date,
+                      prev_data, prev_content_hash, prev_modified_date, prev_source_modified_date, prev_is_deleted)`;
+    const prev = sql`r.data, r.content_hash, r.modified_date, r.source_modified_date, r.is_deleted`;
+    let before = 0;
     if (keep) {
       // The record's state before each change, written before the cache changes (same predicates as the updates below).
-      const before = await lastSeq(trx, conn, type);
-      const cols = sql`(connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date,
-                        prev_data, prev_content_hash, prev_modified_date, prev_source_modified_date, prev_is_deleted)`;
-      const prev = sql`r.data, r.content_hash, r.modified_date, r.source_modified_date, r.is_deleted`;
+      before = await lastSeq(trx, conn, type);
       await sql`insert into record_changes ${cols}
                 select ${conn}, ${type}, s.record_id, ${ds}, ${now}, case when r.is_deleted = 1 then 'undeleted' else 'updated' end,
                        s.content_hash, s.source_modified_date, ${prev}
@@ -146,25 +153,13 @@ export class RecordsRepository {
                 where s.dataset_id = ${ds} and s.deleted = 0
                   and not exists (select 1 from records r where r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id)
                 order by s.record_id`.execute(trx);
-      await sql`insert into record_changes ${cols}
-                select ${conn}, ${type}, s.record_id, ${ds}, ${now}, 'deleted', r.content_hash, r.source_modified_date, ${prev}
-                from record_staging s join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
-                where s.dataset_id = ${ds} and s.deleted = 1 and r.is_deleted = 0
-                order by s.record_id`.execute(trx);
-      if (args.fullListing) {
+      if (stagedDeleted > 0) {
         await sql`insert into record_changes ${cols}
-                  select ${conn}, ${type}, records.record_id, ${ds}, ${now}, 'deleted', records.content_hash, records.source_modified_date,
-                         records.data, records.content_hash, records.modified_date, records.source_modified_date, records.is_deleted
-                  from records
-                  where records.connection_id = ${conn} and records.data_type = ${type} and records.is_deleted = 0
-                    ${window}
-                    and not exists (select 1 from record_staging s where s.dataset_id = ${ds} and s.record_id = records.record_id)
-                  order by records.record_id`.execute(trx);
+                  select ${conn}, ${type}, s.record_id, ${ds}, ${now}, 'deleted', r.content_hash, r.source_modified_date, ${prev}
+                  from record_staging s join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
+                  where s.dataset_id = ${ds} and s.deleted = 1 and r.is_deleted = 0
+                  order by s.record_id`.execute(trx);
       }
-      const range = await sql<{ first: number | null; last: number | null }>`select min(seq) as first, max(seq) as last from record_changes
-                where connection_id = ${conn} and data_type = ${type} and seq > ${before}`.execute(trx);
-      const r = range.rows[0];
-      if (r?.first != null && r.last != null) history = { firstSeq: Number(r.first), lastSeq: Number(r.last) };
     }
 
     // Restores (deleted → listed again) apart from content changes of live records: the deleted count moves with them.
@@ -195,20 +190,44 @@ export class RecordsRepository {
         trx,
       ),
     );
-    let deleted = n(
-      await sql`update records set is_deleted = 1, modified_date = ${now}
-                from record_staging s
-                where s.dataset_id = ${ds} and s.deleted = 1
-                  and records.connection_id = ${conn} and records.data_type = ${type} and records.record_id = s.record_id
-                  and records.is_deleted = 0`.execute(trx),
-    );
-    if (args.fullListing) {
+    let deleted =
+      stagedDeleted === 0
+        ? 0
+        : n(
+            await sql`update records set is_deleted = 1, modified_date = ${now}
+                      from record_staging s
+                      where s.dataset_id = ${ds} and s.deleted = 1
+                        and records.connection_id = ${conn} and records.data_type = ${type} and records.record_id = s.record_id
+                        and records.is_deleted = 0`.execute(trx),
+          );
+    // Every staged live row is now a live record; the live records beyond them are exactly those the full listing did
+    // not list. None (the counts say so) → the unlisted pass would change nothing.
+    const liveAfter = countsBefore ? Number(countsBefore.total) - Number(countsBefore.deleted) + added + restored - deleted : undefined;
+    if (args.fullListing && liveAfter !== stagedLive) {
+      if (keep) {
+        // Unlisted records are untouched by the statements above: their state now is their state before this merge.
+        await sql`insert into record_changes ${cols}
+                  select ${conn}, ${type}, records.record_id, ${ds}, ${now}, 'deleted', records.content_hash, records.source_modified_date,
+                         records.data, records.content_hash, records.modified_date, records.source_modified_date, records.is_deleted
+                  from records
+                  where records.connection_id = ${conn} and records.data_type = ${type} and records.is_deleted = 0
+                    ${window}
+                    and not exists (select 1 from record_staging s where s.dataset_id = ${ds} and s.record_id = records.record_id)
+                  order by records.record_id`.execute(trx);
+      }
       deleted += n(
         await sql`update records set is_deleted = 1, modified_date = ${now}
                   where records.connection_id = ${conn} and records.data_type = ${type} and records.is_deleted = 0
                     ${window}
                     and not exists (select 1 from record_staging s where s.dataset_id = ${ds} and s.record_id = records.record_id)`.execute(trx),
       );
+    }
+    let history: MergeResult['history'];
+    if (keep) {
+      const range = await sql<{ first: number | null; last: number | null }>`select min(seq) as first, max(seq) as last from record_changes
+                where connection_id = ${conn} and data_type = ${type} and seq > ${before}`.execute(trx);
+      const r = range.rows[0];
+      if (r?.first != null && r.last != null) history = { firstSeq: Number(r.first), lastSeq: Number(r.last) };
     }
     await trx.deleteFrom('record_staging').where('dataset_id', '=', ds).execute();
     if (added + updated + deleted > 0) await bumpCounts(trx, conn, type, added, deleted - restored);
