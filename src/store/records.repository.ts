@@ -292,9 +292,12 @@ export class RecordsRepository {
 
     const byId = list.order !== undefined && list.order.path === list.order.tiebreak && list.order.path === 'id';
     const cacheKey = byId && generation !== undefined ? `${connectionId}\u0000${dataType}\u0000${list.order!.descending ? 'd' : 'a'}\u0000${filterKey}` : undefined;
-    const remember = async (end: number, key: string) => {
+    let still: boolean | undefined;
+    const remember = async (at: number, key: string, inclusive = false) => {
+      if (cacheKey === undefined) return;
       // Only when no merge committed while the page was read: then the key is that generation's.
-      if (cacheKey !== undefined && (await this.generation(connectionId, dataType)) === generation) this.boundaries.remember(cacheKey, generation!, end, key);
+      still ??= (await this.generation(connectionId, dataType)) === generation;
+      if (still) this.boundaries.remember(cacheKey, generation!, at, { key, inclusive });
     };
     const flagOnly = list.flag !== undefined && list.flag.of === where;
     if (offset === 0 && (!where || flagOnly) && byId) {
@@ -323,11 +326,13 @@ export class RecordsRepository {
     } else {
       const known = cacheKey !== undefined && offset > 0 ? this.boundaries.nearest(cacheKey, generation!, offset) : undefined;
       let keysQ = filtered(scoped.select('record_id'));
-      if (known) keysQ = keysQ.where('record_id', list.order!.descending ? '<' : '>', known.key);
+      if (known) keysQ = keysQ.where('record_id', `${list.order!.descending ? '<' : '>'}${known.inclusive ? '=' : ''}` as '<' | '<=' | '>' | '>=', known.key);
       const skip = known ? offset - known.offset : offset;
       keys = (await ordered(keysQ).limit(page.pageSize).offset(skip).execute()).map((r) => r.record_id);
     }
     if (keys.length === 0) return { rows: [], total };
+    // Where this page starts (the same page asked again seeks to it) and where the next one starts.
+    await remember(offset, keys[0]!, true);
     await remember(offset + keys.length, keys[keys.length - 1]!);
     const found = (await scoped.select(columns).where('record_id', 'in', keys).execute()) as RecordRow[];
     const at = new Map(found.map((r) => [r.record_id, r]));
@@ -466,29 +471,35 @@ class BoundedMap<K, V> {
   }
 }
 
+/** The id of the record at a known offset (`inclusive`: seek `id >= key`), or of the one just before it (`id > key`). */
+interface Boundary {
+  key: string;
+  inclusive: boolean;
+}
+
 /**
- * For each list (connection, type, filter, direction) in id order: the id of the last record before known offsets, for
- * one generation of the pair. Seeking `id > key` from the nearest known offset at or below a page's offset and
- * skipping the difference gives the rows OFFSET would, as long as the records are those of that generation.
+ * For each list (connection, type, filter, direction) in id order: ids at known offsets, for one generation of the
+ * pair. Seeking from the nearest known offset at or below a page's offset and skipping the difference gives the rows
+ * OFFSET would, as long as the records are those of that generation.
  */
 class PageBoundaries {
-  private readonly lists: BoundedMap<string, { generation: number; at: Map<number, string> }>;
+  private readonly lists: BoundedMap<string, { generation: number; at: Map<number, Boundary> }>;
   constructor(
     maxLists: number,
     private readonly maxPerList: number,
   ) {
     this.lists = new BoundedMap(maxLists);
   }
-  nearest(list: string, generation: number, offset: number): { offset: number; key: string } | undefined {
+  nearest(list: string, generation: number, offset: number): ({ offset: number } & Boundary) | undefined {
     const l = this.lists.get(list);
     if (!l || l.generation !== generation) return undefined;
-    let best: { offset: number; key: string } | undefined;
-    for (const [o, key] of l.at) if (o <= offset && (!best || o > best.offset)) best = { offset: o, key };
+    let best: ({ offset: number } & Boundary) | undefined;
+    for (const [o, b] of l.at) if (o <= offset && (!best || o > best.offset)) best = { offset: o, ...b };
     return best;
   }
-  remember(list: string, generation: number, offset: number, key: string): void {
+  remember(list: string, generation: number, offset: number, key: Boundary): void {
     let l = this.lists.get(list);
-    if (!l || l.generation !== generation) this.lists.set(list, (l = { generation, at: new Map() }));
+    if (!l || l.generation !== generation) this.lists.set(list, (l = { generation, at: new Map<number, Boundary>() }));
     if (l.at.size >= this.maxPerList) l.at.clear();
     l.at.set(offset, key);
   }
