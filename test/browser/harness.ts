@@ -186,3 +186,35 @@ export async function until<T>(check: () => Promise<T | undefined | false | null
     await new Promise((r) => setTimeout(r, 150));
   }
 }
+
+/**
+ * Layout faults at the current viewport: the page scrolling sideways, an element reaching past the viewport's right
+ * edge without a horizontally scrollable ancestor to hold it, or content cut off by an `overflow: hidden` box. Boxes
+ * that truncate on purpose (text-overflow: ellipsis, line clamps, the visually-hidden .sr-only) do not count.
+ */
+export async function layoutFaults(page: Page): Promise<string[]> {
+  // Source text rather than a function: tsx would wrap named helpers in __name(), which the page does not have.
+  return page.evaluate(LAYOUT_FAULTS);
+}
+
+const LAYOUT_FAULTS = `(() => {
+  const doc = document;
+  const vw = doc.documentElement.clientWidth;
+  const out = [];
+  if (doc.documentElement.scrollWidth > vw) out.push('the page scrolls sideways (' + doc.documentElement.scrollWidth + ' > ' + vw + ' px)');
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (typeof el.className === 'string' && el.className.trim() ? '.' + el.className.trim().split(/\s+/).join('.') : '');
+  const scrollsX = (el) => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  for (const el of doc.body.querySelectorAll('*')) {
+    const cs = getComputedStyle(el);
+    if (cs.display === 'none' || cs.visibility === 'hidden' || el.closest('.sr-only, .skip, option, select, svg, input, textarea')) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    let held = false;
+    for (let a = el.parentElement; a && a !== doc.body; a = a.parentElement) if (scrollsX(a)) held = true;
+    if (!held && r.right > vw + 1) out.push(name(el) + ' reaches ' + Math.round(r.right) + ' px, past the ' + vw + ' px viewport');
+    const clips = ['hidden', 'clip'].includes(cs.overflowX) && !scrollsX(el);
+    const deliberate = cs.textOverflow === 'ellipsis' || (cs.webkitLineClamp && cs.webkitLineClamp !== 'none');
+    if (clips && !deliberate && el.scrollWidth > el.clientWidth + 1) out.push(name(el) + ' cuts off ' + (el.scrollWidth - el.clientWidth) + ' px of its content');
+  }
+  return [...new Set(out)].slice(0, 20);
+})()`;

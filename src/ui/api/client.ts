@@ -6,6 +6,7 @@
  */
 import createClient, { type Middleware } from 'openapi-fetch';
 import type { components, paths } from './schema';
+import { READ_TYPES } from '../../domain/read-types';
 
 export type Company = components['schemas']['Company'];
 export type Connection = components['schemas']['Connection'];
@@ -22,18 +23,20 @@ export type OperationsSummary = Json<'/operations/summary', 'get'>;
 export type Profile = Json<'/profile', 'get'>;
 export type Page<T> = { results: T[]; pageNumber: number; pageSize: number; totalResults: number };
 
-/** Record types with a company-level list endpoint (`/companies/{companyId}/data/{type}`). */
-export const RECORD_TYPES = [
-  'invoices', 'bills', 'payments', 'billPayments', 'creditNotes', 'customers', 'suppliers', 'accounts', 'items',
-  'journalEntries', 'taxRates', 'trackingCategories', 'bankAccounts',
-] as const;
-export type RecordType = (typeof RECORD_TYPES)[number];
+/**
+ * Every record list the API serves, read from the server's own list (src/domain/read-types.ts: a type added there
+ * appears here at the next build): path segment, and whether Codat serves it only under a connection
+ * (`/companies/{companyId}/connections/{connectionId}/data/{segment}`). Company info is a single document, not a list.
+ */
+export const RECORD_TYPES = READ_TYPES.filter((t) => !t.single).map((t) => ({ segment: t.segment, connectionOnly: !!t.connectionOnly }));
+export type RecordType = string;
+export const isConnectionOnly = (segment: string) => RECORD_TYPES.some((t) => t.segment === segment && t.connectionOnly);
 export const STATEMENTS = ['profitAndLoss', 'balanceSheet', 'cashFlowStatement'] as const;
 export type Statement = (typeof STATEMENTS)[number];
-type RecordListPath = `/companies/{companyId}/data/${RecordType}`;
 type StatementPath = `/companies/{companyId}/data/financials/${Statement}`;
-// Compile-time proof that every path built from the lists above is a documented GET operation.
-type Undocumented = Exclude<RecordListPath | StatementPath, keyof paths>;
+// Compile-time proof that every statement path built from the list above is a documented GET operation
+// (the record paths built from READ_TYPES are checked against /openapi.json by test/ui-api-types.test.ts).
+type Undocumented = Exclude<StatementPath, keyof paths>;
 const documented: [Undocumented] extends [never] ? true : Undocumented = true;
 void documented;
 
@@ -104,16 +107,23 @@ export async function ok<T>(p: Promise<{ data?: T; error?: unknown; response: Re
   return r.data as T;
 }
 
-export function listRecords(companyId: string, type: RecordType, query: { page: number; pageSize: number; query?: string; orderBy?: string }) {
-  // One documented path per record type (checked above); they share one response shape, so one literal types them all.
-  const path = `/companies/{companyId}/data/${type}` as '/companies/{companyId}/data/invoices';
+/** The list path of a record type: company-level, or under the given connection for connection-only types. */
+function recordsPath(type: RecordType, connectionId: string | undefined): string {
+  if (!isConnectionOnly(type)) return `/companies/{companyId}/data/${type}`;
+  if (!connectionId) throw new Error(`${type} is read per connection, and the company has no connection`);
+  return `/companies/{companyId}/connections/${connectionId}/data/${type}`;
+}
+
+export function listRecords(companyId: string, type: RecordType, query: { page: number; pageSize: number; query?: string; orderBy?: string }, connectionId?: string) {
+  // One documented path per record type; they share one response shape, so one literal types them all.
+  const path = recordsPath(type, connectionId) as '/companies/{companyId}/data/invoices';
   return ok(api.GET(path, { params: { path: { companyId }, query } })) as Promise<Page<Record<string, unknown>>>;
 }
 
-export function getRecord(companyId: string, type: RecordType, id: string) {
+export function getRecord(companyId: string, type: RecordType, id: string, connectionId?: string) {
   // Each type names its id parameter differently (invoiceId, billId…); the placeholder's name only matters to the
-  // substitution, the URL sent is /companies/{companyId}/data/{type}/{id}, documented for every type.
-  const path = `/companies/{companyId}/data/${type}/{invoiceId}` as '/companies/{companyId}/data/invoices/{invoiceId}';
+  // substitution, the URL sent is …/data/{type}/{id}, documented for every type.
+  const path = `${recordsPath(type, connectionId)}/{invoiceId}` as '/companies/{companyId}/data/invoices/{invoiceId}';
   return ok(api.GET(path, { params: { path: { companyId, invoiceId: id } } })).then((r) => r as Record<string, unknown>);
 }
 

@@ -158,3 +158,9 @@ export function PageHeader({ title, children, sub }: { title: string; sub?: Comp
     </div>
   );
 }
+
+/** The platform's mark: Syncline's own generated SVG (/branding/{key}/icon.svg), decorative next to its name. */
+export function PlatformMark({ platformKey, size = 20 }: { platformKey?: string | undefined; size?: number }) {
+  if (!platformKey) return null;
+  return <img class="mark" src={`/branding/${encodeURIComponent(platformKey)}/icon.svg`} alt="" width={size} height={size} />;
+}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { api, ok, type Company, type DataStatus } from '../api/client';
-import { ago, Badge, CopyButton, ErrorBox, errorText, inFuture, Loading, PageHeader, Pager, TableWrap, useAsync } from '../components/ui';
+import { ago, Badge, CopyButton, PlatformMark, ErrorBox, errorText, inFuture, Loading, PageHeader, Pager, TableWrap, useAsync } from '../components/ui';
 
 const PAGE_SIZE = 20;
 /** Refresh tokens lapsing within this are flagged. */
@@ -139,7 +139,7 @@ export function Companies() {
                         {(row.company.dataConnections ?? []).length === 0 ? <span class="muted">none</span> : null}
                         {(row.company.dataConnections ?? []).map((c) => (
                           <div key={c.id} class="conn-line">
-                            {c.platformName} <Badge status={c.status} />
+                            <PlatformMark platformKey={c.integrationKey} /> {c.platformName} <Badge status={c.status} />
                           </div>
                         ))}
                       </td>

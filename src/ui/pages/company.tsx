@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useRoute } from 'preact-iso';
 import { api, ApiError, ok, type Connection, type DataStatus, type PullOperation, type SyncSetting, type SyncSettings } from '../api/client';
-import { ago, Badge, CopyButton, ErrorBox, errorText, fmtDate, inFuture, isInProgress, Loading, PageHeader, TableWrap, useAsync, useInterval } from '../components/ui';
+import { ago, Badge, CopyButton, PlatformMark, ErrorBox, errorText, fmtDate, inFuture, isInProgress, Loading, PageHeader, TableWrap, useAsync, useInterval } from '../components/ui';
 import { CompanyTabs } from './company-tabs';
 
 const HOUR = 3_600_000;
@@ -152,7 +152,7 @@ function Grid({ companyId, data, onChange }: { companyId: string; data: GridData
               <th scope="col">Data type</th>
               {conns.map((c) => (
                 <th scope="col" key={c.id}>
-                  {c.platformName} <Badge status={c.status} />
+                  <PlatformMark platformKey={c.integrationKey} /> {c.platformName} <Badge status={c.status} />
                 </th>
               ))}
             </tr>
@@ -286,7 +286,9 @@ function ConnectionCard({ companyId, c, onChange }: { companyId: string; c: Conn
   return (
     <article class="card conn-card" aria-label={`${c.platformName} connection`}>
       <header class="conn-head">
-        <h3>{c.platformName}</h3>
+        <h3>
+          <PlatformMark platformKey={c.integrationKey} size={24} /> {c.platformName}
+        </h3>
         <Badge status={c.status} />
       </header>
       <dl class="facts">

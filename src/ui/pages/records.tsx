@@ -43,6 +43,10 @@ export function Records() {
   const type = (params.type ?? 'invoices') as RecordType | Statement;
   const isStatement = (STATEMENTS as readonly string[]).includes(type);
   const company = useAsync(() => ok(api.GET('/companies/{companyId}', { params: { path: { companyId: id } } })), [id]);
+  // Connection-only types are read from the company's most recently linked connection (the API's current one).
+  const current = (company.data?.dataConnections ?? [])
+    .slice()
+    .sort((a, b) => Number(b.status === 'Linked') - Number(a.status === 'Linked') || (b.created ?? '').localeCompare(a.created ?? ''))[0]?.id;
   return (
     <main id="main" class="container">
       <CompanyTabs id={id} name={company.data?.name} />
@@ -53,7 +57,10 @@ export function Records() {
         <select id="type-pick" value={type} onChange={(e) => loc.route(`/app/companies/${id}/records/${(e.currentTarget as HTMLSelectElement).value}`)}>
           <optgroup label="Records">
             {RECORD_TYPES.map((t) => (
-              <option key={t}>{t}</option>
+              <option key={t.segment} value={t.segment}>
+                {t.segment}
+                {t.connectionOnly ? ' (per connection)' : ''}
+              </option>
             ))}
           </optgroup>
           <optgroup label="Financial statements">
@@ -63,12 +70,12 @@ export function Records() {
           </optgroup>
         </select>
       </PageHeader>
-      {isStatement ? <StatementView companyId={id} kind={type as Statement} /> : <RecordList key={type} companyId={id} type={type as RecordType} />}
+      {isStatement ? <StatementView companyId={id} kind={type as Statement} /> : company.data ? <RecordList key={type} companyId={id} type={type as RecordType} connectionId={current} /> : <Loading />}
     </main>
   );
 }
 
-function RecordList({ companyId, type }: { companyId: string; type: RecordType }) {
+function RecordList({ companyId, type, connectionId }: { companyId: string; type: RecordType; connectionId: string | undefined }) {
   const loc = useLocation();
   const q = loc.query;
   const page = Math.max(1, Number(q.page ?? 1) || 1);
@@ -90,7 +97,10 @@ function RecordList({ companyId, type }: { companyId: string; type: RecordType }
   };
   // Deleted records are hidden by adding the indexed filter metadata.isDeleted!=true to the user's query.
   const query = [userQuery ? `{${userQuery}}` : '', showDeleted ? '' : 'metadata.isDeleted!=true'].filter(Boolean).join('&&');
-  const list = useAsync(() => listRecords(companyId, type, { page, pageSize: PAGE_SIZE, ...(query ? { query } : {}), ...(orderBy ? { orderBy } : {}) }), [companyId, type, page, query, orderBy]);
+  const list = useAsync(
+    () => listRecords(companyId, type, { page, pageSize: PAGE_SIZE, ...(query ? { query } : {}), ...(orderBy ? { orderBy } : {}) }, connectionId),
+    [companyId, type, page, query, orderBy, connectionId],
+  );
   const queryError = list.error instanceof ApiError && list.error.status === 400 ? list.error : undefined;
   const rows = list.data?.results ?? [];
   const available = columnsOf(rows);
@@ -163,7 +173,7 @@ function RecordList({ companyId, type }: { companyId: string; type: RecordType }
       ) : null}
       {list.error && !queryError ? <ErrorBox error={list.error} title={`Could not read ${type}`} /> : null}
       {list.loading && !list.data ? <Loading /> : null}
-      {open ? <RecordDetail companyId={companyId} type={type} id={open} onClose={() => setOpen(null)} /> : null}
+      {open ? <RecordDetail companyId={companyId} type={type} id={open} connectionId={connectionId} onClose={() => setOpen(null)} /> : null}
       {list.data && !list.error ? (
         <>
           <TableWrap label={`${type} records`}>
@@ -216,8 +226,8 @@ function RecordList({ companyId, type }: { companyId: string; type: RecordType }
   );
 }
 
-function RecordDetail({ companyId, type, id, onClose }: { companyId: string; type: RecordType; id: string; onClose: () => void }) {
-  const rec = useAsync(() => getRecord(companyId, type, id), [companyId, type, id]);
+function RecordDetail({ companyId, type, id, connectionId, onClose }: { companyId: string; type: RecordType; id: string; connectionId: string | undefined; onClose: () => void }) {
+  const rec = useAsync(() => getRecord(companyId, type, id, connectionId), [companyId, type, id, connectionId]);
   return (
     <section class="card detail" aria-labelledby="record-title" tabIndex={-1} ref={(el) => el?.focus()}>
       <div class="row between">
