@@ -10,8 +10,13 @@ import { ROOT, SECRET_KEY } from './support/sandbox.js';
 
 interface Proc {
   child: ChildProcess;
+  /** Everything it printed so far. */
+  output(): string;
   stop(): Promise<void>;
 }
+
+/** Statements a stopped process reported sending (bench/support/statement-count.ts), 0 when it printed none. */
+const statementsOf = (p: Proc) => Number(/^statements (\d+)$/m.exec(p.output())?.[1] ?? 0);
 
 export async function spawnReady(script: string, env: Record<string, string>): Promise<Proc> {
   // BENCH_CPU_PROF_DIR: write a V8 CPU profile of each child (the profiling behind docs/benchmarks.md).
@@ -32,6 +37,7 @@ export async function spawnReady(script: string, env: Record<string, string>): P
   }
   return {
     child,
+    output: () => out,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
@@ -83,7 +89,8 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
   }
 }
 
-export async function syncline(ctx: BenchContext, db: BenchDb, processes: number, n: number): Promise<number> {
+/** Datasets/s, and statements per dataset sent by the worker processes from their start to their stop. */
+export async function syncline(ctx: BenchContext, db: BenchDb, processes: number, n: number): Promise<{ rate: number; perItem: number }> {
   const workers: Proc[] = [];
   try {
     for (let i = 0; i < processes; i++) {
@@ -98,14 +105,20 @@ export async function syncline(ctx: BenchContext, db: BenchDb, processes: number
     }, 10 * 60_000);
     const seconds = (performance.now() - t0) / 1000;
     const done = await sql<{ n: number }>`select count(*) as n from datasets where status = 'Complete'`.execute(db.store.db);
-    ctx.log(`queue: syncline ${processes} process(es): ${(n / seconds).toFixed(0)} datasets/s (${done.rows[0]!.n} complete in all)`);
-    return n / seconds;
+    for (const w of workers) await w.stop();
+    const perItem = workers.reduce((a, w) => a + statementsOf(w), 0) / n;
+    ctx.log(`queue: syncline ${processes} process(es): ${(n / seconds).toFixed(0)} datasets/s (${done.rows[0]!.n} complete in all), ${perItem.toFixed(2)} statements per dataset`);
+    return { rate: n / seconds, perItem };
   } finally {
     for (const w of workers) await w.stop();
   }
 }
 
-async function graphile(ctx: BenchContext, url: string, processes: number, n: number): Promise<number> {
+/**
+ * graphile-worker jobs/s and statements per job. `task`: `noop` does nothing; `write` inserts one row and one outbox row
+ * in one transaction of its own (the writes a Syncline dataset's completion makes).
+ */
+async function graphile(ctx: BenchContext, url: string, processes: number, n: number, task: 'noop' | 'write'): Promise<{ rate: number; perItem: number }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const workers: Proc[] = [];
@@ -114,13 +127,15 @@ async function graphile(ctx: BenchContext, url: string, processes: number, n: nu
     await new Promise((r) => setTimeout(r, 500));
     const t0 = performance.now();
     await client.query(
-      `select count(*) from graphile_worker.add_jobs(array(select ('noop', '{}'::json, null, null, null, null, null, null)::graphile_worker.job_spec from generate_series(1, $1)))`,
-      [n],
+      `select count(*) from graphile_worker.add_jobs(array(select ($2::text, json_build_object('n', i), null, null, null, null, null, null)::graphile_worker.job_spec from generate_series(1, $1) s(i)))`,
+      [n, task],
     );
     await until(async () => Number((await client.query('select count(*) as n from graphile_worker._private_jobs')).rows[0].n) === 0, 10 * 60_000);
     const seconds = (performance.now() - t0) / 1000;
-    ctx.log(`queue: graphile-worker ${processes} process(es): ${(n / seconds).toFixed(0)} jobs/s`);
-    return n / seconds;
+    for (const w of workers) await w.stop();
+    const perItem = workers.reduce((a, w) => a + statementsOf(w), 0) / n;
+    ctx.log(`queue: graphile-worker ${task} ${processes} process(es): ${(n / seconds).toFixed(0)} jobs/s, ${perItem.toFixed(2)} statements per job`);
+    return { rate: n / seconds, perItem };
   } finally {
     for (const w of workers) await w.stop();
     await client.end();
@@ -129,24 +144,37 @@ async function graphile(ctx: BenchContext, url: string, processes: number, n: nu
 
 export const queue: Benchmark = {
   name: 'queue',
-  description: 'datasets claimed and completed per second by 1, 2 and 4 worker processes (4 pulls each, no-op connector) on PostgreSQL, next to graphile-worker 0.16 running no-op jobs (concurrency 4 per process) on the same server',
+  description:
+    'datasets claimed and completed per second by 1, 2 and 4 worker processes (4 pulls each, no-op connector) on PostgreSQL, next to graphile-worker 0.16 (concurrency 4 per process) on the same server running no-op jobs and jobs that write one row and one outbox row in their transaction; statements per dataset / per job counted at the driver',
   async run(ctx) {
-    const n = ctx.size === 'smoke' ? 200 : 10_000;
+    const n = ctx.size === 'smoke' ? 200 : Number(process.env.BENCH_QUEUE_N ?? 10_000);
+    const counts = (process.env.BENCH_QUEUE_PROCESSES ?? '1,2,4').split(',').map(Number);
     const db = await benchDatabase(ctx, 'postgres');
     const gw = await benchDatabase(ctx, 'postgres');
     const rows: BenchRow[] = [];
     try {
       await seedConnections(db, n);
       await runMigrations({ connectionString: gw.location });
-      for (const processes of [1, 2, 4]) {
+      await sql`create table bench_rows (id bigserial primary key, n int not null, at timestamptz not null);
+                create table bench_outbox (id bigserial primary key, row_id bigint not null references bench_rows(id), event text not null)`.execute(gw.store.db);
+      for (const processes of counts) {
         const ours = await syncline(ctx, db, processes, n);
-        const theirs = await graphile(ctx, gw.location, processes, n);
+        const noop = await graphile(ctx, gw.location, processes, n, 'noop');
+        const write = await graphile(ctx, gw.location, processes, n, 'write');
+        const label = `${processes} worker process${processes > 1 ? 'es' : ''}`;
         rows.push({
-          metric: `${processes} worker process${processes > 1 ? 'es' : ''}: datasets claimed and completed`,
-          value: ours,
+          metric: `${label}: datasets claimed and completed`,
+          value: ours.rate,
           unit: '/s',
-          baseline: { label: 'graphile-worker no-op jobs', value: theirs },
+          baseline: { label: 'graphile-worker jobs writing one row + one outbox row in their transaction', value: write.rate },
           note: `${n.toLocaleString('en')} each`,
+        });
+        rows.push({ metric: `${label}: datasets claimed and completed`, value: ours.rate, unit: '/s', baseline: { label: 'graphile-worker no-op jobs', value: noop.rate } });
+        rows.push({
+          metric: `${label}: statements per no-op dataset (claim to Complete; every statement the workers sent, idle polls included)`,
+          value: ours.perItem,
+          unit: 'statements',
+          baseline: { label: 'graphile-worker statements per no-op job', value: noop.perItem },
         });
       }
     } finally {

@@ -8,6 +8,9 @@ import { parseConfig } from '../../src/cli/config.js';
 import { startServer } from '../../src/cli/server.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { NoopConnector } from './noop-connector.js';
+import { countPgStatements } from './statement-count.js';
+
+const statements = countPgStatements();
 
 const config = parseConfig(process.env);
 const server = await startServer(config, {
@@ -17,5 +20,8 @@ const server = await startServer(config, {
 });
 process.stdout.write('ready\n');
 process.once('SIGTERM', () => {
-  void server.close().then(() => process.exit(0));
+  void server.close().then(() => {
+    process.stdout.write(`statements ${statements()}\n`);
+    process.exit(0);
+  });
 });

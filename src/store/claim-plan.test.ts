@@ -34,4 +34,23 @@ describe('dataset claim plan [postgres]', () => {
     expect(plan).toContain('datasets_claim_order');
     expect(plan).not.toMatch(/Sort/);
   });
+
+  // The one-statement claim (migration 0022's function) plans its body at each call, under its own SET enable_sort =
+  // off; its body walks the index with a custom plan and with a generic one alike (a generic plan of the old claim took
+  // ~180 ms a claim, issue 17), so preparing it anywhere keeps the plan good.
+  it.each(['force_custom_plan', 'force_generic_plan'])('the claim function walks datasets_claim_order and sorts nothing (%s)', async (mode) => {
+    const fn = await sql<{ prosrc: string; proconfig: string[] | null }>`select prosrc, proconfig from pg_proc where proname = 'syncline_claim_dataset'`.execute(store.db);
+    expect(fn.rows).toHaveLength(1);
+    expect(fn.rows[0]!.proconfig).toEqual(['enable_sort=off']);
+    const plan = await store.db.transaction().execute(async (trx) => {
+      await sql`set local enable_sort = off`.execute(trx);
+      await sql.raw(`set local plan_cache_mode = ${mode}`).execute(trx);
+      await sql.raw(`prepare claim_plan(text, text, text, text[], int[]) as ${fn.rows[0]!.prosrc}`).execute(trx);
+      const r = await sql<{ 'QUERY PLAN': string }>`explain execute claim_plan('w', '2026-01-02T00:00:00.000Z', '2026-01-02T00:01:00.000Z', '{mqjo,other}', '{1,4}')`.execute(trx);
+      await sql`deallocate claim_plan`.execute(trx);
+      return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toContain('datasets_claim_order');
+    expect(plan).not.toMatch(/Sort/);
+  });
 });

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { IN_PROGRESS_STATUSES, type DatasetStatus } from '../domain/statuses.js';
 import type { Database, DatasetsTable } from './schema.js';
 import type { Dialect } from './db.js';
@@ -8,8 +8,19 @@ import { clearStagingOfDatasets } from './staging.js';
 
 export type DatasetRow = Omit<DatasetsTable, 'seq'> & { seq: number };
 export type NewDataset = Omit<DatasetsTable, 'seq' | 'validation'> & { validation?: string | null };
-/** A dataset as claimed by a worker, with its connection's integration key (metrics labels). */
-export type ClaimedDataset = DatasetRow & { integration_key: string };
+/**
+ * A dataset as claimed by a worker, with what its run needs joined in by the claim (issue 17: no round trips after the
+ * claim): its connection's integration key, status and connection info, and the facts deciding an incremental or a
+ * full listing (the last Complete dataset's cursor, the newest full listing's completion, Complete datasets since).
+ */
+export type ClaimedDataset = DatasetRow & {
+  integration_key: string;
+  connection_status: string;
+  connection_info: string | null;
+  last_cursor: string | null;
+  last_full_completed: string | null;
+  completes_since_full: number;
+};
 
 /** Statuses in which a worker holds the dataset. */
 export const RUNNING_STATUSES = IN_PROGRESS_STATUSES.filter((s) => s !== 'Queued');
@@ -164,16 +175,13 @@ export class DatasetsRepository {
     maxPerConnection: Readonly<Record<string, number>>;
   }): Promise<ClaimedDataset | undefined> {
     try {
+      if (this.dialect === 'postgres') {
+        const r = await claimStatementPg(args).execute(this.db);
+        const row = r.rows[0]?.claim;
+        return row ? { ...row, seq: Number(row.seq), completes_since_full: Number(row.completes_since_full) } : undefined;
+      }
       return await this.db.transaction().execute(async (trx) => {
-        const q = claimCandidates(trx, this.dialect, args.now, args.maxPerConnection);
-        if (this.dialect === 'postgres') {
-          // The queue swings from empty to thousands between ANALYZEs (a scheduler batch, a bulk refresh); with stale
-          // statistics the planner expected a handful of Queued rows and sorted them all on every claim (EXPLAIN
-          // ANALYZE: 3,000 queued, 4.7 ms instead of 0.07 ms). Walking the claim-order index costs the same for any
-          // queue length, so the sort is taken off the table for this transaction.
-          await sql`set local enable_sort = off`.execute(trx);
-        }
-        const candidates = await q.execute();
+        const candidates = await claimCandidates(trx, this.dialect, args.now, args.maxPerConnection).execute();
         if (candidates.length === 0) return undefined;
         const connIds = [...new Set(candidates.map((c) => c.connection_id))];
         const running = await trx
@@ -194,7 +202,7 @@ export class DatasetsRepository {
             }
           }
           if (slot < 0) continue;
-          const claimed = await trx
+          const claimed = (await trx
             .updateTable('datasets')
             .set((eb) => ({
               status: 'Fetching',
@@ -208,8 +216,15 @@ export class DatasetsRepository {
             .where('seq', '=', cand.seq)
             .where('status', '=', 'Queued')
             .returningAll()
-            .executeTakeFirst();
-          if (claimed) return { ...(claimed as DatasetRow), integration_key: keyOf.get(cand.connection_id) ?? '' };
+            .executeTakeFirst()) as DatasetRow | undefined;
+          if (!claimed) continue;
+          // The same facts the PostgreSQL statement joins in, and the same staging reset (a requeued pull's pages).
+          await clearStagingOfDatasets(trx, [claimed.id]);
+          const facts = await sql<Omit<ClaimedDataset, keyof DatasetRow>>`${runFacts(sql`${claimed.connection_id}`, sql`${claimed.data_type}`)}
+            from connections c where c.id = ${claimed.connection_id}`.execute(trx);
+          const f = facts.rows[0];
+          if (!f) return undefined;
+          return { ...claimed, ...f, completes_since_full: Number(f.completes_since_full) };
         }
         return undefined;
       });
@@ -273,7 +288,7 @@ export class DatasetsRepository {
     status: DatasetStatus,
     completed: string,
     fields: Partial<
-      Pick<DatasetRow, 'error_message' | 'status_description' | 'cursor_out' | 'full_listing' | 'records_added' | 'records_updated' | 'records_deleted' | 'source_calls' | 'validation'>
+      Pick<DatasetRow, 'error_message' | 'status_description' | 'cursor_in' | 'cursor_out' | 'full_listing' | 'records_added' | 'records_updated' | 'records_deleted' | 'source_calls' | 'validation'>
     > = {},
     db: Db = this.db,
   ): Promise<DatasetRow | undefined> {
@@ -290,6 +305,47 @@ export class DatasetsRepository {
       return r;
     };
     return db.isTransaction ? run(db) : db.transaction().execute(run);
+  }
+
+  /**
+   * `finish` for a run that merged nothing (an incremental pull that found no change, NotSupported, a refused
+   * connection), in as few round trips as the outbox allows. PostgreSQL, when no webhook consumer is enabled: ONE
+   * statement ends the dataset and counts down its read (the same transition and countdown as `finish` +
+   * datasetsEnded; with no enabled consumer they write no event, and the consumers are read in the same snapshot as
+   * the update). Otherwise, and on SQLite (in-process: round trips are cheap), `finish` in its own transaction.
+   */
+  async finishUnmerged(
+    id: string,
+    workerId: string,
+    status: DatasetStatus,
+    completed: string,
+    fields: Parameters<DatasetsRepository['finish']>[4] = {},
+  ): Promise<DatasetRow | undefined> {
+    if (this.dialect === 'postgres') {
+      const set = { status, completed, progress: 100, lease_owner: null, lease_expires: null, run_slot: null, ...fields };
+      const assignments = sql.join(Object.entries(set).map(([k, v]) => sql`${sql.ref(k)} = ${v ?? null}`));
+      const running = sql.join(RUNNING_STATUSES.map((st) => sql.lit(st)));
+      const r = await sql<DatasetRow & { consumers: boolean; ended: boolean }>`
+        with subs as (select exists (select 1 from webhook_consumers where disabled = 0) as consumers),
+        done as (
+          update datasets set ${assignments}
+          where id = ${id} and lease_owner = ${workerId} and status in (${running}) and not (select consumers from subs)
+          returning *
+        ), counted as (
+          update dataset_reads r set pending = r.pending - 1,
+            completed_at = case when r.pending - 1 <= 0 then ${completed} else r.completed_at end
+          from done where r.read_id = done.read_id and r.pending > 0
+        )
+        select (select consumers from subs) as consumers, done.id is not null as ended, done.*
+        from (select 1) one left join done on true`.execute(this.db);
+      const row = r.rows[0]!;
+      if (!row.consumers) {
+        if (!row.ended) return undefined;
+        const { consumers: _c, ended: _e, ...dataset } = row;
+        return dataset as DatasetRow;
+      }
+    }
+    return this.finish(id, workerId, status, completed, fields);
   }
 
   /** Ends every in-progress dataset of a connection (unlink → Cancelled, deauthorization → AuthError). */
@@ -437,4 +493,30 @@ export function claimCandidates(db: Db, dialect: Dialect, now: string, maxPerCon
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
+}
+
+/**
+ * What a run needs besides the dataset row, for the dataset of (connection `conn`, data type `type`) whose connection
+ * is `c` in the surrounding FROM: the connection's key, status and info, the last Complete dataset's cursor, the newest
+ * Complete full listing's completion and the Complete datasets since it (through datasets_conn_type_seq).
+ */
+function runFacts(conn: RawBuilder<unknown>, type: RawBuilder<unknown>) {
+  return sql`select c.integration_key, c.status as connection_status, c.connection_info,
+      (select p.cursor_out from datasets p where p.connection_id = ${conn} and p.data_type = ${type} and p.status = 'Complete'
+        order by p.seq desc limit 1) as last_cursor,
+      (select p.completed from datasets p where p.connection_id = ${conn} and p.data_type = ${type} and p.status = 'Complete'
+        and p.full_listing = 1 order by p.seq desc limit 1) as last_full_completed,
+      (select count(*) from datasets p where p.connection_id = ${conn} and p.data_type = ${type} and p.status = 'Complete'
+        and p.seq > coalesce((select max(f.seq) from datasets f where f.connection_id = ${conn} and f.data_type = ${type}
+                               and f.status = 'Complete' and f.full_listing = 1), 0)) as completes_since_full`;
+}
+
+/**
+ * The whole claim on PostgreSQL in ONE statement, outside any explicit transaction: the function of migration 0022
+ * (candidate scan in claim order, free run slot, lease, staging reset, connection and last pulls' facts joined in).
+ */
+export function claimStatementPg(args: { workerId: string; now: string; leaseExpires: string; maxPerConnection: Readonly<Record<string, number>> }) {
+  const keys = Object.keys(args.maxPerConnection);
+  const maxes = keys.map((k) => Math.max(1, args.maxPerConnection[k]!));
+  return sql<{ claim: ClaimedDataset }>`select syncline_claim_dataset(${args.workerId}, ${args.now}, ${args.leaseExpires}, ${keys}::text[], ${maxes}::int[]) as claim`;
 }

@@ -17,7 +17,7 @@ import type { Logger } from '../lib/logger.js';
 import type { KeyedMutex } from '../lib/mutex.js';
 import type { SecretBox } from '../lib/secrets.js';
 import { isStoreUnavailable, type Store } from '../store/db.js';
-import { DatasetsRepository, type DatasetRow } from '../store/datasets.repository.js';
+import { DatasetsRepository, type ClaimedDataset, type DatasetRow } from '../store/datasets.repository.js';
 import { RecordsRepository } from '../store/records.repository.js';
 import { encodeCursor, feedScope } from '../store/history.repository.js';
 import { emitRecordsChanged } from '../store/webhook-outbox.js';
@@ -65,45 +65,46 @@ function statusFor(err: unknown): DatasetStatus {
  * as it was. `signal` aborts when the lease is lost or the process stops; then nothing is committed here.
  * Returns the dataset as it ended, or undefined when this run did not end it (lease lost, stopping, deleted).
  */
-export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSignal, progress: { value: number }): Promise<DatasetRow | undefined> {
+export async function runDataset(deps: RunDeps, ds: ClaimedDataset, signal: AbortSignal, progress: { value: number }): Promise<DatasetRow | undefined> {
   const { store, clock, log } = deps;
   const datasets = new DatasetsRepository(store.db, store.dialect);
   const records = new RecordsRepository(store.db, store.dialect);
-  const connections = new ConnectionsRepository(store.db);
   const now = () => clock.now().toISOString();
   const setting = JSON.parse(ds.settings) as SyncSetting;
   const dataType = ds.data_type as DataType;
 
+  // Recorded with the terminal transition (cursor_in is the run's own record, read by nobody while it runs).
+  let cursorIn: string | null = null;
+  // Ends the dataset before anything was staged (the claim cleared what a previous attempt left): nothing to clear.
+  const finishEarly = (status: DatasetStatus, fields: Parameters<DatasetsRepository['finish']>[4] = {}) =>
+    datasets.finishUnmerged(ds.id, deps.workerId, status, now(), { cursor_in: cursorIn, ...fields });
   const finish = async (status: DatasetStatus, fields: Parameters<DatasetsRepository['finish']>[4] = {}) => {
     await records.clearStaging(ds.id);
-    return datasets.finish(ds.id, deps.workerId, status, now(), fields);
+    return datasets.finish(ds.id, deps.workerId, status, now(), { cursor_in: cursorIn, ...fields });
   };
 
-  const conn = await connections.getById(ds.connection_id);
-  if (!conn) return; // deleted meanwhile: the dataset went with it
+  // The claim joined in the connection and the last pulls' facts: no round trip before the connector starts.
+  const conn = { id: ds.connection_id, status: ds.connection_status, integration_key: ds.integration_key, connection_info: ds.connection_info };
   if (conn.status !== 'Linked') {
-    return finish('AuthError', { error_message: `Connection ${conn.id} is ${conn.status}; it must be Linked before data can be read.` });
+    return finishEarly('AuthError', { error_message: `Connection ${conn.id} is ${conn.status}; it must be Linked before data can be read.` });
   }
   const connector = deps.connectors.get(conn.integration_key);
   if (!connector) {
-    return finish('PrerequisiteNotMet', { error_message: `No connector is available for integration ${conn.integration_key} on this instance.` });
+    return finishEarly('PrerequisiteNotMet', { error_message: `No connector is available for integration ${conn.integration_key} on this instance.` });
   }
-  if (!connector.supports(dataType)) return finish('NotSupported');
+  if (!connector.supports(dataType)) return finishEarly('NotSupported');
 
   // Incremental from the last successful pull's cursor, with a periodic full listing to reconcile hard deletes.
-  const last = await datasets.lastComplete(conn.id, dataType);
-  let full = !last?.cursor_out;
+  let full = !ds.last_cursor;
   if (!full) {
-    const since = await datasets.completesSinceLastFull(conn.id, dataType);
-    const staleFull = !since.lastFullCompleted || clock.now().getTime() - Date.parse(since.lastFullCompleted) >= deps.fullEveryMs;
-    full = since.count >= deps.fullEveryPulls - 1 || staleFull;
+    const staleFull = !ds.last_full_completed || clock.now().getTime() - Date.parse(ds.last_full_completed) >= deps.fullEveryMs;
+    full = ds.completes_since_full >= deps.fullEveryPulls - 1 || staleFull;
   }
-  const cursor = full ? undefined : (last?.cursor_out ?? undefined);
+  const cursor = full ? undefined : (ds.last_cursor ?? undefined);
+  cursorIn = cursor ?? null;
   const window = windowFor(setting, clock.now());
 
   const credentials = new StoredCredentials(store, conn.id, deps.secretBox, deps.mutex, clock, connector.tokenLifetimes.refreshTokenIdleDays);
-  await records.clearStaging(ds.id);
-  await datasets.update(ds.id, deps.workerId, { cursor_in: cursor ?? null });
 
   try {
     const pages = connector.pull({
@@ -161,32 +162,38 @@ export async function runDataset(deps: RunDeps, ds: DatasetRow, signal: AbortSig
     const merging = seen > 0 || outcome.fullListing;
     if (merging && !(await datasets.update(ds.id, deps.workerId, { status: 'Processing', progress: Math.max(progress.value, 90) }))) return;
     progress.value = Math.max(progress.value, 90);
+    const completeFields = {
+      status_description: null,
+      cursor_in: cursorIn,
+      cursor_out: outcome.cursor ?? null,
+      full_listing: outcome.fullListing ? 1 : 0,
+      source_calls: outcome.calls ?? null,
+      validation,
+    };
     let ended: DatasetRow | undefined;
+    if (!merging) {
+      // Nothing staged, nothing to merge (most scheduled pulls): the completion is one statement where it can be.
+      try {
+        ended = await datasets.finishUnmerged(ds.id, deps.workerId, 'Complete', now(), { ...completeFields, records_added: 0, records_updated: 0, records_deleted: 0 });
+      } catch (err) {
+        throw Object.assign(err as Error, { phase: 'processing' });
+      }
+      if (ended) log.debug({ datasetId: ds.id, dataType, seen }, 'dataset complete');
+      return ended;
+    }
     try {
       ended = await store.db.transaction().execute(async (trx) => {
         if (!(await datasets.lockHeld(ds.id, deps.workerId, trx))) throw new LeaseLost();
         // One instant for the merge and the completion: the records' modifiedDate, the changes' commit time and the
         // dataset's `completed` agree, so `asOfPull` (the pull's completed time) shows exactly what it committed.
         const at = now();
-        // An incremental pull that found nothing changed (most scheduled pulls) has nothing to merge.
-        const counts = merging
-          ? await records.merge(trx, { datasetId: ds.id, connectionId: conn.id, dataType, now: at, fullListing: outcome.fullListing, syncFrom: window.syncFrom })
-          : { added: 0, updated: 0, deleted: 0, history: undefined };
+        const counts = await records.merge(trx, { datasetId: ds.id, connectionId: conn.id, dataType, now: at, fullListing: outcome.fullListing, syncFrom: window.syncFrom });
         const done = await datasets.finish(
           ds.id,
           deps.workerId,
           'Complete',
           at,
-          {
-            status_description: null,
-            cursor_out: outcome.cursor ?? null,
-            full_listing: outcome.fullListing ? 1 : 0,
-            records_added: counts.added,
-            records_updated: counts.updated,
-            records_deleted: counts.deleted,
-            source_calls: outcome.calls ?? null,
-            validation,
-          },
+          { ...completeFields, records_added: counts.added, records_updated: counts.updated, records_deleted: counts.deleted },
           trx,
         );
         if (done && counts.history) {

@@ -1,0 +1,171 @@
+/**
+ * The dataset claim and the completion of a run that merged nothing (issue 17): what the claim hands the run, the
+ * per-connection slots, the staging reset, and the round trips they cost — counted exactly at the driver (PostgreSQL:
+ * one statement to claim, one to complete when no webhook consumer is enabled; with one, the outbox path writes the
+ * events in the same transaction).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { DIALECTS, openTestStore, type TestStore } from '../../test/support/stores.js';
+import { DatasetsRepository } from './datasets.repository.js';
+import { queueRead } from './enqueue.js';
+import { defaultSetting } from '../domain/sync-settings.js';
+import type { ConnectionRow } from './connections.repository.js';
+import type { DataType } from '../domain/data-types.js';
+
+const T0 = '2026-01-01T00:00:00.000Z';
+const at = (min: number) => new Date(Date.parse(T0) + min * 60_000).toISOString();
+
+/** Statements sent through pg clients while `fn` runs (Kysely's PostgreSQL driver sends each one as one client.query). */
+async function countPgStatements<T>(fn: () => Promise<T>): Promise<{ value: T; statements: string[] }> {
+  const statements: string[] = [];
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: any[]) {
+    const q = args[0];
+    statements.push(typeof q === 'string' ? q : (q?.text ?? String(q)));
+    return (original as any).apply(this, args);
+  } as typeof original;
+  try {
+    return { value: await fn(), statements };
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+}
+
+describe.each(DIALECTS)('dataset claim [%s]', (dialect) => {
+  let store: TestStore;
+  let datasets: DatasetsRepository;
+  let n = 0;
+
+  beforeAll(async () => {
+    store = await openTestStore(dialect);
+    datasets = new DatasetsRepository(store.db, store.dialect);
+  });
+  afterAll(async () => store.cleanup());
+  beforeEach(async () => {
+    // Nothing left queued or running by an earlier test.
+    await store.db.updateTable('datasets').set({ status: 'Cancelled', lease_owner: null, lease_expires: null, run_slot: null }).where('status', 'in', ['Queued', 'Fetching', 'Processing']).execute();
+    await store.db.deleteFrom('webhook_consumers').execute();
+  });
+
+  const connection = async (key = 'mqjo', status = 'Linked'): Promise<ConnectionRow> => {
+    n++;
+    await store.db.insertInto('companies').values({ id: `co-${n}`, name: `Co ${n}`, description: null, tags: '{}', created_at: T0 }).execute();
+    await store.db
+      .insertInto('connections')
+      .values({ id: `conn-${n}`, company_id: `co-${n}`, integration_key: key, status, credentials: null, connection_info: '{"tenantId":"t-1"}', errors: null, created_at: T0, updated_at: T0, last_sync: null })
+      .execute();
+    return (await store.db.selectFrom('connections').selectAll().where('id', '=', `conn-${n}`).executeTakeFirstOrThrow()) as ConnectionRow;
+  };
+  const queue = async (conn: ConnectionRow, types: DataType[], now = T0) =>
+    (
+      await queueRead(store.db, store.dialect, {
+        companyId: conn.company_id,
+        connection: conn,
+        settings: types.map((t) => defaultSetting(t)),
+        trigger: 'refresh',
+        now,
+        supports: () => true,
+        integrationEnabled: true,
+      })
+    ).created;
+  const claim = (workerId = 'w1', maxPerConnection: Record<string, number> = { mqjo: 1 }) =>
+    datasets.claim({ workerId, now: at(1), leaseExpires: at(2), maxPerConnection });
+  /** Claims and completes one dataset as a run that found nothing new. */
+  const complete = async (fields: { cursor_out: string; full_listing: 0 | 1 }) => {
+    const ds = (await claim())!;
+    return datasets.finishUnmerged(ds.id, 'w1', 'Complete', at(3), fields);
+  };
+
+  it('hands the run its connection and the facts deciding an incremental or a full listing', async () => {
+    const conn = await connection();
+    await queue(conn, ['invoices']);
+    const first = (await claim())!;
+    expect(first).toMatchObject({
+      status: 'Fetching',
+      lease_owner: 'w1',
+      lease_expires: at(2),
+      run_slot: 0,
+      attempts: 1,
+      started: at(1),
+      integration_key: 'mqjo',
+      connection_status: 'Linked',
+      connection_info: '{"tenantId":"t-1"}',
+      last_cursor: null,
+      last_full_completed: null,
+      completes_since_full: 0,
+    });
+    expect(typeof first.seq).toBe('number');
+    expect(await datasets.finishUnmerged(first.id, 'w1', 'Complete', at(3), { cursor_out: 'c1', full_listing: 1 })).toMatchObject({ status: 'Complete', cursor_out: 'c1', run_slot: null });
+    await queue(conn, ['invoices']);
+    await complete({ cursor_out: 'c2', full_listing: 0 });
+    await queue(conn, ['invoices']);
+    await complete({ cursor_out: 'c3', full_listing: 0 });
+    await queue(conn, ['invoices', 'bills']);
+    const next = (await claim())!;
+    // The newest Complete cursor, the newest full listing's completion, and the two Complete pulls since it.
+    expect(next).toMatchObject({ data_type: 'invoices', last_cursor: 'c3', last_full_completed: at(3), completes_since_full: 2 });
+    await datasets.finishUnmerged(next.id, 'w1', 'Complete', at(4), { cursor_out: 'c4', full_listing: 0 });
+    // Another type of the same connection has its own history.
+    expect(await claim()).toMatchObject({ data_type: 'bills', last_cursor: null, completes_since_full: 0 });
+  });
+
+  it('fills a connection’s slots up to its maximum, then skips to other connections; a requeued pull’s staging is cleared', async () => {
+    const busy = await connection('wide');
+    const other = await connection();
+    await queue(busy, ['invoices', 'bills', 'customers']);
+    await queue(other, ['invoices'], at(0.5));
+    const max = { wide: 2, mqjo: 1 };
+    const a = (await claim('w1', max))!;
+    const b = (await claim('w2', max))!;
+    expect([a.connection_id, a.run_slot, b.connection_id, b.run_slot]).toEqual([busy.id, 0, busy.id, 1]);
+    // The third of `busy` waits: the next claim takes the other connection's, queued later.
+    expect(await claim('w3', max)).toMatchObject({ connection_id: other.id, run_slot: 0 });
+    expect(await claim('w4', max)).toBeUndefined();
+    // b's worker stops (handed back with pages staged); the next claim of it starts from an empty staging.
+    await store.db.insertInto('record_staging').values({ dataset_id: b.id, record_id: 'r1', data: '{}', content_hash: 'h', source_modified_date: null, deleted: 0 }).execute();
+    expect(await datasets.handBack('w2', [b.id])).toBe(1);
+    const again = (await claim('w5', max))!;
+    expect([again.id, again.run_slot, again.attempts]).toEqual([b.id, 1, 1]);
+    expect(await store.db.selectFrom('record_staging').select('record_id').where('dataset_id', '=', b.id).execute()).toEqual([]);
+  });
+
+  it('completes a run that merged nothing: counts its read down; a dataset no longer held is not touched', async () => {
+    const conn = await connection();
+    const [ds] = await queue(conn, ['invoices']);
+    const claimed = (await claim())!;
+    expect(claimed.id).toBe(ds!.id);
+    // Not held by w2: nothing changes.
+    expect(await datasets.finishUnmerged(ds!.id, 'w2', 'Complete', at(3), {})).toBeUndefined();
+    expect(await store.db.selectFrom('dataset_reads').select(['pending', 'completed_at']).where('read_id', '=', ds!.read_id).executeTakeFirst()).toEqual({ pending: 1, completed_at: null });
+    expect(await datasets.finishUnmerged(ds!.id, 'w1', 'NotSupported', at(3), { cursor_in: null })).toMatchObject({ status: 'NotSupported', completed: at(3), progress: 100, lease_owner: null });
+    expect(await store.db.selectFrom('dataset_reads').select(['pending', 'completed_at']).where('read_id', '=', ds!.read_id).executeTakeFirst()).toEqual({ pending: 0, completed_at: at(3) });
+    // Ended once: a second completion finds it no longer held.
+    expect(await datasets.finishUnmerged(ds!.id, 'w1', 'Complete', at(4), {})).toBeUndefined();
+  });
+
+  it('with an enabled webhook consumer the completion writes its events in the same transaction', async () => {
+    await store.db
+      .insertInto('webhook_consumers')
+      .values({ id: 'wc-1', url: 'http://127.0.0.1:1/h', event_types: '["read.completed","DataSyncCompleted"]', company_tags: null, disabled: 0, disabled_at: null, secret: 'sealed', previous_secret: null, previous_secret_until: null, failing_since: null, created_at: T0 })
+      .execute();
+    const conn = await connection();
+    const [ds] = await queue(conn, ['invoices']);
+    await claim();
+    expect(await datasets.finishUnmerged(ds!.id, 'w1', 'Complete', at(3), {})).toMatchObject({ status: 'Complete' });
+    const events = await store.db.selectFrom('webhook_events').select('event_type').where('connection_id', '=', conn.id).orderBy('seq').execute();
+    expect(events.map((e) => e.event_type)).toEqual(['DataSyncCompleted', 'read.completed']);
+  });
+
+  it.runIf(dialect === 'postgres')('costs one statement to claim and one to complete (no consumer), counted at the driver', async () => {
+    const conn = await connection();
+    await queue(conn, ['invoices']);
+    const claimed = await countPgStatements(() => claim());
+    expect(claimed.statements).toHaveLength(1);
+    const finished = await countPgStatements(() => datasets.finishUnmerged(claimed.value!.id, 'w1', 'Complete', at(3), { cursor_out: 'c', full_listing: 0 }));
+    expect(finished.value).toMatchObject({ status: 'Complete' });
+    expect(finished.statements).toHaveLength(1);
+    // An empty queue is one statement too.
+    expect((await countPgStatements(() => claim())).statements).toHaveLength(1);
+  });
+});
