@@ -6,7 +6,7 @@ import type { Logger } from '../lib/logger.js';
 import type { DataType } from '../domain/data-types.js';
 import { effectiveSettings, profileSettings, type SyncSetting } from '../domain/sync-settings.js';
 import type { Store } from '../store/db.js';
-import { DATASETS_CHANNEL, queueReadIn } from '../store/enqueue.js';
+import { DATASETS_CHANNEL, queueReadsIn } from '../store/enqueue.js';
 import { ScheduleSlotsRepository } from '../store/schedule-slots.repository.js';
 import { SyncSettingsRepository } from '../store/sync-settings.repository.js';
 import type { ConnectionRow } from '../store/connections.repository.js';
@@ -118,21 +118,25 @@ export async function schedulerTick(deps: SchedulerDeps, opts: SchedulerOptions 
         set(nowMs + hours * HOUR - jitterMs(slot.connection_id, slot.data_type, hours));
       }
       await slots.setNext(trx, updates);
-      let queued = 0;
-      for (const [connId, settings] of toQueue) {
-        const conn = connById.get(connId)!;
-        const read = await queueReadIn(trx, store.dialect, {
-          companyId: conn.company_id,
-          connection: conn,
-          settings,
-          trigger: 'schedule',
-          now: now.toISOString(),
-          supports: (t) => deps.supports(conn.integration_key, t),
-          integrationEnabled: deps.integrationEnabled(conn.integration_key),
-          notify: false,
-        });
-        queued += read.created.length;
-      }
+      // Every read of the batch in a constant number of statements (issue 17), not a few round trips per read.
+      const reads = await queueReadsIn(
+        trx,
+        store.dialect,
+        [...toQueue].map(([connId, settings]) => {
+          const conn = connById.get(connId)!;
+          return {
+            companyId: conn.company_id,
+            connection: conn,
+            settings,
+            trigger: 'schedule' as const,
+            now: now.toISOString(),
+            supports: (t: DataType) => deps.supports(conn.integration_key, t),
+            integrationEnabled: deps.integrationEnabled(conn.integration_key),
+            notify: false,
+          };
+        }),
+      );
+      const queued = reads.reduce((a, r) => a + r.created.length, 0);
       // One NOTIFY for the batch (delivered at commit), not one per read.
       if (store.dialect === 'postgres' && queued > 0) await sql`select pg_notify(${DATASETS_CHANNEL}, '')`.execute(trx);
       result.examined += due.length;

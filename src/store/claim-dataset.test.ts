@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { DIALECTS, openTestStore, type TestStore } from '../../test/support/stores.js';
 import { DatasetsRepository } from './datasets.repository.js';
-import { queueRead } from './enqueue.js';
+import { queueRead, queueReadsIn, type ReadRequest } from './enqueue.js';
 import { defaultSetting } from '../domain/sync-settings.js';
 import type { ConnectionRow } from './connections.repository.js';
 import type { DataType } from '../domain/data-types.js';
@@ -49,13 +49,13 @@ describe.each(DIALECTS)('dataset claim [%s]', (dialect) => {
   });
 
   const connection = async (key = 'mqjo', status = 'Linked'): Promise<ConnectionRow> => {
-    n++;
-    await store.db.insertInto('companies').values({ id: `co-${n}`, name: `Co ${n}`, description: null, tags: '{}', created_at: T0 }).execute();
+    const i = ++n;
+    await store.db.insertInto('companies').values({ id: `co-${i}`, name: `Co ${i}`, description: null, tags: '{}', created_at: T0 }).execute();
     await store.db
       .insertInto('connections')
-      .values({ id: `conn-${n}`, company_id: `co-${n}`, integration_key: key, status, credentials: null, connection_info: '{"tenantId":"t-1"}', errors: null, created_at: T0, updated_at: T0, last_sync: null })
+      .values({ id: `conn-${i}`, company_id: `co-${i}`, integration_key: key, status, credentials: null, connection_info: '{"tenantId":"t-1"}', errors: null, created_at: T0, updated_at: T0, last_sync: null })
       .execute();
-    return (await store.db.selectFrom('connections').selectAll().where('id', '=', `conn-${n}`).executeTakeFirstOrThrow()) as ConnectionRow;
+    return (await store.db.selectFrom('connections').selectAll().where('id', '=', `conn-${i}`).executeTakeFirstOrThrow()) as ConnectionRow;
   };
   const queue = async (conn: ConnectionRow, types: DataType[], now = T0) =>
     (
@@ -167,5 +167,60 @@ describe.each(DIALECTS)('dataset claim [%s]', (dialect) => {
     expect(finished.statements).toHaveLength(1);
     // An empty queue is one statement too.
     expect((await countPgStatements(() => claim())).statements).toHaveLength(1);
+  });
+
+  it('queues many reads in a constant number of statements, each read as if queued alone', async () => {
+    const conns = await Promise.all([connection(), connection(), connection()]);
+    // conns[1] already runs invoices: that pair is busy.
+    const [running] = await queue(conns[1]!, ['invoices']);
+    const req = (conn: ConnectionRow, types: DataType[]): ReadRequest => ({
+      companyId: conn.company_id,
+      connection: conn,
+      settings: types.map((t) => ({ ...defaultSetting(t), syncOrder: types.indexOf(t) })),
+      trigger: 'schedule',
+      now: at(5),
+      supports: (t) => t !== 'journals',
+      integrationEnabled: true,
+      notify: false,
+    });
+    const results = await store.db
+      .transaction()
+      .execute((trx) => queueReadsIn(trx, dialect, [req(conns[0]!, ['bills', 'invoices']), req(conns[1]!, ['invoices', 'customers']), req(conns[2]!, ['journals'])]));
+    expect(results.map((r) => r.created.map((d) => `${d.data_type}:${d.status}`))).toEqual([['bills:Queued', 'invoices:Queued'], ['customers:Queued'], ['journals:NotSupported']]);
+    expect([...results[1]!.busy.entries()].map(([t, d]) => [t, d.id])).toEqual([['invoices', running!.id]]);
+    expect(new Set(results.map((r) => r.readId)).size).toBe(3);
+    for (const r of results) expect(r.created.every((d) => d.read_id === r.readId)).toBe(true);
+    const reads = await store.db.selectFrom('dataset_reads').select(['read_id', 'pending', 'completed_at', 'trigger']).where('read_id', 'in', results.map((r) => r.readId)).execute();
+    const byId = new Map(reads.map((r) => [r.read_id, r]));
+    expect(results.map((r) => byId.get(r.readId))).toEqual([
+      { read_id: results[0]!.readId, pending: 2, completed_at: null, trigger: 'schedule' },
+      { read_id: results[1]!.readId, pending: 1, completed_at: null, trigger: 'schedule' },
+      // Its only dataset ended at queue time: the read is complete already.
+      { read_id: results[2]!.readId, pending: 0, completed_at: at(5), trigger: 'schedule' },
+    ]);
+  });
+
+  it.runIf(dialect === 'postgres')('the statements of queueing reads do not grow with their number', async () => {
+    const batch = async (k: number) => {
+      const conns: ConnectionRow[] = [];
+      for (let i = 0; i < k; i++) conns.push(await connection());
+      const reqs = conns.map((conn) => ({
+        companyId: conn.company_id,
+        connection: conn,
+        settings: [defaultSetting('invoices'), defaultSetting('bills')],
+        trigger: 'schedule' as const,
+        now: at(6),
+        supports: () => true,
+        integrationEnabled: true,
+        notify: false,
+      }));
+      const { value, statements } = await countPgStatements(() => store.db.transaction().execute((trx) => queueReadsIn(trx, dialect, reqs)));
+      expect(value.flatMap((r) => r.created)).toHaveLength(2 * k);
+      return statements.length;
+    };
+    const few = await batch(5);
+    expect(await batch(60)).toBe(few);
+    // BEGIN, the datasets INSERT, the reads INSERT, COMMIT.
+    expect(few).toBe(4);
   });
 });

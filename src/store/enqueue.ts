@@ -7,7 +7,7 @@ import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
 import { DatasetsRepository, type DatasetRow, type NewDataset } from './datasets.repository.js';
 import type { ConnectionRow } from './connections.repository.js';
-import { datasetsEnded, openRead } from './webhook-outbox.js';
+import { datasetsEnded, openReads } from './webhook-outbox.js';
 
 export const DATASETS_CHANNEL = 'syncline_datasets';
 
@@ -49,66 +49,89 @@ export async function queueRead(db: Kysely<Database>, dialect: Dialect, req: Rea
 
 /** queueRead inside the caller's transaction (the scheduler queues a batch and moves its slots atomically). */
 export async function queueReadIn(trx: Transaction<Database>, dialect: Dialect, req: ReadRequest): Promise<ReadResult> {
-  const readId = newId();
+  return (await queueReadsIn(trx, dialect, [req]))[0]!;
+}
+
+/**
+ * Several reads in the caller's transaction with a constant number of statements (issue 17: the scheduler queued each
+ * read on its own, ~4,000 round trips for 10,000 due pulls): every read's datasets in one INSERT, every read row in
+ * one more, the outcomes decided at queue time in one datasetsEnded. Each read keeps its own id, syncOrder and busy
+ * pairs, exactly as queued one by one. `notify` is taken from the first request.
+ */
+export async function queueReadsIn(trx: Transaction<Database>, dialect: Dialect, reqs: readonly ReadRequest[]): Promise<ReadResult[]> {
   const datasets = new DatasetsRepository(trx, dialect);
-  const busy = new Map<DataType, DatasetRow>();
-  const rows: NewDataset[] = [];
-  for (const setting of [...req.settings].sort(bySyncOrder)) {
-    let status: DatasetStatus = 'Queued';
-    let errorMessage: string | null = null;
-    if (!req.supports(setting.dataType)) {
-      status = 'NotSupported';
-    } else if (req.connection.status !== 'Linked') {
-      status = 'AuthError';
-      errorMessage = `Connection ${req.connection.id} is ${req.connection.status}; it must be Linked before data can be read.`;
-    } else if (!req.integrationEnabled) {
-      status = 'PrerequisiteNotMet';
-      errorMessage = 'The integration is not enabled or not configured on this instance.';
+  const reads = reqs.map((req) => ({ req, readId: newId(), rows: [] as NewDataset[] }));
+  for (const { req, readId, rows } of reads) {
+    for (const setting of [...req.settings].sort(bySyncOrder)) {
+      let status: DatasetStatus = 'Queued';
+      let errorMessage: string | null = null;
+      if (!req.supports(setting.dataType)) {
+        status = 'NotSupported';
+      } else if (req.connection.status !== 'Linked') {
+        status = 'AuthError';
+        errorMessage = `Connection ${req.connection.id} is ${req.connection.status}; it must be Linked before data can be read.`;
+      } else if (!req.integrationEnabled) {
+        status = 'PrerequisiteNotMet';
+        errorMessage = 'The integration is not enabled or not configured on this instance.';
+      }
+      const terminal = status !== 'Queued';
+      rows.push({
+        id: newId(),
+        company_id: req.companyId,
+        connection_id: req.connection.id,
+        data_type: setting.dataType,
+        status,
+        status_description: null,
+        error_message: errorMessage,
+        progress: terminal ? 100 : 0,
+        requested: req.now,
+        started: null,
+        completed: terminal ? req.now : null,
+        read_id: readId,
+        trigger: req.trigger,
+        sync_order: setting.syncOrder,
+        settings: JSON.stringify(setting),
+        attempts: 0,
+        lease_owner: null,
+        lease_expires: null,
+        run_slot: null,
+        not_before: null,
+        cursor_in: null,
+        cursor_out: null,
+        full_listing: null,
+        records_added: 0,
+        records_updated: 0,
+        records_deleted: 0,
+        source_calls: null,
+      });
     }
-    const terminal = status !== 'Queued';
-    rows.push({
-      id: newId(),
-      company_id: req.companyId,
-      connection_id: req.connection.id,
-      data_type: setting.dataType,
-      status,
-      status_description: null,
-      error_message: errorMessage,
-      progress: terminal ? 100 : 0,
-      requested: req.now,
-      started: null,
-      completed: terminal ? req.now : null,
-      read_id: readId,
-      trigger: req.trigger,
-      sync_order: setting.syncOrder,
-      settings: JSON.stringify(setting),
-      attempts: 0,
-      lease_owner: null,
-      lease_expires: null,
-      run_slot: null,
-      not_before: null,
-      cursor_in: null,
-      cursor_out: null,
-      full_listing: null,
-      records_added: 0,
-      records_updated: 0,
-      records_deleted: 0,
-      source_calls: null,
-    });
   }
-  // One statement for the whole read (the scheduler queues thousands per tick); a type already in progress is skipped
-  // by the partial unique index, row by row.
-  const created = await datasets.insertAllUnlessBusy(rows, trx);
-  for (const row of rows) {
-    if (created.some((d) => d.data_type === row.data_type)) continue;
-    const existing = await datasets.inProgress(req.connection.id, row.data_type, trx);
-    if (existing) busy.set(row.data_type as DataType, existing);
+  // One statement per 500 datasets (the parameter limits of both databases); a pair already in progress is skipped by
+  // the partial unique index, row by row. Returned in insertion (seq) order, so each read's datasets keep syncOrder.
+  const all = reads.flatMap((r) => r.rows);
+  const created: DatasetRow[] = [];
+  for (let i = 0; i < all.length; i += 500) created.push(...(await datasets.insertAllUnlessBusy(all.slice(i, i + 500), trx)));
+  const createdIds = new Set(created.map((d) => d.id));
+  const results: ReadResult[] = [];
+  for (const { req, readId, rows } of reads) {
+    const busy = new Map<DataType, DatasetRow>();
+    for (const row of rows) {
+      if (createdIds.has(row.id)) continue;
+      const existing = await datasets.inProgress(req.connection.id, row.data_type, trx);
+      if (existing) busy.set(row.data_type as DataType, existing);
+    }
+    results.push({ readId, created: created.filter((d) => d.read_id === readId), busy });
   }
-  // The read's webhook bookkeeping commits with its datasets; those decided at queue time count as ended now.
-  await openRead(trx, { readId, companyId: req.companyId, connectionId: req.connection.id, trigger: req.trigger, datasets: created.length, at: req.now });
-  await datasetsEnded(trx, created.filter((d) => d.status !== 'Queued'), req.now);
-  if (dialect === 'postgres' && req.notify !== false && created.some((d) => d.status === 'Queued')) {
+  // The reads' webhook bookkeeping commits with their datasets; those decided at queue time count as ended now.
+  await openReads(
+    trx,
+    reads.map(({ req, readId }, i) => ({ readId, companyId: req.companyId, connectionId: req.connection.id, trigger: req.trigger, datasets: results[i]!.created.length, at: req.now })),
+  );
+  // Outcomes decided at queue time end at their read's `now` (one call per distinct instant: one for a scheduler batch).
+  const ended = created.filter((d) => d.status !== 'Queued');
+  for (const now of new Set(ended.map((d) => d.requested))) await datasetsEnded(trx, ended.filter((d) => d.requested === now), now);
+  if (dialect === 'postgres' && reqs[0]?.notify !== false && created.some((d) => d.status === 'Queued')) {
     await sql`select pg_notify(${DATASETS_CHANNEL}, '')`.execute(trx);
   }
-  return { readId, created, busy };
+  return results;
 }

@@ -300,16 +300,24 @@ export async function openRead(
   trx: Db,
   read: { readId: string; companyId: string; connectionId: string; trigger: string; datasets: number; at: string },
 ): Promise<void> {
-  if (read.datasets === 0) return; // a read with no datasets emits nothing (webhooks.md §4.1)
-  const initial = read.trigger === 'first-link';
-  let firstLink = false;
-  if (initial) {
-    const earlier = await trx.selectFrom('dataset_reads').select('read_id').where('connection_id', '=', read.connectionId).where('initial', '=', 1).limit(1).executeTakeFirst();
-    firstLink = earlier === undefined;
-  }
-  await trx
-    .insertInto('dataset_reads')
-    .values({
+  await openReads(trx, [read]);
+}
+
+/** openRead for several reads with one INSERT per 500 reads (the scheduler's batches). */
+export async function openReads(
+  trx: Db,
+  reads: readonly { readId: string; companyId: string; connectionId: string; trigger: string; datasets: number; at: string }[],
+): Promise<void> {
+  const rows: Insertable<Database['dataset_reads']>[] = [];
+  for (const read of reads) {
+    if (read.datasets === 0) continue; // a read with no datasets emits nothing (webhooks.md §4.1)
+    const initial = read.trigger === 'first-link';
+    let firstLink = false;
+    if (initial) {
+      const earlier = await trx.selectFrom('dataset_reads').select('read_id').where('connection_id', '=', read.connectionId).where('initial', '=', 1).limit(1).executeTakeFirst();
+      firstLink = earlier === undefined && !rows.some((r) => r.connection_id === read.connectionId && r.initial === 1);
+    }
+    rows.push({
       read_id: read.readId,
       company_id: read.companyId,
       connection_id: read.connectionId,
@@ -319,8 +327,9 @@ export async function openRead(
       pending: read.datasets,
       created_at: read.at,
       completed_at: null,
-    })
-    .execute();
+    });
+  }
+  for (let i = 0; i < rows.length; i += 500) await trx.insertInto('dataset_reads').values(rows.slice(i, i + 500)).execute();
 }
 
 /**
