@@ -16,6 +16,7 @@ import { envelope, pageRequest } from '../paging.js';
 import { compileListQuery } from '../../query/index.js';
 import { recordEntity } from '../query-entities.js';
 import { AsOfQuery, PagingQuery, Uuid, errorResponses, paged } from '../schemas.js';
+import { BANK_RECORD_SCHEMAS } from '../bank-record-schemas.js';
 import { resolveAsOf } from './history.js';
 
 type Scope = { companyId: string; connectionId?: string };
@@ -184,7 +185,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           summary: `List ${rt.entity} records (deleted ones included, flagged metadata.isDeleted)`,
           params,
           querystring: Type.Composite([PagingQuery, AsOfQuery]),
-          response: { 200: paged(Record_), ...errorResponses(400, 401, 404, 409) },
+          response: { 200: paged(BANK_RECORD_SCHEMAS[rt.dataType] ?? Record_), ...errorResponses(400, 401, 404, 409) },
         },
       },
       async (req, reply) => {
@@ -216,7 +217,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           summary: `Get one ${rt.entity}`,
           params: Type.Composite([params, Type.Object({ [idParam]: Type.String({ minLength: 1 }) })]),
           querystring: AsOfQuery,
-          response: { 200: Record_, ...errorResponses(400, 401, 404, 409) },
+          response: { 200: BANK_RECORD_SCHEMAS[rt.dataType] ?? Record_, ...errorResponses(400, 401, 404, 409) },
         },
       },
       async (req) => {
@@ -245,7 +246,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           summary: 'List the transactions of one bank account (deleted ones included, flagged metadata.isDeleted)',
           params: Type.Composite([params, Type.Object({ accountId: Type.String({ minLength: 1 }) })]),
           querystring: PagingQuery,
-          response: { 200: paged(Record_), ...errorResponses(400, 401, 404, 409) },
+          response: { 200: paged(BANK_RECORD_SCHEMAS.bankTransactions!), ...errorResponses(400, 401, 404, 409) },
         },
       },
       async (req, reply) => {

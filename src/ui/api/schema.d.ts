@@ -5314,9 +5314,50 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
+                        results: ({
+                            bankAccountRef?: {
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            currency?: string;
+                            currencyRate?: number;
+                            /** @description ISO 8601 date-time */
+                            date?: string;
+                            /** @description The platform id */
+                            id?: string;
+                            lines?: ({
+                                /** @description Money in positive, money out negative */
+                                amount?: number;
+                                description?: string;
+                                recordRef?: {
+                                    dataType?: string;
+                                    id?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            metadata?: {
+                                isDeleted?: boolean;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            /** @description When Syncline last changed its copy */
+                            modifiedDate?: string;
+                            note?: string;
+                            /** @description When the platform last changed the record */
+                            sourceModifiedDate?: string;
+                            /** @enum {string} */
+                            status?: "Unknown" | "Unreconciled" | "Reconciled" | "Void";
+                            /** @description Money in positive, money out negative */
+                            totalAmount?: number;
+                            transactionId?: string;
+                        } & {
                             [key: string]: unknown;
-                        }[];
+                        })[];
                         totalResults: number;
                     };
                 };
@@ -5379,13 +5420,54 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description AccountTransaction (docs/accounting-model.md): a movement on a bank account and the record it comes from */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
+                        bankAccountRef?: {
+                            id?: string;
+                            name?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        currency?: string;
+                        currencyRate?: number;
+                        /** @description ISO 8601 date-time */
+                        date?: string;
+                        /** @description The platform id */
+                        id?: string;
+                        lines?: ({
+                            /** @description Money in positive, money out negative */
+                            amount?: number;
+                            description?: string;
+                            recordRef?: {
+                                dataType?: string;
+                                id?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        metadata?: {
+                            isDeleted?: boolean;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description When Syncline last changed its copy */
+                        modifiedDate?: string;
+                        note?: string;
+                        /** @description When the platform last changed the record */
+                        sourceModifiedDate?: string;
+                        /** @enum {string} */
+                        status?: "Unknown" | "Unreconciled" | "Reconciled" | "Void";
+                        /** @description Money in positive, money out negative */
+                        totalAmount?: number;
+                        transactionId?: string;
+                    } & {
                         [key: string]: unknown;
                     };
                 };
@@ -5833,9 +5915,32 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
+                        results: ({
+                            /** @description The bank account */
+                            accountId?: string;
+                            /** @description Money in positive, money out negative, in the account currency */
+                            amount?: number;
+                            balance?: number;
+                            /** @description ISO 8601 date-time */
+                            clearedOnDate?: string;
+                            description?: string;
+                            /** @description The platform id */
+                            id?: string;
+                            metadata?: {
+                                isDeleted?: boolean;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            /** @description When Syncline last changed its copy */
+                            modifiedDate?: string;
+                            reconciled?: boolean;
+                            /** @description When the platform last changed the record */
+                            sourceModifiedDate?: string;
+                            /** @enum {string} */
+                            transactionType?: "Unknown" | "Credit" | "Debit" | "Int" | "Div" | "Fee" | "SerChg" | "Dep" | "Atm" | "Pos" | "Xfer" | "Check" | "Payment" | "Cash" | "DirectDep" | "DirectDebit" | "RepeatPmt" | "Other";
+                        } & {
                             [key: string]: unknown;
-                        }[];
+                        })[];
                         totalResults: number;
                     };
                 };
@@ -7924,9 +8029,116 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
+                        results: ({
+                            contactRef?: {
+                                /** @description `suppliers` */
+                                dataType?: string;
+                                id?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            currency?: string;
+                            currencyRate?: number;
+                            /** @description The platform id */
+                            id?: string;
+                            /** @description ISO 8601 date-time */
+                            issueDate?: string;
+                            lineItems?: ({
+                                accountRef?: {
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                description?: string;
+                                discountAmount?: number;
+                                discountPercentage?: number;
+                                itemRef?: {
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                quantity?: number;
+                                subTotal?: number;
+                                taxAmount?: number;
+                                taxRateRef?: {
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                totalAmount?: number;
+                                tracking?: {
+                                    categoryRefs?: ({
+                                        id?: string;
+                                        name?: string;
+                                    } & {
+                                        [key: string]: unknown;
+                                    })[];
+                                    isBilledTo?: string;
+                                    isRebilledTo?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                trackingCategoryRefs?: ({
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                })[];
+                                unitAmount?: number;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            metadata?: {
+                                isDeleted?: boolean;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            /** @description When Syncline last changed its copy */
+                            modifiedDate?: string;
+                            note?: string;
+                            paymentAllocations?: ({
+                                allocation?: {
+                                    /** @description ISO 8601 date-time */
+                                    allocatedOnDate?: string;
+                                    currency?: string;
+                                    currencyRate?: number;
+                                    totalAmount?: number;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                payment?: {
+                                    accountRef?: {
+                                        id?: string;
+                                        name?: string;
+                                    } & {
+                                        [key: string]: unknown;
+                                    };
+                                    currency?: string;
+                                    currencyRate?: number;
+                                    id?: string;
+                                    note?: string;
+                                    /** @description ISO 8601 date-time */
+                                    paidOnDate?: string;
+                                    reference?: string;
+                                    totalAmount?: number;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            reference?: string;
+                            /** @description When the platform last changed the record */
+                            sourceModifiedDate?: string;
+                            subTotal?: number;
+                            taxAmount?: number;
+                            totalAmount?: number;
+                        } & {
                             [key: string]: unknown;
-                        }[];
+                        })[];
                         totalResults: number;
                     };
                 };
@@ -7989,13 +8201,120 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description DirectCost (docs/accounting-model.md): money spent without a bill */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
+                        contactRef?: {
+                            /** @description `suppliers` */
+                            dataType?: string;
+                            id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        currency?: string;
+                        currencyRate?: number;
+                        /** @description The platform id */
+                        id?: string;
+                        /** @description ISO 8601 date-time */
+                        issueDate?: string;
+                        lineItems?: ({
+                            accountRef?: {
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            description?: string;
+                            discountAmount?: number;
+                            discountPercentage?: number;
+                            itemRef?: {
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            quantity?: number;
+                            subTotal?: number;
+                            taxAmount?: number;
+                            taxRateRef?: {
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            totalAmount?: number;
+                            tracking?: {
+                                categoryRefs?: ({
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                })[];
+                                isBilledTo?: string;
+                                isRebilledTo?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            trackingCategoryRefs?: ({
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            unitAmount?: number;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        metadata?: {
+                            isDeleted?: boolean;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description When Syncline last changed its copy */
+                        modifiedDate?: string;
+                        note?: string;
+                        paymentAllocations?: ({
+                            allocation?: {
+                                /** @description ISO 8601 date-time */
+                                allocatedOnDate?: string;
+                                currency?: string;
+                                currencyRate?: number;
+                                totalAmount?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            payment?: {
+                                accountRef?: {
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                currency?: string;
+                                currencyRate?: number;
+                                id?: string;
+                                note?: string;
+                                /** @description ISO 8601 date-time */
+                                paidOnDate?: string;
+                                reference?: string;
+                                totalAmount?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        reference?: string;
+                        /** @description When the platform last changed the record */
+                        sourceModifiedDate?: string;
+                        subTotal?: number;
+                        taxAmount?: number;
+                        totalAmount?: number;
+                    } & {
                         [key: string]: unknown;
                     };
                 };
@@ -8284,9 +8603,116 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
+                        results: ({
+                            contactRef?: {
+                                /** @description `customers` */
+                                dataType?: string;
+                                id?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            currency?: string;
+                            currencyRate?: number;
+                            /** @description The platform id */
+                            id?: string;
+                            /** @description ISO 8601 date-time */
+                            issueDate?: string;
+                            lineItems?: ({
+                                accountRef?: {
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                description?: string;
+                                discountAmount?: number;
+                                discountPercentage?: number;
+                                itemRef?: {
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                quantity?: number;
+                                subTotal?: number;
+                                taxAmount?: number;
+                                taxRateRef?: {
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                totalAmount?: number;
+                                tracking?: {
+                                    categoryRefs?: ({
+                                        id?: string;
+                                        name?: string;
+                                    } & {
+                                        [key: string]: unknown;
+                                    })[];
+                                    isBilledTo?: string;
+                                    isRebilledTo?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                trackingCategoryRefs?: ({
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                })[];
+                                unitAmount?: number;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            metadata?: {
+                                isDeleted?: boolean;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            /** @description When Syncline last changed its copy */
+                            modifiedDate?: string;
+                            note?: string;
+                            paymentAllocations?: ({
+                                allocation?: {
+                                    /** @description ISO 8601 date-time */
+                                    allocatedOnDate?: string;
+                                    currency?: string;
+                                    currencyRate?: number;
+                                    totalAmount?: number;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                payment?: {
+                                    accountRef?: {
+                                        id?: string;
+                                        name?: string;
+                                    } & {
+                                        [key: string]: unknown;
+                                    };
+                                    currency?: string;
+                                    currencyRate?: number;
+                                    id?: string;
+                                    note?: string;
+                                    /** @description ISO 8601 date-time */
+                                    paidOnDate?: string;
+                                    reference?: string;
+                                    totalAmount?: number;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            reference?: string;
+                            /** @description When the platform last changed the record */
+                            sourceModifiedDate?: string;
+                            subTotal?: number;
+                            taxAmount?: number;
+                            totalAmount?: number;
+                        } & {
                             [key: string]: unknown;
-                        }[];
+                        })[];
                         totalResults: number;
                     };
                 };
@@ -8349,13 +8775,120 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description DirectIncome (docs/accounting-model.md): money received without a invoice */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
+                        contactRef?: {
+                            /** @description `customers` */
+                            dataType?: string;
+                            id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        currency?: string;
+                        currencyRate?: number;
+                        /** @description The platform id */
+                        id?: string;
+                        /** @description ISO 8601 date-time */
+                        issueDate?: string;
+                        lineItems?: ({
+                            accountRef?: {
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            description?: string;
+                            discountAmount?: number;
+                            discountPercentage?: number;
+                            itemRef?: {
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            quantity?: number;
+                            subTotal?: number;
+                            taxAmount?: number;
+                            taxRateRef?: {
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            totalAmount?: number;
+                            tracking?: {
+                                categoryRefs?: ({
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                })[];
+                                isBilledTo?: string;
+                                isRebilledTo?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            trackingCategoryRefs?: ({
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            unitAmount?: number;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        metadata?: {
+                            isDeleted?: boolean;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description When Syncline last changed its copy */
+                        modifiedDate?: string;
+                        note?: string;
+                        paymentAllocations?: ({
+                            allocation?: {
+                                /** @description ISO 8601 date-time */
+                                allocatedOnDate?: string;
+                                currency?: string;
+                                currencyRate?: number;
+                                totalAmount?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            payment?: {
+                                accountRef?: {
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                currency?: string;
+                                currencyRate?: number;
+                                id?: string;
+                                note?: string;
+                                /** @description ISO 8601 date-time */
+                                paidOnDate?: string;
+                                reference?: string;
+                                totalAmount?: number;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        reference?: string;
+                        /** @description When the platform last changed the record */
+                        sourceModifiedDate?: string;
+                        subTotal?: number;
+                        taxAmount?: number;
+                        totalAmount?: number;
+                    } & {
                         [key: string]: unknown;
                     };
                 };
@@ -10014,9 +10547,30 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
+                        results: ({
+                            /** @description ISO 8601 date-time */
+                            createdOn?: string;
+                            hasChildren?: boolean;
+                            /** @description The platform id */
+                            id?: string;
+                            journalCode?: string;
+                            metadata?: {
+                                isDeleted?: boolean;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            /** @description When Syncline last changed its copy */
+                            modifiedDate?: string;
+                            name?: string;
+                            parentId?: string;
+                            /** @description When the platform last changed the record */
+                            sourceModifiedDate?: string;
+                            /** @enum {string} */
+                            status?: "Unknown" | "Active" | "Archived";
+                            type?: string;
+                        } & {
                             [key: string]: unknown;
-                        }[];
+                        })[];
                         totalResults: number;
                     };
                 };
@@ -10079,13 +10633,34 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description Journal (docs/accounting-model.md): a book of the ledger, not an entry */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
+                        /** @description ISO 8601 date-time */
+                        createdOn?: string;
+                        hasChildren?: boolean;
+                        /** @description The platform id */
+                        id?: string;
+                        journalCode?: string;
+                        metadata?: {
+                            isDeleted?: boolean;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description When Syncline last changed its copy */
+                        modifiedDate?: string;
+                        name?: string;
+                        parentId?: string;
+                        /** @description When the platform last changed the record */
+                        sourceModifiedDate?: string;
+                        /** @enum {string} */
+                        status?: "Unknown" | "Active" | "Archived";
+                        type?: string;
+                    } & {
                         [key: string]: unknown;
                     };
                 };
@@ -12894,9 +13469,66 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
+                        results: ({
+                            contactRef?: {
+                                dataType?: string;
+                                id?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time */
+                            date?: string;
+                            depositedRecordRefs?: ({
+                                dataType?: string;
+                                id?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            description?: string;
+                            from?: {
+                                accountRef?: {
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                amount?: number;
+                                currency?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            /** @description The platform id */
+                            id?: string;
+                            metadata?: {
+                                isDeleted?: boolean;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            /** @description When Syncline last changed its copy */
+                            modifiedDate?: string;
+                            /** @description When the platform last changed the record */
+                            sourceModifiedDate?: string;
+                            to?: {
+                                accountRef?: {
+                                    id?: string;
+                                    name?: string;
+                                } & {
+                                    [key: string]: unknown;
+                                };
+                                amount?: number;
+                                currency?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            trackingCategoryRefs?: ({
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        } & {
                             [key: string]: unknown;
-                        }[];
+                        })[];
                         totalResults: number;
                     };
                 };
@@ -13067,13 +13699,70 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description Transfer (docs/accounting-model.md): money moved between two accounts */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
+                        contactRef?: {
+                            dataType?: string;
+                            id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description ISO 8601 date-time */
+                        date?: string;
+                        depositedRecordRefs?: ({
+                            dataType?: string;
+                            id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        description?: string;
+                        from?: {
+                            accountRef?: {
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            amount?: number;
+                            currency?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description The platform id */
+                        id?: string;
+                        metadata?: {
+                            isDeleted?: boolean;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description When Syncline last changed its copy */
+                        modifiedDate?: string;
+                        /** @description When the platform last changed the record */
+                        sourceModifiedDate?: string;
+                        to?: {
+                            accountRef?: {
+                                id?: string;
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            amount?: number;
+                            currency?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        trackingCategoryRefs?: ({
+                            id?: string;
+                            name?: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    } & {
                         [key: string]: unknown;
                     };
                 };
@@ -17893,9 +18582,30 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
+                        results: ({
+                            /** @description ISO 8601 date-time */
+                            createdOn?: string;
+                            hasChildren?: boolean;
+                            /** @description The platform id */
+                            id?: string;
+                            journalCode?: string;
+                            metadata?: {
+                                isDeleted?: boolean;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            /** @description When Syncline last changed its copy */
+                            modifiedDate?: string;
+                            name?: string;
+                            parentId?: string;
+                            /** @description When the platform last changed the record */
+                            sourceModifiedDate?: string;
+                            /** @enum {string} */
+                            status?: "Unknown" | "Active" | "Archived";
+                            type?: string;
+                        } & {
                             [key: string]: unknown;
-                        }[];
+                        })[];
                         totalResults: number;
                     };
                 };
@@ -17956,13 +18666,34 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description Journal (docs/accounting-model.md): a book of the ledger, not an entry */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
+                        /** @description ISO 8601 date-time */
+                        createdOn?: string;
+                        hasChildren?: boolean;
+                        /** @description The platform id */
+                        id?: string;
+                        journalCode?: string;
+                        metadata?: {
+                            isDeleted?: boolean;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description When Syncline last changed its copy */
+                        modifiedDate?: string;
+                        name?: string;
+                        parentId?: string;
+                        /** @description When the platform last changed the record */
+                        sourceModifiedDate?: string;
+                        /** @enum {string} */
+                        status?: "Unknown" | "Active" | "Archived";
+                        type?: string;
+                    } & {
                         [key: string]: unknown;
                     };
                 };
