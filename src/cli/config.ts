@@ -251,6 +251,11 @@ export function parseConfig(env: Env = process.env): Config {
 /** The shortest secret key accepted, from SYNCLINE_SECRET_KEY or from the key file alike. */
 export const SECRET_KEY_MIN_LENGTH = 16;
 
+/** `<dataDir>/sandbox-state.json`: the embedded Sandbox platform's tenants and grants (src/sim/state-file.ts). */
+export function sandboxStateFile(config: Config): string {
+  return path.join(config.dataDir, 'sandbox-state.json');
+}
+
 /** `<dataDir>/secret.key`: where a generated secret key lives. */
 export function secretKeyFile(config: Config): string {
   return path.join(config.dataDir, 'secret.key');

@@ -117,6 +117,7 @@ program
   .option('--tenant-size <n>', 'invoices in tenants created by linking (default 200)')
   .option('--admin-token <token>', 'require this bearer token on /admin calls')
   .option('--oauth-client <id:secret>', 'a Xero OAuth app the consent page and token endpoint accept (repeatable; ID alone = public client with PKCE)', (v: string, prev: string[] = []) => [...prev, v])
+  .option('--data <file>', 'keep tenants, their changes and grants in this state file, so a restart loses nothing (default: memory only)')
   .action(async (opts: Record<string, string | undefined>) => {
     const { runSimCli } = await import('../sim/cli.js');
     await runSimCli(opts);

@@ -23,7 +23,7 @@ import { xeroConnector } from './xero.js';
 import { startSimulator, type Simulator } from '../sim/server.js';
 import { WebhookSender, type SenderOptions } from '../webhooks/sender.js';
 import { webhookRenderContext } from '../api/webhook-render.js';
-import type { Config } from './config.js';
+import { sandboxStateFile, type Config } from './config.js';
 import { openSecretBox } from './secret-key.js';
 import { ensureBootstrapKey } from './bootstrap.js';
 import { metricsSource, startMetricsServer } from '../api/metrics.js';
@@ -135,8 +135,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       sandboxUrl = config.sandboxUrl;
       if (!sandboxUrl) {
         // Zero-configuration default: the Sandbox platform runs in this process on a free loopback port. Its tenants
-        // live in memory; processes sharing a database must share one `syncline sim` through SYNCLINE_SANDBOX_URL.
-        sim = await startSimulator({ host: '127.0.0.1', port: 0, clock });
+        // (and their tokens) are kept in the data directory, so a restart keeps linked Sandbox connections working;
+        // processes sharing a database must share one `syncline sim` through SYNCLINE_SANDBOX_URL.
+        sim = await startSimulator({ host: '127.0.0.1', port: 0, clock, stateFile: sandboxStateFile(config) });
         sandboxUrl = sim.url;
         log.info({ url: sim.url }, 'in-process Sandbox platform started');
       }

@@ -40,7 +40,7 @@ export interface SimConnection {
   updatedMs: number;
 }
 
-interface Grant {
+export interface Grant {
   id: string;
   /** Unset for grants made by the Sandbox's consent stand-in (`/connect/sandbox/authorize`). */
   clientId?: string;
@@ -92,6 +92,16 @@ export type OfflineTokenSet = TokenSet & { refresh_token: string; refresh_token_
 export type AuthFailure = { ok: false; error: 'invalid_grant' | 'invalid_token' | 'invalid_client' | 'invalid_request'; detail: string };
 
 const opaque = () => randomBytes(24).toString('base64url');
+/** Tokens are held (and saved to a state file) only as their SHA-256, as an identity provider keeps them. */
+const tokenKey = (token: string) => createHash('sha256').update(token).digest('base64url');
+
+/** The token store as the simulator's state file keeps it: grants, hashed tokens, the redirect URI fixed per app. */
+export interface TokenStoreSnapshot {
+  grants: Grant[];
+  access: [string, { grantId: string; expiresMs: number }][];
+  refresh: [string, { grantId: string; expiresMs: number; supersededUntilMs?: number }][];
+  redirectUris: [string, string][];
+}
 
 /** Scopes of the Sandbox's stand-in consent: everything it reads. */
 export const SCOPE = 'offline_access accounting.transactions.read accounting.settings.read accounting.contacts.read accounting.reports.read accounting.journals.read';
@@ -115,6 +125,35 @@ export class TokenStore {
     apps: OAuthApp[] = [],
   ) {
     for (const a of apps) this.apps.set(a.clientId, { ...a });
+  }
+
+  snapshot(): TokenStoreSnapshot {
+    return {
+      grants: [...this.grants.values()].map((g) => structuredClone(g)),
+      access: [...this.access].map(([k, a]) => [k, { grantId: a.grant.id, expiresMs: a.expiresMs }]),
+      refresh: [...this.refresh].map(([k, r]) => [k, { grantId: r.grant.id, expiresMs: r.expiresMs, ...(r.supersededUntilMs !== undefined ? { supersededUntilMs: r.supersededUntilMs } : {}) }]),
+      redirectUris: [...this.apps.values()].flatMap((a) => (a.redirectUri ? [[a.clientId, a.redirectUri] as [string, string]] : [])),
+    };
+  }
+
+  /** Puts back a snapshot. Apps are the ones configured now; a redirect URI fixed before is kept for an app still configured. */
+  restore(s: TokenStoreSnapshot): void {
+    this.grants.clear();
+    this.access.clear();
+    this.refresh.clear();
+    for (const g of s.grants) this.grants.set(g.id, structuredClone(g));
+    for (const [k, a] of s.access) {
+      const grant = this.grants.get(a.grantId);
+      if (grant) this.access.set(k, { grant, expiresMs: a.expiresMs });
+    }
+    for (const [k, r] of s.refresh) {
+      const grant = this.grants.get(r.grantId);
+      if (grant) this.refresh.set(k, { grant, expiresMs: r.expiresMs, ...(r.supersededUntilMs !== undefined ? { supersededUntilMs: r.supersededUntilMs } : {}) });
+    }
+    for (const [clientId, uri] of s.redirectUris) {
+      const app = this.apps.get(clientId);
+      if (app && !app.redirectUri) app.redirectUri = uri;
+    }
   }
 
   private grantNow(g: Grant): number {
@@ -146,11 +185,11 @@ export class TokenStore {
   private issue(grant: Grant, nowMs: number): TokenSet {
     const accessExpires = nowMs + this.settings.accessTokenSeconds * 1000;
     const a = this.jwt(grant, nowMs, accessExpires);
-    this.access.set(a, { grant, expiresMs: accessExpires });
+    this.access.set(tokenKey(a), { grant, expiresMs: accessExpires });
     const set: TokenSet = { access_token: a, expires_in: this.settings.accessTokenSeconds, token_type: 'Bearer', scope: grant.scopes.join(' ') };
     if (grant.scopes.includes('offline_access')) {
       const r = opaque();
-      this.refresh.set(r, { grant, expiresMs: nowMs + this.settings.refreshTokenIdleDays * 86_400_000 });
+      this.refresh.set(tokenKey(r), { grant, expiresMs: nowMs + this.settings.refreshTokenIdleDays * 86_400_000 });
       set.refresh_token = r;
       set.refresh_token_expires_in = this.settings.refreshTokenIdleDays * 86_400;
     }
@@ -227,12 +266,12 @@ export class TokenStore {
   // ---- Refresh, check, revoke ----------------------------------------------------------------------------------------
 
   tenantOfRefresh(refreshToken: string): string | undefined {
-    return this.refresh.get(refreshToken)?.grant.connections[0]?.tenantId;
+    return this.refresh.get(tokenKey(refreshToken))?.grant.connections[0]?.tenantId;
   }
 
   /** grant_type=refresh_token; `clientId` is the authenticated client (undefined: none presented). */
   rotate(refreshToken: string, clientId?: string): TokenSet | AuthFailure {
-    const r = this.refresh.get(refreshToken);
+    const r = this.refresh.get(tokenKey(refreshToken));
     if (!r) return { ok: false, error: 'invalid_grant', detail: 'unknown refresh token' };
     const nowMs = this.grantNow(r.grant);
     if (r.grant.clientId !== undefined && r.grant.clientId !== clientId) return { ok: false, error: 'invalid_grant', detail: 'the refresh token was issued to another client' };
@@ -246,7 +285,7 @@ export class TokenStore {
 
   /** Validates a bearer token: the tenants it grants (its connections) and its scopes. */
   check(accessToken: string): { ok: true; tenantId: string; tenantIds: string[]; grantId: string; scopes: string[] } | AuthFailure {
-    const a = this.access.get(accessToken);
+    const a = this.access.get(tokenKey(accessToken));
     if (!a) return { ok: false, error: 'invalid_token', detail: 'unknown access token' };
     const nowMs = this.grantNow(a.grant);
     if (a.grant.revoked) return { ok: false, error: 'invalid_token', detail: 'the grant was revoked' };
@@ -286,7 +325,7 @@ export class TokenStore {
 
   /** Revokes the grant a refresh token belongs to (POST /connect/revocation). */
   revokeByRefresh(refreshToken: string): boolean {
-    const r = this.refresh.get(refreshToken);
+    const r = this.refresh.get(tokenKey(refreshToken));
     if (!r) return false;
     r.grant.revoked = true;
     return true;

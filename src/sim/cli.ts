@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { startSimulator, type Simulator, type SimulatorOptions } from './server.js';
 
 /** Options of `syncline sim`, as commander hands them over (strings). */
@@ -12,6 +13,8 @@ export interface SimCliOptions {
   adminToken?: string;
   /** `--oauth-client ID:SECRET`, repeatable (commander collects them); `ID` alone is a public client (PKCE). */
   oauthClient?: string[];
+  /** `--data FILE`: the state file. */
+  data?: string;
 }
 
 function oauthClients(values: string[] | undefined): { clientId: string; clientSecret?: string }[] | undefined {
@@ -45,6 +48,7 @@ export function simOptionsFromCli(o: SimCliOptions): SimulatorOptions {
     ...(refreshTokenIdleDays !== undefined ? { refreshTokenIdleDays } : {}),
     ...(tenantSize !== undefined ? { defaultTenantSize: tenantSize } : {}),
     ...(o.adminToken ? { adminToken: o.adminToken } : {}),
+    ...(o.data ? { stateFile: path.resolve(o.data) } : {}),
     ...(oauthClients(o.oauthClient) ? { oauthClients: oauthClients(o.oauthClient)! } : {}),
     rateLimit: { ...(perMinute !== undefined ? { perMinute } : {}), ...(concurrent !== undefined ? { concurrent } : {}) },
   };
@@ -54,7 +58,7 @@ export function simOptionsFromCli(o: SimCliOptions): SimulatorOptions {
 export async function runSimCli(o: SimCliOptions, out: NodeJS.WritableStream = process.stdout): Promise<Simulator> {
   const sim = await startSimulator(simOptionsFromCli(o));
   out.write(
-    `Syncline Sandbox listening on ${sim.url}\n  accounting API: ${sim.url}/api.xro/2.0\n  admin API:      ${sim.url}/admin (docs/simulator.md)\n` +
+    `Syncline Sandbox listening on ${sim.url}${o.data ? ` (state kept in ${path.resolve(o.data)})` : ''}\n  accounting API: ${sim.url}/api.xro/2.0\n  admin API:      ${sim.url}/admin (docs/simulator.md)\n` +
       `  Xero OAuth:     ${sim.url}/identity/connect/authorize, ${sim.url}/connect/token, ${sim.url}/connections (docs/xero.md)\n`,
   );
   let stopping = false;

@@ -38,6 +38,12 @@ function countLe(sorted: readonly number[], v: number): number {
   return lo;
 }
 
+export interface CollectionSnapshot<T> {
+  created: number;
+  overlay: [number, T | null][];
+  removed: [number, { record: T; atMs: number }][];
+}
+
 export class Collection<T extends { updatedMs: number }> {
   /** index → current record, or null when hard-deleted. Only indexes that changed since generation. */
   private readonly overlay = new Map<number, T | null>();
@@ -82,6 +88,21 @@ export class Collection<T extends { updatedMs: number }> {
   /** Hard-deleted records with their last version and deletion time. */
   removedEntries(): IterableIterator<[number, { record: T; atMs: number }]> {
     return this.removed.entries();
+  }
+
+  /** What the collection holds beyond its generated base, as plain JSON (the simulator's state file). */
+  snapshot(): CollectionSnapshot<T> {
+    return { created: this.created, overlay: [...this.overlay], removed: [...this.removed] };
+  }
+
+  /** Puts back a snapshot taken of a collection over the same generated base. */
+  restore(s: CollectionSnapshot<T>): void {
+    this.overlay.clear();
+    this.removed.clear();
+    this.created = s.created;
+    for (const [i, r] of s.overlay) this.overlay.set(i, r);
+    for (const [i, r] of s.removed) this.removed.set(i, r);
+    this.sortedOverridden = null;
   }
 
   /** Overlay entries, e.g. for report deltas. */

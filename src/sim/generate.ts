@@ -1,4 +1,4 @@
-import { deriveUuid, hashString, Rng } from './rng.js';
+import { deriveUuid, hashInts, hashString, Rng } from './rng.js';
 import {
   DAY_MS,
   dayStart,
@@ -596,7 +596,11 @@ export class Generator {
     }
     const quantity = rng.int(1, 10);
     const discountRate = sales && rng.chance(0.1) ? rng.pick([5, 10]) : 0;
-    const gross = quantity * unitCents;
+    // About one expense line in eight is priced to four decimals (fuel, utilities by the unit). Derived by hashing, not
+    // drawn from `rng`, so every other generated value stays as it was.
+    const h = sales || itemIndex !== undefined ? 1 : hashInts(this.seedHash, unitCents, quantity, hashString(description));
+    const unitSubCents = h % 8 === 0 ? 1 + ((h >>> 8) % 99) : 0;
+    const gross = Math.round((quantity * (unitCents * 100 + unitSubCents)) / 100);
     const discountCents = roundCents((gross * discountRate) / 100);
     const lineCents = gross - discountCents;
     const taxType = sales
@@ -617,6 +621,7 @@ export class Generator {
       description,
       quantity,
       unitCents,
+      ...(unitSubCents ? { unitSubCents } : {}),
       discountRate,
       discountCents,
       lineCents,
@@ -634,6 +639,18 @@ export class Generator {
   }
 
   /** Builds a document's lines and totals. */
+  /** `l` at another unit price (up to four decimals) and quantity: line amount and tax recomputed. */
+  repriceLine(l: DocLine, unitPrice: number, quantity: number): DocLine {
+    const unit10k = Math.round(unitPrice * 10_000);
+    const unitCents = Math.floor(unit10k / 100);
+    const unitSubCents = unit10k - unitCents * 100;
+    const gross = Math.round((quantity * unit10k) / 100);
+    const discountCents = roundCents((gross * l.discountRate) / 100);
+    const lineCents = gross - discountCents;
+    const { unitSubCents: _old, ...rest } = l;
+    return { ...rest, quantity, unitCents, ...(unitSubCents ? { unitSubCents } : {}), discountCents, lineCents, taxCents: roundCents((lineCents * this.taxPercent(l.taxType)) / 100) };
+  }
+
   makeLines(rng: Rng, sales: boolean, foreign: boolean, count: number): Pick<Doc, 'lines' | 'subCents' | 'taxCents' | 'totalCents' | 'discountCents'> {
     const lines = Array.from({ length: count }, () => this.line(rng, sales, foreign));
     return totals(lines);

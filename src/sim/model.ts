@@ -18,6 +18,11 @@ export interface DocLine {
   description: string;
   quantity: number;
   unitCents: number;
+  /**
+   * Hundredths of a cent beyond `unitCents` (1–99; absent = 0): a unit price's third and fourth decimals, which Xero
+   * keeps and shows only with `unitdp=4` (fuel at 1.2345 a litre). `lineCents` is quantity × the full price, rounded.
+   */
+  unitSubCents?: number;
   discountRate: number;
   discountCents: number;
   /** Quantity × unit − discount, before tax (line amounts are tax-exclusive). */
@@ -256,6 +261,9 @@ export interface RecordTypes {
   bankTransactions: BankTxn;
   bankTransfers: BankTransfer;
 }
+
+/** A line's unit price with all four decimals. */
+export const unitAmount = (l: { unitCents: number; unitSubCents?: number }): number => (l.unitCents * 100 + (l.unitSubCents ?? 0)) / 10_000;
 
 /** Base-currency cents → an amount with two decimals. */
 export const money = (cents: number): number => Math.round(cents) / 100;

@@ -8,6 +8,7 @@ import { COLLECTIONS, type CollectionName, type Doc, type Pay, type RecordTypes 
 import { HttpError, json, parseIntParam, parseJson, readBody } from './http.js';
 import type { CreateTenantOptions, SimHost } from './host.js';
 import { SimError, Tenant, newCounters, type Fault, type FaultKind, type RateLimit } from './tenant.js';
+import { createStateFile } from './state-file.js';
 import { createQboDialect, type QboDialect, type QboDialectOptions } from './qbo/dialect.js';
 import { API_PREFIX, createXeroApi, PROVIDER } from './xero/api.js';
 import { createXeroIdentity } from './xero/identity.js';
@@ -54,6 +55,12 @@ export interface SimulatorOptions {
   oauthClients?: { clientId: string; clientSecret?: string }[];
   /** The QuickBooks Online dialect (src/sim/qbo/): OAuth clients, per-realm limits, token lifetimes. */
   qbo?: Omit<QboDialectOptions, 'clock' | 'createTenant'>;
+  /**
+   * A state file (`syncline sim --data FILE`; the server's embedded Sandbox keeps one in SYNCLINE_DATA_DIR): loaded at
+   * start when it exists, rewritten after every change (tenants and their edits, clocks, limits, grants and hashed
+   * tokens), so a restart loses no linked tenant. Counters, faults and pending authorization codes are not kept.
+   */
+  stateFile?: string;
 }
 
 
@@ -94,11 +101,25 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const hanging = new Set<ServerResponse>();
   const sockets = new Set<Socket>();
 
+  const state = opts.stateFile ? createStateFile(opts.stateFile) : undefined;
+  if (state) {
+    const saved = state.load();
+    if (saved) {
+      tokens.restore(saved.tokens);
+      for (const snap of saved.tenants) {
+        const t = Tenant.restore(snap, clock);
+        tenants.set(t.id, t);
+      }
+    }
+  }
+  const changed = () => state?.schedule(() => ({ version: 1, tenants: [...tenants.values()].map((t) => t.snapshot()), tokens: tokens.snapshot() }));
+
   function createTenant(o: CreateTenantOptions): Tenant {
     const t = new Tenant(o.seed, o.size ?? opts.defaultTenantSize ?? 200, o.name, clock, defaultLimits, o.anchor ? new Date(o.anchor) : undefined);
     const existing = tenants.get(t.id);
     if (existing) return existing;
     tenants.set(t.id, t);
+    changed();
     return t;
   }
 
@@ -110,7 +131,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const t = tenants.get(tenantId);
     if (!t) throw new SimError(404, `no tenant ${tenantId}`);
     t.counters.tokensIssued++;
-    return tokens.grant(tenantId);
+    const set = tokens.grant(tenantId);
+    changed();
+    return set;
   }
 
   const app = { perMinute: opts.rateLimit?.appPerMinute ?? 10_000, window: [] as number[] };
@@ -329,6 +352,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   // ----- server -----------------------------------------------------------------------------------------------
 
   const server = createServer((req, res) => {
+    // Whatever is not a read may have changed the state: the state file is rewritten shortly after.
+    if (state && req.method !== 'GET' && req.method !== 'HEAD') res.once('finish', changed);
     const url = new URL(req.url ?? '/', 'http://sim.local');
     const p = url.pathname;
     const lower = p.toLowerCase();
@@ -367,11 +392,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     createTenant,
     tenant: (id) => tenants.get(id.toLowerCase()),
     grant,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         for (const r of hanging) r.destroy();
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
-      }),
+      });
+      await state?.flush();
+    },
   };
 }

@@ -1,8 +1,8 @@
 import type { Clock } from '../lib/clock.js';
-import { Collection } from './collection.js';
+import { Collection, type CollectionSnapshot } from './collection.js';
 import { amountDue, FOREIGN_RATE, Generator, STREAMS, totals, type TenantSize } from './generate.js';
 import { baseLedger, Ledger, postRecord } from './ledger.js';
-import { COLLECTIONS, DAY_MS, dayStart, type CollectionName, type Doc, type Pay, type RecordTypes } from './model.js';
+import { COLLECTIONS, DAY_MS, dayStart, unitAmount, type CollectionName, type Doc, type Pay, type RecordTypes } from './model.js';
 import type { RenderContext } from './model.js';
 import { decodeIndex, deriveUuid, hashString, Rng } from './rng.js';
 import { createBankTransaction, createBankTransfer, JournalLog, type CreateArgs } from './banking.js';
@@ -70,6 +70,20 @@ export interface ChangeLog {
 
 type AnyCollections = { [K in CollectionName]: Collection<RecordTypes[K]> };
 
+/** A tenant as the simulator's state file keeps it (JSON). */
+export interface TenantSnapshot {
+  seed: string;
+  size: number | TenantSize;
+  name?: string;
+  anchorMs: number;
+  offsetMs: number;
+  limits: RateLimit;
+  reportTitles: Record<string, string>;
+  activitySeq: number;
+  createSeq: number;
+  collections: { [K in CollectionName]?: CollectionSnapshot<RecordTypes[K]> };
+}
+
 /** One company in the simulator: generated data, its overlay of changes, its clock, limits, faults and counters. */
 export class Tenant implements RenderContext {
   readonly id: string;
@@ -111,6 +125,35 @@ export class Tenant implements RenderContext {
         lowerBound: (ms) => this.gen.lowerBound(name, ms),
       });
     this.collections = Object.fromEntries(COLLECTIONS.map((c) => [c, make(c)])) as unknown as AnyCollections;
+  }
+
+  /** Everything needed to rebuild this tenant as it is now (the generated base is rebuilt from seed, size and anchor). */
+  snapshot(): TenantSnapshot {
+    return {
+      seed: this.seed,
+      size: this.size,
+      ...(this.name !== undefined ? { name: this.name } : {}),
+      anchorMs: this.gen.anchorMs,
+      offsetMs: this.offsetMs,
+      limits: { ...this.limits },
+      reportTitles: { ...this.reportTitles },
+      activitySeq: this.activitySeq,
+      createSeq: this.createSeq,
+      collections: Object.fromEntries(COLLECTIONS.map((c) => [c, this.collections[c].snapshot()])) as TenantSnapshot['collections'],
+    };
+  }
+
+  static restore(s: TenantSnapshot, clock: Clock): Tenant {
+    const t = new Tenant(s.seed, s.size, s.name, clock, s.limits, new Date(s.anchorMs));
+    t.offsetMs = s.offsetMs;
+    t.reportTitles = { ...s.reportTitles };
+    t.activitySeq = s.activitySeq;
+    t.createSeq = s.createSeq;
+    for (const c of COLLECTIONS) {
+      const snap = s.collections[c];
+      if (snap) (t.collections[c] as Collection<RecordTypes[typeof c]>).restore(snap as CollectionSnapshot<RecordTypes[typeof c]>);
+    }
+    return t;
   }
 
   get displayName(): string {
@@ -341,7 +384,16 @@ export class Tenant implements RenderContext {
         const contact = this.contact(contactIndex) ?? this.gen.contact(contactIndex);
         const foreign = contact.currency !== this.gen.organisation.baseCurrency;
         const index = col.allocate();
-        const body = this.gen.makeLines(rng, sales, foreign, name === 'creditNotes' ? 1 : rng.int(1, 3));
+        let body = this.gen.makeLines(rng, sales, foreign, name === 'creditNotes' ? 1 : rng.int(1, 3));
+        if (fields.unitAmount !== undefined || fields.quantity !== undefined) {
+          // The first line at a given unit price (up to 4 decimals, as Xero keeps them) and quantity.
+          const first = body.lines[0]!;
+          const price = fields.unitAmount ?? unitAmount(first);
+          const quantity = fields.quantity ?? first.quantity;
+          if (typeof price !== 'number' || !(price > 0) || Math.abs(price * 10_000 - Math.round(price * 10_000)) > 1e-6) throw new SimError(400, 'unitAmount must be a positive number with at most 4 decimals');
+          if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 1) throw new SimError(400, 'quantity must be a positive integer');
+          body = totals([this.gen.repriceLine(first, price, quantity), ...body.lines.slice(1)]);
+        }
         const prefix = name === 'invoices' ? 'INV' : name === 'creditNotes' ? 'CN' : 'SI';
         const d: Doc = {
           kind: name === 'invoices' ? 'invoice' : name === 'bills' ? 'bill' : 'creditNote',

@@ -391,6 +391,43 @@ describe('Sandbox connector over a real socket', () => {
   });
 });
 
+describe('unit prices with four decimals', () => {
+  it('reads documents with unitdp=4 and keeps the four decimals; without it Xero rounds unit prices to two', async () => {
+    const L = await link('conn-unitdp', { pageSize: 100 });
+    try {
+      const tid = L.info.tenantId!;
+      const made = {
+        bill: (await admin(L.sim, 'POST', `/tenants/${tid}/records/bills`, { unitAmount: 1.2345, quantity: 3 })).id as string,
+        invoice: (await admin(L.sim, 'POST', `/tenants/${tid}/records/invoices`, { unitAmount: 19.9999, quantity: 2 })).id as string,
+        creditNote: (await admin(L.sim, 'POST', `/tenants/${tid}/records/creditNotes`, { unitAmount: 0.0051, quantity: 7 })).id as string,
+      };
+      const bad = await fetch(`${L.sim.url}/admin/tenants/${tid}/records/bills`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ unitAmount: 1.23456 }) });
+      expect(bad.status).toBe(400);
+      const first = async (type: DataType, id: string) => ((await L.pull(type)).records.find((r) => r.id === id)!.data as any).lineItems[0];
+      expect(await first('bills', made.bill)).toMatchObject({ unitAmount: 1.2345, quantity: 3, subTotal: 3.7 });
+      expect(await first('invoices', made.invoice)).toMatchObject({ unitAmount: 19.9999, quantity: 2, subTotal: 40 });
+      expect(await first('creditNotes', made.creditNote)).toMatchObject({ unitAmount: 0.0051, quantity: 7, subTotal: 0.04 });
+      // The wire: the same line without unitdp=4 has a two-decimal price and the same line amount.
+      const line = async (q: string) => (await raw(L.sim, tid, `/Invoices?where=${encodeURIComponent(`Type=="ACCPAY"`)}${q}`, 'Invoices')).find((w) => w.InvoiceID === made.bill).LineItems[0];
+      expect(await line('&unitdp=4')).toMatchObject({ UnitAmount: 1.2345, LineAmount: 3.7 });
+      expect(await line('')).toMatchObject({ UnitAmount: 1.23, LineAmount: 3.7 });
+      // Generated bills carry such prices too (fuel, utilities): every mapped price equals the four-decimal wire price.
+      const wire = await raw(L.sim, tid, `/Invoices?where=${encodeURIComponent(`Type=="ACCPAY"`)}&unitdp=4`, 'Invoices');
+      const mapped = new Map((await L.pull('bills')).records.map((r) => [r.id, r.data as any]));
+      let fourDp = 0;
+      for (const w of wire) {
+        w.LineItems.forEach((l: any, i: number) => {
+          expect(mapped.get(w.InvoiceID).lineItems[i].unitAmount).toBe(l.UnitAmount);
+          if (Math.abs(l.UnitAmount * 100 - Math.round(l.UnitAmount * 100)) > 1e-6) fourDp++;
+        });
+      }
+      expect(fourDp).toBeGreaterThan(1);
+    } finally {
+      await L.sim.close();
+    }
+  });
+});
+
 describe('edits between page calls', () => {
   let L: Linked;
   beforeAll(async () => {

@@ -17,6 +17,7 @@
  */
 import { amountCredited, amountDue, amountPaid, taxRatePercent } from '../generate.js';
 import type { Account, Contact, Doc, DocLine, Item, ManualJournal, Pay, SimAddress, TaxRate, TrackingCategory, TrackingPick } from '../model.js';
+import { unitAmount } from '../model.js';
 import type { Tenant } from '../tenant.js';
 import { qboDate, qboTime } from './time.js';
 
@@ -412,7 +413,7 @@ function salesLine(t: Tenant, l: DocLine, n: number, voided: boolean) {
     SalesItemLineDetail: compact({
       ItemRef: item ? { value: String(item.index + 1), name: item.name } : undefined,
       ClassRef: classOf(t, l),
-      UnitPrice: money(l.unitCents),
+      UnitPrice: unitAmount(l),
       Qty: voided ? 0 : l.quantity,
       ItemAccountRef: accountRef(t, l.accountCode),
       TaxCodeRef: taxCodeRef(t, l.taxType),
@@ -508,7 +509,7 @@ export function renderBill(t: Tenant, d: Doc) {
           ItemBasedExpenseLineDetail: compact({
             ItemRef: { value: String(item.index + 1), name: item.name },
             ClassRef: classOf(t, l),
-            UnitPrice: money(l.unitCents),
+            UnitPrice: unitAmount(l),
             Qty: voided ? 0 : l.quantity,
             TaxCodeRef: taxCodeRef(t, l.taxType),
             BillableStatus: 'NotBillable',

@@ -166,6 +166,8 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
     const page = Math.max(1, parseIntParam(url.searchParams.get('page'), 'page', 1));
     const pageSize = Math.min(host.maxPageSize, Math.max(1, parseIntParam(url.searchParams.get('pageSize'), 'pageSize', host.defaultPageSize)));
     const includeArchived = url.searchParams.get('includeArchived') === 'true';
+    // Unit prices with 4 decimals only when asked (Xero: `unitdp=4`; anything else rounds them to 2).
+    const unitdp = url.searchParams.get('unitdp') === '4' ? 4 : 2;
     const ok = (body: unknown): Reply => ({ status: 200, body });
     const one = <K extends CollectionName>(names: K[], key: string, render: (r: RecordTypes[K]) => unknown): Reply => {
       for (const n of names) {
@@ -238,7 +240,7 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
       case 'creditnotes': {
         const credit = resource === 'creditnotes';
         const key = credit ? 'CreditNotes' : 'Invoices';
-        if (id) return one(credit ? ['creditNotes'] : ['invoices', 'bills'], key, (d) => renderDoc(t, d as Doc));
+        if (id) return one(credit ? ['creditNotes'] : ['invoices', 'bills'], key, (d) => renderDoc(t, d as Doc, unitdp));
         const type = takeClause(clauses, 'Type');
         const status = statusFilter<Doc>(clauses);
         finish(clauses);
@@ -246,7 +248,7 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
         if (credit) names = !type || type.value === 'ACCRECCREDIT' ? ['creditNotes'] : [];
         else names = !type ? ['invoices', 'bills'] : type.value === 'ACCREC' ? ['invoices'] : type.value === 'ACCPAY' ? ['bills'] : [];
         const { items, total } = listPaged(t, names.map((name) => ({ name, ...(status ? { filter: status } : {}) })), since, (page - 1) * pageSize, pageSize);
-        return ok(envelope(t, key, items.map((d) => renderDoc(t, d)), { page, pageSize, total }));
+        return ok(envelope(t, key, items.map((d) => renderDoc(t, d, unitdp)), { page, pageSize, total }));
       }
       case 'payments': {
         if (id) return one(['payments', 'billPayments'], 'Payments', (p) => renderPayment(t, p as Pay));

@@ -1,5 +1,5 @@
 import { amountCredited, amountDue, amountPaid, taxRatePercent } from '../generate.js';
-import { accountClass, money, type Account, type Contact, type Doc, type DocLine, type Item, type ManualJournal, type Pay, type RenderContext, type SimAddress, type SimPhone, type TaxRate, type TrackingCategory, type TrackingPick } from '../model.js';
+import { accountClass, money, unitAmount, type Account, type Contact, type Doc, type DocLine, type Item, type ManualJournal, type Pay, type RenderContext, type SimAddress, type SimPhone, type TaxRate, type TrackingCategory, type TrackingPick } from '../model.js';
 
 export { accountClass, money, type RenderContext };
 
@@ -176,14 +176,18 @@ export function trackingRefs(ctx: RenderContext, picks: TrackingPick[]) {
   });
 }
 
-export function renderLine(ctx: RenderContext, l: DocLine, docId: string, n: number) {
+/**
+ * `unitdp`: decimals of UnitAmount — Xero rounds unit prices to 2 unless the call asks for 4 (`unitdp=4`), while
+ * line amounts are the same either way.
+ */
+export function renderLine(ctx: RenderContext, l: DocLine, docId: string, n: number, unitdp: 2 | 4 = 2) {
   const item = l.itemIndex === undefined ? undefined : (ctx.item(l.itemIndex) ?? ctx.gen.item(l.itemIndex));
   const account = ctx.account(l.accountCode);
   return {
     LineItemID: `${docId.slice(0, 24)}${(0xa00000000000 + n).toString(16)}`,
     Description: l.description,
     Quantity: l.quantity,
-    UnitAmount: money(l.unitCents),
+    UnitAmount: unitdp === 4 ? unitAmount(l) : money(Math.round(unitAmount(l) * 100)),
     ...(item && l.itemIndex !== undefined ? { ItemCode: item.code, Item: { ItemID: ctx.gen.id('items', l.itemIndex), Name: item.name, Code: item.code } } : {}),
     AccountCode: l.accountCode,
     ...(account ? { AccountID: ctx.gen.id('accounts', account.index) } : {}),
@@ -197,8 +201,8 @@ export function renderLine(ctx: RenderContext, l: DocLine, docId: string, n: num
 
 const DOC_TYPE = { invoice: 'ACCREC', bill: 'ACCPAY' } as const;
 
-export function renderDoc(ctx: RenderContext, d: Doc) {
-  if (d.kind === 'creditNote') return renderCreditNote(ctx, d);
+export function renderDoc(ctx: RenderContext, d: Doc, unitdp: 2 | 4 = 2) {
+  if (d.kind === 'creditNote') return renderCreditNote(ctx, d, unitdp);
   const name = d.kind === 'invoice' ? 'invoices' : 'bills';
   const id = ctx.gen.id(name, d.index);
   const paymentsName = d.kind === 'invoice' ? 'payments' : 'billPayments';
@@ -214,7 +218,7 @@ export function renderDoc(ctx: RenderContext, d: Doc) {
     DueDateString: isoNoZ(d.dueDateMs),
     Status: d.status,
     LineAmountTypes: 'Exclusive',
-    LineItems: d.lines.map((l, n) => renderLine(ctx, l, id, n)),
+    LineItems: d.lines.map((l, n) => renderLine(ctx, l, id, n, unitdp)),
     SubTotal: money(d.subCents),
     TotalTax: money(d.taxCents),
     Total: money(d.totalCents),
@@ -258,7 +262,7 @@ export function renderDoc(ctx: RenderContext, d: Doc) {
   };
 }
 
-function renderCreditNote(ctx: RenderContext, d: Doc) {
+function renderCreditNote(ctx: RenderContext, d: Doc, unitdp: 2 | 4) {
   const id = ctx.gen.id('creditNotes', d.index);
   return {
     Type: 'ACCRECCREDIT',
@@ -270,7 +274,7 @@ function renderCreditNote(ctx: RenderContext, d: Doc) {
     DateString: isoNoZ(d.dateMs),
     Status: d.status,
     LineAmountTypes: 'Exclusive',
-    LineItems: d.lines.map((l, n) => renderLine(ctx, l, id, n)),
+    LineItems: d.lines.map((l, n) => renderLine(ctx, l, id, n, unitdp)),
     SubTotal: money(d.subCents),
     TotalTax: money(d.taxCents),
     Total: money(d.totalCents),
