@@ -45,6 +45,8 @@ const STAGE_BATCH = 500;
 
 /** A filtered page over at most this many matching records is read filter-first on PostgreSQL (see list). */
 const FILTER_FIRST_MAX = 10_000;
+/** Page boundaries below this offset are not remembered (see list). */
+const REMEMBER_FROM = 2_000;
 
 /**
  * The record cache. Writes go through staging so a pull's changes become visible together, in one transaction,
@@ -59,6 +61,8 @@ export class RecordsRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
+    /** `rememberFrom`: the smallest offset whose page boundary is remembered (default REMEMBER_FROM; tests use 0). */
+    private readonly opts: { rememberFrom?: number } = {},
   ) {}
 
   private jsonParam(value: unknown) {
@@ -294,15 +298,16 @@ export class RecordsRepository {
     const cacheKey = byId && generation !== undefined ? `${connectionId}\u0000${dataType}\u0000${list.order!.descending ? 'd' : 'a'}\u0000${filterKey}` : undefined;
     let still: boolean | undefined;
     const remember = async (at: number, key: string, inclusive = false) => {
-      if (cacheKey === undefined) return;
+      // Shallow boundaries are not worth a statement: walking a few thousand keys from the start costs less.
+      if (cacheKey === undefined || at < (this.opts.rememberFrom ?? REMEMBER_FROM)) return;
       // Only when no merge committed while the page was read: then the key is that generation's.
       still ??= (await this.generation(connectionId, dataType)) === generation;
       if (still) this.boundaries.remember(cacheKey, generation!, at, { key, inclusive });
     };
-    const flagOnly = list.flag !== undefined && list.flag.of === where;
-    if (offset === 0 && (!where || flagOnly) && byId) {
-      // The first page in id order, unfiltered or by the deleted flag: read in index order (records_pk,
-      // records_deleted), the documents of this page only.
+    const filterFirst = this.dialect === 'postgres' && where !== undefined && total <= FILTER_FIRST_MAX;
+    if (offset === 0 && byId && !filterFirst) {
+      // The first page in id order: read in index order (records_pk, records_deleted, and the filter indexes, which
+      // end with record_id since migration 0021), the documents of this page only, in one statement.
       const rows = (await ordered(filtered(scoped.select(columns))).limit(page.pageSize).execute()) as RecordRow[];
       if (rows.length > 0) await remember(rows.length, rows[rows.length - 1]!.record_id);
       return { rows, total };
@@ -315,7 +320,7 @@ export class RecordsRepository {
     // (generation) are remembered, so the walk starts from the nearest known key before the page (keyset paging)
     // instead of from the first record.
     let keys: string[];
-    if (this.dialect === 'postgres' && where && total <= FILTER_FIRST_MAX) {
+    if (filterFirst) {
       // PostgreSQL, filtered, few matches: for ORDER BY id … LIMIT the planner walks the id order and filters,
       // assuming matches are spread evenly; they rarely are (modifiedDate follows insertion order), and a one-week
       // modifiedDate range of a million invoices was found after walking 900,000 rows (~0.5 s). The exact count says
