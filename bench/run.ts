@@ -16,8 +16,9 @@ import { scheduler } from './scheduler.js';
 import { api } from './api.js';
 import { history } from './history.js';
 import { listMemory } from './list-memory.js';
+import { dashboard } from './dashboard.js';
 
-const ALL: Benchmark[] = [queueWait, queue, webhooks, pullThroughput, politeness, query, api, scheduler, history, listMemory];
+const ALL: Benchmark[] = [queueWait, queue, webhooks, pullThroughput, politeness, query, api, scheduler, history, listMemory, dashboard];
 /** Parts of the above, runnable alone by name (not run twice by a plain `npm run bench`). */
 const PARTS: Benchmark[] = [politenessQbo];
 

@@ -14,12 +14,17 @@ const stack = await startStack({ invoices: 400 });
 const browser = await launchBrowser();
 try {
   await stack.call('POST', '/webhooks', { url: stack.receiverUrl, eventTypes: ['read.completed', 'connection.connected'] });
+  // The profile's branding shows on the Link pages and in the dashboard (name, brandColor).
+  const profile = (await stack.call('GET', '/profile')).body;
+  await stack.call('PUT', '/profile', { ...profile, name: 'Acme Lending', brandColor: '#0e7490' });
   const names = ['Acme Trading Ltd', 'Northwind Supplies', 'Bluebell Bakery'];
   const ids: string[] = [];
+  const connIds: string[] = [];
   for (const name of names) {
     const c = (await stack.call('POST', '/companies', { name })).body;
     ids.push(c.id);
     const conn = (await stack.call('POST', `/companies/${c.id}/connections`, { platformKey: 'mqjo' })).body;
+    connIds.push(conn.id);
     if (name !== 'Bluebell Bakery') await fetch(`${stack.url}/link/companies/${c.id}/connections/${conn.id}/start`, { redirect: 'manual' });
   }
   const id = ids[0]!;
@@ -37,7 +42,7 @@ try {
 
   const pages: [string, string, string?][] = [
     ['link-choose', `/link/companies/${third}`],
-    ['link-done', '/link/complete'],
+    ['link-progress', `/link/complete?companyId=${id}&connectionId=${connIds[0]}`, 'li[data-type]'],
     ['sign-in', '/app'],
     ['companies', '/app/companies', 'table'],
     ['company', `/app/companies/${id}`, 'td.cell'],
