@@ -45,6 +45,11 @@ describe.each(DIALECTS)('bank and ledger data types against the Sandbox [%s]', (
     const connector = new SandboxConnector({ baseUrl: sim.url, clock: t.clock, retryBaseMs: 1, sleep: async (ms) => t.clock.advance(ms), tenantSize: { invoices: 60, historyMonths: 6 } });
     engine = startEngine(t, {}, connector);
     companyId = (await t.call('POST', '/companies', { name: 'Bank Trading' })).json().id;
+    // Only what this file reads is pulled on link (keeps it fast): the six types, paymentMethods and bank accounts.
+    const wanted = new Set<string>([...BANK_TYPES, 'paymentMethods', 'bankAccounts']);
+    const settings = ((await t.call('GET', `/companies/${companyId}/syncSettings`)).json().settings as Doc[]).map((s) => ({ ...s, fetchOnFirstLink: wanted.has(s.dataType) }));
+    const saved = await t.call('POST', `/companies/${companyId}/syncSettings`, { companyId, settings });
+    expect(saved.statusCode, saved.body).toBe(204);
     connectionId = (await t.call('POST', `/companies/${companyId}/connections`, { platformKey: 'mqjo' })).json().id;
     expect((await t.app.inject({ method: 'GET', url: `/link/companies/${companyId}/connections/${connectionId}/start` })).statusCode).toBe(302);
     await engine.pool.drain(60_000);
