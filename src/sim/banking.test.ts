@@ -7,7 +7,9 @@ import { ManualClock } from '../lib/clock.js';
 import { balancesAt } from './ledger.js';
 import { monthIndexOf } from './generate.js';
 import { startSimulator, type Simulator } from './server.js';
-import type { Tenant } from './tenant.js';
+import { Tenant } from './tenant.js';
+import { listJournals } from './banking.js';
+import { COLLECTIONS } from './model.js';
 
 const DAY = 86_400_000;
 const cents = (x: number) => Math.round(x * 100);
@@ -203,6 +205,13 @@ describe('simulator banking and journals', () => {
     expect(withDeleted.find((x) => x.BankTransferID === oldTransfer.BankTransferID).Status).toBe('DELETED');
     expect(withDeleted.find((x) => x.BankTransferID === transfer)).toMatchObject({ Amount: 123.45, FromBankAccount: { Code: '090' }, ToBankAccount: { Code: '091' } });
     await expectBankBalancesReconcile();
+  });
+
+  it('the journals appended by changes survive a restart from the state file (tenant snapshot)', () => {
+    const all = (x: Tenant) => listJournals({ gen: x.gen, collections: COLLECTIONS, log: x.journalLog }, { offset: 0, limit: Number.MAX_SAFE_INTEGER });
+    expect(t.journalLog.entries.length).toBeGreaterThan(0);
+    const restored = Tenant.restore(JSON.parse(JSON.stringify(t.snapshot())), clock);
+    expect(all(restored)).toEqual(all(t));
   });
 
   it('documents changed by the generic activity append their reversals and postings too', async () => {

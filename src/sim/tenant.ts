@@ -82,6 +82,8 @@ export interface TenantSnapshot {
   activitySeq: number;
   createSeq: number;
   collections: { [K in CollectionName]?: CollectionSnapshot<RecordTypes[K]> };
+  /** Journals appended by changes (banking.ts); absent in files written before they existed. */
+  journals?: JournalLog['entries'];
 }
 
 /** One company in the simulator: generated data, its overlay of changes, its clock, limits, faults and counters. */
@@ -140,6 +142,7 @@ export class Tenant implements RenderContext {
       activitySeq: this.activitySeq,
       createSeq: this.createSeq,
       collections: Object.fromEntries(COLLECTIONS.map((c) => [c, this.collections[c].snapshot()])) as TenantSnapshot['collections'],
+      journals: [...this.journalLog.entries],
     };
   }
 
@@ -149,6 +152,7 @@ export class Tenant implements RenderContext {
     t.reportTitles = { ...s.reportTitles };
     t.activitySeq = s.activitySeq;
     t.createSeq = s.createSeq;
+    t.journalLog.entries.push(...(s.journals ?? []));
     for (const c of COLLECTIONS) {
       const snap = s.collections[c];
       if (snap) (t.collections[c] as Collection<RecordTypes[typeof c]>).restore(snap as CollectionSnapshot<RecordTypes[typeof c]>);
