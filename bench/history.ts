@@ -151,16 +151,10 @@ async function ingest(ctx: BenchContext, dialect: Dialect): Promise<BenchRow[]> 
   return rows;
 }
 
-const HISTORY_OBJECTS = ['record_changes', 'record_changes_feed', 'record_changes_record', 'record_changes_window'];
-
+/** record_changes with all its indexes (migrations 0014 and 0020). */
 async function historyBytes(store: Store): Promise<number> {
-  if (store.dialect === 'postgres') {
-    await sql`vacuum analyze record_changes`.execute(store.db);
-    const r = await sql<{ b: number }>`select pg_total_relation_size('record_changes') as b`.execute(store.db);
-    return Number(r.rows[0]!.b);
-  }
-  const r = await sql<{ b: number }>`select sum(pgsize) as b from dbstat where name in (${sql.join(HISTORY_OBJECTS)})`.execute(store.db);
-  return Number(r.rows[0]!.b);
+  if (store.dialect === 'postgres') await sql`vacuum analyze record_changes`.execute(store.db);
+  return tableBytes(store, 'record_changes');
 }
 
 async function tableBytes(store: Store, table: string): Promise<number> {
@@ -197,13 +191,12 @@ export async function seedHistory(store: Store, connectionId: string, log: (m: s
   const lit = `'${connectionId}'`;
   const at = (k: string) =>
     pg
-      ? `to_char(to_timestamp(${BASE_S} + ${k} * ${MONTH_S} + (n % 86400)) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
-      : `strftime('%Y-%m-%dT%H:%M:%fZ', ${BASE_S} + ${k} * ${MONTH_S} + (n % 86400), 'unixepoch')`;
-  const indexes = HISTORY_OBJECTS.slice(1);
+      ? `to_char(to_timestamp(${BASE_S} + (${k}) * ${MONTH_S} + (n % 86400)) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+      : `strftime('%Y-%m-%dT%H:%M:%fZ', ${BASE_S} + (${k}) * ${MONTH_S} + (n % 86400), 'unixepoch')`;
   const defs = pg
     ? (await sql<{ name: string; sql: string }>`select indexname as name, indexdef as sql from pg_indexes where tablename = 'record_changes' and indexname <> 'record_changes_pkey'`.execute(store.db)).rows
     : (await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'index' and tbl_name = 'record_changes' and sql is not null`.execute(store.db)).rows;
-  for (const ix of defs) if (indexes.includes(ix.name)) await sql.raw(`drop index ${ix.name}`).execute(store.db);
+  for (const ix of defs) await sql.raw(`drop index ${ix.name}`).execute(store.db);
   const numbered = `select record_id, data, content_hash, modified_date, source_modified_date, is_deleted, row_number() over (order by record_id) as n
                     from records where connection_id = ${lit} and data_type = 'invoices'`;
   const cols = `(connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date, prev_data, prev_content_hash, prev_modified_date, prev_source_modified_date, prev_is_deleted)`;
@@ -236,7 +229,7 @@ export async function seedHistory(store: Store, connectionId: string, log: (m: s
   log('history: 10 versions of every tenth invoice written');
   await store.db.connection().execute(async (db) => {
     if (pg) await sql`set maintenance_work_mem = '512MB'`.execute(db);
-    for (const ix of defs) if (indexes.includes(ix.name)) await sql.raw(ix.sql).execute(db);
+    for (const ix of defs) await sql.raw(ix.sql).execute(db);
     await sql.raw(pg ? 'vacuum analyze' : 'analyze').execute(db);
   });
 }

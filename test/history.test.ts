@@ -225,6 +225,40 @@ describe.each(DIALECTS)('record history [%s]', (dialect) => {
     expect((await get(`/data/invoices?pageSize=2&asOf=${snapshots[0]!.at}`)).json()._links.next.href).toContain(`asOf=${encodeURIComponent(snapshots[0]!.at)}`);
   });
 
+  it('reads the transactions of a bank account as of a moment (asOf on …/bankAccounts/{id}/bankTransactions)', async () => {
+    const c = engine.connector;
+    c.upsert('bankAccounts', 'b1', { accountName: 'Current', currency: 'GBP' });
+    c.upsert('bankAccounts', 'b2', { accountName: 'Savings', currency: 'GBP' });
+    for (let i = 0; i < 4; i++) c.upsert('bankTransactions', `bt${i}`, { accountId: i < 3 ? 'b1' : 'b2', amount: 10 * (i + 1), description: `t${i}` });
+    await link();
+    const base = `/connections/${connectionId}/data/bankAccounts`;
+    const ids = async (account: string, qs = '') => {
+      const r = await get(`${base}/${account}/bankTransactions?orderBy=id${qs}`);
+      expect(r.statusCode, r.body).toBe(200);
+      return { total: r.json().totalResults, rows: r.json().results.map((x: any) => [x.id, x.amount, x.metadata.isDeleted]) };
+    };
+    t.clock.advance(60_000);
+    const before = t.clock.now().toISOString();
+    // bt0 moves to b2 and changes, bt1 is deleted at the source, bt4 is new on b1
+    c.upsert('bankTransactions', 'bt0', { accountId: 'b2', amount: 99, description: 'moved' });
+    c.softDelete('bankTransactions', 'bt1');
+    c.upsert('bankTransactions', 'bt4', { accountId: 'b1', amount: 50, description: 't4' });
+    t.clock.advance(60_000);
+    const op = (await t.call('POST', `/companies/${companyId}/data/queue/bankTransactions`)).json();
+    await engine.pool.drain(30_000);
+    expect((await get(`/data/history/${op.id}`)).json()).toMatchObject({ status: 'Complete', recordsAdded: 1, recordsUpdated: 1, recordsDeleted: 1 });
+
+    expect(await ids('b1')).toEqual({ total: 3, rows: [['bt1', 20, true], ['bt2', 30, false], ['bt4', 50, false]] });
+    expect(await ids('b1', `&asOf=${before}`)).toEqual({ total: 3, rows: [['bt0', 10, false], ['bt1', 20, false], ['bt2', 30, false]] });
+    expect(await ids('b2', `&asOf=${before}`)).toEqual({ total: 1, rows: [['bt3', 40, false]] });
+    expect(await ids('b2')).toEqual({ total: 2, rows: [['bt0', 99, false], ['bt3', 40, false]] });
+    expect(await ids('b1', `&asOf=${before}&query=${encodeURIComponent('amount>15')}&pageSize=1&page=2`)).toEqual({ total: 2, rows: [['bt2', 30, false]] });
+    expect(await ids('b1', `&asOfPull=${op.id}`)).toEqual(await ids('b1'));
+    expectErrorShape(await get(`${base}/b1/bankTransactions?asOf=2099-01-01T00:00:00Z`), 400);
+    expectErrorShape(await get(`${base}/b1/bankTransactions?asOf=not-a-date`), 400);
+    expectErrorShape(await get(`${base}/b1/bankTransactions?asOf=${before}&asOfPull=${op.id}`), 400);
+  });
+
   it('refuses what history cannot answer: bad parameters, the future, retention, opt-out, pruned cursors', async () => {
     engine.connector.seed('invoices', 3, 'x');
     await link();

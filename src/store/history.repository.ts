@@ -3,7 +3,7 @@
  * change feed of (connection, data type), a pull's own changes, the asOf view the record reads use, floors (where the
  * history stops being complete) and pruning. The merge that writes changes is RecordsRepository.merge.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import { RequestValidationError } from '../domain/errors.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
@@ -71,17 +71,60 @@ export async function raiseFloor(trx: Db, dialect: Dialect, connectionId: string
  * The records of (connection, data type) as they were stored at instant `at` (canonical UTC text), with the columns
  * and the alias (`records`) of the records table, so compiled queries (src/query) filter and order it unchanged:
  * current rows not changed since `at`, plus, for each record changed since, the state its first later change replaced.
- * Both halves are index range scans (records_modified / the primary key; record_changes_window / _record); the
- * databases push filters into both branches and merge them in id order for `ORDER BY id … LIMIT`.
+ *
+ * `where` (a compiled filter, written against `records.<column>`) is applied inside each half, not on the union: the
+ * second half is wrapped as a subquery aliased `records` whose `data` is `prev_data`, which both databases flatten, so
+ * a filter on `data` becomes the same expression on `prev_data` and uses the record_changes expression indexes of
+ * migration 0020 (SQLite does not push a filter into a compound subquery that it cannot flatten). Unfiltered, a page
+ * in id order is a merge of the records primary key and record_changes_past that stops after one page.
  */
-export function asOfRecords(db: Kysely<Database>, connectionId: string, dataType: string, at: string, opts: { filtered?: boolean; dialect?: Dialect } = {}) {
-  const current = db
-    .selectFrom('records')
-    .select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'])
+export function asOfRecords(db: Kysely<Database>, connectionId: string, dataType: string, at: string, where?: Expression<SqlBool>) {
+  const [current, past] = asOfHalves(db, connectionId, dataType, at, where);
+  return current.unionAll(past).as('records');
+}
+
+/** The two halves of asOfRecords (current rows, replaced states), each selecting the records columns, filtered. */
+export function asOfHalves(db: Kysely<Database>, connectionId: string, dataType: string, at: string, where?: Expression<SqlBool>) {
+  const { current, past } = asOfSources(db, connectionId, dataType, at, where);
+  const now = current.select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted']);
+  const then = past.select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted']);
+  return [now, then as unknown as typeof now] as const;
+}
+
+/**
+ * The matches of `where` at `at` in each half (current rows, replaced states), in one statement: each half is counted
+ * on its own, so each is planned as a plain count through its own index (as one count over the union, SQLite read
+ * every matching document into the compound's rows: 7 s instead of 0.5 s for 40,000 matches of a million invoices).
+ */
+export function asOfFilteredCounts(db: Kysely<Database>, connectionId: string, dataType: string, at: string, where: Expression<SqlBool>) {
+  const { current, past } = asOfSources(db, connectionId, dataType, at, where);
+  const now = current.select((eb) => eb.fn.countAll<number>().as('n'));
+  const then = past.select((eb) => eb.fn.countAll<number>().as('n'));
+  return db.selectNoFrom([sql<number>`(${now})`.as('current'), sql<number>`(${then})`.as('past')]);
+}
+
+/**
+ * How many states the replaced half holds at `at`, counted up to `cap` (through record_changes_window, index-only):
+ * enough to tell an empty or small half, to read first and sort, from a large one, to walk in the list's order.
+ */
+export function asOfPastCountUpTo(db: Kysely<Database>, connectionId: string, dataType: string, at: string, cap: number) {
+  const some = db
+    .selectFrom('record_changes')
+    .select('seq')
     .where('connection_id', '=', connectionId)
     .where('data_type', '=', dataType)
-    .where('modified_date', '<=', at);
-  const past = db
+    .where('committed_at', '>', at)
+    .where('prev_modified_date', '<=', at)
+    .limit(cap);
+  return db.selectFrom(some.as('s')).select((eb) => eb.fn.countAll<number>().as('n'));
+}
+
+function asOfSources(db: Kysely<Database>, connectionId: string, dataType: string, at: string, where?: Expression<SqlBool>) {
+  let current = db.selectFrom('records').where('connection_id', '=', connectionId).where('data_type', '=', dataType).where('modified_date', '<=', at);
+  // Wrapped and aliased `records` so a compiled filter (written against records.<column>) reads the replaced state;
+  // both databases flatten the wrapper, so a filter on `data` is the same expression on `prev_data` and uses the
+  // expression indexes of migration 0020.
+  const replaced = db
     .selectFrom('record_changes')
     .select([
       'record_id',
@@ -94,14 +137,32 @@ export function asOfRecords(db: Kysely<Database>, connectionId: string, dataType
     .where('data_type', '=', dataType)
     .where('committed_at', '>', at)
     .where('prev_modified_date', '<=', at);
-  // Filtered: the states in effect at `at` are found first through record_changes_window (OFFSET 0 keeps both databases
-  // from merging the filter into an id-order walk of every change of the type, which evaluated the filter's JSON on
-  // each of them: 150 ms for 5,000 versioned invoices on SQLite); the filter then reads only those documents.
-  if (opts.filtered) {
-    const fenced = opts.dialect === 'sqlite' ? past.limit(-1).offset(0) : past.offset(0); // SQLite: OFFSET needs a LIMIT
-    return current.unionAll(db.selectFrom(fenced.as('p')).selectAll()).as('records');
+  let past = db.selectFrom(replaced.as('records'));
+  if (where) {
+    current = current.where(where as never);
+    past = past.where(where as never);
   }
-  return current.unionAll(past).as('records');
+  return { current, past };
+}
+
+/**
+ * The number of records stored at `at`, unfiltered: the records of the type now (the count the merge keeps,
+ * record_counts of migration 0021; counted when a pair has no row) minus those added after `at`. Records are never
+ * removed (a deletion is a flag), and every add after the history floor is recorded (an `added` change; a merge with
+ * history off raises the floor), so this is exact for any `at` a read accepts; it reads the adds after `at` through
+ * record_changes_added instead of both halves of the view. One statement, so both terms see the same commit.
+ */
+export function asOfCount(db: Kysely<Database>, connectionId: string, dataType: string, at: string) {
+  const kept = db.selectFrom('record_counts').select('total').where('connection_id', '=', connectionId).where('data_type', '=', dataType);
+  const counted = db.selectFrom('records').select((eb) => eb.fn.countAll<number>().as('n')).where('connection_id', '=', connectionId).where('data_type', '=', dataType);
+  const later = db
+    .selectFrom('record_changes')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('connection_id', '=', connectionId)
+    .where('data_type', '=', dataType)
+    .where('kind', '=', 'added')
+    .where('committed_at', '>', at);
+  return db.selectNoFrom(sql<number>`coalesce((${kept}), (${counted})) - (${later})`.as('n'));
 }
 
 // ---- Cursors -----------------------------------------------------------------------------------------------------

@@ -162,3 +162,171 @@ describe.each(DIALECTS)('record query indexes [%s]', (dialect) => {
     await store.db.deleteFrom('records').where('connection_id', '=', 'c-many').execute();
   });
 });
+
+/**
+ * The same for reads as of a moment (issue 16, migration 0020): the filter is applied inside both halves of the asOf
+ * view, so each half uses its own indexes (records' for current rows, record_changes' expression indexes on
+ * `prev_data` for replaced states); an unfiltered page in id order merges two index walks without sorting; the
+ * unfiltered count reads only the adds after the instant. Checked on the statements RecordsRepository runs, and the
+ * answers checked against the states computed here.
+ */
+describe.each(DIALECTS)('history query indexes [%s]', (dialect) => {
+  let store: TestStore;
+  const conn = 'c-0001';
+  const day = 86_400_000;
+  const t0 = Date.UTC(2025, 0, 1);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  // Record i is added on day i; every third one is edited on day i + 40 (status and customer change), every seventh
+  // deleted on day i + 70. 600 invoices and 300 bills on this connection, as many on another.
+  const docOf = (i: number, edited: boolean) => ({ id: `r-${String(i).padStart(4, '0')}`, status: edited ? 'Void' : ['Paid', 'Submitted', 'Draft'][i % 3], customerRef: { id: `cust-${edited ? 99 : i % 20}` }, supplierRef: { id: `sup-${i % 20}` }, totalAmount: i });
+  const typeOf = (i: number) => (i % 3 === 2 ? 'bills' : 'invoices');
+  const N = 900;
+  type State = { doc: ReturnType<typeof docOf>; modified: string; deleted: boolean };
+  /** The state of record i at instant `at` (undefined: not stored yet), as the history written below says. */
+  function stateAt(i: number, at: number): State | undefined {
+    if (t0 + i * day > at) return undefined;
+    const edited = i % 3 === 0 && t0 + (i + 40) * day <= at;
+    const deleted = i % 7 === 0 && t0 + (i + 70) * day <= at;
+    const modified = deleted ? i + 70 : edited ? i + 40 : i;
+    return { doc: docOf(i, edited), modified: iso(t0 + modified * day), deleted };
+  }
+
+  beforeAll(async () => {
+    store = await openTestStore(dialect);
+    const now = '2026-01-01T00:00:00.000Z';
+    await store.db.insertInto('companies').values({ id: 'co', name: 'Co', description: null, tags: '{}', created_at: now }).execute();
+    for (const id of [conn, 'c-0002']) {
+      await store.db
+        .insertInto('connections')
+        .values({ id, company_id: 'co', integration_key: 'mqjo', status: 'Linked', credentials: null, connection_info: null, errors: null, created_at: now, updated_at: now, last_sync: null })
+        .execute();
+    }
+    const json = (v: unknown) => (dialect === 'postgres' ? sql`${JSON.stringify(v)}::jsonb` : JSON.stringify(v));
+    const records = [];
+    const changes = [];
+    for (const c of [conn, 'c-0002']) {
+      for (let i = 0; i < N; i++) {
+        const last = stateAt(i, Infinity)!;
+        records.push({ connection_id: c, data_type: typeOf(i), record_id: last.doc.id, data: json(last.doc), content_hash: String(i), modified_date: last.modified, source_modified_date: null, is_deleted: last.deleted ? 1 : 0 });
+        const change = (kind: string, at: number, prev: State | undefined) => ({
+          connection_id: c,
+          data_type: typeOf(i),
+          record_id: last.doc.id,
+          dataset_id: null,
+          committed_at: iso(at),
+          kind,
+          content_hash: 'h',
+          source_modified_date: null,
+          prev_data: prev ? json(prev.doc) : null,
+          prev_content_hash: prev ? 'h' : null,
+          prev_modified_date: prev ? prev.modified : null,
+          prev_source_modified_date: null,
+          prev_is_deleted: prev ? (prev.deleted ? 1 : 0) : null,
+        });
+        changes.push(change('added', t0 + i * day, undefined));
+        if (i % 3 === 0) changes.push(change('updated', t0 + (i + 40) * day, stateAt(i, t0 + (i + 39) * day)));
+        if (i % 7 === 0) changes.push(change('deleted', t0 + (i + 70) * day, stateAt(i, t0 + (i + 69) * day)));
+      }
+    }
+    changes.sort((a, b) => a.committed_at.localeCompare(b.committed_at));
+    for (let i = 0; i < records.length; i += 200) await store.db.insertInto('records').values(records.slice(i, i + 200) as never).execute();
+    for (let i = 0; i < changes.length; i += 200) await store.db.insertInto('record_changes').values(changes.slice(i, i + 200) as never).execute();
+    await sql.raw(dialect === 'postgres' ? 'analyze' : 'analyze').execute(store.db);
+  });
+  afterAll(async () => store.cleanup());
+
+  const at = iso(t0 + 500.5 * day);
+  // PostgreSQL: seq scans (and, for the page order, sorts) off, so on these small tables the plan shows what the
+  // planner CAN do; at a million records it prefers it anyway (docs/benchmarks.md, history).
+  const explain = (c: CompiledQuery, noSort = false) =>
+    store.db.connection().execute(async (db) => {
+      if (dialect === 'sqlite') return (await db.executeQuery<{ detail: string }>(CompiledQuery.raw(`explain query plan ${c.sql}`, [...c.parameters]))).rows.map((x) => x.detail).join('\n');
+      await sql`set enable_seqscan = off`.execute(db);
+      if (noSort) await sql`set enable_sort = off`.execute(db);
+      try {
+        return (await db.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`explain ${c.sql}`, [...c.parameters]))).rows.map((x) => x['QUERY PLAN']).join('\n');
+      } finally {
+        await sql`reset enable_seqscan`.execute(db);
+        await sql`reset enable_sort`.execute(db);
+      }
+    });
+  /** The statements an asOf list runs (after its counts); `filterFirstMax` 0: every non-empty half walks in order. */
+  const statements = (dataType: 'invoices' | 'bills', params: { query?: string; orderBy?: string }, filterFirstMax?: number, page = { page: 1, pageSize: 100 }) =>
+    new RecordsRepository(store.db, dialect).asOfStatements(conn, dataType, page, compileListQuery(recordEntity(dataType), params, dialect), 'value', at, filterFirstMax);
+
+  const cases: [string, string, string, 'invoices' | 'bills'][] = [
+    ['id=r-0300', 'records_id_folded', 'record_changes_past_id_folded', 'invoices'],
+    ['status=Submitted', 'records_status', 'record_changes_past_status', 'invoices'],
+    ['customerRef.id=cust-7', 'records_customer_ref', 'record_changes_past_customer_ref', 'invoices'],
+    ['supplierRef.id=sup-5', 'records_supplier_ref', 'record_changes_past_supplier_ref', 'bills'],
+  ];
+  it.each(cases)('asOf %s: the count reads %s and %s, and so does the page of few matches', async (query, current, past, dataType) => {
+    const s = await statements(dataType, { query });
+    const count = await explain(s.count.compile());
+    expect(count).toContain(current);
+    expect(count).toContain(past);
+    if (s.page) expect(await explain(s.page.compile())).toContain(current);
+  });
+
+  it('asOf, unfiltered: a page walks the records primary key and record_changes_past in id order (no sort of the view); the count reads record_changes_added', async () => {
+    const s = await statements('invoices', {}, 0);
+    const page = await explain(s.page!.compile(), true);
+    expect(page).toContain('record_changes_past');
+    if (dialect === 'postgres') {
+      expect(page).toContain('records_pk');
+      expect(page).not.toMatch(/\bSort +\(/); // a Sort node; Merge Append's "Sort Key" is the merge
+    } else {
+      // Each half walks its index in id order (no sort of the table); the merge sorts only the ≤ 100 candidates of
+      // each half (a SCAN of the co-routine holding them).
+      expect(page).toContain('sqlite_autoindex_records_1');
+      expect(page).toContain('MERGE (UNION ALL)');
+      const lines = page.split('\n');
+      lines.forEach((l, i) => l.includes('TEMP B-TREE') && expect(lines[i - 1], page).toBe('SCAN records'));
+    }
+    const count = await explain(s.count.compile());
+    expect(count).toContain('record_changes_added');
+    expect(count).toContain('record_changes_window'); // the replaced half, counted up to a cap
+    // A small replaced half is read through record_changes_window first.
+    expect(await explain((await statements('invoices', {})).page!.compile())).toContain('record_changes_window');
+  });
+
+  it('asOf answers are the states at the instant: filtered, ordered, paged and counted, either way a half is read', async () => {
+    const repo = new RecordsRepository(store.db, dialect);
+    const T = t0 + 500.5 * day;
+    for (const [dataType, query, keep] of [
+      ['invoices', undefined, () => true],
+      ['invoices', 'status=Void', (s: State) => s.doc.status === 'Void'],
+      ['invoices', 'status=Submitted', (s: State) => s.doc.status === 'Submitted'],
+      ['bills', 'supplierRef.id=sup-4||metadata.isDeleted=true', (s: State) => s.doc.supplierRef.id === 'sup-4' || s.deleted],
+      ['invoices', 'customerRef.id=cust-99', (s: State) => s.doc.customerRef.id === 'cust-99'],
+      ['invoices', 'modifiedDate>=2026-01-01&&metadata.isDeleted!=true', (s: State) => s.modified >= '2026-01-01' && !s.deleted],
+      ['invoices', 'id=r-9999', () => false],
+    ] as const) {
+      const expected: string[] = [];
+      for (let i = 0; i < N; i++) {
+        const s = stateAt(i, T);
+        if (s && typeOf(i) === dataType && keep(s)) expected.push(s.doc.id);
+      }
+      expected.sort().reverse();
+      for (const filterFirstMax of [undefined, 0]) {
+        const got: string[] = [];
+        for (let p = 1; ; p++) {
+          const s = await statements(dataType, { query, orderBy: '-id' }, filterFirstMax, { page: p, pageSize: 70 });
+          expect(s.total, `${dataType} ${query}`).toBe(expected.length);
+          const rows = s.page ? await s.page.execute() : [];
+          got.push(...rows.map((x) => x.record_id));
+          for (const x of rows) {
+            const st = stateAt(Number(x.record_id.slice(2)), T)!;
+            expect(typeof x.data === 'string' ? JSON.parse(x.data) : x.data).toEqual(st.doc);
+            expect([x.modified_date, x.is_deleted]).toEqual([st.modified, st.deleted ? 1 : 0]);
+          }
+          if (rows.length < 70) break;
+        }
+        expect(got, `${dataType} ${query} ${filterFirstMax}`).toEqual(expected);
+      }
+      // and through list(), as the endpoint calls it
+      const r = await repo.list(conn, dataType, { page: 1, pageSize: 5 }, compileListQuery(recordEntity(dataType), { query, orderBy: '-id' }, dialect), 'text', iso(T));
+      expect([r.total, r.rows.map((x) => x.record_id)]).toEqual([expected.length, expected.slice(0, 5)]);
+    }
+  });
+});

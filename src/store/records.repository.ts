@@ -3,7 +3,7 @@ import { contentHash } from '../lib/canonical-json.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
 import { offsetOf, type ListSql, type Page, type PageRequest } from './paging.js';
-import { asOfRecords, freshSeq, historyKept, lastSeq, raiseFloor } from './history.repository.js';
+import { asOfCount, asOfFilteredCounts, asOfHalves, asOfPastCountUpTo, asOfRecords, freshSeq, historyKept, lastSeq, raiseFloor } from './history.repository.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -253,9 +253,10 @@ export class RecordsRepository {
    * response built without parsing and re-serialising documents that are JSON already (recordJson).
    */
   /** The records table, or its state at `asOf` (canonical UTC instant; history.repository asOfRecords), as `records`. */
-  private source(connectionId: string, dataType: string, asOf: string | undefined, filtered = false) {
-    if (asOf !== undefined) return this.db.selectFrom(asOfRecords(this.db, connectionId, dataType, asOf, { filtered, dialect: this.dialect }));
-    return this.db.selectFrom('records').where('connection_id', '=', connectionId).where('data_type', '=', dataType);
+  private source(connectionId: string, dataType: string, asOf: string | undefined, where?: Expression<SqlBool>) {
+    if (asOf !== undefined) return this.db.selectFrom(asOfRecords(this.db, connectionId, dataType, asOf, where));
+    const scoped = this.db.selectFrom('records').where('connection_id', '=', connectionId).where('data_type', '=', dataType);
+    return where ? scoped.where(where as never) : scoped;
   }
 
   async list(
@@ -266,26 +267,10 @@ export class RecordsRepository {
     dataAs: 'value' | 'text' = 'value',
     asOf?: string | undefined,
   ): Promise<Page<RecordRow>> {
-    const scoped = this.source(connectionId, dataType, asOf, list.where !== undefined);
+    if (asOf !== undefined) return this.listAsOf(connectionId, dataType, page, list, dataAs, asOf);
+    const scoped = this.source(connectionId, dataType, undefined);
     const data = dataAs === 'text' && this.dialect === 'postgres' ? sql<string>`records.data::text`.as('data') : ('data' as const);
     const columns = ['record_id', data, 'modified_date', 'source_modified_date', 'is_deleted'] as const;
-    if (asOf !== undefined) {
-      // The page is taken inside and only its rows are turned into text outside: over the asOf view PostgreSQL may
-      // sort the matches, and it computed data::text for every one of them before the top-N sort (6,000 documents,
-      // 200 ms for a page of 100).
-      const plain = ['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'] as const;
-      let inner = scoped.select(plain);
-      let count = scoped.select((eb) => eb.fn.countAll<number>().as('n'));
-      if (list.where) {
-        inner = inner.where(list.where);
-        count = count.where(list.where);
-      }
-      for (const o of list.orderBy) inner = inner.orderBy(o);
-      let outer = this.db.selectFrom(inner.limit(page.pageSize).offset(offsetOf(page)).as('records')).select(columns);
-      for (const o of list.orderBy) outer = outer.orderBy(o);
-      const [rows, total] = await Promise.all([outer.execute(), count.executeTakeFirstOrThrow()]);
-      return { rows: rows as RecordRow[], total: Number(total.n) };
-    }
     const where = list.where;
     const filterKey = where ? this.filterKey(where) : '';
     const { total, generation } = await this.total(connectionId, dataType, list, filterKey);
@@ -391,10 +376,61 @@ export class RecordsRepository {
     return { total: n, generation };
   }
 
+  /**
+   * A page of the store as it was at `asOf`: history.repository asOfRecords, the current rows not changed since plus
+   * the states replaced after it, the filter applied inside each half. See asOfStatements.
+   */
+  private async listAsOf(connectionId: string, dataType: string, page: PageRequest, list: ListSql, dataAs: 'value' | 'text', asOf: string): Promise<Page<RecordRow>> {
+    const q = await this.asOfStatements(connectionId, dataType, page, list, dataAs, asOf);
+    if (!q.page) return { rows: [], total: q.total };
+    return { rows: (await q.page.execute()) as RecordRow[], total: q.total };
+  }
+
+  /**
+   * The statements of an asOf list, after its counts (public for the plan checks of query-indexes.test.ts).
+   *
+   * Counts: filtered, each half's matches through its own indexes (asOfFilteredCounts); unfiltered, the records now
+   * minus those added since (asOfCount), and the replaced half counted only up to FILTER_FIRST_MAX.
+   *
+   * Page: each half takes its own first offset + pageSize rows in the list's order and the page is taken from those (a
+   * record is in exactly one half and the order is total — the compiler ends it with the id —, so the page is the
+   * union's). Taken separately each half is planned as a plain query: a large half walks its index in the list's order
+   * and stops early (on the union itself PostgreSQL sorted every row of both halves for a first page); a half of at
+   * most FILTER_FIRST_MAX matches is read through its filter's index first and sorted (OFFSET 0 keeps the planner from
+   * flattening it into an order walk that may read most of the type to find a few matches, as the plain list does on
+   * PostgreSQL); an empty half is left out.
+   */
+  async asOfStatements(connectionId: string, dataType: string, page: PageRequest, list: ListSql, dataAs: 'value' | 'text', asOf: string, filterFirstMax = FILTER_FIRST_MAX) {
+    const columns = ['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'] as const;
+    const ordered = <Q extends { orderBy(o: never): Q }>(q: Q): Q => list.orderBy.reduce((acc, o) => acc.orderBy(o as never), q);
+    const count = list.where
+      ? asOfFilteredCounts(this.db, connectionId, dataType, asOf, list.where)
+      : this.db.selectFrom([asOfCount(this.db, connectionId, dataType, asOf).as('t'), asOfPastCountUpTo(this.db, connectionId, dataType, asOf, filterFirstMax + 1).as('p')]).select(['t.n as total', 'p.n as past']);
+    const counted = (await count.executeTakeFirstOrThrow()) as { current?: number; past: number; total?: number };
+    const sizes = [counted.current === undefined ? Infinity : Number(counted.current), Number(counted.past)];
+    const total = counted.total === undefined ? sizes[0]! + sizes[1]! : Number(counted.total);
+    const offset = offsetOf(page);
+    if (total === 0 || offset >= total) return { count, total, page: undefined };
+    const top = offset + page.pageSize;
+    const halves = asOfHalves(this.db, connectionId, dataType, asOf, list.where);
+    const parts = halves
+      .map((half, i) => {
+        if (sizes[i] === 0) return undefined;
+        const source = sizes[i]! <= filterFirstMax ? this.db.selectFrom((this.dialect === 'sqlite' ? half.limit(-1) : half).offset(0).as('records')).select(columns) : half;
+        return this.db.selectFrom(ordered(source).limit(top).as('records')).select(columns);
+      })
+      .filter((p) => p !== undefined);
+    const candidates = parts.length === 1 ? parts[0]!.as('records') : parts[0]!.unionAll(parts[1]!).as('records');
+    // The page is taken inside and only its rows are turned into text outside (PostgreSQL computed data::text for every
+    // candidate before the top-N sort).
+    const inner = ordered(this.db.selectFrom(candidates).select(columns)).limit(page.pageSize).offset(offset);
+    const data = dataAs === 'text' && this.dialect === 'postgres' ? sql<string>`records.data::text`.as('data') : ('data' as const);
+    return { count, total, page: ordered(this.db.selectFrom(inner.as('records')).select(['record_id', data, 'modified_date', 'source_modified_date', 'is_deleted'])) };
+  }
+
   get(connectionId: string, dataType: string, recordId: string, asOf?: string | undefined): Promise<RecordRow | undefined> {
-    return this.source(connectionId, dataType, asOf)
+    return this.source(connectionId, dataType, asOf, sql<SqlBool>`records.record_id = ${recordId}`)
       .select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'])
-      .where('record_id', '=', recordId)
       .executeTakeFirst() as Promise<RecordRow | undefined>;
   }
 

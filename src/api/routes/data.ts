@@ -237,7 +237,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
    */
   function registerBankTransactions(prefix: string, params: ReturnType<typeof Type.Object>) {
     const rt = BANK_TRANSACTIONS;
-    app.get<{ Params: Scope & { accountId: string }; Querystring: PagingQuery }>(
+    app.get<{ Params: Scope & { accountId: string }; Querystring: PagingQuery & AsOfQuery }>(
       `${prefix}/bankAccounts/:accountId/bankTransactions`,
       {
         schema: {
@@ -245,7 +245,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           tags: ['Accounting data'],
           summary: 'List the transactions of one bank account (deleted ones included, flagged metadata.isDeleted)',
           params: Type.Composite([params, Type.Object({ accountId: Type.String({ minLength: 1 }) })]),
-          querystring: PagingQuery,
+          querystring: Type.Composite([PagingQuery, AsOfQuery]),
           response: { 200: paged(BANK_RECORD_SCHEMAS.bankTransactions!), ...errorResponses(400, 401, 404, 409) },
         },
       },
@@ -257,7 +257,8 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         if (!(await records.get(conn.id, 'bankAccounts', accountId))) throw new NotFoundError(`No data available for bankAccounts for ID ${accountId}`);
         const ofAccount = bankTransactionAccountIs(ctx.store.dialect, accountId);
         const where = list.where ? sql<boolean>`(${ofAccount}) and (${list.where})` : ofAccount;
-        const { rows, total } = await records.list(conn.id, rt.dataType, page, { ...list, where }, 'text');
+        const asOf = await resolveAsOf(ctx, req.params.companyId, conn.id, rt.dataType, req.query);
+        const { rows, total } = await records.list(conn.id, rt.dataType, page, { ...list, where }, 'text', asOf);
         const path = req.url.split('?')[0]!;
         const head = JSON.stringify(envelope(path, req.query, page, total, []));
         const body = `{"results":[${rows.map((r) => recordJson(r, { withModifiedDate: true })).join(',')}${head.slice('{"results":['.length)}`;

@@ -14,6 +14,7 @@ import { m0011LinkStates } from './0011-link-states.js';
 import { m0013DatasetsCompleted } from './0013-datasets-completed.js';
 import { m0014RecordHistory } from './0014-record-history.js';
 import { m0015MoreDataTypes } from './0015-more-data-types.js';
+import { m0020HistoryReadIndexes } from './0020-history-read-indexes.js';
 import { m0021RecordCounts } from './0021-record-counts.js';
 import { m0022ClaimFunction } from './0022-claim-function.js';
 import { m0023WebhookResponseBodies } from './0023-webhook-response-bodies.js';
@@ -39,6 +40,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0013-datasets-completed': m0013DatasetsCompleted(dialect),
     '0014-record-history': m0014RecordHistory(dialect),
     '0015-more-data-types': m0015MoreDataTypes(dialect),
+    '0020-history-read-indexes': m0020HistoryReadIndexes(dialect),
     '0021-record-counts': m0021RecordCounts(dialect),
     '0022-claim-function': m0022ClaimFunction(dialect),
     '0023-webhook-response-bodies': m0023WebhookResponseBodies(dialect),

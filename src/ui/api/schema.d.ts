@@ -5873,6 +5873,10 @@ export interface operations {
     "list-bank-account-transactions": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 /** @description One property, optional "-" prefix for descending */
                 orderBy?: string;
                 page?: number;
