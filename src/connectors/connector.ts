@@ -10,6 +10,7 @@
 import type { DataType } from '../domain/data-types.js';
 import type { Clock } from '../lib/clock.js';
 import type { OAuthLinker } from '../domain/oauth-link.js';
+import type { ConnectorFiles } from './files.js';
 
 /** Platform credentials as stored (sealed) for a connection. Shape is the connector's own business. */
 export type Credentials = Record<string, unknown>;
@@ -105,6 +106,8 @@ export interface Connector {
   keepAlive?(credentials: CredentialsStore, signal: AbortSignal): Promise<void>;
   /** The OAuth side of the Link flow (platforms linked through a browser consent: QuickBooks Online, Xero). */
   readonly oauthLinker?: OAuthLinker;
+  /** Files kept at the platform (attachments, invoice PDFs), read live (./files.ts); absent → none. */
+  readonly files?: ConnectorFiles;
   /** Best-effort token revocation when a connection is deleted. */
   revoke?(credentials: Credentials, signal: AbortSignal): Promise<void>;
 }

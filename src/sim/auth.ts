@@ -104,7 +104,7 @@ export interface TokenStoreSnapshot {
 }
 
 /** Scopes of the Sandbox's stand-in consent: everything it reads. */
-export const SCOPE = 'offline_access accounting.transactions.read accounting.settings.read accounting.contacts.read accounting.reports.read accounting.journals.read';
+export const SCOPE = 'offline_access accounting.transactions.read accounting.settings.read accounting.contacts.read accounting.reports.read accounting.journals.read accounting.attachments.read';
 
 /** The one user of the simulator (Xero's `xero_userid`). */
 export const SIM_USER_ID = '5c9a2b7e-3f1d-4e8a-9b6c-0d2e4f6a8b10';

@@ -209,8 +209,8 @@ export function createBankTransfer(a: CreateArgs): BankTransfer {
 
 // ----- journals -------------------------------------------------------------------------------------------------
 
-/** Collections whose records never post to the ledger (reference data): no journal block. */
-const REFERENCE: ReadonlySet<string> = new Set(['accounts', 'taxRates', 'trackingCategories', 'items', 'contacts']);
+/** Collections whose records never post to the ledger (reference data, purchase orders): no journal block. */
+const REFERENCE: ReadonlySet<string> = new Set(['accounts', 'taxRates', 'trackingCategories', 'items', 'contacts', 'purchaseOrders']);
 
 const SOURCE_TYPE: Record<string, string> = {
   invoices: 'ACCREC',

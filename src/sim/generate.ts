@@ -12,6 +12,7 @@ import {
   type ManualJournal,
   type Organisation,
   type Pay,
+  type PurchaseOrder,
   type RecordTypes,
   type SimAddress,
   type SimPhone,
@@ -21,6 +22,7 @@ import {
 } from './model.js';
 import * as W from './names.js';
 import { bankingCounts, baseBankTransaction, baseBankTransfer } from './banking.js';
+import { billCreditNoteFor, purchaseOrderAt } from './documents.js';
 
 /**
  * Deterministic tenant generation. A tenant is a pure function of (seed, size, anchor day): reference data is small and
@@ -40,6 +42,9 @@ export interface TenantSize {
   suppliers?: number;
   items?: number;
   manualJournals?: number;
+  /** Supplier credit notes (default bills / 20; documents.ts) and purchase orders (default bills / 4). */
+  billCreditNotes?: number;
+  purchaseOrders?: number;
   /** Months of document history before the anchor (default 36). */
   historyMonths?: number;
 }
@@ -52,6 +57,8 @@ export interface ResolvedSize {
   suppliers: number;
   items: number;
   manualJournals: number;
+  billCreditNotes: number;
+  purchaseOrders: number;
   historyMonths: number;
 }
 
@@ -69,6 +76,8 @@ export function resolveSize(size: number | TenantSize): ResolvedSize {
     suppliers: s.suppliers ?? clamp(Math.floor(n / 50), 5, 2000),
     items: s.items ?? clamp(10 + Math.floor(n / 2000), 10, 500),
     manualJournals: s.manualJournals ?? historyMonths * 2 + Math.floor(n / 2000),
+    billCreditNotes: s.billCreditNotes ?? Math.floor((s.bills ?? Math.floor(n * 0.4)) / 20),
+    purchaseOrders: s.purchaseOrders ?? Math.floor((s.bills ?? Math.floor(n * 0.4)) / 4),
     historyMonths,
   };
 }
@@ -88,6 +97,8 @@ export const STREAMS: Record<CollectionName | 'trackingOptions' | 'organisation'
   manualJournals: hashString('manualJournals'),
   bankTransactions: hashString('bankTransactions'),
   bankTransfers: hashString('bankTransfers'),
+  billCreditNotes: hashString('billCreditNotes'),
+  purchaseOrders: hashString('purchaseOrders'),
   organisation: hashString('organisation'),
   activity: hashString('activity'),
 };
@@ -220,6 +231,9 @@ export class Generator {
   readonly paidBills: number;
   readonly creditStride: number;
   readonly creditNotes: number;
+  /** Bill credit note k belongs to bill (k+1)·billCreditStride−1 (documents.ts). */
+  readonly billCreditStride: number;
+  readonly billCreditNotes: number;
   private readonly step: Partial<Record<CollectionName, number>> = {};
 
   constructor(
@@ -270,6 +284,8 @@ export class Generator {
     const n = this.counts.invoices;
     this.creditNotes = Math.min(this.counts.creditNotes, n);
     this.creditStride = this.creditNotes > 0 ? Math.max(1, Math.floor(n / this.creditNotes)) : 0;
+    this.billCreditNotes = Math.min(this.counts.billCreditNotes, this.counts.bills);
+    this.billCreditStride = this.billCreditNotes > 0 ? Math.max(1, Math.floor(this.counts.bills / this.billCreditNotes)) : 0;
     const paidBefore = this.anchorMs - 45 * DAY_MS;
     this.paidInvoices = this.lowerBound('invoices', paidBefore);
     this.paidBills = this.lowerBound('bills', paidBefore);
@@ -304,6 +320,10 @@ export class Generator {
       case 'bankTransactions':
       case 'bankTransfers':
         return bankingCounts(this)[name];
+      case 'billCreditNotes':
+        return this.billCreditNotes;
+      case 'purchaseOrders':
+        return this.counts.purchaseOrders;
     }
   }
 
@@ -320,12 +340,15 @@ export class Generator {
         return this.spread('invoices', i);
       case 'billPayments':
         return this.spread('bills', i);
+      case 'billCreditNotes':
+        return this.spread('bills', (i + 1) * this.billCreditStride - 1);
       default:
         return this.spread(name, i);
     }
   }
 
-  private spread(name: CollectionName, i: number): number {
+  /** @internal documents.ts */
+  spread(name: CollectionName, i: number): number {
     let step = this.step[name];
     if (step === undefined) {
       step = (this.endMs - this.startMs) / (this.baseCount(name) + 1);
@@ -409,6 +432,10 @@ export class Generator {
           return baseBankTransaction(this, i, this.baseUpdated(name, i));
         case 'bankTransfers':
           return baseBankTransfer(this, i, this.baseUpdated(name, i));
+        case 'billCreditNotes':
+          return this.billBundle((i + 1) * this.billCreditStride - 1).creditNote;
+        case 'purchaseOrders':
+          return this.purchaseOrder(i);
       }
     })();
     return r as RecordTypes[K];
@@ -573,7 +600,8 @@ export class Generator {
     return picks;
   }
 
-  private line(rng: Rng, sales: boolean, foreign: boolean): DocLine {
+  /** @internal documents.ts */
+  line(rng: Rng, sales: boolean, foreign: boolean): DocLine {
     let description: string;
     let unitCents: number;
     let accountCode: string;
@@ -769,7 +797,7 @@ export class Generator {
     return { invoice, ...(payment ? { payment } : {}), ...(creditNote ? { creditNote } : {}) };
   }
 
-  billBundle(i: number): { bill: Doc; payment?: Pay } {
+  billBundle(i: number): { bill: Doc; payment?: Pay; creditNote?: Doc } {
     const rng = Rng.of(this.seedHash, STREAMS.bills, i);
     const n = this.counts.bills;
     const u = this.spread('bills', i);
@@ -798,9 +826,12 @@ export class Generator {
       sentToContact: false,
       updatedMs: u,
     };
+    // A supplier credit note on every billCreditStride-th bill, allocated to it (before its payment) when it is open.
+    const creditNote = billCreditNoteFor(this, bill);
     let payment: Pay | undefined;
     if (paid) {
-      const amountCents = rng.chance(0.08) ? Math.max(1, Math.round(bill.totalCents * 0.5)) : bill.totalCents;
+      const due = amountDue(bill);
+      const amountCents = rng.chance(0.08) ? Math.max(1, Math.round(due * 0.5)) : due;
       payment = {
         kind: 'billPayment',
         index: i,
@@ -821,7 +852,7 @@ export class Generator {
         bill.fullyPaidOnMs = payDate;
       }
     }
-    return { bill, ...(payment ? { payment } : {}) };
+    return { bill, ...(payment ? { payment } : {}), ...(creditNote ? { creditNote } : {}) };
   }
 
   manualJournal(i: number): ManualJournal {
@@ -848,6 +879,10 @@ export class Generator {
       ],
       updatedMs: u,
     };
+  }
+
+  purchaseOrder(i: number): PurchaseOrder {
+    return purchaseOrderAt(this, i);
   }
 
   /** Opening balances posted in the first month of history: owner's funds and a loan, both into the main bank. */

@@ -50,8 +50,9 @@ export function postDoc(l: Ledger, d: Doc, sign: 1 | -1): void {
   const total = conv(d.totalCents, d.rate);
   let net = 0;
   // Sales (and credit-note reversals) credit income and debit receivables; bills debit expenses and credit payables.
-  const dir = d.kind === 'bill' ? 1 : -1; // sign of the line postings (sales side credits income)
-  const adj = d.kind === 'creditNote' ? -1 : 1;
+  const purchase = d.kind === 'bill' || d.kind === 'billCreditNote';
+  const dir = purchase ? 1 : -1; // sign of the line postings (sales side credits income)
+  const adj = d.kind === 'creditNote' || d.kind === 'billCreditNote' ? -1 : 1;
   const s = sign * adj * dir;
   for (const line of d.lines) {
     const c = conv(line.lineCents, d.rate);
@@ -59,7 +60,7 @@ export function postDoc(l: Ledger, d: Doc, sign: 1 | -1): void {
     l.post(month, line.accountCode, s * c);
   }
   l.post(month, '820', s * (total - net));
-  l.post(month, d.kind === 'bill' ? '800' : '610', -s * total);
+  l.post(month, purchase ? '800' : '610', -s * total);
 }
 
 export function postPayment(l: Ledger, p: Pay, sign: 1 | -1): void {
@@ -93,6 +94,7 @@ export function postRecord<K extends CollectionName>(l: Ledger, name: K, r: Reco
     case 'invoices':
     case 'bills':
     case 'creditNotes':
+    case 'billCreditNotes':
       return postDoc(l, r as Doc, sign);
     case 'payments':
     case 'billPayments':
@@ -127,6 +129,7 @@ export function baseLedger(gen: Generator): Ledger {
     const b = gen.billBundle(i);
     postDoc(l, b.bill, 1);
     if (b.payment) postPayment(l, b.payment, 1);
+    if (b.creditNote) postDoc(l, b.creditNote, 1);
   }
   for (let i = 0; i < gen.counts.manualJournals; i++) postJournal(l, gen.manualJournal(i), 1);
   for (const name of ['bankTransactions', 'bankTransfers'] as const) for (let i = 0; i < gen.baseCount(name); i++) postRecord(l, name, gen.base(name, i)!, 1);

@@ -49,7 +49,7 @@ export interface DocCreditRef {
   amountCents: number;
 }
 
-export type DocKind = 'invoice' | 'bill' | 'creditNote';
+export type DocKind = 'invoice' | 'bill' | 'creditNote' | 'billCreditNote';
 
 export interface Doc {
   kind: DocKind;
@@ -208,6 +208,30 @@ export interface ManualJournal {
   updatedMs: number;
 }
 
+/** A Xero purchase order (documents.ts): no accounting effect, so it posts nothing to the ledger. */
+export interface PurchaseOrder {
+  index: number;
+  number: string;
+  reference: string;
+  contactIndex: number;
+  dateMs: number;
+  deliveryDateMs: number;
+  /** Xero's statuses: DRAFT, SUBMITTED, AUTHORISED, BILLED, DELETED. */
+  status: 'DRAFT' | 'SUBMITTED' | 'AUTHORISED' | 'BILLED' | 'DELETED';
+  lines: DocLine[];
+  subCents: number;
+  taxCents: number;
+  totalCents: number;
+  discountCents: number;
+  currency: string;
+  deliveryAddress: string;
+  attentionTo: string;
+  telephone: string;
+  deliveryInstructions: string;
+  sentToContact: boolean;
+  updatedMs: number;
+}
+
 export interface Organisation {
   name: string;
   legalName: string;
@@ -243,6 +267,8 @@ export const COLLECTIONS = [
   'manualJournals',
   'bankTransactions',
   'bankTransfers',
+  'billCreditNotes',
+  'purchaseOrders',
 ] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];
 
@@ -260,6 +286,8 @@ export interface RecordTypes {
   manualJournals: ManualJournal;
   bankTransactions: BankTxn;
   bankTransfers: BankTransfer;
+  billCreditNotes: Doc;
+  purchaseOrders: PurchaseOrder;
 }
 
 /** A line's unit price with all four decimals. */
@@ -300,7 +328,7 @@ export interface RenderContext {
   item(index: number): Item | undefined;
   account(code: string): Account | undefined;
   trackingCategory(index: number): TrackingCategory | undefined;
-  doc(kind: 'invoices' | 'bills' | 'creditNotes', index: number): Doc | undefined;
+  doc(kind: 'invoices' | 'bills' | 'creditNotes' | 'billCreditNotes', index: number): Doc | undefined;
 }
 
 export const DAY_MS = 86_400_000;

@@ -13,6 +13,8 @@ import { createQboDialect, type QboDialect, type QboDialectOptions } from './qbo
 import { API_PREFIX, createXeroApi, PROVIDER } from './xero/api.js';
 import { createXeroIdentity } from './xero/identity.js';
 import { REPORT_TITLE_KEYS, reportTitles } from './xero/reports.js';
+import { renderPurchaseOrder } from './xero/documents.js';
+import { attachmentsAdmin } from './attachments.js';
 import { renderAccount, renderContact, renderDoc, renderItem, renderManualJournal, renderPayment, renderTaxRate, renderTrackingCategory } from './xero/render.js';
 
 export type { CreateTenantOptions } from './host.js';
@@ -224,6 +226,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         return;
       }
     }
+    if (action === 'attachments') return send(...attachmentsAdmin(t, method, segs.slice(3), body));
     switch (`${method} ${action}`) {
       case 'POST clock': {
         const ms = num(body.advanceSeconds, 'advanceSeconds', 0) * 1000 + num(body.advanceDays, 'advanceDays', 0) * 86_400_000;
@@ -346,6 +349,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         return renderBankTransaction(t, r as RecordTypes['bankTransactions']);
       case 'bankTransfers':
         return renderBankTransfer(t, r as RecordTypes['bankTransfers']);
+      case 'billCreditNotes':
+        return renderDoc(t, r as Doc);
+      case 'purchaseOrders':
+        return renderPurchaseOrder(t, r as RecordTypes['purchaseOrders']);
     }
   }
 

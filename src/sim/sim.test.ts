@@ -130,7 +130,8 @@ describe('simulator', () => {
     }
     const cns = (await call(sim, access, t.id, `/CreditNotes?page=1&pageSize=1000`)).body.CreditNotes as any[];
     for (const cn of cns) {
-      if (!['AUTHORISED', 'PAID'].includes(cn.Status) || !inMonth(cn.Date)) continue;
+      // /CreditNotes lists both kinds, as Xero does: supplier credit notes (ACCPAYCREDIT) reduce expenses, not income.
+      if (cn.Type !== 'ACCRECCREDIT' || !['AUTHORISED', 'PAID'].includes(cn.Status) || !inMonth(cn.Date)) continue;
       for (const l of cn.LineItems) expected -= Math.round((l.LineAmount * 100) / cn.CurrencyRate);
     }
     // Receive money (cash sales without an invoice) is income too.

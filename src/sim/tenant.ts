@@ -7,6 +7,11 @@ import type { RenderContext } from './model.js';
 import { decodeIndex, deriveUuid, hashString, Rng } from './rng.js';
 import { createBankTransaction, createBankTransfer, JournalLog, type CreateArgs } from './banking.js';
 
+/** Where a document's credit allocations point: invoices ↔ credit notes, bills ↔ bill credit notes. */
+const OTHER_SIDE = { invoice: 'creditNotes', creditNote: 'invoices', bill: 'billCreditNotes', billCreditNote: 'bills' } as const;
+const isDocCollection = (name: CollectionName): name is 'invoices' | 'bills' | 'creditNotes' | 'billCreditNotes' =>
+  name === 'invoices' || name === 'bills' || name === 'creditNotes' || name === 'billCreditNotes';
+
 export class SimError extends Error {
   constructor(
     readonly status: number,
@@ -195,7 +200,7 @@ export class Tenant implements RenderContext {
   trackingCategory(index: number) {
     return this.collections.trackingCategories.get(index);
   }
-  doc(kind: 'invoices' | 'bills' | 'creditNotes', index: number) {
+  doc(kind: 'invoices' | 'bills' | 'creditNotes' | 'billCreditNotes', index: number) {
     return this.collections[kind].get(index);
   }
 
@@ -219,7 +224,7 @@ export class Tenant implements RenderContext {
   ledger(): Ledger {
     this.ledgerBase ??= baseLedger(this.gen);
     const l = this.ledgerBase.clone();
-    for (const name of ['invoices', 'bills', 'creditNotes', 'payments', 'billPayments', 'manualJournals', 'bankTransactions', 'bankTransfers'] as const) {
+    for (const name of ['invoices', 'bills', 'creditNotes', 'payments', 'billPayments', 'manualJournals', 'bankTransactions', 'bankTransfers', 'billCreditNotes'] as const) {
       const col = this.collections[name] as Collection<RecordTypes[typeof name]>;
       const post = (r: unknown, sign: 1 | -1) => postRecord(l, name, r as never, sign);
       for (const [i, r] of col.changes()) {
@@ -265,7 +270,7 @@ export class Tenant implements RenderContext {
   private unlinkDoc(d: Doc): void {
     // Remove credit-note allocations on both sides.
     for (const c of d.credits) {
-      const otherName = d.kind === 'invoice' ? 'creditNotes' : 'invoices';
+      const otherName = OTHER_SIDE[d.kind];
       const other = structuredClone(this.collections[otherName].get(c.index));
       if (!other) continue;
       other.credits = other.credits.filter((x) => x.index !== d.index);
@@ -285,7 +290,7 @@ export class Tenant implements RenderContext {
       this.save(name, index, record);
       return this.log(out, 'void', name, index);
     }
-    if (name !== 'invoices' && name !== 'bills' && name !== 'creditNotes') throw new SimError(400, `${name} cannot be voided`);
+    if (!isDocCollection(name)) throw new SimError(400, `${name} cannot be voided`);
     const { index, record } = this.require(name, id);
     if (record.payments.length > 0) throw new SimError(400, 'a document with payments cannot be voided; delete its payments first');
     this.unlinkDoc(record);
@@ -300,7 +305,8 @@ export class Tenant implements RenderContext {
     switch (name) {
       case 'invoices':
       case 'bills':
-      case 'creditNotes': {
+      case 'creditNotes':
+      case 'billCreditNotes': {
         const d = record as Doc;
         if (d.payments.length > 0) throw new SimError(400, 'a document with payments cannot be deleted; delete its payments first');
         this.unlinkDoc(d);
@@ -321,6 +327,7 @@ export class Tenant implements RenderContext {
       case 'accounts':
       case 'taxRates':
       case 'trackingCategories':
+      case 'purchaseOrders':
         (record as { status: string }).status = 'DELETED';
         break;
       default:
@@ -346,10 +353,10 @@ export class Tenant implements RenderContext {
   hardDelete(name: CollectionName, id: string, out?: ChangeLog[]): ChangeLog {
     const { index, record } = this.require(name, id);
     if (name === 'payments' || name === 'billPayments') this.detachPayment(record as Pay);
-    if ((name === 'invoices' || name === 'bills' || name === 'creditNotes') && (record as Doc).payments.length > 0) {
+    if (isDocCollection(name) && (record as Doc).payments.length > 0) {
       throw new SimError(400, 'a document with payments cannot be deleted; delete its payments first');
     }
-    if (name === 'invoices' || name === 'bills' || name === 'creditNotes') this.unlinkDoc(record as Doc);
+    if (isDocCollection(name)) this.unlinkDoc(record as Doc);
     this.journalLog.change(name, index, this.collections[name].get(index), undefined, this.nowMs());
     this.collections[name].hardDelete(index, this.nowMs());
     return this.log(out, 'hardDelete', name, index);
@@ -380,15 +387,16 @@ export class Tenant implements RenderContext {
     switch (name) {
       case 'invoices':
       case 'bills':
-      case 'creditNotes': {
-        const sales = name !== 'bills';
+      case 'creditNotes':
+      case 'billCreditNotes': {
+        const sales = name === 'invoices' || name === 'creditNotes';
         const { customers, suppliers } = this.gen.counts;
         let contactIndex = sales ? rng.int(0, customers - 1) : customers + rng.int(0, suppliers - 1);
         if (typeof fields.contactId === 'string') contactIndex = this.require('contacts', fields.contactId).index;
         const contact = this.contact(contactIndex) ?? this.gen.contact(contactIndex);
         const foreign = contact.currency !== this.gen.organisation.baseCurrency;
         const index = col.allocate();
-        let body = this.gen.makeLines(rng, sales, foreign, name === 'creditNotes' ? 1 : rng.int(1, 3));
+        let body = this.gen.makeLines(rng, sales, foreign, name === 'creditNotes' || name === 'billCreditNotes' ? 1 : rng.int(1, 3));
         if (fields.unitAmount !== undefined || fields.quantity !== undefined) {
           // The first line at a given unit price (up to 4 decimals, as Xero keeps them) and quantity.
           const first = body.lines[0]!;
@@ -398,9 +406,9 @@ export class Tenant implements RenderContext {
           if (typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 1) throw new SimError(400, 'quantity must be a positive integer');
           body = totals([this.gen.repriceLine(first, price, quantity), ...body.lines.slice(1)]);
         }
-        const prefix = name === 'invoices' ? 'INV' : name === 'creditNotes' ? 'CN' : 'SI';
+        const prefix = { invoices: 'INV', creditNotes: 'CN', bills: 'SI', billCreditNotes: 'SCN' }[name];
         const d: Doc = {
-          kind: name === 'invoices' ? 'invoice' : name === 'bills' ? 'bill' : 'creditNote',
+          kind: ({ invoices: 'invoice', bills: 'bill', creditNotes: 'creditNote', billCreditNotes: 'billCreditNote' } as const)[name],
           index,
           number: `${prefix}-${String(index + 1).padStart(6, '0')}`,
           reference: typeof fields.reference === 'string' ? fields.reference : '',
@@ -416,8 +424,10 @@ export class Tenant implements RenderContext {
           sentToContact: false,
           updatedMs: now,
         };
-        if (name === 'creditNotes' && typeof fields.invoiceId === 'string') {
-          const inv = this.require('invoices', fields.invoiceId);
+        const allocateTo = name === 'creditNotes' ? fields.invoiceId : name === 'billCreditNotes' ? fields.billId : undefined;
+        if (typeof allocateTo === 'string') {
+          const target = name === 'creditNotes' ? 'invoices' : 'bills';
+          const inv = this.require(target, allocateTo);
           const amount = Math.min(d.totalCents, amountDue(inv.record));
           if (inv.record.status !== 'AUTHORISED' || amount <= 0) throw new SimError(400, 'the invoice has nothing left to credit');
           d.contactIndex = inv.record.contactIndex;
@@ -427,7 +437,7 @@ export class Tenant implements RenderContext {
           if (amountDue(d) === 0) (d.status = 'PAID'), (d.fullyPaidOnMs = today);
           inv.record.credits.push({ index, dateMs: today, amountCents: amount });
           if (amountDue(inv.record) === 0) (inv.record.status = 'PAID'), (inv.record.fullyPaidOnMs = today);
-          this.save('invoices', inv.index, inv.record);
+          this.save(target, inv.index, inv.record);
         }
         this.save(name, index, d as never);
         return this.log(out, 'create', name, index);
@@ -525,6 +535,28 @@ export class Tenant implements RenderContext {
         }
         col.allocate();
         this.save(name, index, r as never);
+        return this.log(out, 'create', name, index);
+      }
+      case 'purchaseOrders': {
+        const index = col.allocate();
+        const base = this.gen.purchaseOrder(index % Math.max(1, this.gen.counts.purchaseOrders || 1));
+        let contactIndex = base.contactIndex;
+        if (typeof fields.contactId === 'string') contactIndex = this.require('contacts', fields.contactId).index;
+        const status = ['DRAFT', 'SUBMITTED', 'AUTHORISED', 'BILLED'].includes(fields.status as string) ? (fields.status as 'DRAFT') : 'AUTHORISED';
+        const po = {
+          ...base,
+          ...this.gen.makeLines(rng, false, false, rng.int(1, 3)),
+          index,
+          number: `PO-${String(index + 1).padStart(6, '0')}`,
+          reference: typeof fields.reference === 'string' ? fields.reference : '',
+          contactIndex,
+          dateMs: today,
+          deliveryDateMs: today + 7 * DAY_MS,
+          status,
+          sentToContact: status !== 'DRAFT',
+          updatedMs: now,
+        };
+        this.save(name, index, po as never);
         return this.log(out, 'create', name, index);
       }
       default:

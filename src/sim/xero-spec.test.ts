@@ -54,6 +54,8 @@ describe('wire format checked against xero_accounting.yaml', () => {
     ['/BankTransfers?includeDeleted=true', 'getBankTransfers', 'BankTransfers'],
     ['/Journals?offset=0', 'getJournals', 'Journals'],
     ['/Journals?offset=300&paymentsOnly=true', 'getJournals', 'Journals'],
+    ['/CreditNotes?page=1&where=Type%3D%3D%22ACCPAYCREDIT%22', 'getCreditNotes', 'CreditNotes'],
+    ['/PurchaseOrders?page=1&pageSize=100', 'getPurchaseOrders', 'PurchaseOrders'],
     ['/Reports/BalanceSheet?periods=11&timeframe=MONTH', 'getReportBalanceSheet', 'ReportWithRows'],
     ['/Reports/ProfitAndLoss?periods=11&timeframe=MONTH', 'getReportProfitAndLoss', 'ReportWithRows'],
   ];

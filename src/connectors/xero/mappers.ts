@@ -373,7 +373,7 @@ function salesLine(l: Wire, inclusive: boolean) {
   });
 }
 
-function billLine(l: Wire, inclusive: boolean, n: number) {
+export function billLine(l: Wire, inclusive: boolean, n: number) {
   const common = lineCommon(l, inclusive);
   return compact({
     lineNumber: String(n + 1),
@@ -384,7 +384,7 @@ function billLine(l: Wire, inclusive: boolean, n: number) {
 }
 
 /** Payments embedded in an invoice or bill → PaymentAllocation. */
-function paymentAllocations(d: Wire) {
+export function paymentAllocations(d: Wire) {
   const currency = str(d.CurrencyCode);
   const rate = currencyRate(d);
   const payments = arr(d.Payments).map((p) => {
@@ -408,7 +408,7 @@ function paymentAllocations(d: Wire) {
   return [...payments, ...credits];
 }
 
-const isInclusive = (d: Wire) => d.LineAmountTypes === 'Inclusive';
+export const isInclusive = (d: Wire) => d.LineAmountTypes === 'Inclusive';
 
 function invoiceStatus(d: Wire): string {
   switch (d.Status) {

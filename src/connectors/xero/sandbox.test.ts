@@ -178,7 +178,7 @@ describe('Sandbox connector over a real socket', () => {
     }
     // Credit-note allocations are payments too: one per allocation (id = AllocationID), amount 0, linking the invoice
     // (−amount) and the credit note (+amount).
-    const creditNotes = await raw(L.sim, L.info.tenantId!, '/CreditNotes', 'CreditNotes');
+    const creditNotes = await raw(L.sim, L.info.tenantId!, `/CreditNotes?where=${encodeURIComponent('Type=="ACCRECCREDIT"')}`, 'CreditNotes');
     const allocations = creditNotes.filter((c) => c.Status !== 'DELETED' && c.Status !== 'VOIDED').flatMap((c) => c.Allocations.map((a: any) => ({ cn: c, a })));
     expect(allocations.length).toBeGreaterThan(0);
     const payments = new Map(results.get('payments')!.map((r) => [r.id, r]));
@@ -277,7 +277,8 @@ describe('Sandbox connector over a real socket', () => {
 
   it('maps credit notes and journal entries', async () => {
     const t = L.info.tenantId!;
-    const cns = await raw(L.sim, t, '/CreditNotes', 'CreditNotes');
+    // Customer credit notes only: /CreditNotes also lists supplier ones (ACCPAYCREDIT, billCreditNotes: documents.test.ts).
+    const cns = await raw(L.sim, t, `/CreditNotes?where=${encodeURIComponent('Type=="ACCRECCREDIT"')}`, 'CreditNotes');
     const invoices = new Set(results.get('invoices')!.map((r) => r.id));
     for (const w of cns) {
       const d = results.get('creditNotes')!.find((r) => r.id === w.CreditNoteID)!.data as any;

@@ -24,6 +24,8 @@ import { abortableSleep, ApiClient, TenantLimiter, TokenClient, type CallContext
 import * as M from './mappers.js';
 import { BANKING_LISTS, pullJournals } from './mappers-banking.js';
 import { accountKinds, balanceSheetPeriod, cashFlowPeriod, checkColumns, firstReport, monthFirst, monthIndex, monthKey, monthLast, profitAndLossPeriod } from './reports.js';
+import { mapBillCreditNote, mapPurchaseOrder } from './mappers-documents.js';
+import { XeroFiles } from './files.js';
 import { arr, num, obj, parseXeroDate, str, type Wire } from './wire.js';
 
 function intHeader(res: Response, name: string): number | undefined {
@@ -142,6 +144,9 @@ const LISTS: Partial<Record<DataType, ListKind>> = {
   },
   journalEntries: { path: '/ManualJournals', key: 'ManualJournals', paged: true, ims: true, document: true, map: M.mapJournalEntry },
   ...BANKING_LISTS,
+  // Supplier credit notes and purchase orders (mappers-documents.ts). Xero's PurchaseOrders take no `where`.
+  billCreditNotes: { path: '/CreditNotes', key: 'CreditNotes', where: 'Type=="ACCPAYCREDIT"', paged: true, ims: true, document: true, query: { unitdp: '4' }, map: (w) => mapBillCreditNote(w) },
+  purchaseOrders: { path: '/PurchaseOrders', key: 'PurchaseOrders', paged: true, ims: true, document: true, map: (w) => mapPurchaseOrder(w) },
 };
 
 const SUPPORTED: readonly DataType[] = [...(Object.keys(LISTS) as DataType[]), 'company', 'balanceSheet', 'profitAndLoss', 'journals'];
@@ -155,6 +160,8 @@ export class XeroConnector implements Connector {
   readonly maxConcurrentPullsPerConnection: number;
   /** The OAuth side of the Link flow (./link.ts), set where the operator's app is configured; the Sandbox has none. */
   oauthLinker?: OAuthLinker;
+  /** Attachments and invoice PDFs, read live (files.ts). */
+  readonly files: XeroFiles;
   protected readonly client: ApiClient;
   protected readonly tokens: TokenClient;
   protected readonly clock: Clock;
@@ -199,6 +206,7 @@ export class XeroConnector implements Connector {
       this.tokens,
       new TenantLimiter(opts.maxConcurrentCallsPerTenant ?? 1),
     );
+    this.files = new XeroFiles(`${this.apiRoot}/api.xro/2.0`, this.tokens, opts.requestTimeoutMs ?? 30_000);
   }
 
   supports(dataType: DataType): boolean {
@@ -297,7 +305,12 @@ export class XeroConnector implements Connector {
   }
 
   async *pull(req: PullRequest): AsyncGenerator<SourceRecord[], PullOutcome, void> {
-    if (!this.supports(req.dataType)) throw new NotSupportedError(`${this.key === 'gbol' ? 'Xero' : 'the Sandbox'} does not provide ${req.dataType}`);
+    if (!this.supports(req.dataType)) {
+      const platform = this.key === 'gbol' ? 'Xero' : 'the Sandbox';
+      // Xero has quotes (estimates a customer may accept) but no sales orders, and Codat reads none from it.
+      if (req.dataType === 'salesOrders') throw new NotSupportedError(`${platform} has no sales orders (Xero's Quotes are estimates, not orders)`);
+      throw new NotSupportedError(`${platform} does not provide ${req.dataType}`);
+    }
     const tenantId = req.connectionInfo.tenantId ?? ((await req.credentials.read()) as XeroCredentials).tenantId;
     if (!tenantId) throw new AuthRevokedError('the connection has no tenant id');
     const ctx = this.context(tenantId, req.credentials, req.clock, req.signal, (d) => req.reportPause(d));

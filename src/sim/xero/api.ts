@@ -14,6 +14,7 @@ import type { Tenant } from '../tenant.js';
 import { msDate, renderAccount, renderContact, renderDoc, renderItem, renderManualJournal, renderOrganisation, renderPayment, renderTaxRate, renderTrackingCategory } from './render.js';
 import { BANKING_RESOURCES, handleBanking } from './banking.js';
 import { balanceSheetReport, cashFlowReport, profitAndLossReport, reportPeriods, reportTitles, type ReportContext } from './reports.js';
+import { handleDocuments, isRawReply } from './documents.js';
 
 export const API_PREFIX = '/api.xro/2.0';
 export const PROVIDER = 'Syncline Sandbox';
@@ -177,6 +178,9 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
       }
       throw new HttpError(404, `The resource you're looking for cannot be found`);
     };
+    // Purchase orders, attachments and invoice PDFs (./documents.ts).
+    const doc = handleDocuments(t, segs, url, req, { envelope, since, page, pageSize });
+    if (doc) return doc;
     const finish = (leftover: Clause[]) => {
       if (leftover.length) throw new HttpError(400, `unsupported where field: ${leftover.map((c) => c.field).join(', ')}`);
     };
@@ -240,12 +244,12 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
       case 'creditnotes': {
         const credit = resource === 'creditnotes';
         const key = credit ? 'CreditNotes' : 'Invoices';
-        if (id) return one(credit ? ['creditNotes'] : ['invoices', 'bills'], key, (d) => renderDoc(t, d as Doc, unitdp));
+        if (id) return one(credit ? ['creditNotes', 'billCreditNotes'] : ['invoices', 'bills'], key, (d) => renderDoc(t, d as Doc, unitdp));
         const type = takeClause(clauses, 'Type');
         const status = statusFilter<Doc>(clauses);
         finish(clauses);
-        let names: ('invoices' | 'bills' | 'creditNotes')[];
-        if (credit) names = !type || type.value === 'ACCRECCREDIT' ? ['creditNotes'] : [];
+        let names: ('invoices' | 'bills' | 'creditNotes' | 'billCreditNotes')[];
+        if (credit) names = !type ? ['creditNotes', 'billCreditNotes'] : type.value === 'ACCRECCREDIT' ? ['creditNotes'] : type.value === 'ACCPAYCREDIT' ? ['billCreditNotes'] : [];
         else names = !type ? ['invoices', 'bills'] : type.value === 'ACCREC' ? ['invoices'] : type.value === 'ACCPAY' ? ['bills'] : [];
         const { items, total } = listPaged(t, names.map((name) => ({ name, ...(status ? { filter: status } : {}) })), since, (page - 1) * pageSize, pageSize);
         return ok(envelope(t, key, items.map((d) => renderDoc(t, d, unitdp)), { page, pageSize, total }));
@@ -370,6 +374,7 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
     count(reply.status);
     const headers = { ...rateHeaders(tenant, nowReal), ...(reply.headers ?? {}) };
     if (res.destroyed) return;
+    if (isRawReply(reply)) return reply.write(res, headers);
     if (fault?.kind === 'truncate') {
       const text = JSON.stringify(reply.body);
       res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...headers });

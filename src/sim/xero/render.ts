@@ -176,6 +176,11 @@ export function trackingRefs(ctx: RenderContext, picks: TrackingPick[]) {
   });
 }
 
+/** A document line (invoices, bills, credit notes, purchase orders). */
+export function renderLineItem(ctx: RenderContext, l: DocLine, docId: string, n: number, unitdp: 2 | 4 = 2) {
+  return renderLine(ctx, l, docId, n, unitdp);
+}
+
 /**
  * `unitdp`: decimals of UnitAmount — Xero rounds unit prices to 2 unless the call asks for 4 (`unitdp=4`), while
  * line amounts are the same either way.
@@ -202,7 +207,7 @@ export function renderLine(ctx: RenderContext, l: DocLine, docId: string, n: num
 const DOC_TYPE = { invoice: 'ACCREC', bill: 'ACCPAY' } as const;
 
 export function renderDoc(ctx: RenderContext, d: Doc, unitdp: 2 | 4 = 2) {
-  if (d.kind === 'creditNote') return renderCreditNote(ctx, d, unitdp);
+  if (d.kind === 'creditNote' || d.kind === 'billCreditNote') return renderCreditNote(ctx, d, unitdp);
   const name = d.kind === 'invoice' ? 'invoices' : 'bills';
   const id = ctx.gen.id(name, d.index);
   const paymentsName = d.kind === 'invoice' ? 'payments' : 'billPayments';
@@ -242,17 +247,18 @@ export function renderDoc(ctx: RenderContext, d: Doc, unitdp: 2 | 4 = 2) {
       HasAccount: false,
       HasValidationErrors: false,
     })),
-    ...(d.kind === 'invoice'
+    ...(d.kind === 'invoice' || d.kind === 'bill'
       ? {
           CreditNotes: d.credits.map((c) => {
-            const cn = ctx.doc('creditNotes', c.index);
+            const cnName = d.kind === 'invoice' ? 'creditNotes' : 'billCreditNotes';
+            const cn = ctx.doc(cnName, c.index);
             return {
-              CreditNoteID: ctx.gen.id('creditNotes', c.index),
+              CreditNoteID: ctx.gen.id(cnName, c.index),
               CreditNoteNumber: cn?.number ?? '',
               Date: msDate(c.dateMs),
               AppliedAmount: money(c.amountCents),
               Total: money(cn?.totalCents ?? c.amountCents),
-              ID: ctx.gen.id('creditNotes', c.index),
+              ID: ctx.gen.id(cnName, c.index),
             };
           }),
         }
@@ -263,9 +269,12 @@ export function renderDoc(ctx: RenderContext, d: Doc, unitdp: 2 | 4 = 2) {
 }
 
 function renderCreditNote(ctx: RenderContext, d: Doc, unitdp: 2 | 4) {
-  const id = ctx.gen.id('creditNotes', d.index);
+  // Customer credit notes (ACCRECCREDIT) allocate to invoices; supplier credit notes (ACCPAYCREDIT) to bills.
+  const supplier = d.kind === 'billCreditNote';
+  const id = ctx.gen.id(supplier ? 'billCreditNotes' : 'creditNotes', d.index);
+  const docName = supplier ? 'bills' : 'invoices';
   return {
-    Type: 'ACCRECCREDIT',
+    Type: supplier ? 'ACCPAYCREDIT' : 'ACCRECCREDIT',
     CreditNoteID: id,
     CreditNoteNumber: d.number,
     Reference: d.reference,
@@ -286,10 +295,10 @@ function renderCreditNote(ctx: RenderContext, d: Doc, unitdp: 2 | 4) {
     HasAttachments: false,
     HasErrors: false,
     Allocations: d.credits.map((c) => {
-      const inv = ctx.doc('invoices', c.index);
+      const inv = ctx.doc(docName, c.index);
       return {
         AllocationID: `${id.slice(0, 24)}${(0xb00000000000 + c.index).toString(16).slice(-12)}`,
-        Invoice: { InvoiceID: ctx.gen.id('invoices', c.index), InvoiceNumber: inv?.number ?? '' },
+        Invoice: { InvoiceID: ctx.gen.id(docName, c.index), InvoiceNumber: inv?.number ?? '' },
         Amount: money(c.amountCents),
         Date: msDate(c.dateMs),
       };

@@ -71,6 +71,8 @@ export function scopesFor(path: string): string[] {
     const r = REPORTS[segs[1] ?? ''];
     return r ? [`accounting.reports.${r}.read`, 'accounting.reports.read'] : ['accounting.reports.read'];
   }
+  // Files attached to any record need the attachments scope (xero_accounting.yaml: accounting.attachments[.read]).
+  if ((segs[2] ?? '') === 'attachments') return readOf('accounting.attachments');
   return BY_RESOURCE[first] ?? [];
 }
 
