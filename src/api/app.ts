@@ -23,6 +23,7 @@ import { unsupportedRoutes } from './routes/unsupported.js';
 import { refreshRoutes } from './routes/refresh.js';
 import { syncSettingsRoutes } from './routes/sync-settings.js';
 import { dataRoutes } from './routes/data.js';
+import { documentsRoutes } from './routes/documents.js';
 import { historyRoutes } from './routes/history.js';
 import { webhooksRoutes } from './routes/webhooks.js';
 import { OperationsSummary, operationsRoutes } from './routes/operations.js';
@@ -179,6 +180,7 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
     await syncSettingsRoutes(scope, ctx);
     await historyRoutes(scope, ctx);
     await dataRoutes(scope, ctx);
+    await documentsRoutes(scope, ctx);
     await webhooksRoutes(scope, ctx);
     await operationsRoutes(scope, ctx);
     await uiRoutes(scope, ctx);

@@ -6,6 +6,7 @@ import type { IntegrationRegistry } from '../connectors/integrations.js';
 import type { Store } from '../store/db.js';
 import type { MetricsSource } from './metrics.js';
 import type { OAuthLinker } from '../domain/oauth-link.js';
+import type { LiveFiles } from '../domain/platform-files.js';
 import { ApiKeysRepository } from '../store/api-keys.repository.js';
 import { CompaniesRepository } from '../store/companies.repository.js';
 import { ConnectionsRepository } from '../store/connections.repository.js';
@@ -59,6 +60,8 @@ export interface ApiContext {
   readonly revokeConnection?: (conn: { integration_key: string; credentials: string | null }) => Promise<void>;
   /** The OAuth side of the Link flow for an integration (Xero); undefined → that integration cannot be linked by a browser. */
   readonly oauthLinker?: (integrationKey: string) => OAuthLinker | undefined;
+  /** Live reads of a connection's files at its platform (attachments, invoice PDFs); undefined → none served. */
+  readonly liveFiles?: (conn: { id: string; integration_key: string; connection_info: string | null }) => LiveFiles | undefined;
   readonly authorizeConnection?: (conn: { id: string; integrationKey: string; companyName: string }) => Promise<
     { credentials: Record<string, unknown>; connectionInfo: Record<string, string> } | undefined
   >;

@@ -16,6 +16,7 @@ import { createHistoryPruner, DEFAULT_HISTORY_PRUNER_OPTIONS } from '../schedule
 import { createScheduler, DEFAULT_SCHEDULER_OPTIONS, type SchedulerOptions } from '../scheduler/scheduler.js';
 import { createKeepAlive, DEFAULT_KEEP_ALIVE_OPTIONS, type KeepAliveOptions } from '../scheduler/keep-alive.js';
 import { keepAliveRunner } from '../sync/keep-alive.js';
+import { liveFiles } from '../sync/live-files.js';
 import { KeyedMutex } from '../lib/mutex.js';
 import { SandboxConnector } from '../connectors/xero/index.js';
 import { QboConnector } from '../connectors/qbo/index.js';
@@ -180,6 +181,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
           log.warn({ err: (err as Error).message, integration: conn.integration_key }, 'token revocation failed (best effort)');
         }
       },
+      // Attachments and invoice PDFs are read live through the connection's connector (src/sync/live-files.ts).
+      liveFiles: liveFiles({ store, connectors, secretBox, clock }),
       authorizeConnection: async (conn) => {
         const connector = connectors.get(conn.integrationKey);
         if (!connector?.authorize) return undefined;

@@ -157,7 +157,8 @@ export class PullValidator {
   private paymentLinks(id: string, d: Doc) {
     arr(d.lines).forEach((line, i) =>
       arr(line.links).forEach((link, j) => {
-        const target = LINK_TARGET[String(link.type)];
+        // A bill payment's CreditNote link is a supplier credit note (Codat's BillPayment link types).
+        const target = link.type === 'CreditNote' && this.dataType === 'billPayments' ? 'billCreditNotes' : LINK_TARGET[String(link.type)];
         if (target && typeof link.id === 'string') this.ref(target, link.id, id, `lines[${i}].links[${j}].id`);
       }),
     );

@@ -9,6 +9,7 @@ import { schedulerTick, DEFAULT_SCHEDULER_OPTIONS } from '../../src/scheduler/sc
 import { keepAliveTick, DEFAULT_KEEP_ALIVE_OPTIONS, type KeepAliveOptions } from '../../src/scheduler/keep-alive.js';
 import { keepAliveRunner } from '../../src/sync/keep-alive.js';
 import { KeyedMutex } from '../../src/lib/mutex.js';
+import { liveFiles } from '../../src/sync/live-files.js';
 
 export interface Engine<C extends Connector = TestConnector> {
   connector: C;
@@ -27,7 +28,7 @@ export function startEngine<C extends Connector = TestConnector>(t: TestApp, opt
   const conn = (connector ?? new TestConnector()) as C;
   const connectors = new ConnectorRegistry().register(conn);
   const wakeup = new Wakeup(t.ctx.log);
-  const ctx = t.ctx as { onQueued?: () => void; authorizeConnection?: unknown; revokeConnection?: unknown };
+  const ctx = t.ctx as { onQueued?: () => void; authorizeConnection?: unknown; revokeConnection?: unknown; liveFiles?: unknown };
   ctx.onQueued = () => wakeup.notify();
   // The link flow asks the connector for credentials (the Sandbox creates its tenant there).
   ctx.authorizeConnection = conn.authorize
@@ -38,6 +39,8 @@ export function startEngine<C extends Connector = TestConnector>(t: TestApp, opt
         if (c.credentials) await conn.revoke!(t.ctx.secretBox.openJson(c.credentials), AbortSignal.timeout(10_000)).catch(() => {});
       }
     : undefined;
+  // Attachments and invoice PDFs, read live through the connector (as src/cli/server.ts wires them).
+  ctx.liveFiles = liveFiles({ store: t.store, connectors, secretBox: t.ctx.secretBox, clock: t.clock });
   const pool = new WorkerPool(
     { store: t.store, connectors, clock: t.clock, log: t.ctx.log, secretBox: t.ctx.secretBox, wakeup },
     { ...DEFAULT_WORKER_OPTIONS, pollMs: 50, heartbeatMs: 60_000, ...opts },
