@@ -162,6 +162,7 @@ describe('parseConfig', () => {
         'accounting.payments.read',
         'accounting.banktransactions.read',
         'accounting.manualjournals.read',
+        'accounting.attachments.read',
         'accounting.reports.balancesheet.read',
         'accounting.reports.profitandloss.read',
       ],

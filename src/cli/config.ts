@@ -84,6 +84,8 @@ export const DEFAULT_XERO_SCOPES: readonly string[] = [
   'accounting.payments.read',
   'accounting.banktransactions.read',
   'accounting.manualjournals.read',
+  // Attachments of invoices, bills, contacts and bank transactions, read live (docs/accounting-model.md).
+  'accounting.attachments.read',
   'accounting.reports.balancesheet.read',
   'accounting.reports.profitandloss.read',
 ];
