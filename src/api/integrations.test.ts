@@ -92,12 +92,12 @@ describe.each(DIALECTS)('integrations API [%s]', (dialect) => {
     expect(SOURCE_TYPES).toContain(i.sourceType);
   });
 
-  it('Xero lists no cashFlowStatement and no paymentMethods (Xero has neither), and the registry agrees with the Xero connector', async () => {
+  it('Xero lists no cashFlowStatement, paymentMethods or salesOrders (Xero has none), and the registry agrees with the Xero connector', async () => {
     const i = (await t.call('GET', '/integrations/gbol')).json();
-    expect(i.datatypeFeatures.map((f: any) => f.dataType).sort()).toEqual(ACCOUNTING_READ_TYPES.filter((x) => x !== 'cashFlowStatement' && x !== 'paymentMethods').sort());
+    expect(i.datatypeFeatures.map((f: any) => f.dataType).sort()).toEqual(ACCOUNTING_READ_TYPES.filter((x) => x !== 'cashFlowStatement' && x !== 'paymentMethods' && x !== 'salesOrders').sort());
     const connector = new XeroConnector({ apiUrl: 'https://api.xero.com', tokenUrl: 'https://identity.xero.com/connect/token', clientId: 'x' });
     const def = t.ctx.registry.get('gbol')!;
-    const checked = [...V1_READ_TYPES, 'directCosts', 'directIncomes', 'transfers', 'bankTransactions', 'accountTransactions', 'journals', 'paymentMethods'] as const;
+    const checked = [...V1_READ_TYPES, 'directCosts', 'directIncomes', 'transfers', 'bankTransactions', 'accountTransactions', 'journals', 'paymentMethods', 'billCreditNotes', 'purchaseOrders', 'salesOrders'] as const;
     for (const dataType of checked) expect(t.ctx.registry.supports(def, dataType), dataType).toBe(connector.supports(dataType));
   });
 

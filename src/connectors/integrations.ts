@@ -36,7 +36,8 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     isBeta: false,
     // Xero's Accounting API has no cash-flow report (source-platforms.md §1.3, §1.4) and no payment methods (its
     // payments carry none): queuing either ends NotSupported.
-    dataTypes: ACCOUNTING_READ_TYPES.filter((t) => t !== 'cashFlowStatement' && t !== 'paymentMethods'),
+    // Xero has no cash-flow report, no payment methods and no sales orders (its quotes are estimates).
+    dataTypes: ACCOUNTING_READ_TYPES.filter((t) => t !== 'cashFlowStatement' && t !== 'paymentMethods' && t !== 'salesOrders'),
     requiredCredentials: ['refreshToken', 'tenantId'],
     optionalCredentials: ['accessToken', 'accessTokenExpiresAt'],
     refreshTokenIdleDays: 60,
