@@ -115,7 +115,7 @@ describe('simulator banking and journals', () => {
     const numbers = journals.map((j) => j.JournalNumber);
     expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
     expect(new Set(numbers).size).toBe(numbers.length);
-    expect(new Set(journals.map((j) => j.SourceType))).toEqual(new Set([undefined, 'ACCREC', 'ACCPAY', 'ACCRECCREDIT', 'ACCRECPAYMENT', 'ACCPAYPAYMENT', 'MANJOURNAL', 'CASHREC', 'CASHPAID', 'TRANSFER']));
+    expect(new Set(journals.map((j) => j.SourceType))).toEqual(new Set([undefined, 'ACCREC', 'ACCPAY', 'ACCRECCREDIT', 'ACCPAYCREDIT', 'ACCRECPAYMENT', 'ACCPAYPAYMENT', 'MANJOURNAL', 'CASHREC', 'CASHPAID', 'TRANSFER']));
     expectJournalsEqualLedger(journals);
     // A journal names its source document, which exists.
     const spend = journals.find((j) => j.SourceType === 'CASHPAID');
