@@ -152,7 +152,8 @@ describe.each(DIALECTS)('Sandbox platform end to end [%s]', (dialect) => {
       headers: { authorization: `Bearer ${token}`, 'xero-tenant-id': tenantId, accept: 'application/json' },
     }).then((r) => r.json())) as any;
     const rows = xero.Reports[0].Rows.flatMap((s: any) => s.Rows ?? []);
-    const net = rows.find((r: any) => r.Cells?.[0]?.Value === 'Net Profit').Cells.slice(1).reduce((a: number, c: any) => a + Number(c.Value), 0);
+    // The wording is the tenant's edition's (US: Net Income).
+    const net = rows.find((r: any) => ['Net Profit', 'Net Income'].includes(r.Cells?.[0]?.Value)).Cells.slice(1).reduce((a: number, c: any) => a + Number(c.Value), 0);
     expect(pl.reports[1].netProfit).toBeCloseTo(net, 2);
     const bs = (await get('/data/financials/balanceSheet?periodLength=1&periodsToCompare=30')).json();
     expect(bs.reports.length).toBe(24);
