@@ -211,6 +211,12 @@ export function createBankTransfer(a: CreateArgs): BankTransfer {
 
 /** Collections whose records never post to the ledger (reference data, purchase orders): no journal block. */
 const REFERENCE: ReadonlySet<string> = new Set(['accounts', 'taxRates', 'trackingCategories', 'items', 'contacts', 'purchaseOrders']);
+/**
+ * Collections whose base records post to the ledger, in journal-number order. Listed, not inferred: a collection that
+ * never posts (orders, quotes) must not be scanned on every /Journals call,
+ * and one that posts but is missing here makes banking.test.ts's journals-equal-ledger check fail loudly.
+ */
+const POSTING_BLOCKS: readonly string[] = ['invoices', 'creditNotes', 'payments', 'bills', 'billPayments', 'manualJournals', 'bankTransactions', 'bankTransfers', 'billCreditNotes'];
 
 const SOURCE_TYPE: Record<string, string> = {
   invoices: 'ACCREC',
@@ -297,8 +303,8 @@ export interface JournalSource {
 function blocks(src: JournalSource): { name: CollectionName; first: number; count: number }[] {
   const out: { name: CollectionName; first: number; count: number }[] = [];
   let next = 2;
-  for (const name of src.collections) {
-    if (REFERENCE.has(name)) continue;
+  for (const name of POSTING_BLOCKS as CollectionName[]) {
+    if (!src.collections.includes(name)) continue;
     const count = src.gen.baseCount(name);
     out.push({ name, first: next, count });
     next += count;
