@@ -7,6 +7,7 @@ import type { Benchmark, BenchContext, BenchRow } from './support/harness.js';
 import { linkSandbox, queueTypes, secretBox, startWorker, waitTerminal, type Linked } from './support/sandbox.js';
 import { newId } from '../src/lib/ids.js';
 import { QboConnector } from '../src/connectors/qbo/index.js';
+import { XeroConnector } from '../src/connectors/xero/index.js';
 import type { Realm } from '../src/sim/qbo/dialect.js';
 import { runQuery } from '../src/sim/qbo/dialect.js';
 import { parseQuery } from '../src/sim/qbo/query.js';
@@ -294,7 +295,7 @@ export const politeness: Benchmark = {
   name: 'politeness',
   description: 'calls the platform sees from a pull against the minimum (pages + token refreshes), and 429s received, under the platform\'s rate limits',
   async run(ctx) {
-    return [...(await bigTenant(ctx)), ...(await fiftyAtOnce(ctx)), ...(await qboFifty(ctx))];
+    return [...(await bigTenant(ctx)), ...(await fiftyAtOnce(ctx)), ...(await qboFifty(ctx)), ...(await xeroFifty(ctx))];
   },
 };
 
@@ -303,4 +304,145 @@ export const politenessQbo: Benchmark = {
   name: 'politeness-qbo',
   description: 'QuickBooks Online: calls per pull against the minimum and 429s for 50 realms at Intuit\'s limits',
   run: qboFifty,
+};
+
+const XERO_CLIENT = { clientId: 'bench-xero-app', clientSecret: 'bench-xero-secret' };
+
+/** A company with a Linked Xero (gbol) connection to a tenant, its tokens granted to the app as a completed consent leaves them. */
+async function linkXero(db: BenchDb, sim: Simulator, tenantId: string, name: string): Promise<Linked> {
+  const now = new Date();
+  const g = sim.tokens.grantFor(tenantId, XERO_CLIENT.clientId);
+  const credentials = {
+    accessToken: g.access_token,
+    accessTokenExpiresAt: new Date(now.getTime() + g.expires_in * 1000).toISOString(),
+    refreshToken: g.refresh_token,
+    refreshTokenExpiresAt: new Date(now.getTime() + g.refresh_token_expires_in * 1000).toISOString(),
+    tenantId,
+  };
+  const companyId = newId();
+  const connectionId = newId();
+  const at = now.toISOString();
+  await db.store.db.insertInto('companies').values({ id: companyId, name, description: null, tags: '{}', created_at: at }).execute();
+  await db.store.db
+    .insertInto('connections')
+    .values({
+      id: connectionId,
+      company_id: companyId,
+      integration_key: 'gbol',
+      status: 'Linked',
+      credentials: secretBox.sealJson(credentials),
+      connection_info: JSON.stringify({ tenantId, tenantName: name, baseCurrency: sim.tenant(tenantId)!.gen.organisation.baseCurrency }),
+      errors: null,
+      created_at: at,
+      updated_at: at,
+      last_sync: null,
+      linked_at: at,
+    })
+    .execute();
+  return { companyId, connectionId, tenantId };
+}
+
+/**
+ * The fewest calls a first (full) Xero pull of every v1 type Xero has can make, from the tenant's own record counts:
+ * one call per listing page of 1,000 (and the short last page), /Organisation, the reference listings, /Accounts
+ * for items and for each statement, and 24 months of each statement at 12 months a call.
+ */
+function xeroMinimum(sim: Simulator, tenantId: string): number {
+  const t = sim.tenant(tenantId)!;
+  const count = <K extends keyof typeof t.collections>(name: K, ok: (r: any) => boolean = () => true) =>
+    t.collections[name].list({ offset: 0, limit: Number.MAX_SAFE_INTEGER, filter: ok as never }).total;
+  const pages = (n: number) => Math.floor(n / 1000) + 1;
+  const lists =
+    pages(count('contacts', (c) => c.isCustomer)) +
+    pages(count('contacts', (c) => c.isSupplier)) +
+    pages(count('invoices')) +
+    pages(count('bills')) +
+    pages(count('creditNotes')) +
+    pages(count('payments')) +
+    pages(count('creditNotes')) + // payments: credit-note allocations
+    pages(count('billPayments')) +
+    1 + // billPayments: supplier credit notes (the simulator has none: one empty page)
+    pages(count('manualJournals'));
+  // company, chartOfAccounts, bankAccounts, taxRates, trackingCategories, items (+ /Accounts), two statements × (/Accounts + 2 reports).
+  return 1 + 1 + 1 + 1 + 1 + 2 + lists + 2 * 3;
+}
+
+/**
+ * (4) Xero: 50 connections of the real Xero connector (`gbol`, an OAuth app with a client secret) pulled at once by one
+ * worker process under Xero's limits — 60 calls a minute, 5 at once and 5,000 a day per tenant — and an app-wide
+ * minute limit scaled down from Xero's 10,000 to 600 so that it binds (50 × ~25 calls do not reach 10,000). Calls per
+ * connection against each tenant's minimum, and the 429s (minute, app-minute, concurrent, day) received.
+ */
+async function xeroFifty(ctx: BenchContext): Promise<BenchRow[]> {
+  const count = ctx.size === 'smoke' ? 3 : 50;
+  const size = { invoices: ctx.size === 'smoke' ? 300 : 1_000 };
+  const appPerMinute = ctx.size === 'smoke' ? 40 : 600;
+  const sim = await startSimulator({ host: '127.0.0.1', port: 0, oauthClients: [XERO_CLIENT], rateLimit: { perMinute: 60, concurrent: 5, perDay: 5000, appPerMinute } });
+  const db = await benchDatabase(ctx, 'postgres', 60);
+  const connector = new XeroConnector({ apiUrl: sim.url, tokenUrl: `${sim.url}/connect/token`, ...XERO_CLIENT });
+  const types = ([...V1_READ_TYPES] as DataType[]).filter((t) => connector.supports(t));
+  try {
+    const links: Linked[] = [];
+    for (let i = 0; i < count; i++) {
+      const t = sim.createTenant({ seed: `bench-xero-${i}`, size, name: `Xero Polite ${i}` });
+      links.push(await linkXero(db, sim, t.id, `Xero Polite ${i}`));
+      t.counters = newCounters();
+    }
+    const minima = links.map((l) => xeroMinimum(sim, l.tenantId));
+    ctx.log(`politeness: ${count} Xero connections × ${types.length} types at once under 60 calls/minute per tenant and ${appPerMinute} per minute app-wide`);
+    const metricsPort = await freePort();
+    const worker = startWorker(db.location, {
+      SYNCLINE_XERO_CLIENT_ID: XERO_CLIENT.clientId,
+      SYNCLINE_XERO_CLIENT_SECRET: XERO_CLIENT.clientSecret,
+      SYNCLINE_XERO_AUTHORIZE_URL: `${sim.url}/identity/connect/authorize`,
+      SYNCLINE_XERO_TOKEN_URL: `${sim.url}/connect/token`,
+      SYNCLINE_XERO_API_URL: sim.url,
+      SYNCLINE_SANDBOX_URL: sim.url,
+      SYNCLINE_WORKER_CONCURRENCY: String(count),
+      LOG_LEVEL: 'info',
+      SYNCLINE_METRICS_PORT: String(metricsPort),
+    });
+    let seconds: number;
+    let metrics: string;
+    try {
+      await waitStarted(worker.output);
+      const started = Date.now();
+      const ids: string[] = [];
+      for (const l of links) ids.push(...(await queueTypes(db.store, l, types)).created.map((d) => d.id));
+      const rows = await waitTerminal(db.store, ids, 30 * 60_000);
+      const bad = rows.filter((r) => r.status !== 'Complete');
+      if (bad.length) throw new Error(`${bad.length} Xero pulls did not complete: ${bad.map((r) => `${r.data_type} ${r.status} ${r.error_message ?? ''}`).join('; ').slice(0, 500)}`);
+      seconds = (Date.now() - started) / 1000;
+      metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    } finally {
+      await worker.stop();
+    }
+    const seen = links.map((l) => platformCalls(sim, l.tenantId));
+    const limited = links.map((l) => sim.tenant(l.tenantId)!.counters.rateLimited);
+    const sum = (f: (x: (typeof limited)[number]) => number) => limited.reduce((s, x) => s + f(x), 0);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const over = seen.map((s, i) => s.calls - minima[i]!);
+    const peak = Math.max(...links.map((l) => sim.tenant(l.tenantId)!.counters.maxConcurrent));
+    const note = `${count} connections, ${seconds.toFixed(0)} s; at most ${peak} call(s) in flight per tenant`;
+    return [
+      { metric: `Xero: ${count} connections' first pull of every type at once: calls per connection, mean`, value: mean(seen.map((s) => s.calls)), unit: 'calls', baseline: { label: 'minimum (pages + /Organisation + reference lists + /Accounts ×3 + 4 report calls)', value: mean(minima) }, note },
+      { metric: 'Xero: calls above each connection\'s own minimum, worst', value: Math.max(...over), unit: 'calls' },
+      {
+        metric: `Xero: ${count} connections at 60/min, 5 at once, 5,000/day per tenant and ${appPerMinute}/min app-wide: 429 answers received`,
+        value: sum((x) => x.total),
+        unit: '429s',
+        note: `minute ${sum((x) => x.minute)}, app-minute ${sum((x) => x.appminute)}, concurrent ${sum((x) => x.concurrent)}, day ${sum((x) => x.day)}; worker's /metrics: ${counter(metrics, 'syncline_source_rate_limited_total', 'gbol')} 429s, ${counter(metrics, 'syncline_source_calls_total', 'gbol')} calls`,
+      },
+    ];
+  } finally {
+    await db.drop();
+    await sim.close();
+  }
+}
+
+/** The Xero part alone (`npm run bench politeness-xero`); `politeness` runs it too. */
+export const politenessXero: Benchmark = {
+  name: 'politeness-xero',
+  description: 'Xero: calls per pull against the minimum and 429s for 50 connections at Xero\'s per-tenant limits and a binding app-wide limit',
+  run: xeroFifty,
 };

@@ -10,7 +10,7 @@ import { queueWait } from './queue-wait.js';
 import { webhooks } from './webhooks.js';
 import { query } from './query.js';
 import { pullThroughput } from './pull-throughput.js';
-import { politeness, politenessQbo } from './politeness.js';
+import { politeness, politenessQbo, politenessXero } from './politeness.js';
 import { queue } from './queue.js';
 import { scheduler } from './scheduler.js';
 import { api } from './api.js';
@@ -20,7 +20,7 @@ import { dashboard } from './dashboard.js';
 
 const ALL: Benchmark[] = [queueWait, queue, webhooks, pullThroughput, politeness, query, api, scheduler, history, listMemory, dashboard];
 /** Parts of the above, runnable alone by name (not run twice by a plain `npm run bench`). */
-const PARTS: Benchmark[] = [politenessQbo];
+const PARTS: Benchmark[] = [politenessQbo, politenessXero];
 
 async function main() {
   const names = process.argv.slice(2);
