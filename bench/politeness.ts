@@ -361,7 +361,7 @@ function xeroMinimum(sim: Simulator, tenantId: string): number {
     pages(count('payments')) +
     pages(count('creditNotes')) + // payments: credit-note allocations
     pages(count('billPayments')) +
-    1 + // billPayments: supplier credit notes (the simulator has none: one empty page)
+    pages(count('billCreditNotes')) + // billPayments: supplier credit-note allocations
     pages(count('manualJournals'));
   // company, chartOfAccounts, bankAccounts, taxRates, trackingCategories, items (+ /Accounts), two statements × (/Accounts + 2 reports).
   return 1 + 1 + 1 + 1 + 1 + 2 + lists + 2 * 3;
