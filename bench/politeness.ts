@@ -351,7 +351,8 @@ function xeroMinimum(sim: Simulator, tenantId: string): number {
   const t = sim.tenant(tenantId)!;
   const count = <K extends keyof typeof t.collections>(name: K, ok: (r: any) => boolean = () => true) =>
     t.collections[name].list({ offset: 0, limit: Number.MAX_SAFE_INTEGER, filter: ok as never }).total;
-  const pages = (n: number) => Math.floor(n / 1000) + 1;
+  // The connector stops at the envelope's pageCount (or a short page): ceil(n / 1000) calls, one for an empty listing.
+  const pages = (n: number) => Math.max(1, Math.ceil(n / 1000));
   const lists =
     pages(count('contacts', (c) => c.isCustomer)) +
     pages(count('contacts', (c) => c.isSupplier)) +
