@@ -68,7 +68,10 @@ describe.each(DIALECTS)('accounting data reads [%s]', (dialect) => {
     await link();
     await settle();
     expect(expectErrorShape(await get('/data/directCosts'), 404).error).toBe(`Operation GET /companies/${companyId}/data/directCosts is not supported by Syncline`);
-    expect(expectErrorShape(await get('/data/invoices/x/pdf'), 404).error).toMatch(/is not supported by Syncline/);
+    // Attachments are per connection in Codat: the company-level path is not served.
+    expect(expectErrorShape(await get('/data/invoices/x/attachments'), 404).error).toMatch(/is not supported by Syncline/);
+    // The invoice PDF is served: an unknown invoice is a 404 of its own.
+    expect(expectErrorShape(await get('/data/invoices/x/pdf'), 404).error).toBe('No data available for invoices for ID x');
   });
 
   it('lists and gets records with paging, deleted records flagged, per-connection and company paths', async () => {
