@@ -49,6 +49,9 @@ describe.each(DIALECTS)('@codat/platform SDK against a real server [%s]', (diale
       SYNCLINE_DATA_DIR: dataDir,
       SYNCLINE_API_KEY: apiKey,
       SYNCLINE_SECRET_KEY: 'sdk-test-secret-key-0123456789',
+      // The in-process Sandbox paces like Xero (60 calls a minute per tenant): a first link of every type would wait
+      // out a minute here. Pacing has its own tests.
+      SYNCLINE_SANDBOX_RATE_PER_MINUTE: '100000',
       LOG_LEVEL: 'silent',
     };
     if (dialect === 'postgres') {
@@ -320,7 +323,7 @@ describe.each(DIALECTS)('@codat/platform SDK: refresh, data status, pull operati
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'syncline-sdk-refresh-'));
-    const env: Record<string, string> = { PORT: '0', SYNCLINE_DATA_DIR: dataDir, SYNCLINE_API_KEY: apiKey, LOG_LEVEL: 'silent' };
+    const env: Record<string, string> = { PORT: '0', SYNCLINE_DATA_DIR: dataDir, SYNCLINE_API_KEY: apiKey, SYNCLINE_SANDBOX_RATE_PER_MINUTE: '100000', LOG_LEVEL: 'silent' };
     if (dialect === 'postgres') {
       const db = await createTestDatabase('postgres');
       env.DATABASE_URL = db.location;

@@ -43,6 +43,7 @@ describe('parseConfig', () => {
       workerConcurrency: 4,
       keepAliveDays: 30,
       sandboxUrl: undefined,
+      sandboxRatePerMinute: 60,
       leaseSeconds: 60,
       reconcileEveryPulls: 7,
       reconcileEveryDays: 7,
@@ -95,6 +96,7 @@ describe('parseConfig', () => {
       SYNCLINE_WORKER_CONCURRENCY: '8',
       SYNCLINE_KEEP_ALIVE_DAYS: 'off',
       SYNCLINE_SANDBOX_URL: 'http://127.0.0.1:4010/',
+      SYNCLINE_SANDBOX_RATE_PER_MINUTE: '600',
       SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: 'TRUE',
       SYNCLINE_LEASE_SECONDS: '20',
       SYNCLINE_METRICS_PORT: '9464',
@@ -135,6 +137,7 @@ describe('parseConfig', () => {
       workerConcurrency: 8,
       keepAliveDays: undefined,
       sandboxUrl: 'http://127.0.0.1:4010',
+      sandboxRatePerMinute: 600,
       webhooksAllowPrivate: true,
       webhookRetentionDays: 7,
       leaseSeconds: 20,
@@ -207,6 +210,7 @@ describe('parseConfig', () => {
     for (const n of ['-2', 'monthly', '400']) fails({ SYNCLINE_KEEP_ALIVE_DAYS: n }, 'SYNCLINE_KEEP_ALIVE_DAYS');
     for (const n of ['0', '-1', '7.5', 'week', '40000']) fails({ SYNCLINE_HISTORY_RETENTION_DAYS: n }, 'SYNCLINE_HISTORY_RETENTION_DAYS');
     fails({ SYNCLINE_SANDBOX_URL: 'sim:4010' }, 'SYNCLINE_SANDBOX_URL');
+    fails({ SYNCLINE_SANDBOX_RATE_PER_MINUTE: '0' }, 'SYNCLINE_SANDBOX_RATE_PER_MINUTE');
     for (const n of ['0', 'soon', '4000']) fails({ SYNCLINE_LEASE_SECONDS: n }, 'SYNCLINE_LEASE_SECONDS');
     fails({ SYNCLINE_RECONCILE_EVERY_PULLS: '0' }, 'SYNCLINE_RECONCILE_EVERY_PULLS');
     fails({ SYNCLINE_RECONCILE_EVERY_DAYS: 'weekly' }, 'SYNCLINE_RECONCILE_EVERY_DAYS');

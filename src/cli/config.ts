@@ -32,6 +32,8 @@ export interface Config {
   readonly keepAliveDays: number | undefined;
   /** The Sandbox platform (`syncline sim`) to read from; unset → a simulator runs in-process on a free loopback port. */
   readonly sandboxUrl: string | undefined;
+  /** Calls a minute each in-process Sandbox tenant allows (Xero's 60 by default), when SYNCLINE_SANDBOX_URL is unset. */
+  readonly sandboxRatePerMinute: number;
   /** SYNCLINE_WEBHOOKS_ALLOW_PRIVATE: webhook consumers may target private and loopback addresses. */
   readonly webhooksAllowPrivate: boolean;
   /** SYNCLINE_WEBHOOK_RETENTION_DAYS: webhook events (with their deliveries and attempts) older than this are pruned once no delivery is pending. */
@@ -237,6 +239,7 @@ export function parseConfig(env: Env = process.env): Config {
       ? undefined
       : positiveInt(env, 'SYNCLINE_KEEP_ALIVE_DAYS', 30, 365),
     sandboxUrl: httpUrl(env, 'SYNCLINE_SANDBOX_URL'),
+    sandboxRatePerMinute: positiveInt(env, 'SYNCLINE_SANDBOX_RATE_PER_MINUTE', 60, 1_000_000),
     webhooksAllowPrivate: bool(env, 'SYNCLINE_WEBHOOKS_ALLOW_PRIVATE', false),
     webhookRetentionDays: positiveInt(env, 'SYNCLINE_WEBHOOK_RETENTION_DAYS', 30, 3650),
     leaseSeconds: positiveInt(env, 'SYNCLINE_LEASE_SECONDS', 60, 3600),

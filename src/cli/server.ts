@@ -138,7 +138,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
         // Zero-configuration default: the Sandbox platform runs in this process on a free loopback port. Its tenants
         // (and their tokens) are kept in the data directory, so a restart keeps linked Sandbox connections working;
         // processes sharing a database must share one `syncline sim` through SYNCLINE_SANDBOX_URL.
-        sim = await startSimulator({ host: '127.0.0.1', port: 0, clock, stateFile: sandboxStateFile(config) });
+        sim = await startSimulator({ host: '127.0.0.1', port: 0, clock, stateFile: sandboxStateFile(config), rateLimit: { perMinute: config.sandboxRatePerMinute } });
         sandboxUrl = sim.url;
         log.info({ url: sim.url }, 'in-process Sandbox platform started');
       }
