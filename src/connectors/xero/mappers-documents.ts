@@ -4,7 +4,7 @@
  * the bills' (mappers.ts).
  */
 import type { SourceRecord } from '../connector.js';
-import { billLine, currencyRate, isInclusive, paymentAllocations } from './mappers.js';
+import { billLine, creditNoteStatus, currencyRate, isInclusive, paymentAllocations } from './mappers.js';
 import { arr, compact, dateOnly, instant, num, obj, parseXeroDate, required, str, type Wire } from './wire.js';
 
 function record(id: string, data: Record<string, unknown>, updated: unknown, deleted: boolean): SourceRecord {
@@ -38,23 +38,7 @@ export function mapBillCreditNote(d: Wire): SourceRecord {
   const rate = currencyRate(d);
   const allocations = arr(d.Allocations);
   const lastAllocation = allocations.map((a) => parseXeroDate(a.Date)).filter((x): x is number => x !== undefined).sort((a, b) => b - a)[0];
-  const status = (() => {
-    switch (d.Status) {
-      case 'DRAFT':
-        return 'Draft';
-      case 'SUBMITTED':
-        return 'Submitted';
-      case 'AUTHORISED':
-        return remaining < total && remaining > 0 ? 'PartiallyPaid' : 'Submitted';
-      case 'PAID':
-        return 'Paid';
-      case 'VOIDED':
-      case 'DELETED':
-        return 'Void';
-      default:
-        return 'Unknown';
-    }
-  })();
+  const status = creditNoteStatus(d, total, remaining);
   return record(
     id,
     {

@@ -509,6 +509,25 @@ export function mapBill(d: Wire): SourceRecord {
   );
 }
 
+/** Codat's status of a credit note (customer or supplier) from Xero's Status and how much credit remains. */
+export function creditNoteStatus(d: Wire, total: number, remaining: number): string {
+  switch (d.Status) {
+    case 'DRAFT':
+      return 'Draft';
+    case 'SUBMITTED':
+      return 'Submitted';
+    case 'AUTHORISED':
+      return remaining < total && remaining > 0 ? 'PartiallyPaid' : 'Submitted';
+    case 'PAID':
+      return 'Paid';
+    case 'VOIDED':
+    case 'DELETED':
+      return 'Void';
+    default:
+      return 'Unknown';
+  }
+}
+
 export function mapCreditNote(d: Wire): SourceRecord {
   const id = required(str(d.CreditNoteID), 'CreditNoteID');
   const contact = obj(d.Contact);
@@ -519,23 +538,7 @@ export function mapCreditNote(d: Wire): SourceRecord {
   const rate = currencyRate(d);
   const allocations = arr(d.Allocations);
   const lastAllocation = allocations.map((a) => parseXeroDate(a.Date)).filter((x): x is number => x !== undefined).sort((a, b) => b - a)[0];
-  const status = (() => {
-    switch (d.Status) {
-      case 'DRAFT':
-        return 'Draft';
-      case 'SUBMITTED':
-        return 'Submitted';
-      case 'AUTHORISED':
-        return remaining < total && remaining > 0 ? 'PartiallyPaid' : 'Submitted';
-      case 'PAID':
-        return 'Paid';
-      case 'VOIDED':
-      case 'DELETED':
-        return 'Void';
-      default:
-        return 'Unknown';
-    }
-  })();
+  const status = creditNoteStatus(d, total, remaining);
   return record(
     id,
     {
