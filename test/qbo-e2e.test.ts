@@ -8,7 +8,8 @@ import { createTestApp, type TestApp } from './support/app.js';
 import { startEngine, type Engine } from './support/engine.js';
 import { startSimulator, type Simulator } from '../src/sim/server.js';
 import type { Realm } from '../src/sim/qbo/dialect.js';
-import { QboConnector } from '../src/connectors/qbo/index.js';
+import type { QboConnector } from '../src/connectors/qbo/index.js';
+import { linkThroughConsent as consentLink, simQboConnector } from './support/qbo.js';
 import { V1_READ_TYPES } from '../src/domain/data-types.js';
 import { checkRecord } from '../src/connectors/xero/model-check.js';
 
@@ -22,28 +23,7 @@ describe.each(DIALECTS)('QuickBooks Online end to end [%s]', (dialect) => {
   let companyId: string;
   let connectionId: string;
 
-  /** linkUrl → Intuit consent (allow/deny, a realm) → the callback on Syncline. Returns the callback's answer. */
-  async function linkThroughConsent(connId: string, r: Realm, decision: 'allow' | 'deny' = 'allow') {
-    const start = await t.app.inject({ method: 'GET', url: `/link/companies/${companyId}/connections/${connId}/start` });
-    expect(start.statusCode).toBe(302);
-    const authorize = new URL(start.headers.location as string);
-    expect(authorize.origin + authorize.pathname).toBe(`${sim.url}/connect/oauth2`);
-    expect(authorize.searchParams.get('scope')).toBe('com.intuit.quickbooks.accounting');
-    expect(authorize.searchParams.get('code_challenge')).toBeNull();
-    const page = await fetch(authorize);
-    expect(page.status).toBe(200);
-    const p = authorize.searchParams;
-    const res = await fetch(`${sim.url}/connect/oauth2`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: p.get('client_id')!, redirect_uri: p.get('redirect_uri')!, state: p.get('state')!, scope: p.get('scope')!, realmId: r.realmId, decision }).toString(),
-    });
-    const callback = new URL(res.headers.get('location')!);
-    expect(callback.pathname).toBe('/link/oauth/qhyg/callback');
-    const answer = await t.app.inject({ method: 'GET', url: callback.pathname + callback.search });
-    return { callback, answer };
-  }
+  const linkThroughConsent = (connId: string, r: Realm, decision: 'allow' | 'deny' = 'allow') => consentLink(t, sim, companyId, connId, r, decision);
   const get = (p: string) => t.call('GET', `/companies/${companyId}${p}`);
 
   beforeAll(async () => {
@@ -51,19 +31,7 @@ describe.each(DIALECTS)('QuickBooks Online end to end [%s]', (dialect) => {
     t.clock.set('2026-06-15T19:00:00.000Z');
     sim = await startSimulator({ port: 0, clock: t.clock, qbo: { clients: [CLIENT] } });
     realm = sim.qbo.createRealm({ seed: `qbo-e2e-${dialect}`, size: 150, name: 'Pacific Trading Co' });
-    const connector = new QboConnector({
-      key: 'qhyg',
-      clientId: CLIENT.id,
-      clientSecret: CLIENT.secret,
-      apiUrl: sim.url,
-      tokenUrl: `${sim.url}/oauth2/v1/tokens/bearer`,
-      authorizeUrl: `${sim.url}/connect/oauth2`,
-      clock: t.clock,
-      perSecond: 1000,
-      perMinute: 100_000,
-      retryBaseMs: 1,
-      sleep: async (ms) => t.clock.advance(ms),
-    });
+    const connector = simQboConnector(sim, t.clock, CLIENT);
     // The engine's own periodic reconciliation is pushed out of the way: the full listings seen here are the connector's.
     engine = startEngine(t, { fullEveryPulls: 1000, fullEveryMs: 365 * 86_400_000 }, connector);
     (t.ctx as { oauthLinker?: unknown }).oauthLinker = (key: string) => (key === 'qhyg' ? connector.oauthLinker : undefined);

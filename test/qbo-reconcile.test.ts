@@ -10,7 +10,8 @@ import { createTestApp, type TestApp } from './support/app.js';
 import { startEngine, type Engine } from './support/engine.js';
 import { startSimulator, type Simulator } from '../src/sim/server.js';
 import type { Realm } from '../src/sim/qbo/dialect.js';
-import { QboConnector } from '../src/connectors/qbo/index.js';
+import type { QboConnector } from '../src/connectors/qbo/index.js';
+import { linkThroughConsent, simQboConnector } from './support/qbo.js';
 import type { PullRequest, SourceRecord } from '../src/connectors/connector.js';
 
 const CLIENT = { id: 'syncline-reconcile', secret: 'reconcile-secret' };
@@ -24,17 +25,7 @@ describe.each(DIALECTS)('QuickBooks Online reconciliation through the engine [%s
   let betweenPages: ((page: number) => void) | undefined;
 
   async function link(companyId: string, connectionId: string, realm: Realm): Promise<void> {
-    const start = await t.app.inject({ method: 'GET', url: `/link/companies/${companyId}/connections/${connectionId}/start` });
-    expect(start.statusCode).toBe(302);
-    const p = new URL(start.headers.location as string).searchParams;
-    const res = await fetch(`${sim.url}/connect/oauth2`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: p.get('client_id')!, redirect_uri: p.get('redirect_uri')!, state: p.get('state')!, scope: p.get('scope')!, realmId: realm.realmId, decision: 'allow' }).toString(),
-    });
-    const callback = new URL(res.headers.get('location')!);
-    expect((await t.app.inject({ method: 'GET', url: callback.pathname + callback.search })).statusCode).toBe(302);
+    expect((await linkThroughConsent(t, sim, companyId, connectionId, realm)).answer.statusCode).toBe(302);
     await engine.pool.drain(120_000);
   }
   async function newCompany(name: string, realm: Realm): Promise<{ companyId: string; get: (p: string) => Promise<any>; pull: (dt: string) => Promise<Doc> }> {
@@ -71,20 +62,7 @@ describe.each(DIALECTS)('QuickBooks Online reconciliation through the engine [%s
     t = await createTestApp(dialect, { qbo: true });
     t.clock.set('2026-06-15T19:00:00.000Z');
     sim = await startSimulator({ port: 0, clock: t.clock, qbo: { clients: [CLIENT] } });
-    const connector = new QboConnector({
-      key: 'qhyg',
-      clientId: CLIENT.id,
-      clientSecret: CLIENT.secret,
-      apiUrl: sim.url,
-      tokenUrl: `${sim.url}/oauth2/v1/tokens/bearer`,
-      authorizeUrl: `${sim.url}/connect/oauth2`,
-      clock: t.clock,
-      pageSize: 50,
-      perSecond: 1000,
-      perMinute: 100_000,
-      retryBaseMs: 1,
-      sleep: async (ms) => t.clock.advance(ms),
-    });
+    const connector = simQboConnector(sim, t.clock, CLIENT, { pageSize: 50 });
     // The engine pulls through the connector as it is; only the pages of invoice listings pass a hook on their way.
     const pull = connector.pull.bind(connector);
     connector.pull = async function* (req: PullRequest) {
