@@ -25,23 +25,7 @@ export function billCreditNoteFor(gen: Generator, bill: Doc): Doc | undefined {
   const k = Math.floor(i / stride);
   if (k >= gen.billCreditNotes) return undefined;
   const rng = Rng.of(gen.seedHash, STREAMS.billCreditNotes, k);
-  const first = bill.lines[0]!;
-  const unitCents = Math.max(100, Math.round(first.lineCents * (rng.int(10, 40) / 100)));
-  const taxCents = Math.round((unitCents * gen.taxPercent(first.taxType)) / 100);
-  const lines: DocLine[] = [
-    {
-      description: `Supplier credit: ${first.description}`,
-      quantity: 1,
-      unitCents,
-      discountRate: 0,
-      discountCents: 0,
-      lineCents: unitCents,
-      taxType: first.taxType,
-      taxCents,
-      accountCode: first.accountCode,
-      tracking: first.tracking,
-    },
-  ];
+  const lines: DocLine[] = [gen.creditLine(rng, bill.lines[0]!, 'Supplier credit')];
   const dateMs = bill.dateMs + rng.int(1, 4) * DAY_MS;
   const cn: Doc = {
     kind: 'billCreditNote',

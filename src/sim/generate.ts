@@ -661,6 +661,26 @@ export class Generator {
     };
   }
 
+  /**
+   * The one line of a credit note raised against a document: 10–40 % of the document's first line (at least 1.00),
+   * on the same account, tax type and tracking.
+   */
+  creditLine(rng: Rng, first: DocLine, prefix: string): DocLine {
+    const unitCents = Math.max(100, Math.round(first.lineCents * (rng.int(10, 40) / 100)));
+    return {
+      description: `${prefix}: ${first.description}`,
+      quantity: 1,
+      unitCents,
+      discountRate: 0,
+      discountCents: 0,
+      lineCents: unitCents,
+      taxType: first.taxType,
+      taxCents: roundCents((unitCents * this.taxPercent(first.taxType)) / 100),
+      accountCode: first.accountCode,
+      tracking: first.tracking,
+    };
+  }
+
   taxPercent(taxType: string): number {
     const t = this.taxRates.find((r) => r.taxType === taxType);
     return t ? taxRatePercent(t.components).effective : 0;
@@ -727,23 +747,7 @@ export class Generator {
     const stride = this.creditStride;
     if (stride > 0 && i % stride === stride - 1 && Math.floor(i / stride) < this.creditNotes) {
       const k = Math.floor(i / stride);
-      const first = invoice.lines[0]!;
-      const unitCents = Math.max(100, Math.round(first.lineCents * (rng.int(10, 40) / 100)));
-      const taxCents = roundCents((unitCents * this.taxPercent(first.taxType)) / 100);
-      const cnLines: DocLine[] = [
-        {
-          description: `Credit: ${first.description}`,
-          quantity: 1,
-          unitCents,
-          discountRate: 0,
-          discountCents: 0,
-          lineCents: unitCents,
-          taxType: first.taxType,
-          taxCents,
-          accountCode: first.accountCode,
-          tracking: first.tracking,
-        },
-      ];
+      const cnLines: DocLine[] = [this.creditLine(rng, invoice.lines[0]!, 'Credit')];
       const cnDate = paid ? dateMs + rng.int(1, 5) * DAY_MS : dateMs;
       creditNote = {
         kind: 'creditNote',
