@@ -296,7 +296,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         const col = t.collections[name];
         if (segs[4]) {
           const { record } = t.require(name, segs[4]);
-          return send(200, url.searchParams.get('raw') === 'true' ? record : renderAny(t, name, record));
+          // `unitdp=4` as on Xero's own reads: unit prices with 4 decimals (the connector always asks for them).
+          return send(200, url.searchParams.get('raw') === 'true' ? record : renderAny(t, name, record, url.searchParams.get('unitdp') === '4' ? 4 : 2));
         }
         const offset = parseIntParam(url.searchParams.get('offset'), 'offset', 0);
         const limit = Math.min(10_000, parseIntParam(url.searchParams.get('limit'), 'limit', 100));
@@ -324,7 +325,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     throw new HttpError(404, `no admin route ${method} ${url.pathname}`);
   }
 
-  function renderAny(t: Tenant, name: CollectionName, r: unknown): unknown {
+  function renderAny(t: Tenant, name: CollectionName, r: unknown, unitdp: 2 | 4 = 2): unknown {
     switch (name) {
       case 'accounts':
         return renderAccount(t, r as RecordTypes['accounts']);
@@ -339,7 +340,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       case 'invoices':
       case 'bills':
       case 'creditNotes':
-        return renderDoc(t, r as Doc);
+        return renderDoc(t, r as Doc, unitdp);
       case 'payments':
       case 'billPayments':
         return renderPayment(t, r as Pay);
@@ -350,7 +351,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       case 'bankTransfers':
         return renderBankTransfer(t, r as RecordTypes['bankTransfers']);
       case 'billCreditNotes':
-        return renderDoc(t, r as Doc);
+        return renderDoc(t, r as Doc, unitdp);
       case 'purchaseOrders':
         return renderPurchaseOrder(t, r as RecordTypes['purchaseOrders']);
     }
