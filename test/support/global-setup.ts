@@ -20,12 +20,14 @@ function withDatabase(url: string, db: string): string {
 
 let server: TempPostgres | undefined;
 
-/**
- * Starts PostgreSQL once for the run (or uses TEST_DATABASE_URL) and migrates a template database; each test file
- * clones it (CREATE DATABASE … TEMPLATE), so files run in parallel on their own databases.
- * PostgreSQL not starting fails the run: the suite never silently drops to SQLite only.
- */
-export default async function setup(project: TestProject) {
+interface Harness {
+  adminUrl: string;
+  template: string;
+  users: number;
+  teardown(): Promise<void>;
+}
+
+async function startHarness(): Promise<Harness> {
   let adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) {
     server = await startTempPostgres();
@@ -42,15 +44,41 @@ export default async function setup(project: TestProject) {
   await migrateToLatest(store);
   await store.close();
   process.stdout.write(`[test harness] PostgreSQL ${version} ${server ? 'started (throwaway)' : 'from TEST_DATABASE_URL'}; template ${template} migrated\n`);
-  project.provide('pgAdminUrl', adminUrl);
-  project.provide('pgTemplate', template);
+  const url = adminUrl;
+  return {
+    adminUrl: url,
+    template,
+    users: 0,
+    async teardown() {
+      if (server) server.stop();
+      else {
+        const c = new pg.Client({ connectionString: url });
+        await c.connect();
+        await c.query(`drop database if exists ${template} with (force)`);
+        await c.end();
+      }
+    },
+  };
+}
+
+/**
+ * Starts PostgreSQL once for the run (or uses TEST_DATABASE_URL) and migrates a template database; each test file
+ * clones it (CREATE DATABASE … TEMPLATE), so files run in parallel on their own databases.
+ * PostgreSQL not starting fails the run: the suite never silently drops to SQLite only.
+ * The config has two projects (vitest.config.ts) and vitest calls this once per project in the same process: they
+ * share one server, stopped when the last of them tears down.
+ */
+export default async function setup(project: TestProject) {
+  const shared = globalThis as { __synclineHarness?: Promise<Harness> };
+  shared.__synclineHarness ??= startHarness();
+  const harness = await shared.__synclineHarness;
+  harness.users += 1;
+  project.provide('pgAdminUrl', harness.adminUrl);
+  project.provide('pgTemplate', harness.template);
   return async () => {
-    if (server) server.stop();
-    else {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`drop database if exists ${template} with (force)`);
-      await c.end();
-    }
+    harness.users -= 1;
+    if (harness.users > 0) return;
+    shared.__synclineHarness = undefined;
+    await harness.teardown();
   };
 }
