@@ -25,6 +25,13 @@ export interface IntegrationDefinition {
   readonly oauthClient: 'xero' | 'qbo' | 'qboSandbox' | null;
 }
 
+/**
+ * What QuickBooks Online reads (src/connectors/qbo/): v1's types and, of issue 15's, those QuickBooks has the data for.
+ * Journals, sales orders, bank transactions and account transactions have no faithful QuickBooks source
+ * (QBO_NOT_SUPPORTED in qbo-connector.ts says why): queuing them ends NotSupported.
+ */
+const QBO_TYPES: readonly DataType[] = [...V1_READ_TYPES, 'paymentMethods', 'purchaseOrders', 'billCreditNotes', 'transfers', 'directCosts', 'directIncomes'];
+
 export const INTEGRATIONS: readonly IntegrationDefinition[] = [
   {
     key: 'gbol',
@@ -65,7 +72,7 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     sourceId: '5c9e1a7b-4d3f-4a2e-8b6c-0f7d1e3a5b84',
     colour: '#2CA01C',
     isBeta: true,
-    dataTypes: V1_READ_TYPES,
+    dataTypes: QBO_TYPES,
     requiredCredentials: ['refreshToken', 'realmId'],
     optionalCredentials: ['accessToken', 'accessTokenExpiresAt'],
     refreshTokenIdleDays: 100,
@@ -79,7 +86,7 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     sourceId: '1e5a9c3d-7b2f-4f8e-a4d6-9b1c3e5f7a08',
     colour: '#2CA01C',
     isBeta: false,
-    dataTypes: V1_READ_TYPES,
+    dataTypes: QBO_TYPES,
     requiredCredentials: ['refreshToken', 'realmId'],
     optionalCredentials: ['accessToken', 'accessTokenExpiresAt'],
     refreshTokenIdleDays: 100,

@@ -16,12 +16,12 @@ export interface MapContext {
   realmId: string;
 }
 
-function updated(w: Wire): string | undefined {
+export function updated(w: Wire): string | undefined {
   const ms = parseQboInstant(obj(w.MetaData)?.LastUpdatedTime);
   return ms === undefined ? undefined : instant(ms);
 }
 
-function record(id: string, data: Record<string, unknown>, w: Wire): SourceRecord {
+export function record(id: string, data: Record<string, unknown>, w: Wire): SourceRecord {
   const u = updated(w);
   return { id, data: compact({ ...data, sourceModifiedDate: u }), sourceModifiedDate: u ?? null, deleted: false };
 }
@@ -35,18 +35,18 @@ export function tombstone(w: Wire): SourceRecord {
 
 export const isTombstone = (w: Wire): boolean => w.status === 'Deleted';
 
-const idOf = (w: Wire): string => {
+export const idOf = (w: Wire): string => {
   const id = str(w.Id);
   if (!id) throw new Error('QuickBooks entity without Id');
   return id;
 };
-const ref = (v: unknown) => {
+export const ref = (v: unknown) => {
   const r = obj(v);
   return r && str(r.value) ? compact({ id: str(r.value)!, name: str(r.name) }) : undefined;
 };
-const activeStatus = (w: Wire) => (bool(w.Active) === false ? 'Archived' : 'Active');
+export const activeStatus = (w: Wire) => (bool(w.Active) === false ? 'Archived' : 'Active');
 
-function address(a: unknown, type: 'Billing' | 'Delivery') {
+export function address(a: unknown, type: 'Billing' | 'Delivery') {
   const x = obj(a);
   if (!x) return undefined;
   return compact({
@@ -259,7 +259,7 @@ export function mapTrackingList(kind: 'Class' | 'Department', rows: Wire[]): Sou
   ];
 }
 
-function trackingRefs(line: Wire, detail: Wire | undefined, doc: Wire) {
+export function trackingRefs(line: Wire, detail: Wire | undefined, doc: Wire) {
   const refs: { id: string; name?: string }[] = [];
   const cls = ref(detail?.ClassRef) ?? ref(doc.ClassRef);
   if (cls) refs.push(compact({ id: trackingId('Class', cls.id), name: cls.name }));
@@ -271,9 +271,9 @@ function trackingRefs(line: Wire, detail: Wire | undefined, doc: Wire) {
 
 // ----- documents ---------------------------------------------------------------------------------------------------
 
-const isVoided = (d: Wire) => (num(d.TotalAmt) ?? 0) === 0 && /\bVoided\b/.test(str(d.PrivateNote) ?? '');
+export const isVoided = (d: Wire) => (num(d.TotalAmt) ?? 0) === 0 && /\bVoided\b/.test(str(d.PrivateNote) ?? '');
 
-function salesLines(d: Wire) {
+export function salesLines(d: Wire) {
   return arr(d.Line)
     .filter((l) => l.DetailType === 'SalesItemLineDetail')
     .map((l) => {
@@ -297,12 +297,12 @@ function salesLines(d: Wire) {
     });
 }
 
-function subTotalOf(d: Wire): number {
+export function subTotalOf(d: Wire): number {
   const sub = arr(d.Line).find((l) => l.DetailType === 'SubTotalLineDetail');
   if (sub && num(sub.Amount) !== undefined) return num(sub.Amount)!;
   return round2(arr(d.Line).filter((l) => l.DetailType !== 'SubTotalLineDetail' && l.DetailType !== 'DiscountLineDetail').reduce((a, l) => a + (num(l.Amount) ?? 0), 0));
 }
-const discountOf = (d: Wire) => round2(arr(d.Line).filter((l) => l.DetailType === 'DiscountLineDetail').reduce((a, l) => a + (num(l.Amount) ?? 0), 0));
+export const discountOf = (d: Wire) => round2(arr(d.Line).filter((l) => l.DetailType === 'DiscountLineDetail').reduce((a, l) => a + (num(l.Amount) ?? 0), 0));
 
 export function invoiceStatus(d: Wire): string {
   if (isVoided(d)) return 'Void';
@@ -368,13 +368,9 @@ export function mapCreditMemo(d: Wire): SourceRecord {
   );
 }
 
-export function mapBill(d: Wire): SourceRecord {
-  const id = idOf(d);
-  const vendor = ref(d.VendorRef);
-  const total = num(d.TotalAmt) ?? 0;
-  const balance = num(d.Balance) ?? 0;
-  const status = isVoided(d) ? 'Void' : balance <= 0 ? 'Paid' : balance < total ? 'PartiallyPaid' : 'Open';
-  const lines = arr(d.Line)
+/** Purchase lines (bills, vendor credits, purchase orders, expenses): account- or item-based expense lines. */
+export function billLines(d: Wire): Record<string, unknown>[] {
+  return arr(d.Line)
     .filter((l) => l.DetailType === 'AccountBasedExpenseLineDetail' || l.DetailType === 'ItemBasedExpenseLineDetail')
     .map((l, n) => {
       const acct = l.DetailType === 'AccountBasedExpenseLineDetail';
@@ -394,6 +390,15 @@ export function mapBill(d: Wire): SourceRecord {
         isDirectCost: false,
       });
     });
+}
+
+export function mapBill(d: Wire): SourceRecord {
+  const id = idOf(d);
+  const vendor = ref(d.VendorRef);
+  const total = num(d.TotalAmt) ?? 0;
+  const balance = num(d.Balance) ?? 0;
+  const status = isVoided(d) ? 'Void' : balance <= 0 ? 'Paid' : balance < total ? 'PartiallyPaid' : 'Open';
+  const lines = billLines(d);
   return record(
     id,
     {

@@ -30,6 +30,7 @@ import {
 } from '../connector.js';
 import { abortableSleep, QboClient, RELINK, type CallContext, type QboCredentials } from './client.js';
 import * as M from './mappers.js';
+import * as X from './mappers-more.js';
 import { balanceSheetPeriod, monthColumns, monthFirst, monthIndex, monthKey, monthLast, profitAndLossPeriod, reportDay } from './statements.js';
 import { arr, obj, parseQboInstant, qboLiteral, str, type Wire } from './wire.js';
 
@@ -109,6 +110,27 @@ const LISTS: Partial<Record<DataType, ListKind>> = {
   bills: { entity: 'Bill', nameList: false, map: (w) => M.mapBill(w), document: true },
   billPayments: { entity: 'BillPayment', nameList: false, map: (w) => M.mapBillPayment(w), document: true },
   journalEntries: { entity: 'JournalEntry', nameList: false, map: M.mapJournalEntry, document: true },
+  // issue 15 (mappers-more.ts)
+  paymentMethods: { entity: 'PaymentMethod', nameList: true, map: (w) => X.mapPaymentMethod(w), document: false },
+  purchaseOrders: { entity: 'PurchaseOrder', nameList: false, map: X.mapPurchaseOrder, document: true },
+  billCreditNotes: { entity: 'VendorCredit', nameList: false, map: X.mapVendorCredit, document: true },
+  transfers: { entity: 'Transfer', nameList: false, map: X.mapTransfer, document: true },
+  directCosts: { entity: 'Purchase', nameList: false, map: X.mapPurchase, document: true },
+  directIncomes: { entity: 'SalesReceipt', nameList: false, map: X.mapSalesReceipt, document: true },
+};
+
+/**
+ * Why the accounting types QuickBooks Online has no faithful source for are NotSupported (they are not in the
+ * integration's data types either, so a refresh ends NotSupported when it is queued).
+ */
+export const QBO_NOT_SUPPORTED: Partial<Record<DataType, string>> = {
+  cashFlowStatement: 'has only an indirect-method cash flow report, which does not map to the model\'s cash receipts and payments',
+  journals:
+    'has no books of the ledger: its journal codes exist only for French companies, and its journal entries are read as journalEntries (Codat maps QuickBooks JournalEntry to journal entries, not to journals)',
+  salesOrders: 'has no sales orders (its estimates are quotes, not orders)',
+  bankTransactions: 'exposes no bank statement lines through its Accounting API (bank-feed transactions are not readable), so bank transactions have no faithful source',
+  accountTransactions:
+    'has no account-transaction entity: bank activity is spread over expenses, sales receipts, deposits, transfers, payments and bill payments, which are read as their own types',
 };
 
 const SUPPORTED: ReadonlySet<DataType> = new Set<DataType>([...(Object.keys(LISTS) as DataType[]), 'company', 'taxRates', 'trackingCategories', 'balanceSheet', 'profitAndLoss']);
@@ -279,11 +301,7 @@ export class QboConnector implements Connector {
 
   async *pull(req: PullRequest): AsyncGenerator<SourceRecord[], PullOutcome, void> {
     if (!this.supports(req.dataType)) {
-      throw new NotSupportedError(
-        req.dataType === 'cashFlowStatement'
-          ? `${this.name} has only an indirect-method cash flow report, which does not map to the model's cash receipts and payments`
-          : `${this.name} does not provide ${req.dataType}`,
-      );
+      throw new NotSupportedError(`${this.name} ${QBO_NOT_SUPPORTED[req.dataType] ?? `does not provide ${req.dataType}`}`);
     }
     const realmId = req.connectionInfo.realmId ?? ((await req.credentials.read()) as QboCredentials).realmId;
     if (!realmId) throw new AuthRevokedError(`the connection has no QuickBooks realmId. ${RELINK}`);

@@ -19,6 +19,7 @@ import { ENTITIES, entityDef, QUERYABLE, RenderCache, type EntityDef, type Row }
 import { FAULTS, FaultError, faultBody, type QboFault } from './faults.js';
 import { likeToRegExp, parseQuery, QueryParserError, type QCondition, type QQuery, type QValue } from './query.js';
 import { renderCompanyInfo, renderPreferences } from './render.js';
+import { renderPaymentMethod, upsertPaymentMethod } from './render-more.js';
 import { balanceSheet, profitAndLoss, reportMonths } from './reports.js';
 import { parseQboTime, qboNow, UnparseableDate } from './time.js';
 
@@ -579,6 +580,20 @@ ${options || '<p>No companies.</p>'}
     }
     const r = realms.get(segs[1] ?? '');
     if (!r) throw new HttpStatus(404, `no realm ${segs[1]}`);
+    if (segs[2] === 'payment-methods' && (method === 'POST' || method === 'PATCH')) {
+      // QuickBooks-only name list (render-more.ts): add one, or rename / (in)activate one.
+      if (body.name !== undefined && (typeof body.name !== 'string' || !body.name)) throw new HttpStatus(400, 'name must be a non-empty string');
+      if (body.active !== undefined && typeof body.active !== 'boolean') throw new HttpStatus(400, 'active must be a boolean');
+      if (body.type !== undefined && body.type !== 'CREDIT_CARD' && body.type !== 'NON_CREDIT_CARD') throw new HttpStatus(400, 'type must be CREDIT_CARD or NON_CREDIT_CARD');
+      const id = method === 'PATCH' ? Number(segs[3]) : undefined;
+      if (method === 'PATCH' && !Number.isInteger(id)) throw new HttpStatus(404, `no payment method ${segs[3] ?? ''}`);
+      try {
+        const row = upsertPaymentMethod(r.tenant, id, body as { name?: string; type?: 'CREDIT_CARD' | 'NON_CREDIT_CARD'; active?: boolean });
+        return send(res, method === 'POST' ? 201 : 200, renderPaymentMethod(row));
+      } catch (err) {
+        throw new HttpStatus((err as { status?: number }).status ?? 400, (err as Error).message);
+      }
+    }
     switch (`${method} ${segs[2] ?? ''}`) {
       case 'GET ':
         return send(res, 200, realmInfo(r));

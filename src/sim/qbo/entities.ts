@@ -3,9 +3,14 @@
  * inactive and deleted), whether it is a name list (Active=true by default in queries) and whether CDC covers it.
  */
 import { amountDue } from '../generate.js';
-import type { CollectionName, Contact, Doc, ManualJournal, Pay, RecordTypes } from '../model.js';
+import type { CollectionName, Contact, Doc, ManualJournal, Pay, PurchaseOrder, RecordTypes } from '../model.js';
 import type { Tenant } from '../tenant.js';
+import type { BankTransfer, BankTxn } from '../banking.js';
 import * as R from './render.js';
+import * as X from './render-more.js';
+
+/** A voided expense or sales receipt stays (zeroed); a deleted one is gone. */
+const bankState = (b: BankTxn): 'live' | 'deleted' => (b.status === 'DELETED' ? 'deleted' : 'live');
 
 export interface Row {
   /** Numeric id for ordering (the rendered `Id`). */
@@ -80,11 +85,18 @@ const tombstone = (id: number, atMs: number): Row => ({
   render: () => ({ domain: 'QBO', status: 'Deleted', Id: String(id), MetaData: { LastUpdatedTime: R.qboTimeOf(atMs) } }),
 });
 
-function transactions<K extends 'invoices' | 'bills' | 'creditNotes' | 'payments' | 'billPayments' | 'manualJournals'>(
+type TxnCollection = 'invoices' | 'bills' | 'creditNotes' | 'payments' | 'billPayments' | 'manualJournals' | 'purchaseOrders' | 'billCreditNotes' | 'bankTransactions' | 'bankTransfers';
+
+/**
+ * A transaction entity over one ledger collection. `belongs` picks the records that are this entity at all (spend
+ * money is a Purchase, receive money a SalesReceipt): the others are neither rows nor tombstones of it.
+ */
+function transactions<K extends TxnCollection>(
   name: string,
   col: K,
   state: (r: RecordTypes[K]) => 'live' | 'hidden' | 'deleted',
   render: (t: Tenant, r: RecordTypes[K]) => R.QboObject,
+  belongs: (r: RecordTypes[K]) => boolean = () => true,
 ): EntityDef {
   return {
     name,
@@ -93,6 +105,7 @@ function transactions<K extends 'invoices' | 'bills' | 'creditNotes' | 'payments
     rows(t, _ctx, sinceMs) {
       const out: Row[] = [];
       for (const r of listAll(t, col, sinceMs)) {
+        if (!belongs(r)) continue;
         const s = state(r);
         if (s === 'hidden') continue;
         const rec = r as RecordTypes[K] & { index: number; updatedMs: number };
@@ -100,9 +113,10 @@ function transactions<K extends 'invoices' | 'bills' | 'creditNotes' | 'payments
         else out.push({ id: rec.index + 1, updatedMs: rec.updatedMs, state: 'live', render: lazy(() => render(t, r)) });
       }
       for (const e of removed(t, col, sinceMs)) {
+        if (!belongs(e.record)) continue;
         const rec = e.record as { index: number };
         // A draft that was removed never existed for QuickBooks; anything else leaves a tombstone.
-        if (state(e.record) !== 'hidden' || (e.record as Doc).status === 'DELETED') out.push(tombstone(rec.index + 1, e.atMs));
+        if (state(e.record) !== 'hidden' || (e.record as { status: string }).status === 'DELETED') out.push(tombstone(rec.index + 1, e.atMs));
       }
       return out;
     },
@@ -197,6 +211,21 @@ export const ENTITIES: readonly EntityDef[] = [
   transactions('Payment', 'payments', (p: Pay) => R.payState(p), R.renderPayment),
   transactions('BillPayment', 'billPayments', (p: Pay) => R.payState(p), R.renderBillPayment),
   transactions('JournalEntry', 'manualJournals', (j: ManualJournal) => R.journalState(j), R.renderJournalEntry),
+  // issue 15 (render-more.ts)
+  transactions('PurchaseOrder', 'purchaseOrders', (p: PurchaseOrder) => (p.status === 'DELETED' ? 'deleted' : p.status === 'DRAFT' || p.status === 'SUBMITTED' ? 'hidden' : 'live'), X.renderPurchaseOrder),
+  transactions('VendorCredit', 'billCreditNotes', (d: Doc) => (d.status === 'VOIDED' ? 'deleted' : R.docState(d)), X.renderVendorCredit),
+  transactions('Transfer', 'bankTransfers', (x: BankTransfer) => (x.status === 'DELETED' ? 'deleted' : 'live'), X.renderTransfer),
+  transactions('Purchase', 'bankTransactions', bankState, X.renderPurchase, (b: BankTxn) => b.type === 'SPEND'),
+  transactions('SalesReceipt', 'bankTransactions', bankState, X.renderSalesReceipt, (b: BankTxn) => b.type === 'RECEIVE'),
+  {
+    name: 'PaymentMethod',
+    nameList: true,
+    cdc: true,
+    rows: (t, _ctx, sinceMs) =>
+      X.paymentMethodsOf(t)
+        .filter((m) => sinceMs === undefined || m.updatedMs >= sinceMs)
+        .map((m) => ({ id: m.id, updatedMs: m.updatedMs, state: 'live' as const, render: lazy(() => X.renderPaymentMethod(m)) })),
+  },
 ];
 
 const BY_NAME = new Map(ENTITIES.map((e) => [e.name.toLowerCase(), e]));
@@ -230,5 +259,7 @@ export const QUERYABLE = new Set(
     'TotalAmt',
     'Balance',
     'PrimaryEmailAddr',
+    'POStatus',
+    'PaymentType',
   ].map((f) => f.toLowerCase()),
 );

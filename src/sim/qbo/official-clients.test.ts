@@ -99,6 +99,27 @@ describe('official QuickBooks clients against the simulator', () => {
     expect(pnl.Header.SummarizeColumnsBy).toBe('Month');
     expect(pnl.Columns.Column.map((c: any) => c.ColTitle)).toEqual(['', 'Jan 2026', 'Feb 2026', 'Mar 2026', 'Apr 2026', 'May 2026', 'Total']);
 
+    // Issue 15's entities: listed with fetchAll, counted, read one by one, and covered by CDC.
+    for (const [find, get, key] of [
+      ['findPaymentMethods', 'getPaymentMethod', 'PaymentMethod'],
+      ['findPurchaseOrders', 'getPurchaseOrder', 'PurchaseOrder'],
+      ['findVendorCredits', 'getVendorCredit', 'VendorCredit'],
+      ['findTransfers', 'getTransfer', 'Transfer'],
+      ['findPurchases', 'getPurchase', 'Purchase'],
+      ['findSalesReceipts', 'getSalesReceipt', 'SalesReceipt'],
+    ] as const) {
+      const all = (await call<any>((cb) => qbo[find]({ fetchAll: true, limit: 20 }, cb))).QueryResponse[key] as any[];
+      const count = (await call<any>((cb) => qbo[find]({ count: true }, cb))).QueryResponse.totalCount;
+      expect({ key, n: all.length }).toEqual({ key, n: count });
+      expect(count, key).toBeGreaterThan(0);
+      expect(await call<any>((cb) => qbo[get](all[all.length - 1].Id, cb)), key).toEqual(all[all.length - 1]);
+    }
+    t.advance(60_000);
+    const order = t.collections.purchaseOrders.list({ offset: 0, limit: 10_000 }).items.find((p) => p.status === 'AUTHORISED' || p.status === 'BILLED')!;
+    t.delete('purchaseOrders', t.gen.id('purchaseOrders', order.index));
+    const cdc2 = await call<any>((cb) => qbo.changeDataCapture(['PurchaseOrder', 'VendorCredit', 'Transfer', 'Purchase', 'SalesReceipt', 'PaymentMethod'], since, cb));
+    expect(cdc2.CDCResponse[0].QueryResponse[0].PurchaseOrder).toEqual([expect.objectContaining({ Id: String(order.index + 1), status: 'Deleted' })]);
+
     const refreshed = await call<any>((cb) => qbo.refreshAccessToken(cb));
     expect(refreshed.refresh_token).toBe(grant.refresh_token);
     expect(qbo.token).toBe(refreshed.access_token);

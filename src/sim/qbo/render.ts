@@ -34,7 +34,7 @@ const CURRENCY_NAMES: Record<string, string> = {
 };
 export const currencyRef = (code: string) => ({ value: code, name: CURRENCY_NAMES[code] ?? code });
 
-const compact = <T extends Record<string, unknown>>(o: T): T => {
+export const compact = <T extends Record<string, unknown>>(o: T): T => {
   for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
   return o;
 };
@@ -46,11 +46,11 @@ export const metaAt = meta;
 export const qboTimeOf = qboTime;
 
 /** Per-record creation time: generated records were created when first dated; created ones when first saved. */
-function createdMs(t: Tenant, name: Parameters<Tenant['gen']['baseUpdated']>[0], index: number, updated: number): number {
+export function createdMs(t: Tenant, name: Parameters<Tenant['gen']['baseUpdated']>[0], index: number, updated: number): number {
   return index < t.gen.baseCount(name) ? t.gen.baseUpdated(name, index) : updated;
 }
 
-function syncToken(t: Tenant, name: Parameters<Tenant['gen']['baseUpdated']>[0], index: number, updated: number): string {
+export function syncToken(t: Tenant, name: Parameters<Tenant['gen']['baseUpdated']>[0], index: number, updated: number): string {
   return String(updated === createdMs(t, name, index, updated) ? 0 : 1);
 }
 
@@ -76,7 +76,7 @@ export function trackingRef(t: Tenant, p: TrackingPick): { kind: 'Class' | 'Depa
   return { kind: 'Department', ref: { value: String((p.category - 1) * 100 + p.option + 1), name: o.name } };
 }
 
-function contactRef(t: Tenant, index: number) {
+export function contactRef(t: Tenant, index: number) {
   const c = t.contact(index);
   return { value: String(index + 1), name: c?.name ?? '' };
 }
@@ -90,7 +90,7 @@ function phoneText(p: { countryCode: string; areaCode: string; number: string } 
   return p ? { FreeFormNumber: `+${p.countryCode} ${p.areaCode} ${p.number}` } : undefined;
 }
 
-const exchangeRate = (rate: number) => (rate === 1 ? 1 : Math.round((1 / rate) * 1e6) / 1e6);
+export const exchangeRate = (rate: number) => (rate === 1 ? 1 : Math.round((1 / rate) * 1e6) / 1e6);
 
 // ----- company ----------------------------------------------------------------------------------------------------
 
@@ -364,16 +364,16 @@ export function journalState(j: ManualJournal): 'live' | 'hidden' | 'deleted' {
   return 'live';
 }
 
-function department(t: Tenant, lines: { tracking: TrackingPick[] }[]) {
+export function department(t: Tenant, lines: { tracking: TrackingPick[] }[]) {
   for (const l of lines) for (const p of l.tracking) if (p.category !== 0) return trackingRef(t, p)?.ref;
   return undefined;
 }
-const classOf = (t: Tenant, l: { tracking: TrackingPick[] }) => {
+export const classOf = (t: Tenant, l: { tracking: TrackingPick[] }) => {
   const p = l.tracking.find((x) => x.category === 0);
   return p ? trackingRef(t, p)?.ref : undefined;
 };
 
-function taxDetail(t: Tenant, d: Doc, voided: boolean) {
+export function taxDetail(t: Tenant, d: { lines: DocLine[]; taxCents: number }, voided: boolean) {
   const byType = new Map<string, { tax: number; net: number }>();
   for (const l of d.lines) {
     const e = byType.get(l.taxType) ?? { tax: 0, net: 0 };
@@ -402,7 +402,7 @@ function taxDetail(t: Tenant, d: Doc, voided: boolean) {
   };
 }
 
-function salesLine(t: Tenant, l: DocLine, n: number, voided: boolean) {
+export function salesLine(t: Tenant, l: DocLine, n: number, voided: boolean) {
   const item = l.itemIndex === undefined ? undefined : t.item(l.itemIndex);
   return {
     Id: String(n + 1),
@@ -423,7 +423,7 @@ function salesLine(t: Tenant, l: DocLine, n: number, voided: boolean) {
   };
 }
 
-function docCommon(t: Tenant, d: Doc, name: 'invoices' | 'bills' | 'creditNotes') {
+export function docCommon(t: Tenant, d: Doc, name: 'invoices' | 'bills' | 'creditNotes' | 'billCreditNotes') {
   const voided = d.status === 'VOIDED';
   const note = [d.reference || undefined, voided ? 'Voided' : undefined].filter(Boolean).join(' ');
   return {
@@ -491,6 +491,31 @@ export function renderCreditMemo(t: Tenant, d: Doc) {
   });
 }
 
+/** A purchase line (bills, vendor credits, expenses, purchase orders): item-based when it names an item. */
+export function expenseLine(t: Tenant, l: DocLine, n: number, voided: boolean) {
+  const item = l.itemIndex === undefined ? undefined : t.item(l.itemIndex);
+  const common = { Id: String(n + 1), LineNum: n + 1, Description: l.description, Amount: voided ? 0 : money(l.lineCents) };
+  if (item) {
+    return {
+      ...common,
+      DetailType: 'ItemBasedExpenseLineDetail',
+      ItemBasedExpenseLineDetail: compact({
+        ItemRef: { value: String(item.index + 1), name: item.name },
+        ClassRef: classOf(t, l),
+        UnitPrice: unitAmount(l),
+        Qty: voided ? 0 : l.quantity,
+        TaxCodeRef: taxCodeRef(t, l.taxType),
+        BillableStatus: 'NotBillable',
+      }),
+    };
+  }
+  return {
+    ...common,
+    DetailType: 'AccountBasedExpenseLineDetail',
+    AccountBasedExpenseLineDetail: compact({ AccountRef: accountRef(t, l.accountCode), ClassRef: classOf(t, l), TaxCodeRef: taxCodeRef(t, l.taxType), BillableStatus: 'NotBillable' }),
+  };
+}
+
 export function renderBill(t: Tenant, d: Doc) {
   const { voided, head } = docCommon(t, d, 'bills');
   return compact({
@@ -499,29 +524,7 @@ export function renderBill(t: Tenant, d: Doc) {
     DueDate: qboDate(d.dueDateMs),
     VendorRef: contactRef(t, d.contactIndex),
     APAccountRef: accountRef(t, '800'),
-    Line: d.lines.map((l, n) => {
-      const item = l.itemIndex === undefined ? undefined : t.item(l.itemIndex);
-      const common = { Id: String(n + 1), LineNum: n + 1, Description: l.description, Amount: voided ? 0 : money(l.lineCents) };
-      if (item) {
-        return {
-          ...common,
-          DetailType: 'ItemBasedExpenseLineDetail',
-          ItemBasedExpenseLineDetail: compact({
-            ItemRef: { value: String(item.index + 1), name: item.name },
-            ClassRef: classOf(t, l),
-            UnitPrice: unitAmount(l),
-            Qty: voided ? 0 : l.quantity,
-            TaxCodeRef: taxCodeRef(t, l.taxType),
-            BillableStatus: 'NotBillable',
-          }),
-        };
-      }
-      return {
-        ...common,
-        DetailType: 'AccountBasedExpenseLineDetail',
-        AccountBasedExpenseLineDetail: compact({ AccountRef: accountRef(t, l.accountCode), ClassRef: classOf(t, l), TaxCodeRef: taxCodeRef(t, l.taxType), BillableStatus: 'NotBillable' }),
-      };
-    }),
+    Line: d.lines.map((l, n) => expenseLine(t, l, n, voided)),
     LinkedTxn: d.payments.map((p) => ({ TxnId: String(p.index + 1), TxnType: 'BillPayment' })),
     TotalAmt: voided ? 0 : money(d.totalCents),
     Balance: voided ? 0 : money(amountDue(d)),
