@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResultSet } from 'kysely';
 import type { Database } from './schema.js';
 import { migrations } from './migrations/index.js';
+import { preparingPool, StatementNames } from './prepared-statements.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -23,6 +24,8 @@ export interface StoreOptions {
   sqliteFile?: string;
   dataDir?: string;
   poolSize?: number;
+  /** PostgreSQL: how many distinct SQL texts may be prepared (named) per connection; 0 prepares none. Default 500. */
+  maxPreparedStatements?: number;
 }
 
 /** pg returns int8 (COUNT, SUM) as strings by default; every int8 we read is a count well inside 2^53. */
@@ -48,7 +51,8 @@ export function openStore(opts: StoreOptions): Store {
     // when PostgreSQL restarted (the pg-restart drill). The query in flight still rejects; the pool drops the client
     // on release because it is no longer queryable.
     pool.on('connect', (client) => client.on('error', () => {}));
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    // Hot statements are prepared once per connection, keyed by their SQL text (prepared-statements.ts).
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool, new StatementNames(opts.maxPreparedStatements ?? 500)) }) });
     return { db, dialect: 'postgres', pool, close: () => db.destroy() };
   }
   const file = opts.sqliteFile ?? path.join(opts.dataDir ?? './data', 'syncline.db');
