@@ -159,9 +159,13 @@ describe.each(DIALECTS)('bank and ledger data types against the Sandbox [%s]', (
     return truth;
   };
 
-  it('pulls each type on link; dataStatus and syncSettings list them; paymentMethods ends NotSupported without a platform call', async () => {
-    const status = (await get('/dataStatus')).json();
+  it('pulls each type on link; dataStatus and syncSettings list them; paymentMethods is NotSupported at queue time, without a platform call', async () => {
+    let status = (await get('/dataStatus')).json();
     for (const type of BANK_TYPES) expect(status[type], type).toMatchObject({ dataType: type, currentStatus: 'Complete' });
+    // Not offered on link (the Sandbox connector does not read it); queued by hand it ends NotSupported at once.
+    expect(status.paymentMethods).toBeUndefined();
+    expect((await t.call('POST', `/companies/${companyId}/data/queue/paymentMethods`)).json()).toMatchObject({ status: 'NotSupported', isCompleted: true });
+    status = (await get('/dataStatus')).json();
     expect(status.paymentMethods).toMatchObject({ dataType: 'paymentMethods', currentStatus: 'NotSupported' });
     expect(expectErrorShape(await get('/data/paymentMethods'), 404).error).toBe('Datatype paymentMethods not supported by platform(s) Sandbox');
     const settings = (await t.call('GET', `/companies/${companyId}/syncSettings`)).json().settings as Doc[];

@@ -81,8 +81,11 @@ describe.each(DIALECTS)('documents against the Sandbox platform [%s]', (dialect)
   });
 
   it('dataStatus and syncSettings list the types: supplier credit notes and purchase orders Complete, sales orders NotSupported', async () => {
-    const status = (await get('/dataStatus')).json();
-    for (const type of MORE_READ_TYPES) expect(status[type], type).toBeDefined();
+    let status = (await get('/dataStatus')).json();
+    // Every type the Sandbox reads was pulled on link; sales orders (which it does not read) were not offered.
+    for (const type of MORE_READ_TYPES) expect(status[type], type).toEqual(engine.connector.supports(type) ? expect.objectContaining({ currentStatus: 'Complete' }) : undefined);
+    expect((await t.call('POST', `/companies/${companyId}/data/queue/salesOrders`)).json()).toMatchObject({ status: 'NotSupported', isCompleted: true });
+    status = (await get('/dataStatus')).json();
     expect(status.billCreditNotes.currentStatus).toBe('Complete');
     expect(status.purchaseOrders.currentStatus).toBe('Complete');
     expect(status.salesOrders.currentStatus).toBe('NotSupported');

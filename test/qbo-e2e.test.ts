@@ -75,7 +75,9 @@ describe.each(DIALECTS)('QuickBooks Online end to end [%s]', (dialect) => {
   it('pulls every supported type to Complete, the rest NotSupported, and serves what QuickBooks holds', async () => {
     await engine.pool.drain(60_000);
     const status = (await get('/dataStatus')).json();
-    for (const type of V1_READ_TYPES) expect({ type, s: status[type].currentStatus }).toEqual({ type, s: type === 'cashFlowStatement' ? 'NotSupported' : 'Complete' });
+    // cashFlowStatement is not offered (the connector does not read it); queued by hand it ends NotSupported at once.
+    for (const type of V1_READ_TYPES) expect({ type, s: status[type]?.currentStatus }).toEqual({ type, s: type === 'cashFlowStatement' ? undefined : 'Complete' });
+    expect((await t.call('POST', `/companies/${companyId}/data/queue/cashFlowStatement`)).json()).toMatchObject({ status: 'NotSupported', isCompleted: true });
     const token = sim.qbo.grant(realm.realmId, CLIENT.id).access_token;
     const wire = (((await (await fetch(`${sim.url}/v3/company/${realm.realmId}/query?minorversion=75&query=${encodeURIComponent('SELECT * FROM Invoice MAXRESULTS 1000')}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } })).json()) as any).QueryResponse.Invoice) as any[];
     const served = (await get('/data/invoices?pageSize=1000')).json().results as any[];

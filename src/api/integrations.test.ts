@@ -2,13 +2,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contrast } from '../domain/brand-colour.js';
 import { DIALECTS } from '../../test/support/stores.js';
 import { BASE_URL, createTestApp, expectErrorShape, type TestApp } from '../../test/support/app.js';
-import { ACCOUNTING_READ_TYPES, DATA_TYPES, V1_READ_TYPES } from '../domain/data-types.js';
-import { XeroConnector } from '../connectors/xero/index.js';
+import { ACCOUNTING_READ_TYPES, DATA_TYPES, type DataType } from '../domain/data-types.js';
+import { SandboxConnector, XeroConnector } from '../connectors/xero/index.js';
+import { QboConnector } from '../connectors/qbo/index.js';
+import { ConnectorRegistry, type Connector } from '../connectors/connector.js';
+import { IntegrationRegistry } from '../connectors/integrations.js';
+import { TestConnector } from '../../test/support/test-connector.js';
 import { FEATURE_STATES, FEATURE_TYPES, SOURCE_TYPES } from '../domain/statuses.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const KEYS = ['gbol', 'mqjo', 'ndsk', 'qhyg'];
 const NAMES: Record<string, string> = { gbol: 'Xero', mqjo: 'Sandbox', ndsk: 'QuickBooks Online Sandbox', qhyg: 'QuickBooks Online' };
+/** The connector each integration key runs (never called: only their declared capabilities are read). */
+const CONNECTORS: Record<string, Connector> = {
+  mqjo: new SandboxConnector({ baseUrl: 'http://127.0.0.1:1' }),
+  gbol: new XeroConnector({ apiUrl: 'https://api.xero.com', tokenUrl: 'https://identity.xero.com/connect/token', clientId: 'x' }),
+  qhyg: new QboConnector({ key: 'qhyg', clientId: 'x', clientSecret: 'y', apiUrl: 'https://quickbooks.api.intuit.com', tokenUrl: 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer' }),
+  ndsk: new QboConnector({ key: 'ndsk', clientId: 'x', clientSecret: 'y', apiUrl: 'https://sandbox-quickbooks.api.intuit.com', tokenUrl: 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer' }),
+};
+const readBy = (key: string): DataType[] => ACCOUNTING_READ_TYPES.filter((t) => CONNECTORS[key]!.supports(t));
 
 describe.each(DIALECTS)('integrations API [%s]', (dialect) => {
   let t: TestApp;
@@ -76,29 +88,67 @@ describe.each(DIALECTS)('integrations API [%s]', (dialect) => {
     }
   });
 
-  it('datatypeFeatures lists the readable data types with Get/Release', async () => {
-    const i = (await t.call('GET', '/integrations/mqjo')).json();
-    expect(Array.isArray(i.datatypeFeatures)).toBe(true);
-    expect(i.datatypeFeatures.map((f: any) => f.dataType).sort()).toEqual([...ACCOUNTING_READ_TYPES].sort());
-    for (const f of i.datatypeFeatures) {
-      expect(DATA_TYPES).toContain(f.dataType);
-      expect(Object.keys(f).sort()).toEqual(['dataType', 'supportedFeatures']);
-      expect(f.supportedFeatures).toEqual([{ featureType: 'Get', featureState: 'Release' }]);
-      for (const s of f.supportedFeatures) {
-        expect(FEATURE_TYPES).toContain(s.featureType);
-        expect(FEATURE_STATES).toContain(s.featureState);
+  it('datatypeFeatures lists exactly what each platform\'s connector reads, with Get/Release', async () => {
+    for (const key of KEYS) {
+      const i = (await t.call('GET', `/integrations/${key}`)).json();
+      expect(Array.isArray(i.datatypeFeatures)).toBe(true);
+      // In canonical order, and nothing a pull of that platform would end NotSupported.
+      expect(i.datatypeFeatures.map((f: any) => f.dataType), key).toEqual(readBy(key));
+      for (const f of i.datatypeFeatures) {
+        expect(DATA_TYPES).toContain(f.dataType);
+        expect(Object.keys(f).sort()).toEqual(['dataType', 'supportedFeatures']);
+        expect(f.supportedFeatures).toEqual([{ featureType: 'Get', featureState: 'Release' }]);
+        for (const s of f.supportedFeatures) {
+          expect(FEATURE_TYPES).toContain(s.featureType);
+          expect(FEATURE_STATES).toContain(s.featureState);
+        }
       }
+      expect(SOURCE_TYPES).toContain(i.sourceType);
     }
-    expect(SOURCE_TYPES).toContain(i.sourceType);
+    // What each platform lacks: the Sandbox and Xero have no payment methods and no sales orders, Xero no cash-flow
+    // report; QuickBooks' cash flow is indirect-method only (its connector ends the type NotSupported).
+    const lacks = (key: string, t: DataType) => !readBy(key).includes(t);
+    expect(['paymentMethods', 'salesOrders'].every((x) => lacks('mqjo', x as DataType))).toBe(true);
+    expect(['paymentMethods', 'salesOrders', 'cashFlowStatement'].every((x) => lacks('gbol', x as DataType))).toBe(true);
+    expect(lacks('qhyg', 'cashFlowStatement') && lacks('ndsk', 'cashFlowStatement')).toBe(true);
+    expect(readBy('mqjo')).toContain('cashFlowStatement');
   });
 
-  it('Xero lists no cashFlowStatement, paymentMethods or salesOrders (Xero has none), and the registry agrees with the Xero connector', async () => {
-    const i = (await t.call('GET', '/integrations/gbol')).json();
-    expect(i.datatypeFeatures.map((f: any) => f.dataType).sort()).toEqual(ACCOUNTING_READ_TYPES.filter((x) => x !== 'cashFlowStatement' && x !== 'paymentMethods' && x !== 'salesOrders').sort());
-    const connector = new XeroConnector({ apiUrl: 'https://api.xero.com', tokenUrl: 'https://identity.xero.com/connect/token', clientId: 'x' });
-    const def = t.ctx.registry.get('gbol')!;
-    const checked = [...V1_READ_TYPES, 'directCosts', 'directIncomes', 'transfers', 'bankTransactions', 'accountTransactions', 'journals', 'paymentMethods', 'billCreditNotes', 'purchaseOrders', 'salesOrders'] as const;
-    for (const dataType of checked) expect(t.ctx.registry.supports(def, dataType), dataType).toBe(connector.supports(dataType));
+  it('the registry agrees with each connector for every data type; a registered connector is what it asks', async () => {
+    for (const key of KEYS) {
+      const def = t.ctx.registry.get(key)!;
+      for (const dataType of DATA_TYPES) expect(t.ctx.registry.supports(def, dataType), `${key} ${dataType}`).toBe(CONNECTORS[key]!.supports(dataType));
+      expect(t.ctx.registry.dataTypes(def)).toEqual(readBy(key));
+    }
+    // A process whose connector of a key reads other types (a test platform that reads everything) lists those.
+    const everything = new IntegrationRegistry({ xero: false, qbo: false }, new ConnectorRegistry().register(new TestConnector('mqjo')));
+    const mqjo = everything.get('mqjo')!;
+    expect(everything.dataTypes(mqjo)).toEqual(ACCOUNTING_READ_TYPES);
+    expect(everything.supports(mqjo, 'paymentMethods')).toBe(true);
+    expect(everything.supports(everything.get('gbol')!, 'paymentMethods')).toBe(false);
+  });
+
+  it('a type the platform cannot serve is NotSupported at queue time, not in the first read, not in dataStatus', async () => {
+    const companyId = (await t.call('POST', '/companies', { name: 'Capabilities' })).json().id;
+    const connectionId = (await t.call('POST', `/companies/${companyId}/connections`, { platformKey: 'mqjo' })).json().id;
+    expect((await t.app.inject({ method: 'GET', url: `/link/companies/${companyId}/connections/${connectionId}/start` })).statusCode).toBe(302);
+    // No worker runs here: the first read is only queued, with exactly the types the Sandbox connector reads.
+    const history = (await t.call('GET', `/companies/${companyId}/data/history?pageSize=100`)).json().results as any[];
+    expect(history.map((o) => o.dataType).sort()).toEqual([...readBy('mqjo')].sort());
+    expect(history.every((o) => o.status === 'Queued')).toBe(true);
+    const status = (await t.call('GET', `/companies/${companyId}/dataStatus`)).json();
+    expect(Object.keys(status).sort()).toEqual([...readBy('mqjo')].sort());
+    for (const dataType of ['paymentMethods', 'salesOrders'] as const) {
+      const op = await t.call('POST', `/companies/${companyId}/data/queue/${dataType}`);
+      expect(op.statusCode).toBe(200);
+      expect(op.json()).toMatchObject({ dataType, status: 'NotSupported', isCompleted: true, progress: 100 });
+      expect((await t.call('GET', `/companies/${companyId}/dataStatus`)).json()[dataType]).toMatchObject({ currentStatus: 'NotSupported' });
+      const read = await t.call('GET', `/companies/${companyId}/data/${dataType}`);
+      expect(expectErrorShape(read, 404).error).toBe(`Datatype ${dataType} not supported by platform(s) Sandbox`);
+    }
+    // The schedule slots of the link are the readable types only: the scheduler never queues the others.
+    const slots = await t.store.db.selectFrom('schedule_slots').select('data_type').where('connection_id', '=', connectionId).execute();
+    expect(slots.map((s) => s.data_type).sort()).toEqual([...readBy('mqjo')].sort());
   });
 
   it('returns branding, whose images are served without auth', async () => {

@@ -159,7 +159,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       store,
       repos,
       clock,
-      registry: new IntegrationRegistry({ xero: config.xero !== undefined, qbo: config.qbo !== undefined, qboSandbox: config.qboSandbox !== undefined }),
+      registry: new IntegrationRegistry({ xero: config.xero !== undefined, qbo: config.qbo !== undefined, qboSandbox: config.qboSandbox !== undefined }, connectors),
       oauthLinker: (key) => connectors.get(key)?.oauthLinker,
       secretBox,
       log,

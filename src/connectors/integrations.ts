@@ -1,5 +1,10 @@
-import { ACCOUNTING_READ_TYPES, V1_READ_TYPES, type DataType } from '../domain/data-types.js';
+import { ACCOUNTING_READ_TYPES, type DataType } from '../domain/data-types.js';
 import type { SourceType } from '../domain/statuses.js';
+import { SANDBOX_READ_TYPES, XERO_READ_TYPES } from './xero/xero-connector.js';
+import { QBO_READ_TYPES } from './qbo/qbo-connector.js';
+
+/** A connector's declared read types in canonical order (the order `datatypeFeatures` lists them). */
+const canonical = (declared: readonly DataType[]): readonly DataType[] => ACCOUNTING_READ_TYPES.filter((t) => declared.includes(t));
 
 /**
  * The integrations Syncline knows (platform-api.md §6). Platform keys are Codat's, so stored keys and client code keep
@@ -14,7 +19,10 @@ export interface IntegrationDefinition {
   /** Brand colour for the generated logo. */
   readonly colour: string;
   readonly isBeta: boolean;
-  /** Data types this platform can read. */
+  /**
+   * Data types this platform can read: its connector's declared capabilities (never a second hand-kept list), used
+   * when no connector of the key is registered in this process (see IntegrationRegistry).
+   */
   readonly dataTypes: readonly DataType[];
   /** Credential keys `PUT …/authorization` requires and accepts. */
   readonly requiredCredentials: readonly string[];
@@ -25,13 +33,6 @@ export interface IntegrationDefinition {
   readonly oauthClient: 'xero' | 'qbo' | 'qboSandbox' | null;
 }
 
-/**
- * What QuickBooks Online reads (src/connectors/qbo/): v1's types and, of issue 15's, those QuickBooks has the data for.
- * Journals, sales orders, bank transactions and account transactions have no faithful QuickBooks source
- * (QBO_NOT_SUPPORTED in qbo-connector.ts says why): queuing them ends NotSupported.
- */
-const QBO_TYPES: readonly DataType[] = [...V1_READ_TYPES, 'paymentMethods', 'purchaseOrders', 'billCreditNotes', 'transfers', 'directCosts', 'directIncomes'];
-
 export const INTEGRATIONS: readonly IntegrationDefinition[] = [
   {
     key: 'gbol',
@@ -41,10 +42,9 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     sourceId: '3f6e9b2a-1c4d-4a8e-b7f0-5d2c9e1a6b31',
     colour: '#13B5EA',
     isBeta: false,
-    // Xero's Accounting API has no cash-flow report (source-platforms.md §1.3, §1.4) and no payment methods (its
-    // payments carry none): queuing either ends NotSupported.
-    // Xero has no cash-flow report, no payment methods and no sales orders (its quotes are estimates).
-    dataTypes: ACCOUNTING_READ_TYPES.filter((t) => t !== 'cashFlowStatement' && t !== 'paymentMethods' && t !== 'salesOrders'),
+    // Xero has no cash-flow report (source-platforms.md §1.3, §1.4), no payment methods and no sales orders (its
+    // quotes are estimates): queuing one of those ends NotSupported without a platform call.
+    dataTypes: canonical(XERO_READ_TYPES),
     requiredCredentials: ['refreshToken', 'tenantId'],
     optionalCredentials: ['accessToken', 'accessTokenExpiresAt'],
     refreshTokenIdleDays: 60,
@@ -58,7 +58,8 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     sourceId: '7a1c5e3b-9d2f-4b6a-8e04-1f3d5b7a9c62',
     colour: '#6B4EFF',
     isBeta: false,
-    dataTypes: ACCOUNTING_READ_TYPES,
+    // Xero's dialect plus the cash-flow report: no payment methods, no sales orders.
+    dataTypes: canonical(SANDBOX_READ_TYPES),
     requiredCredentials: [],
     optionalCredentials: [],
     refreshTokenIdleDays: 60,
@@ -72,7 +73,7 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     sourceId: '5c9e1a7b-4d3f-4a2e-8b6c-0f7d1e3a5b84',
     colour: '#2CA01C',
     isBeta: true,
-    dataTypes: QBO_TYPES,
+    dataTypes: canonical(QBO_READ_TYPES),
     requiredCredentials: ['refreshToken', 'realmId'],
     optionalCredentials: ['accessToken', 'accessTokenExpiresAt'],
     refreshTokenIdleDays: 100,
@@ -86,7 +87,7 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
     sourceId: '1e5a9c3d-7b2f-4f8e-a4d6-9b1c3e5f7a08',
     colour: '#2CA01C',
     isBeta: false,
-    dataTypes: QBO_TYPES,
+    dataTypes: canonical(QBO_READ_TYPES),
     requiredCredentials: ['refreshToken', 'realmId'],
     optionalCredentials: ['accessToken', 'accessTokenExpiresAt'],
     refreshTokenIdleDays: 100,
@@ -97,9 +98,23 @@ export const INTEGRATIONS: readonly IntegrationDefinition[] = [
 const BY_KEY = new Map(INTEGRATIONS.map((i) => [i.key, i]));
 export const findIntegration = (key: string): IntegrationDefinition | undefined => BY_KEY.get(key);
 
-/** Which integrations are usable on this instance: OAuth platforms need the operator's client credentials. */
+/** The connectors of this process, by integration key (a ConnectorRegistry): what a pull would actually run. */
+export interface ConnectorCapabilities {
+  get(key: string): { supports(dataType: DataType): boolean } | undefined;
+}
+
+/**
+ * Which integrations are usable on this instance (OAuth platforms need the operator's client credentials) and which
+ * data types each reads. A type is read when the connector registered for the key says so (`Connector.supports`, the
+ * check the worker makes before a pull); with no connector of that key in this process, the definition's list, which
+ * is the same connector's declared capabilities. So `/integrations`, first-link reads, schedules and queue-time
+ * NotSupported all agree with what a pull runs.
+ */
 export class IntegrationRegistry {
-  constructor(private readonly configuredClients: { xero: boolean; qbo: boolean; qboSandbox?: boolean }) {}
+  constructor(
+    private readonly configuredClients: { xero: boolean; qbo: boolean; qboSandbox?: boolean },
+    private readonly connectors?: ConnectorCapabilities,
+  ) {}
   all(): readonly IntegrationDefinition[] {
     return INTEGRATIONS;
   }
@@ -110,6 +125,12 @@ export class IntegrationRegistry {
     return def.oauthClient === null || this.configuredClients[def.oauthClient] === true;
   }
   supports(def: IntegrationDefinition, dataType: DataType): boolean {
-    return def.dataTypes.includes(dataType);
+    const connector = this.connectors?.get(def.key);
+    return connector ? connector.supports(dataType) : def.dataTypes.includes(dataType);
+  }
+  /** The data types the integration reads, in canonical order. */
+  dataTypes(def: IntegrationDefinition): readonly DataType[] {
+    const connector = this.connectors?.get(def.key);
+    return connector ? ACCOUNTING_READ_TYPES.filter((t) => connector.supports(t)) : def.dataTypes;
   }
 }

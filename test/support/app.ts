@@ -2,6 +2,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp } from '../../src/api/app.js';
 import { repositories, type ApiContext } from '../../src/api/context.js';
 import { IntegrationRegistry } from '../../src/connectors/integrations.js';
+import { ConnectorRegistry } from '../../src/connectors/connector.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { SecretBox, hashApiKey } from '../../src/lib/secrets.js';
@@ -14,6 +15,8 @@ export const BASE_URL = 'http://syncline.test';
 export interface TestApp {
   app: FastifyInstance;
   ctx: ApiContext;
+  /** The connectors the integration registry asks what they read: startEngine registers its connector here. */
+  connectors: ConnectorRegistry;
   store: TestStore;
   clock: ManualClock;
   apiKey: string;
@@ -36,11 +39,12 @@ export async function createTestApp(dialect: Dialect, opts: TestAppOptions = {})
   const repos = repositories(store);
   const apiKey = randomAlnum(40);
   await repos.apiKeys.insert({ id: newId(), name: 'test', key_hash: hashApiKey(apiKey), created_at: clock.now().toISOString() });
+  const connectors = new ConnectorRegistry();
   const ctx: ApiContext = {
     store,
     repos,
     clock,
-    registry: new IntegrationRegistry({ xero: opts.xero ?? false, qbo: opts.qbo ?? false, qboSandbox: opts.qboSandbox ?? false }),
+    registry: new IntegrationRegistry({ xero: opts.xero ?? false, qbo: opts.qbo ?? false, qboSandbox: opts.qboSandbox ?? false }, connectors),
     secretBox: new SecretBox('test-secret-key-0123456789'),
     log: createLogger('silent'),
     publicBaseUrl: () => BASE_URL,
@@ -54,6 +58,7 @@ export async function createTestApp(dialect: Dialect, opts: TestAppOptions = {})
   return {
     app,
     ctx,
+    connectors,
     store,
     clock,
     apiKey,

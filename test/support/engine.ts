@@ -27,6 +27,8 @@ export interface Engine<C extends Connector = TestConnector> {
 export function startEngine<C extends Connector = TestConnector>(t: TestApp, opts: Partial<WorkerPoolOptions> = {}, connector?: C): Engine<C> {
   const conn = (connector ?? new TestConnector()) as C;
   const connectors = new ConnectorRegistry().register(conn);
+  // The integration registry reads what this connector supports (as src/cli/server.ts wires the real ones).
+  t.connectors.register(conn);
   const wakeup = new Wakeup(t.ctx.log);
   const ctx = t.ctx as { onQueued?: () => void; authorizeConnection?: unknown; revokeConnection?: unknown; liveFiles?: unknown };
   ctx.onQueued = () => wakeup.notify();

@@ -24,7 +24,7 @@ export async function integrationsRoutes(app: FastifyInstance, ctx: ApiContext):
       isOfflineConnector: false,
       isBeta: def.isBeta,
       dataProvidedBy: 'Syncline',
-      datatypeFeatures: def.dataTypes.map((dataType) => ({
+      datatypeFeatures: ctx.registry.dataTypes(def).map((dataType) => ({
         dataType,
         supportedFeatures: [{ featureType: 'Get', featureState: 'Release' }],
       })),

@@ -87,7 +87,8 @@ async function linkExclusively(
   // The link, its schedule slots and its first-link read commit together: a crash leaves either none or all of them.
   const linked = { ...conn, status: 'Linked', linked_at: now };
   const firstRead = await readRequest(ctx, linked, 'first-link');
-  const readable = ctx.registry.get(conn.integration_key)?.dataTypes ?? [];
+  const def = ctx.registry.get(conn.integration_key);
+  const readable = def ? ctx.registry.dataTypes(def) : [];
   const slots = new ScheduleSlotsRepository(ctx.store.db, ctx.store.dialect);
   let queued = false;
   const ok = await ctx.repos.connections.transition(conn.id, from, 'Linked', now, reason, { ...extra, linked_at: now }, async (trx) => {

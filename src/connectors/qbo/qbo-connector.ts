@@ -134,6 +134,8 @@ export const QBO_NOT_SUPPORTED: Partial<Record<DataType, string>> = {
 };
 
 const SUPPORTED: ReadonlySet<DataType> = new Set<DataType>([...(Object.keys(LISTS) as DataType[]), 'company', 'taxRates', 'trackingCategories', 'balanceSheet', 'profitAndLoss']);
+/** The connector's declared capabilities, which the integration registry lists for qhyg and ndsk (integrations.ts). */
+export const QBO_READ_TYPES: readonly DataType[] = [...SUPPORTED];
 
 /** Months of columns per report call (QuickBooks answers slowly and partially beyond about six). */
 const MONTHS_PER_REPORT = 6;

@@ -151,6 +151,14 @@ const LISTS: Partial<Record<DataType, ListKind>> = {
 
 const SUPPORTED: readonly DataType[] = [...(Object.keys(LISTS) as DataType[]), 'company', 'balanceSheet', 'profitAndLoss', 'journals'];
 
+/**
+ * The connector's declared capabilities: the types Xero (`gbol`) reads, and the Sandbox (`mqjo`, which also reads the
+ * cash-flow report Xero lacks). The integration registry lists exactly these (src/connectors/integrations.ts), so what
+ * `/integrations`, first-link reads and schedules offer is what a pull runs.
+ */
+export const XERO_READ_TYPES: readonly DataType[] = SUPPORTED;
+export const SANDBOX_READ_TYPES: readonly DataType[] = [...SUPPORTED, 'cashFlowStatement'];
+
 /** Columns per report call: the current month plus 11 earlier ones. */
 const MONTHS_PER_REPORT = 12;
 
@@ -173,7 +181,7 @@ export class XeroConnector implements Connector {
   constructor(protected readonly opts: XeroConnectorOptions) {
     this.key = opts.key ?? 'gbol';
     this.apiRoot = opts.apiUrl.replace(/\/+$/, '');
-    this.supported = new Set<DataType>(opts.cashFlow ? [...SUPPORTED, 'cashFlowStatement'] : SUPPORTED);
+    this.supported = new Set<DataType>(opts.cashFlow ? SANDBOX_READ_TYPES : XERO_READ_TYPES);
     this.clock = opts.clock ?? systemClock;
     this.pageSize = Math.min(1000, Math.max(1, opts.pageSize ?? 1000));
     this.overlapMs = opts.overlapMs ?? 10 * 60_000;
