@@ -208,9 +208,18 @@ describe.each(DIALECTS)('record history [%s]', (dialect) => {
 
     // ---- asOf: each moment's list, page by page, filtered and ordered, and get by id
     for (const s of snapshots) {
-      expect((await listAll(`&asOf=${s.at}`)).results, s.at).toEqual(s.list);
-      expect((await listAll(`&asOfPull=${s.pullId}`)).results, s.pullId).toEqual(s.list);
-      const filtered = (await listAll(`&asOf=${encodeURIComponent(s.at)}&query=${encodeURIComponent('metadata.isDeleted=false&&id!=inv000002')}&orderBy=-modifiedDate`)).results;
+      // totalResults too (counts kept per instant, migration 0028): the same at the pull's instant and by its id
+      expect(await listAll(`&asOf=${s.at}`), s.at).toEqual({ results: s.list, total: s.list.length });
+      expect(await listAll(`&asOfPull=${s.pullId}`), s.pullId).toEqual({ results: s.list, total: s.list.length });
+      for (const [query, keep] of [
+        ['metadata.isDeleted=true', (r: any) => r.metadata.isDeleted],
+        ['metadata.isDeleted!=true', (r: any) => !r.metadata.isDeleted],
+      ] as const) {
+        expect((await listAll(`&asOfPull=${s.pullId}&query=${encodeURIComponent(query)}`)).total, `${s.pullId} ${query}`).toBe(s.list.filter(keep).length);
+      }
+      const filteredAll = await listAll(`&asOf=${encodeURIComponent(s.at)}&query=${encodeURIComponent('metadata.isDeleted=false&&id!=inv000002')}&orderBy=-modifiedDate`);
+      const filtered = filteredAll.results;
+      expect(filteredAll.total).toBe(filtered.length);
       const expected = s.list
         .filter((r) => !r.metadata.isDeleted && r.id !== 'inv000002')
         .sort((a, b) => (a.modifiedDate === b.modifiedDate ? (a.id < b.id ? -1 : 1) : a.modifiedDate < b.modifiedDate ? 1 : -1));

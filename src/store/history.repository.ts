@@ -63,6 +63,12 @@ export async function raiseFloor(trx: Db, dialect: Dialect, connectionId: string
             on conflict (connection_id, data_type) do update set
               floor_at = ${sql.raw(greatest)}(coalesce(history_floors.floor_at, ''), coalesce(excluded.floor_at, '')),
               floor_seq = ${sql.raw(greatest)}(history_floors.floor_seq, excluded.floor_seq)`.execute(trx);
+  // Counts as of instants before the floor are never read again: keep the newest at or before it (the counts at the
+  // floor, and at every instant up to the next row), remove the older ones (migration 0028).
+  await sql`delete from record_counts_at where connection_id = ${connectionId} and data_type = ${dataType}
+              and committed_at < (select max(a.committed_at) from record_counts_at a
+                                  where a.connection_id = ${connectionId} and a.data_type = ${dataType}
+                                    and a.committed_at <= (select f.floor_at from history_floors f where f.connection_id = ${connectionId} and f.data_type = ${dataType}))`.execute(trx);
 }
 
 // ---- The asOf view -----------------------------------------------------------------------------------------------
@@ -104,19 +110,64 @@ export function asOfFilteredCounts(db: Kysely<Database>, connectionId: string, d
 }
 
 /**
- * How many states the replaced half holds at `at`, counted up to `cap` (through record_changes_window, index-only):
+ * How many states the replaced half holds at `at` (matching `where` when given), counted up to `cap` (through
+ * record_changes_window, index-only):
  * enough to tell an empty or small half, to read first and sort, from a large one, to walk in the list's order.
  */
-export function asOfPastCountUpTo(db: Kysely<Database>, connectionId: string, dataType: string, at: string, cap: number) {
-  const some = db
-    .selectFrom('record_changes')
-    .select('seq')
+export function asOfPastCountUpTo(db: Kysely<Database>, connectionId: string, dataType: string, at: string, cap: number, where?: Expression<SqlBool>) {
+  // A constant, not a column: counted from the index alone (record_changes_window; with a filter, its own index).
+  const some = asOfSources(db, connectionId, dataType, at, where).past.select(sql<number>`1`.as('x')).limit(cap);
+  return db.selectFrom(some.as('s')).select((eb) => eb.fn.countAll<number>().as('n'));
+}
+
+/**
+ * The counts of (connection, data type) as of `at`, kept by the merges (record_counts_at, migration 0028), in one
+ * statement: the row of the last instant at or before `at` (a primary-key probe), and, for an `at` before every row,
+ * what the first row says stood before it; with the pair's generation now (record_counts).
+ */
+export function asOfKeptCounts(db: Kysely<Database>, connectionId: string, dataType: string, at: string) {
+  const pairOf = <T extends 'record_counts_at' | 'record_counts'>(t: T) =>
+    db.selectFrom(t as 'record_counts_at').where('connection_id', '=', connectionId).where('data_type', '=', dataType);
+  const last = pairOf('record_counts_at').where('committed_at', '<=', at).orderBy('committed_at', 'desc').limit(1);
+  return db.selectNoFrom([
+    sql<number | null>`(${last.select('total')})`.as('total'),
+    sql<number | null>`(${last.select('deleted')})`.as('deleted'),
+    sql<number | null>`(${pairOf('record_counts_at').select(sql<number>`total - added`.as('t')).orderBy('committed_at').limit(1)})`.as('before_first'),
+    sql<number | null>`(${pairOf('record_counts').select('generation')})`.as('generation'),
+  ]);
+}
+
+/**
+ * Counts as of `at` from record_counts_at: undefined when they cannot tell (the pair has no row at or before `at` and
+ * records stood before its first row: records stored by something other than a merge), and then the caller counts.
+ * Before the first row and nothing stood before it: none at all (records are never removed, only flagged, so the
+ * count of records only grows).
+ */
+export function keptCountsOf(row: { total: number | null; deleted: number | null; before_first: number | null }): { total: number; deleted: number } | undefined {
+  if (row.total !== null && row.deleted !== null) return { total: Number(row.total), deleted: Number(row.deleted) };
+  if (row.before_first !== null && Number(row.before_first) === 0) return { total: 0, deleted: 0 };
+  return undefined;
+}
+
+/**
+ * True when no merge that committed at or before `at` has committed since generation `generation` of the pair: then
+ * the records as of `at` are what they were at that generation, and a count of them made then still holds (through
+ * record_counts_at_generation: the rows of the merges since).
+ */
+export async function asOfUnchangedSince(db: Kysely<Database>, connectionId: string, dataType: string, at: string, generation: number): Promise<boolean> {
+  return (await asOfChangedSince(db, connectionId, dataType, at, generation).executeTakeFirst()) === undefined;
+}
+
+/** The statement of asOfUnchangedSince (a row: something changed), public for the plan checks. */
+export function asOfChangedSince(db: Kysely<Database>, connectionId: string, dataType: string, at: string, generation: number) {
+  return db
+    .selectFrom('record_counts_at')
+    .select('committed_at')
     .where('connection_id', '=', connectionId)
     .where('data_type', '=', dataType)
-    .where('committed_at', '>', at)
-    .where('prev_modified_date', '<=', at)
-    .limit(cap);
-  return db.selectFrom(some.as('s')).select((eb) => eb.fn.countAll<number>().as('n'));
+    .where('generation', '>', generation)
+    .where('committed_at', '<=', at)
+    .limit(1);
 }
 
 function asOfSources(db: Kysely<Database>, connectionId: string, dataType: string, at: string, where?: Expression<SqlBool>) {

@@ -1,9 +1,22 @@
-import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { sql, type CompiledQuery, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import { contentHash } from '../lib/canonical-json.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
 import { offsetOf, type ListSql, type Page, type PageRequest } from './paging.js';
-import { asOfCount, asOfFilteredCounts, asOfHalves, asOfPastCountUpTo, asOfRecords, freshSeq, historyKept, lastSeq, raiseFloor } from './history.repository.js';
+import {
+  asOfCount,
+  asOfFilteredCounts,
+  asOfHalves,
+  asOfKeptCounts,
+  asOfPastCountUpTo,
+  asOfRecords,
+  asOfUnchangedSince,
+  freshSeq,
+  historyKept,
+  keptCountsOf,
+  lastSeq,
+  raiseFloor,
+} from './history.repository.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -55,6 +68,11 @@ const REMEMBER_FROM = 2_000;
 export class RecordsRepository {
   /** Counts of filtered lists, per (connection, type, filter), valid for one generation of the pair (see total). */
   private readonly counted = new BoundedMap<string, { generation: number; n: number }>(2_000);
+  /**
+   * Filtered asOf counts (each half's), per (connection, type, instant, filter), with the pair's generation when
+   * counted: valid while no merge has committed at or before the instant since (asOfStatements).
+   */
+  private readonly asOfCounted = new BoundedMap<string, { generation: number; current: number; past: number }>(2_000);
   /** Keys at page boundaries of lists in id order (see list). */
   private readonly boundaries = new PageBoundaries(500, 2_000);
 
@@ -234,7 +252,7 @@ export class RecordsRepository {
       if (r?.first != null && r.last != null) history = { firstSeq: Number(r.first), lastSeq: Number(r.last) };
     }
     await trx.deleteFrom('record_staging').where('dataset_id', '=', ds).execute();
-    if (added + updated + deleted > 0) await bumpCounts(trx, conn, type, added, deleted - restored);
+    if (added + updated + deleted > 0) await bumpCounts(trx, conn, type, added, deleted - restored, now);
     if (history) {
       await trx
         .insertInto('history_pulls')
@@ -389,8 +407,12 @@ export class RecordsRepository {
   /**
    * The statements of an asOf list, after its counts (public for the plan checks of query-indexes.test.ts).
    *
-   * Counts: filtered, each half's matches through its own indexes (asOfFilteredCounts); unfiltered, the records now
-   * minus those added since (asOfCount), and the replaced half counted only up to FILTER_FIRST_MAX.
+   * Counts (`totalResults`), exact: no filter and `metadata.isDeleted` filters, the counts the merges kept as of the
+   * instant (record_counts_at, migration 0028: one primary-key probe); other filters, each half's matches through its
+   * own indexes (asOfFilteredCounts), once per (pair, filter, instant) while no merge commits at or before the instant
+   * (asOfCounted); a pair whose kept counts cannot tell (records stored before any merge) is counted as before
+   * (asOfCount: the records now minus those added since). The replaced half is also counted up to FILTER_FIRST_MAX
+   * (index-only), to choose how to read it.
    *
    * Page: each half takes its own first offset + pageSize rows in the list's order and the page is taken from those (a
    * record is in exactly one half and the order is total — the compiler ends it with the id —, so the page is the
@@ -403,14 +425,52 @@ export class RecordsRepository {
   async asOfStatements(connectionId: string, dataType: string, page: PageRequest, list: ListSql, dataAs: 'value' | 'text', asOf: string, filterFirstMax = FILTER_FIRST_MAX) {
     const columns = ['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'] as const;
     const ordered = <Q extends { orderBy(o: never): Q }>(q: Q): Q => list.orderBy.reduce((acc, o) => acc.orderBy(o as never), q);
-    const count = list.where
-      ? asOfFilteredCounts(this.db, connectionId, dataType, asOf, list.where)
-      : this.db.selectFrom([asOfCount(this.db, connectionId, dataType, asOf).as('t'), asOfPastCountUpTo(this.db, connectionId, dataType, asOf, filterFirstMax + 1).as('p')]).select(['t.n as total', 'p.n as past']);
-    const counted = (await count.executeTakeFirstOrThrow()) as { current?: number; past: number; total?: number };
-    const sizes = [counted.current === undefined ? Infinity : Number(counted.current), Number(counted.past)];
-    const total = counted.total === undefined ? sizes[0]! + sizes[1]! : Number(counted.total);
+    const flag = list.flag && list.flag.of === list.where && list.flag.path === 'metadata.isDeleted' ? list.flag : undefined;
+    const byKept = !list.where || flag !== undefined;
+    const keptQ = asOfKeptCounts(this.db, connectionId, dataType, asOf);
+    const pastQ = asOfPastCountUpTo(this.db, connectionId, dataType, asOf, filterFirstMax + 1, list.where);
+    // One statement: the kept counts, and (when they give the total) the capped count of the replaced half.
+    const kept = byKept
+      ? this.db.selectFrom([keptQ.as('k'), pastQ.as('p')]).select(['k.total', 'k.deleted', 'k.before_first', 'k.generation', 'p.n as past'])
+      : keptQ.select(sql<null>`null`.as('past'));
+    const k = (await kept.executeTakeFirstOrThrow()) as { total: number | null; deleted: number | null; before_first: number | null; generation: number | null; past: number | null };
+    const counts = keptCountsOf(k);
+    const generation = k.generation === null ? undefined : Number(k.generation);
+    let sizes: [number, number];
+    let total: number;
+    let count: { compile(): CompiledQuery } = kept;
+    if (byKept && counts) {
+      total = !flag ? counts.total : flag.value ? counts.deleted : counts.total - counts.deleted;
+      const past = Number(k.past);
+      // The current half is walked in the list's order (its primary key or records_deleted are in id order), never read
+      // filter-first however few it holds; left out only when empty (the capped count is exact below the cap).
+      sizes = [past <= filterFirstMax && total === past ? 0 : Infinity, past];
+    } else if (!list.where) {
+      // No kept counts: the records now minus the adds since (record_changes_added).
+      const counted = this.db.selectFrom([asOfCount(this.db, connectionId, dataType, asOf).as('t'), pastQ.as('p')]).select(['t.n as total', 'p.n as past']);
+      count = counted;
+      const c = await counted.executeTakeFirstOrThrow();
+      total = Number(c.total);
+      sizes = [Infinity, Number(c.past)];
+    } else {
+      const filtered = asOfFilteredCounts(this.db, connectionId, dataType, asOf, list.where);
+      count = filtered;
+      const key = `${connectionId}\u0000${dataType}\u0000${asOf}\u0000${this.filterKey(list.where)}`;
+      const hit = generation !== undefined ? this.asOfCounted.get(key) : undefined;
+      if (hit && (hit.generation === generation || (await asOfUnchangedSince(this.db, connectionId, dataType, asOf, hit.generation)))) {
+        hit.generation = generation!;
+        sizes = [hit.current, hit.past];
+      } else {
+        const c = await filtered.executeTakeFirstOrThrow();
+        sizes = [Number(c.current), Number(c.past)];
+        // Kept with the generation read before counting: a merge that commits at or before the instant after that
+        // read (counted or not) has a later generation, so the next read recounts (asOfUnchangedSince).
+        if (generation !== undefined) this.asOfCounted.set(key, { generation, current: sizes[0], past: sizes[1] });
+      }
+      total = sizes[0] + sizes[1];
+    }
     const offset = offsetOf(page);
-    if (total === 0 || offset >= total) return { count, total, page: undefined };
+    if (total === 0 || offset >= total) return { count, kept, total, page: undefined };
     const top = offset + page.pageSize;
     const halves = asOfHalves(this.db, connectionId, dataType, asOf, list.where);
     const parts = halves
@@ -425,7 +485,7 @@ export class RecordsRepository {
     // candidate before the top-N sort).
     const inner = ordered(this.db.selectFrom(candidates).select(columns)).limit(page.pageSize).offset(offset);
     const data = dataAs === 'text' && this.dialect === 'postgres' ? sql<string>`records.data::text`.as('data') : ('data' as const);
-    return { count, total, page: ordered(this.db.selectFrom(inner.as('records')).select(['record_id', data, 'modified_date', 'source_modified_date', 'is_deleted'])) };
+    return { count, kept, total, page: ordered(this.db.selectFrom(inner.as('records')).select(['record_id', data, 'modified_date', 'source_modified_date', 'is_deleted'])) };
   }
 
   get(connectionId: string, dataType: string, recordId: string, asOf?: string | undefined): Promise<RecordRow | undefined> {
@@ -485,12 +545,33 @@ export class RecordsRepository {
  * count by `deletedDelta` (flagged deleted minus restored), and the generation. The pair's first merge creates the row
  * by counting its records (so records stored before counts were kept are included).
  */
-async function bumpCounts(trx: Transaction<Database>, conn: string, type: string, added: number, deletedDelta: number): Promise<void> {
+async function bumpCounts(trx: Transaction<Database>, conn: string, type: string, added: number, deletedDelta: number, now: string): Promise<void> {
   const r = await sql`update record_counts set total = total + ${added}, deleted = deleted + ${deletedDelta}, generation = generation + 1
                       where connection_id = ${conn} and data_type = ${type}`.execute(trx);
-  if (Number(r.numAffectedRows ?? 0n) > 0) return;
-  await sql`insert into record_counts (connection_id, data_type, total, deleted, generation)
-            select ${conn}, ${type}, count(*), coalesce(sum(is_deleted), 0), 1 from records where connection_id = ${conn} and data_type = ${type}`.execute(trx);
+  if (Number(r.numAffectedRows ?? 0n) === 0) {
+    await sql`insert into record_counts (connection_id, data_type, total, deleted, generation)
+              select ${conn}, ${type}, count(*), coalesce(sum(is_deleted), 0), 1 from records where connection_id = ${conn} and data_type = ${type}`.execute(trx);
+  }
+  await logCountsAt(trx, conn, type, now, added, deletedDelta);
+}
+
+/**
+ * The counts as of `now` (record_counts_at, migration 0028), after record_counts moved: the counts now, less the moves
+ * logged at later instants (none, unless clocks disagree), and this merge's moves added to those later rows. Two
+ * statements, each a primary-key range that is empty in the usual case; a second merge at the same instant updates the
+ * row (the counts at that instant include both).
+ */
+async function logCountsAt(trx: Transaction<Database>, conn: string, type: string, now: string, added: number, deletedDelta: number): Promise<void> {
+  await sql`update record_counts_at set total = total + ${added}, deleted = deleted + ${deletedDelta}
+            where connection_id = ${conn} and data_type = ${type} and committed_at > ${now}`.execute(trx);
+  await sql`insert into record_counts_at (connection_id, data_type, committed_at, total, deleted, added, deleted_delta, generation)
+            select rc.connection_id, rc.data_type, ${now}, rc.total - coalesce(l.a, 0), rc.deleted - coalesce(l.d, 0), ${added}, ${deletedDelta}, rc.generation
+            from record_counts rc,
+                 (select sum(added) as a, sum(deleted_delta) as d from record_counts_at where connection_id = ${conn} and data_type = ${type} and committed_at > ${now}) l
+            where rc.connection_id = ${conn} and rc.data_type = ${type}
+            on conflict (connection_id, data_type, committed_at) do update set
+              total = excluded.total, deleted = excluded.deleted, generation = excluded.generation,
+              added = record_counts_at.added + excluded.added, deleted_delta = record_counts_at.deleted_delta + excluded.deleted_delta`.execute(trx);
 }
 
 /** A Map that forgets its oldest entries beyond `max` (insertion order; a hit is re-inserted). */

@@ -128,6 +128,20 @@ export interface RecordCountsTable {
   generation: number;
 }
 
+/** record_counts after each instant a merge committed at (migration 0028): the counts an asOf read answers from. */
+export interface RecordCountsAtTable {
+  connection_id: string;
+  data_type: string;
+  committed_at: string;
+  total: number;
+  deleted: number;
+  /** This instant's own moves of total and deleted. */
+  added: number;
+  deleted_delta: number;
+  /** record_counts.generation after the latest merge at this instant; 0 when backfilled. */
+  generation: number;
+}
+
 export interface RecordStagingTable {
   dataset_id: string;
   record_id: string;
@@ -292,6 +306,7 @@ export interface Database {
   company_sync_settings: CompanySyncSettingsTable;
   records: RecordsTable;
   record_counts: RecordCountsTable;
+  record_counts_at: RecordCountsAtTable;
   schedule_slots: ScheduleSlotsTable;
   record_staging: RecordStagingTable;
   webhook_consumers: WebhookConsumersTable;
