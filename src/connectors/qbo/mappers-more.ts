@@ -8,7 +8,8 @@
  * - `billCreditNotes` ← VendorCredit: `Balance` is the remaining credit; status from it as for credit memos. A vendor
  *   credit carries no applied amounts per bill (the bill payment that applies it does), so no payment allocations.
  * - `transfers` ← Transfer: one amount, in the transfer's currency, out of `FromAccountRef` into `ToAccountRef`.
- * - `directCosts` ← Purchase (cash, check and credit-card expenses); `directIncomes` ← SalesReceipt. Each moved its
+ * - `directCosts` ← Purchase (cash, check and credit-card expenses); `directIncomes` ← SalesReceipt and RefundReceipt
+ *   (negative amounts, as Codat reads refunds). Each moved its
  *   money once: one payment allocation on the account paid from / deposited to. QuickBooks lines carry no tax amount,
  *   so line tax is left out; an account-based expense line has no unit price or quantity, so it is one unit of its
  *   amount. A voided one (zero amounts, "Voided" in PrivateNote) moved no money and is flagged deleted, as the Xero
@@ -149,11 +150,21 @@ export function mapPurchase(d: Wire, ctx: MapContext): SourceRecord {
   return { ...out, deleted: isVoided(d) };
 }
 
-export function mapSalesReceipt(d: Wire, ctx: MapContext): SourceRecord {
+/**
+ * A sales receipt, or (`refund`) a refund receipt: money paid back to a customer, which Codat reads as a direct income
+ * of negative amounts (unit amounts, line and document totals, and its payment allocation; quantities stay positive).
+ */
+export function mapSalesReceipt(d: Wire, ctx: MapContext, refund = false): SourceRecord {
   const id = idOf(d);
   const currency = currencyOf(d, ctx);
   const customer = ref(d.CustomerRef);
-  const lines = salesLines(d).map(({ tracking: _t, isDirectIncome: _d, ...line }) => line);
+  const sign = refund ? -1 : 1;
+  const neg = (v: unknown) => (typeof v === 'number' && v !== 0 ? sign * v : v);
+  const lines = salesLines(d).map(({ tracking: _t, isDirectIncome: _d, ...line }) => ({ ...line, unitAmount: neg(line.unitAmount), subTotal: neg(line.subTotal), discountAmount: neg(line.discountAmount) }));
+  const total = neg(num(d.TotalAmt) ?? 0) as number;
+  const alloc = allocation(d, id, d.DepositToAccountRef, str(d.PaymentRefNum) ?? str(d.DocNumber), currency);
+  alloc[0]!.payment.totalAmount = total;
+  alloc[0]!.allocation.totalAmount = total;
   const out = record(
     id,
     {
@@ -165,12 +176,14 @@ export function mapSalesReceipt(d: Wire, ctx: MapContext): SourceRecord {
       currency,
       currencyRate: num(d.ExchangeRate),
       lineItems: lines,
-      paymentAllocations: allocation(d, id, d.DepositToAccountRef, str(d.PaymentRefNum) ?? str(d.DocNumber), currency),
-      subTotal: subTotalOf(d),
-      taxAmount: totalTax(d),
-      totalAmount: num(d.TotalAmt) ?? 0,
+      paymentAllocations: alloc,
+      subTotal: neg(subTotalOf(d)),
+      taxAmount: neg(totalTax(d)),
+      totalAmount: total,
     },
     d,
   );
   return { ...out, deleted: isVoided(d) };
 }
+
+export const mapRefundReceipt = (d: Wire, ctx: MapContext): SourceRecord => mapSalesReceipt(d, ctx, true);

@@ -86,12 +86,14 @@ export interface QboConnectorOptions {
 
 interface ListKind {
   entity: string;
+  /** Further entities read into the same type (direct incomes: sales receipts and refund receipts). */
+  more?: readonly string[];
   nameList: boolean;
   /** Extra WHERE conditions of the listing. */
   where?: string;
   /** Rows of a CDC answer that belong to this type. */
   keep?: (w: Wire) => boolean;
-  map: (w: Wire, ctx: M.MapContext) => SourceRecord;
+  map: (w: Wire, ctx: M.MapContext, entity: string) => SourceRecord;
   /** Documents honour window.syncFrom. */
   document: boolean;
 }
@@ -116,7 +118,8 @@ const LISTS: Partial<Record<DataType, ListKind>> = {
   billCreditNotes: { entity: 'VendorCredit', nameList: false, map: X.mapVendorCredit, document: true },
   transfers: { entity: 'Transfer', nameList: false, map: X.mapTransfer, document: true },
   directCosts: { entity: 'Purchase', nameList: false, map: X.mapPurchase, document: true },
-  directIncomes: { entity: 'SalesReceipt', nameList: false, map: X.mapSalesReceipt, document: true },
+  // Codat counts refund receipts as (negative) direct incomes.
+  directIncomes: { entity: 'SalesReceipt', more: ['RefundReceipt'], nameList: false, map: (w, ctx, entity) => (entity === 'RefundReceipt' ? X.mapRefundReceipt(w, ctx) : X.mapSalesReceipt(w, ctx)), document: true },
 };
 
 /**
@@ -341,15 +344,15 @@ export class QboConnector implements Connector {
     return { ...outcome, calls: ctx.calls };
   }
 
-  private mapRows(rows: Wire[], kind: ListKind, mapCtx: M.MapContext): SourceRecord[] {
+  private mapRows(rows: Wire[], kind: ListKind, mapCtx: M.MapContext, entity = kind.entity): SourceRecord[] {
     const out: SourceRecord[] = [];
     for (const w of rows) {
       if (M.isTombstone(w)) out.push(M.tombstone(w));
       else {
         try {
-          out.push(kind.map(w, mapCtx));
+          out.push(kind.map(w, mapCtx, entity));
         } catch (err) {
-          throw new MappingError(`${kind.entity} ${String(w.Id)}: ${(err as Error).message}`);
+          throw new MappingError(`${entity} ${String(w.Id)}: ${(err as Error).message}`);
         }
       }
     }
@@ -365,24 +368,31 @@ export class QboConnector implements Connector {
       const maxAge = (this.opts.cdcMaxAgeDays ?? 29) * 86_400_000;
       if (now - cursorMs <= maxAge) {
         const since = Math.max(cursorMs - (this.opts.overlapMs ?? 60_000), syncFrom ?? -Infinity);
-        const body = await this.client.get(ctx, '/cdc', { entities: kind.entity, changedSince: qboLiteral(since) });
+        const entities = [kind.entity, ...(kind.more ?? [])];
+        // One CDC call covers every entity of the type.
+        const body = await this.client.get(ctx, '/cdc', { entities: entities.join(','), changedSince: qboLiteral(since) });
         const responses = arr(arr(body.CDCResponse)[0]?.QueryResponse);
-        const rows = responses.flatMap((r) => arr(r[kind.entity]));
-        if (rows.length < CDC_CAP) {
-          const kept = kind.keep ? rows.filter((w) => M.isTombstone(w) || kind.keep!(w)) : rows;
-          const records = this.mapRows(kept, kind, mapCtx);
-          if (records.length) yield records;
+        const byEntity = entities.map((e) => [e, responses.flatMap((r) => arr(r[e]))] as const);
+        if (byEntity.every(([, rows]) => rows.length < CDC_CAP)) {
+          for (const [entity, rows] of byEntity) {
+            const kept = kind.keep ? rows.filter((w) => M.isTombstone(w) || kind.keep!(w)) : rows;
+            const records = this.mapRows(kept, kind, mapCtx, entity);
+            if (records.length) yield records;
+          }
           return { cursor: str(body.time) ?? req.cursor, fullListing: false };
         }
         // CDC has no paging: a full answer may have left changes out. List everything and reconcile ids instead.
       }
       // The cursor is older than CDC's look-back: deletions since then can only be found by reconciling ids.
     }
+    // The cursor is the time of the first answer: anything changed after it is seen by the next CDC call.
     let cursor: string | undefined;
-    for await (const page of this.listPages(ctx, kind.entity, kind.nameList, kind.where, syncFrom)) {
-      cursor ??= page.time;
-      const records = this.mapRows(page.rows, kind, mapCtx);
-      if (records.length) yield records;
+    for (const entity of [kind.entity, ...(kind.more ?? [])]) {
+      for await (const page of this.listPages(ctx, entity, kind.nameList, kind.where, syncFrom)) {
+        cursor ??= page.time;
+        const records = this.mapRows(page.rows, kind, mapCtx, entity);
+        if (records.length) yield records;
+      }
     }
     return { cursor, fullListing: true };
   }
