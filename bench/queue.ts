@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { runMigrations } from 'graphile-worker';
 import { sql } from 'kysely';
@@ -17,6 +18,43 @@ interface Proc {
 
 /** Statements a stopped process reported sending (bench/support/statement-count.ts), 0 when it printed none. */
 const statementsOf = (p: Proc) => Number(/^statements (\d+)$/m.exec(p.output())?.[1] ?? 0);
+/** CPU ms a stopped process used from "ready" to its exit (start-up excluded). */
+const cpuOf = (p: Proc) => Number(/^cpu (\d+)$/m.exec(p.output())?.[1] ?? 0) - Number(/^cpu0 (\d+)$/m.exec(p.output())?.[1] ?? 0);
+
+/**
+ * CPU ms used so far by the whole PostgreSQL server `url` points at (postmaster, its live processes, and what its
+ * exited children used), from /proc — undefined when the server is not a local process we can read. On a machine
+ * shared with other work, CPU per item is the load-independent figure: rates follow whatever CPU share we get.
+ */
+export async function serverCpuMs(url: string): Promise<number | undefined> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const pid = (await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+    const stat = (p: number) => {
+      const raw = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return raw.slice(raw.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+    };
+    const postmaster = Number(stat(pid)[1]);
+    if (!readFileSync(`/proc/${postmaster}/cmdline`, 'utf8').includes('postgres')) return undefined;
+    const tick = 10; // ms per clock tick (CLK_TCK 100 on Linux)
+    const pm = stat(postmaster);
+    let ticks = Number(pm[11]) + Number(pm[12]) + Number(pm[13]) + Number(pm[14]); // utime stime cutime cstime
+    for (const child of readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+      try {
+        const s = stat(Number(child));
+        ticks += Number(s[11]) + Number(s[12]);
+      } catch {
+        // exited meanwhile: counted in the postmaster's cutime once reaped
+      }
+    }
+    return ticks * tick;
+  } catch {
+    return undefined;
+  } finally {
+    await c.end();
+  }
+}
 
 export async function spawnReady(script: string, env: Record<string, string>): Promise<Proc> {
   // BENCH_CPU_PROF_DIR: write a V8 CPU profile of each child (the profiling behind docs/benchmarks.md).
@@ -81,6 +119,20 @@ export async function queueBatch(db: BenchDb, n: number): Promise<void> {
     .execute(db.store.db);
 }
 
+interface Result {
+  rate: number;
+  perItem: number;
+  /** CPU ms per item: the worker processes' (from ready to exit) and the PostgreSQL server's (while the items ran). */
+  cpu: { workers: number; server: number | undefined };
+}
+
+function cpuPerItem(workers: Proc[], server0: number | undefined, server1: number | undefined, n: number): Result['cpu'] {
+  return {
+    workers: workers.reduce((a, w) => a + cpuOf(w), 0) / n,
+    server: server0 !== undefined && server1 !== undefined ? (server1 - server0) / n : undefined,
+  };
+}
+
 async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -90,13 +142,14 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
 }
 
 /** Datasets/s, and statements per dataset sent by the worker processes from their start to their stop. */
-export async function syncline(ctx: BenchContext, db: BenchDb, processes: number, n: number): Promise<{ rate: number; perItem: number }> {
+export async function syncline(ctx: BenchContext, db: BenchDb, processes: number, n: number): Promise<Result> {
   const workers: Proc[] = [];
   try {
     for (let i = 0; i < processes; i++) {
       workers.push(await spawnReady('bench/support/noop-worker.ts', { DATABASE_URL: db.location, SYNCLINE_SECRET_KEY: SECRET_KEY, LOG_LEVEL: 'warn', SYNCLINE_WORKER_CONCURRENCY: '4' }));
     }
     await new Promise((r) => setTimeout(r, 500)); // LISTEN connected everywhere
+    const server0 = await serverCpuMs(db.location);
     const t0 = performance.now();
     await queueBatch(db, n);
     await until(async () => {
@@ -104,11 +157,16 @@ export async function syncline(ctx: BenchContext, db: BenchDb, processes: number
       return Number(r.rows[0]!.n) === 0;
     }, 10 * 60_000);
     const seconds = (performance.now() - t0) / 1000;
+    const server1 = await serverCpuMs(db.location);
     const done = await sql<{ n: number }>`select count(*) as n from datasets where status = 'Complete'`.execute(db.store.db);
     for (const w of workers) await w.stop();
     const perItem = workers.reduce((a, w) => a + statementsOf(w), 0) / n;
-    ctx.log(`queue: syncline ${processes} process(es): ${(n / seconds).toFixed(0)} datasets/s (${done.rows[0]!.n} complete in all), ${perItem.toFixed(2)} statements per dataset`);
-    return { rate: n / seconds, perItem };
+    const cpu = cpuPerItem(workers, server0, server1, n);
+    ctx.log(
+      `queue: syncline ${processes} process(es): ${(n / seconds).toFixed(0)} datasets/s (${done.rows[0]!.n} complete in all), ${perItem.toFixed(2)} statements per dataset, ` +
+        `CPU per dataset ${cpu.workers.toFixed(3)} ms workers + ${cpu.server?.toFixed(3) ?? '?'} ms PostgreSQL`,
+    );
+    return { rate: n / seconds, perItem, cpu };
   } finally {
     for (const w of workers) await w.stop();
   }
@@ -118,13 +176,14 @@ export async function syncline(ctx: BenchContext, db: BenchDb, processes: number
  * graphile-worker jobs/s and statements per job. `task`: `noop` does nothing; `write` inserts one row and one outbox row
  * in one transaction of its own (the writes a Syncline dataset's completion makes).
  */
-async function graphile(ctx: BenchContext, url: string, processes: number, n: number, task: 'noop' | 'write'): Promise<{ rate: number; perItem: number }> {
+async function graphile(ctx: BenchContext, url: string, processes: number, n: number, task: 'noop' | 'write'): Promise<Result> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const workers: Proc[] = [];
   try {
     for (let i = 0; i < processes; i++) workers.push(await spawnReady('bench/support/graphile-worker-process.ts', { DATABASE_URL: url, CONCURRENCY: '4' }));
     await new Promise((r) => setTimeout(r, 500));
+    const server0 = await serverCpuMs(url);
     const t0 = performance.now();
     await client.query(
       `select count(*) from graphile_worker.add_jobs(array(select ($2::text, json_build_object('n', i), null, null, null, null, null, null)::graphile_worker.job_spec from generate_series(1, $1) s(i)))`,
@@ -132,10 +191,15 @@ async function graphile(ctx: BenchContext, url: string, processes: number, n: nu
     );
     await until(async () => Number((await client.query('select count(*) as n from graphile_worker._private_jobs')).rows[0].n) === 0, 10 * 60_000);
     const seconds = (performance.now() - t0) / 1000;
+    const server1 = await serverCpuMs(url);
     for (const w of workers) await w.stop();
     const perItem = workers.reduce((a, w) => a + statementsOf(w), 0) / n;
-    ctx.log(`queue: graphile-worker ${task} ${processes} process(es): ${(n / seconds).toFixed(0)} jobs/s, ${perItem.toFixed(2)} statements per job`);
-    return { rate: n / seconds, perItem };
+    const cpu = cpuPerItem(workers, server0, server1, n);
+    ctx.log(
+      `queue: graphile-worker ${task} ${processes} process(es): ${(n / seconds).toFixed(0)} jobs/s, ${perItem.toFixed(2)} statements per job, ` +
+        `CPU per job ${cpu.workers.toFixed(3)} ms workers + ${cpu.server?.toFixed(3) ?? '?'} ms PostgreSQL`,
+    );
+    return { rate: n / seconds, perItem, cpu };
   } finally {
     for (const w of workers) await w.stop();
     await client.end();
@@ -170,6 +234,17 @@ export const queue: Benchmark = {
           note: `${n.toLocaleString('en')} each`,
         });
         rows.push({ metric: `${label}: datasets claimed and completed`, value: ours.rate, unit: '/s', baseline: { label: 'graphile-worker no-op jobs', value: noop.rate } });
+        if (ours.cpu.server !== undefined && noop.cpu.server !== undefined && write.cpu.server !== undefined) {
+          const total = (r: Result) => r.cpu.workers + r.cpu.server!;
+          const cpuNote = (r: Result) => `${r.cpu.workers.toFixed(2)} workers + ${r.cpu.server!.toFixed(2)} PostgreSQL`;
+          rows.push({
+            metric: `${label}: CPU per no-op dataset, worker processes + PostgreSQL server (${cpuNote(ours)}; graphile-worker write ${cpuNote(write)}, no-op ${cpuNote(noop)})`,
+            value: total(ours),
+            unit: 'ms',
+            baseline: { label: 'graphile-worker job writing one row + one outbox row', value: total(write) },
+          });
+          rows.push({ metric: `${label}: CPU per no-op dataset, worker processes + PostgreSQL server`, value: total(ours), unit: 'ms', baseline: { label: 'graphile-worker no-op job', value: total(noop) } });
+        }
         rows.push({
           metric: `${label}: statements per no-op dataset (claim to Complete; every statement the workers sent, idle polls included)`,
           value: ours.perItem,

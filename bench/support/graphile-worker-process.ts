@@ -1,6 +1,6 @@
 /** graphile-worker running no-op jobs (the queue benchmark's baseline); prints "ready" once started; stops on SIGTERM. */
 import { Logger, run } from 'graphile-worker';
-import { countPgStatements } from './statement-count.js';
+import { countPgStatements, cpuMs } from './statement-count.js';
 
 const statements = countPgStatements();
 
@@ -23,10 +23,10 @@ const runner = await run({
     },
   },
 });
-process.stdout.write('ready\n');
+process.stdout.write(`cpu0 ${Math.round(cpuMs())}\nready\n`);
 process.once('SIGTERM', () => {
   void runner.stop().then(() => {
-    process.stdout.write(`statements ${statements()}\n`);
+    process.stdout.write(`statements ${statements()}\ncpu ${Math.round(cpuMs())}\n`);
     process.exit(0);
   });
 });

@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/cli/config.js';
 import { startServer } from '../../src/cli/server.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { NoopConnector } from './noop-connector.js';
-import { countPgStatements } from './statement-count.js';
+import { countPgStatements, cpuMs } from './statement-count.js';
 
 const statements = countPgStatements();
 
@@ -18,10 +18,10 @@ const server = await startServer(config, {
   connectors: new ConnectorRegistry().register(new NoopConnector()),
   logger: createLogger(config.logLevel),
 });
-process.stdout.write('ready\n');
+process.stdout.write(`cpu0 ${Math.round(cpuMs())}\nready\n`);
 process.once('SIGTERM', () => {
   void server.close().then(() => {
-    process.stdout.write(`statements ${statements()}\n`);
+    process.stdout.write(`statements ${statements()}\ncpu ${Math.round(cpuMs())}\n`);
     process.exit(0);
   });
 });

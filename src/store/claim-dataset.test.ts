@@ -157,6 +157,76 @@ describe.each(DIALECTS)('dataset claim [%s]', (dialect) => {
     expect(events.map((e) => e.event_type)).toEqual(['DataSyncCompleted', 'read.completed']);
   });
 
+  it('claims several in one call, in claim order, each as separate claims would (per-connection maximum and slots)', async () => {
+    const wide = await connection('wide');
+    const single = await connection();
+    const late = await connection();
+    await queue(wide, ['invoices', 'bills', 'customers']);
+    await queue(single, ['invoices', 'bills'], at(0.2));
+    await queue(late, ['invoices'], at(0.5));
+    const got = await datasets.claimMany({ workerId: 'w1', now: at(1), leaseExpires: at(2), maxPerConnection: { wide: 2, mqjo: 1 }, n: 10 });
+    // wide: two of three (its maximum), on slots 0 and 1; single: one of two (maximum 1); late: its one.
+    expect(got.map((d) => [d.connection_id, d.run_slot])).toEqual([
+      [wide.id, 0],
+      [wide.id, 1],
+      [single.id, 0],
+      [late.id, 0],
+    ]);
+    expect(got.every((d) => d.status === 'Fetching' && d.lease_owner === 'w1' && d.integration_key && typeof d.seq === 'number')).toBe(true);
+    // What is left waits for a free slot; n bounds the batch.
+    expect(await datasets.claimMany({ workerId: 'w2', now: at(1), leaseExpires: at(2), maxPerConnection: { wide: 2, mqjo: 1 }, n: 10 })).toEqual([]);
+    await datasets.finishUnmerged(got[0]!.id, 'w1', 'Complete', at(3), {});
+    await datasets.finishUnmerged(got[2]!.id, 'w1', 'Complete', at(3), {});
+    const next = await datasets.claimMany({ workerId: 'w2', now: at(4), leaseExpires: at(5), maxPerConnection: { wide: 2, mqjo: 1 }, n: 1 });
+    const leftOfWide = ['invoices', 'bills', 'customers'].find((t) => !got.some((d) => d.connection_id === wide.id && d.data_type === t));
+    expect(next.map((d) => [d.connection_id, d.data_type, d.run_slot])).toEqual([[wide.id, leftOfWide, 0]]);
+  });
+
+  it('completions made at the same moment each end their dataset and count their read down once', async () => {
+    const conn = await connection();
+    const other = await connection();
+    const mine = await queue(conn, ['invoices', 'bills', 'customers']);
+    await queue(other, ['invoices']);
+    const got = await datasets.claimMany({ workerId: 'w1', now: at(1), leaseExpires: at(2), maxPerConnection: { mqjo: 3 }, n: 4 });
+    expect(got).toHaveLength(4);
+    const [a, b, c] = got.filter((d) => d.connection_id === conn.id);
+    const d = got.find((x) => x.connection_id === other.id)!;
+    // Four at once (one of them no longer held by its caller); three of them of one read.
+    const ended = await Promise.all([
+      datasets.finishUnmerged(a!.id, 'w1', 'Complete', at(3), { cursor_out: 'ca', full_listing: 0, records_added: 0 }),
+      datasets.finishUnmerged(b!.id, 'w1', 'NotSupported', at(3), { error_message: null, cursor_in: null }),
+      datasets.finishUnmerged(c!.id, 'w9', 'Complete', at(3), {}),
+      datasets.finishUnmerged(d.id, 'w1', 'Complete', at(4), { cursor_out: 'cd', full_listing: 1 }),
+    ]);
+    expect(ended.map((e) => e && [e.id, e.status, e.cursor_out, e.full_listing, e.lease_owner, e.run_slot, e.progress])).toEqual([
+      [a!.id, 'Complete', 'ca', 0, null, null, 100],
+      [b!.id, 'NotSupported', null, null, null, null, 100],
+      undefined,
+      [d.id, 'Complete', 'cd', 1, null, null, 100],
+    ]);
+    const reads = async () =>
+      Object.fromEntries(
+        (await store.db.selectFrom('dataset_reads').select(['read_id', 'pending', 'completed_at']).where('read_id', 'in', [mine[0]!.read_id, d.read_id]).execute()).map((r) => [
+          r.read_id,
+          [r.pending, r.completed_at],
+        ]),
+      );
+    expect(await reads()).toEqual({ [mine[0]!.read_id]: [1, null], [d.read_id]: [0, at(4)] });
+    expect(await datasets.finishUnmerged(c!.id, 'w1', 'Complete', at(5), {})).toMatchObject({ status: 'Complete' });
+    expect(await reads()).toEqual({ [mine[0]!.read_id]: [0, at(5)], [d.read_id]: [0, at(4)] });
+  });
+
+  it.runIf(dialect === 'postgres')('several claims and several simultaneous completions cost one statement each', async () => {
+    const conns = await Promise.all([connection(), connection(), connection()]);
+    for (const c of conns) await queue(c, ['invoices']);
+    const claimed = await countPgStatements(() => datasets.claimMany({ workerId: 'w1', now: at(1), leaseExpires: at(2), maxPerConnection: { mqjo: 1 }, n: 4 }));
+    expect(claimed.value).toHaveLength(3);
+    expect(claimed.statements).toHaveLength(1);
+    const finished = await countPgStatements(() => Promise.all(claimed.value.map((ds) => datasets.finishUnmerged(ds.id, 'w1', 'Complete', at(3), {}))));
+    expect(finished.value.map((r) => r?.status)).toEqual(['Complete', 'Complete', 'Complete']);
+    expect(finished.statements).toHaveLength(1);
+  });
+
   it.runIf(dialect === 'postgres')('costs one statement to claim and one to complete (no consumer), counted at the driver', async () => {
     const conn = await connection();
     await queue(conn, ['invoices']);

@@ -5,6 +5,7 @@ import type { Dialect } from './db.js';
 import { pageOf, type ListSql, type Page, type PageRequest } from './paging.js';
 import { datasetsEnded } from './webhook-outbox.js';
 import { clearStagingOfDatasets } from './staging.js';
+import { Coalescer } from '../lib/coalescer.js';
 
 export type DatasetRow = Omit<DatasetsTable, 'seq'> & { seq: number };
 export type NewDataset = Omit<DatasetsTable, 'seq' | 'validation'> & { validation?: string | null };
@@ -21,6 +22,30 @@ export type ClaimedDataset = DatasetRow & {
   last_full_completed: string | null;
   completes_since_full: number;
 };
+
+/** Columns a terminal transition may write besides its status and completion time. */
+export type FinishFields = Partial<
+  Pick<DatasetRow, 'error_message' | 'status_description' | 'cursor_in' | 'cursor_out' | 'full_listing' | 'records_added' | 'records_updated' | 'records_deleted' | 'source_calls' | 'validation'>
+>;
+
+export interface UnmergedFinish {
+  id: string;
+  workerId: string;
+  status: DatasetStatus;
+  completed: string;
+  fields?: FinishFields;
+}
+
+/** One completion batcher per database (every DatasetsRepository of a process shares it). */
+const finishCoalescers = new WeakMap<Kysely<Database>, Coalescer<UnmergedFinish, DatasetRow | undefined>>();
+
+export interface ClaimArgs {
+  workerId: string;
+  now: string;
+  leaseExpires: string;
+  /** Pulls one connection may run at once, by integration key (1 for any other). */
+  maxPerConnection: Readonly<Record<string, number>>;
+}
 
 /** Statuses in which a worker holds the dataset. */
 export const RUNNING_STATUSES = IN_PROGRESS_STATUSES.filter((s) => s !== 'Queued');
@@ -167,72 +192,84 @@ export class DatasetsRepository {
    * The unique index on (connection_id, run_slot) for running datasets is the final guard on per-connection
    * concurrency: a racing claimer that picked the same slot fails and retries.
    */
-  async claim(args: {
-    workerId: string;
-    now: string;
-    leaseExpires: string;
-    /** Pulls one connection may run at once, by integration key (1 for any other). */
-    maxPerConnection: Readonly<Record<string, number>>;
-  }): Promise<ClaimedDataset | undefined> {
+  async claim(args: ClaimArgs): Promise<ClaimedDataset | undefined> {
+    return (await this.claimMany({ ...args, n: 1 }))[0];
+  }
+
+  /**
+   * Claims up to `n` datasets in one round trip (a worker with `n` free slots), in claim order, each as `claim` would
+   * one after another (so per-connection limits and run slots hold within the batch). Fewer, or none, when fewer are
+   * claimable. A unique violation on a run slot (another process took it at the same instant) claims nothing.
+   */
+  async claimMany(args: ClaimArgs & { n: number }): Promise<ClaimedDataset[]> {
     try {
       if (this.dialect === 'postgres') {
         const r = await claimStatementPg(args).execute(this.db);
-        const row = r.rows[0]?.claim;
-        return row ? { ...row, seq: Number(row.seq), completes_since_full: Number(row.completes_since_full) } : undefined;
+        return r.rows.map(({ claim: row }) => ({ ...row, seq: Number(row.seq), completes_since_full: Number(row.completes_since_full) }));
       }
       return await this.db.transaction().execute(async (trx) => {
-        const candidates = await claimCandidates(trx, this.dialect, args.now, args.maxPerConnection).execute();
-        if (candidates.length === 0) return undefined;
-        const connIds = [...new Set(candidates.map((c) => c.connection_id))];
-        const running = await trx
-          .selectFrom('datasets')
-          .select(['connection_id', 'run_slot'])
-          .where('connection_id', 'in', connIds)
-          .where('status', 'in', RUNNING_STATUSES)
-          .execute();
-        const keyOf = new Map(candidates.map((c) => [c.connection_id, c.integration_key]));
-        for (const cand of candidates) {
-          const max = Math.max(1, args.maxPerConnection[keyOf.get(cand.connection_id) ?? ''] ?? 1);
-          const used = new Set(running.filter((r) => r.connection_id === cand.connection_id).map((r) => r.run_slot));
-          let slot = -1;
-          for (let i = 0; i < max; i++) {
-            if (!used.has(i)) {
-              slot = i;
-              break;
-            }
-          }
-          if (slot < 0) continue;
-          const claimed = (await trx
-            .updateTable('datasets')
-            .set((eb) => ({
-              status: 'Fetching',
-              lease_owner: args.workerId,
-              lease_expires: args.leaseExpires,
-              run_slot: slot,
-              attempts: eb('attempts', '+', 1),
-              started: eb.fn.coalesce('started', sql.lit(args.now)),
-              status_description: null,
-            }))
-            .where('seq', '=', cand.seq)
-            .where('status', '=', 'Queued')
-            .returningAll()
-            .executeTakeFirst()) as DatasetRow | undefined;
-          if (!claimed) continue;
-          // The same facts the PostgreSQL statement joins in, and the same staging reset (a requeued pull's pages).
-          await clearStagingOfDatasets(trx, [claimed.id]);
-          const facts = await sql<Omit<ClaimedDataset, keyof DatasetRow>>`${runFacts(sql`${claimed.connection_id}`, sql`${claimed.data_type}`)}
-            from connections c where c.id = ${claimed.connection_id}`.execute(trx);
-          const f = facts.rows[0];
-          if (!f) return undefined;
-          return { ...claimed, ...f, completes_since_full: Number(f.completes_since_full) };
+        const out: ClaimedDataset[] = [];
+        for (let i = 0; i < Math.max(1, args.n); i++) {
+          const one = await this.claimOneSqlite(trx, args);
+          if (!one) break;
+          out.push(one);
         }
-        return undefined;
+        return out;
       });
     } catch (err) {
       // Another process took the same connection slot at the same instant: nothing was claimed; try again later.
-      if (isUniqueViolation(err)) return undefined;
+      if (isUniqueViolation(err)) return [];
       throw err;
     }
+  }
+
+  private async claimOneSqlite(trx: Transaction<Database>, args: ClaimArgs): Promise<ClaimedDataset | undefined> {
+    const candidates = await claimCandidates(trx, this.dialect, args.now, args.maxPerConnection).execute();
+    if (candidates.length === 0) return undefined;
+    const connIds = [...new Set(candidates.map((c) => c.connection_id))];
+    const running = await trx
+      .selectFrom('datasets')
+      .select(['connection_id', 'run_slot'])
+      .where('connection_id', 'in', connIds)
+      .where('status', 'in', RUNNING_STATUSES)
+      .execute();
+    const keyOf = new Map(candidates.map((c) => [c.connection_id, c.integration_key]));
+    for (const cand of candidates) {
+      const max = Math.max(1, args.maxPerConnection[keyOf.get(cand.connection_id) ?? ''] ?? 1);
+      const used = new Set(running.filter((r) => r.connection_id === cand.connection_id).map((r) => r.run_slot));
+      let slot = -1;
+      for (let i = 0; i < max; i++) {
+        if (!used.has(i)) {
+          slot = i;
+          break;
+        }
+      }
+      if (slot < 0) continue;
+      const claimed = (await trx
+        .updateTable('datasets')
+        .set((eb) => ({
+          status: 'Fetching',
+          lease_owner: args.workerId,
+          lease_expires: args.leaseExpires,
+          run_slot: slot,
+          attempts: eb('attempts', '+', 1),
+          started: eb.fn.coalesce('started', sql.lit(args.now)),
+          status_description: null,
+        }))
+        .where('seq', '=', cand.seq)
+        .where('status', '=', 'Queued')
+        .returningAll()
+        .executeTakeFirst()) as DatasetRow | undefined;
+      if (!claimed) continue;
+      // The same facts the PostgreSQL statement joins in, and the same staging reset (a requeued pull's pages).
+      await clearStagingOfDatasets(trx, [claimed.id]);
+      const facts = await sql<Omit<ClaimedDataset, keyof DatasetRow>>`${runFacts(sql`${claimed.connection_id}`, sql`${claimed.data_type}`)}
+        from connections c where c.id = ${claimed.connection_id}`.execute(trx);
+      const f = facts.rows[0];
+      if (!f) return undefined;
+      return { ...claimed, ...f, completes_since_full: Number(f.completes_since_full) };
+    }
+    return undefined;
   }
 
   /** Renews the lease. False when the dataset is no longer ours (swept, cancelled, deleted): the worker must stop. */
@@ -287,9 +324,7 @@ export class DatasetsRepository {
     workerId: string,
     status: DatasetStatus,
     completed: string,
-    fields: Partial<
-      Pick<DatasetRow, 'error_message' | 'status_description' | 'cursor_in' | 'cursor_out' | 'full_listing' | 'records_added' | 'records_updated' | 'records_deleted' | 'source_calls' | 'validation'>
-    > = {},
+    fields: FinishFields = {},
     db: Db = this.db,
   ): Promise<DatasetRow | undefined> {
     const run = async (trx: Db) => {
@@ -310,42 +345,53 @@ export class DatasetsRepository {
   /**
    * `finish` for a run that merged nothing (an incremental pull that found no change, NotSupported, a refused
    * connection), in as few round trips as the outbox allows. PostgreSQL, when no webhook consumer is enabled: ONE
-   * statement ends the dataset and counts down its read (the same transition and countdown as `finish` +
-   * datasetsEnded; with no enabled consumer they write no event, and the consumers are read in the same snapshot as
-   * the update). Otherwise, and on SQLite (in-process: round trips are cheap), `finish` in its own transaction.
+   * statement (migration 0029's syncline_finish_datasets) ends the dataset and counts down its read — the same
+   * transition and countdown as `finish` + datasetsEnded, which with no enabled consumer write no event; the consumers
+   * are read in the same snapshot as the update. Calls of one process that arrive while such a statement is in flight
+   * go together in the next one (a worker's pulls that end at the same moment: one round trip, not one each).
+   * Otherwise, and on SQLite (in-process: round trips are cheap), `finish` in its own transaction.
    */
-  async finishUnmerged(
+  finishUnmerged(
     id: string,
     workerId: string,
     status: DatasetStatus,
     completed: string,
-    fields: Parameters<DatasetsRepository['finish']>[4] = {},
+    fields: FinishFields = {},
   ): Promise<DatasetRow | undefined> {
-    if (this.dialect === 'postgres') {
-      const set = { status, completed, progress: 100, lease_owner: null, lease_expires: null, run_slot: null, ...fields };
-      const assignments = sql.join(Object.entries(set).map(([k, v]) => sql`${sql.ref(k)} = ${v ?? null}`));
-      const running = sql.join(RUNNING_STATUSES.map((st) => sql.lit(st)));
-      const r = await sql<DatasetRow & { consumers: boolean; ended: boolean }>`
-        with subs as (select exists (select 1 from webhook_consumers where disabled = 0) as consumers),
-        done as (
-          update datasets set ${assignments}
-          where id = ${id} and lease_owner = ${workerId} and status in (${running}) and not (select consumers from subs)
-          returning *
-        ), counted as (
-          update dataset_reads r set pending = r.pending - 1,
-            completed_at = case when r.pending - 1 <= 0 then ${completed} else r.completed_at end
-          from done where r.read_id = done.read_id and r.pending > 0
-        )
-        select (select consumers from subs) as consumers, done.id is not null as ended, done.*
-        from (select 1) one left join done on true`.execute(this.db);
-      const row = r.rows[0]!;
-      if (!row.consumers) {
-        if (!row.ended) return undefined;
-        const { consumers: _c, ended: _e, ...dataset } = row;
-        return dataset as DatasetRow;
+    if (this.dialect !== 'postgres') return this.finish(id, workerId, status, completed, fields);
+    let c = finishCoalescers.get(this.db);
+    if (!c) {
+      c = new Coalescer((items: UnmergedFinish[]) => this.finishUnmergedMany(items));
+      finishCoalescers.set(this.db, c);
+    }
+    return c.submit({ id, workerId, status, completed, fields });
+  }
+
+  /** `finishUnmerged` of several datasets in one statement (PostgreSQL, no consumer); one result per item, in order. */
+  async finishUnmergedMany(items: readonly UnmergedFinish[]): Promise<(DatasetRow | undefined)[]> {
+    if (this.dialect === 'postgres' && items.length) {
+      // Every given field is written, an undefined one as null (as `finish` would write it); absent ones are kept.
+      const payload = items.map((i) => ({
+        id: i.id,
+        worker: i.workerId,
+        status: i.status,
+        completed: i.completed,
+        s: Object.fromEntries(Object.entries(i.fields ?? {}).map(([k, v]) => [k, v ?? null])),
+      }));
+      const r = await sql<{ row: (DatasetRow & { consumers?: undefined }) | { consumers: true } }>`select syncline_finish_datasets(${JSON.stringify(payload)}::jsonb) as row`.execute(
+        this.db,
+      );
+      if (!r.rows.some((x) => x.row.consumers === true)) {
+        const ended = new Map(r.rows.map((x) => [(x.row as DatasetRow).id, x.row as DatasetRow]));
+        return items.map((i) => {
+          const d = ended.get(i.id);
+          return d ? { ...d, seq: Number(d.seq) } : undefined;
+        });
       }
     }
-    return this.finish(id, workerId, status, completed, fields);
+    const out: (DatasetRow | undefined)[] = [];
+    for (const i of items) out.push(await this.finish(i.id, i.workerId, i.status, i.completed, i.fields));
+    return out;
   }
 
   /** Ends every in-progress dataset of a connection (unlink → Cancelled, deauthorization → AuthError). */
@@ -512,11 +558,12 @@ function runFacts(conn: RawBuilder<unknown>, type: RawBuilder<unknown>) {
 }
 
 /**
- * The whole claim on PostgreSQL in ONE statement, outside any explicit transaction: the function of migration 0022
- * (candidate scan in claim order, free run slot, lease, staging reset, connection and last pulls' facts joined in).
+ * The whole claim of up to `n` datasets on PostgreSQL in ONE statement, outside any explicit transaction: the function
+ * of migration 0029 (0022's candidate scan in claim order, free run slot, lease, staging reset, connection and last
+ * pulls' facts joined in, repeated up to `n` times; plans kept for the session).
  */
-export function claimStatementPg(args: { workerId: string; now: string; leaseExpires: string; maxPerConnection: Readonly<Record<string, number>> }) {
+export function claimStatementPg(args: ClaimArgs & { n?: number }) {
   const keys = Object.keys(args.maxPerConnection);
   const maxes = keys.map((k) => Math.max(1, args.maxPerConnection[k]!));
-  return sql<{ claim: ClaimedDataset }>`select syncline_claim_dataset(${args.workerId}, ${args.now}, ${args.leaseExpires}, ${keys}::text[], ${maxes}::int[]) as claim`;
+  return sql<{ claim: ClaimedDataset }>`select syncline_claim_datasets(${args.workerId}, ${args.now}, ${args.leaseExpires}, ${keys}::text[], ${maxes}::int[], ${Math.max(1, args.n ?? 1)}::int) as claim`;
 }

@@ -89,17 +89,24 @@ export class WorkerPool {
     return new Date(this.deps.clock.now().getTime() + this.opts.leaseMs).toISOString();
   }
 
+  /**
+   * Claims as many datasets as there are free slots, in one round trip (PostgreSQL: one statement whatever the number),
+   * and launches them; waits for a wake-up (a dataset queued anywhere — NOTIFY —, or one of ours finishing) only when
+   * the claim found fewer than it asked for or no slot is free.
+   */
   private async claimLoop(): Promise<void> {
     const signal = this.controller.signal;
     while (!signal.aborted) {
-      let claimed: ClaimedDataset | undefined;
-      if (this.running.size < this.opts.concurrency) {
+      let claimed: ClaimedDataset[] = [];
+      const free = this.opts.concurrency - this.running.size;
+      if (free > 0) {
         try {
-          claimed = await this.datasets.claim({
+          claimed = await this.datasets.claimMany({
             workerId: this.workerId,
             now: this.deps.clock.now().toISOString(),
             leaseExpires: this.leaseExpiry(),
             maxPerConnection: this.maxPerConnection,
+            n: free,
           });
         } catch (err) {
           if (signal.aborted) break;
@@ -108,14 +115,13 @@ export class WorkerPool {
         }
       }
       if (signal.aborted) {
-        // Stopped between claim and start: give it straight back.
-        if (claimed) await this.datasets.handBack(this.workerId, [claimed.id]).catch(() => {});
+        // Stopped between claim and start: give them straight back.
+        if (claimed.length) await this.datasets.handBack(this.workerId, claimed.map((c) => c.id)).catch(() => {});
         break;
       }
-      if (claimed) {
-        this.launch(claimed);
-        continue;
-      }
+      for (const ds of claimed) this.launch(ds);
+      // All asked for were claimed: there may be more, and slots may free up meanwhile; look again at once.
+      if (free > 0 && claimed.length === free) continue;
       await this.deps.wakeup.wait(this.opts.pollMs, signal);
     }
   }
