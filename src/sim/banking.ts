@@ -15,7 +15,8 @@
  */
 import { monthIndexOf, type Generator } from './generate.js';
 import { Ledger, postRecord } from './ledger.js';
-import { DAY_MS, dayStart, type CollectionName, type DocLine, type RecordTypes } from './model.js';
+import { DAY_MS, dayStart, type CollectionName, type DocLine, type OnAccount, type RecordTypes } from './model.js';
+import { onAccountSourceType } from './on-account.js';
 import { deriveUuid, hashString, Rng } from './rng.js';
 
 export interface BankTxn {
@@ -61,6 +62,9 @@ export const BANKING_STREAMS = {
   transferLegs: hashString('bankTransferLegs'),
   journals: hashString('journals'),
   journalLines: hashString('journalLines'),
+  /** The bank transaction (RECEIVE-/SPEND-OVERPAYMENT, -PREPAYMENT) of each overpayment and prepayment. */
+  overpaymentLegs: hashString('overpaymentLegs'),
+  prepaymentLegs: hashString('prepaymentLegs'),
 };
 
 /** Base counts: a few spend/receive-money transactions and transfers a month, more with the tenant's size. */
@@ -216,7 +220,7 @@ const REFERENCE: ReadonlySet<string> = new Set(['accounts', 'taxRates', 'trackin
  * never posts (orders, quotes) must not be scanned on every /Journals call,
  * and one that posts but is missing here makes banking.test.ts's journals-equal-ledger check fail loudly.
  */
-const POSTING_BLOCKS: readonly string[] = ['invoices', 'creditNotes', 'payments', 'bills', 'billPayments', 'manualJournals', 'bankTransactions', 'bankTransfers', 'billCreditNotes'];
+const POSTING_BLOCKS: readonly string[] = ['invoices', 'creditNotes', 'payments', 'bills', 'billPayments', 'manualJournals', 'bankTransactions', 'bankTransfers', 'billCreditNotes', 'overpayments', 'prepayments'];
 
 const SOURCE_TYPE: Record<string, string> = {
   invoices: 'ACCREC',
@@ -229,10 +233,11 @@ const SOURCE_TYPE: Record<string, string> = {
   bankTransfers: 'TRANSFER',
 };
 /** Source types Xero counts as cash (`paymentsOnly=true`). */
-export const CASH_SOURCE_TYPES: ReadonlySet<string> = new Set(['ACCRECPAYMENT', 'ACCPAYPAYMENT', 'ARCREDITPAYMENT', 'APCREDITPAYMENT', 'CASHREC', 'CASHPAID', 'TRANSFER']);
+export const CASH_SOURCE_TYPES: ReadonlySet<string> = new Set(['ACCRECPAYMENT', 'ACCPAYPAYMENT', 'ARCREDITPAYMENT', 'APCREDITPAYMENT', 'CASHREC', 'CASHPAID', 'TRANSFER', 'AROVERPAYMENT', 'APOVERPAYMENT', 'ARPREPAYMENT', 'APPREPAYMENT']);
 
 export function sourceType(name: string, r: unknown): string {
   if (name === 'bankTransactions') return (r as BankTxn).type === 'RECEIVE' ? 'CASHREC' : 'CASHPAID';
+  if (name === 'overpayments' || name === 'prepayments') return onAccountSourceType(r as OnAccount);
   return SOURCE_TYPE[name] ?? 'MANJOURNAL';
 }
 

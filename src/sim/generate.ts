@@ -23,6 +23,8 @@ import {
 import * as W from './names.js';
 import { bankingCounts, baseBankTransaction, baseBankTransfer } from './banking.js';
 import { billCreditNoteFor, purchaseOrderAt } from './documents.js';
+import { onAccountAnchor, onAccountFor, onAccountLayout } from './on-account.js';
+import type { OnAccount } from './model.js';
 
 /**
  * Deterministic tenant generation. A tenant is a pure function of (seed, size, anchor day): reference data is small and
@@ -45,6 +47,9 @@ export interface TenantSize {
   /** Supplier credit notes (default bills / 20; documents.ts) and purchase orders (default bills / 4). */
   billCreditNotes?: number;
   purchaseOrders?: number;
+  /** Customer overpayments and prepayments, each on its own invoice (default 0; on-account.ts). */
+  overpayments?: number;
+  prepayments?: number;
   /** Months of document history before the anchor (default 36). */
   historyMonths?: number;
 }
@@ -59,6 +64,8 @@ export interface ResolvedSize {
   manualJournals: number;
   billCreditNotes: number;
   purchaseOrders: number;
+  overpayments: number;
+  prepayments: number;
   historyMonths: number;
 }
 
@@ -78,6 +85,8 @@ export function resolveSize(size: number | TenantSize): ResolvedSize {
     manualJournals: s.manualJournals ?? historyMonths * 2 + Math.floor(n / 2000),
     billCreditNotes: s.billCreditNotes ?? Math.floor((s.bills ?? Math.floor(n * 0.4)) / 20),
     purchaseOrders: s.purchaseOrders ?? Math.floor((s.bills ?? Math.floor(n * 0.4)) / 4),
+    overpayments: Math.max(0, Math.floor(s.overpayments ?? 0)),
+    prepayments: Math.max(0, Math.floor(s.prepayments ?? 0)),
     historyMonths,
   };
 }
@@ -99,6 +108,8 @@ export const STREAMS: Record<CollectionName | 'trackingOptions' | 'organisation'
   bankTransfers: hashString('bankTransfers'),
   billCreditNotes: hashString('billCreditNotes'),
   purchaseOrders: hashString('purchaseOrders'),
+  overpayments: hashString('overpayments'),
+  prepayments: hashString('prepayments'),
   organisation: hashString('organisation'),
   activity: hashString('activity'),
 };
@@ -324,6 +335,9 @@ export class Generator {
         return this.billCreditNotes;
       case 'purchaseOrders':
         return this.counts.purchaseOrders;
+      case 'overpayments':
+      case 'prepayments':
+        return onAccountLayout(this, name).count;
     }
   }
 
@@ -342,6 +356,9 @@ export class Generator {
         return this.spread('bills', i);
       case 'billCreditNotes':
         return this.spread('bills', (i + 1) * this.billCreditStride - 1);
+      case 'overpayments':
+      case 'prepayments':
+        return this.spread('invoices', onAccountAnchor(this, name, i));
       default:
         return this.spread(name, i);
     }
@@ -436,6 +453,10 @@ export class Generator {
           return this.billBundle((i + 1) * this.billCreditStride - 1).creditNote;
         case 'purchaseOrders':
           return this.purchaseOrder(i);
+        case 'overpayments':
+          return this.invoiceBundle(onAccountAnchor(this, name, i)).overpayment;
+        case 'prepayments':
+          return this.invoiceBundle(onAccountAnchor(this, name, i)).prepayment;
       }
     })();
     return r as RecordTypes[K];
@@ -709,7 +730,7 @@ export class Generator {
     return Math.min(this.counts.customers - 1, Math.floor(this.counts.customers * r * r));
   }
 
-  invoiceBundle(i: number): { invoice: Doc; payment?: Pay; creditNote?: Doc } {
+  invoiceBundle(i: number): { invoice: Doc; payment?: Pay; creditNote?: Doc; overpayment?: OnAccount; prepayment?: OnAccount } {
     const rng = Rng.of(this.seedHash, STREAMS.invoices, i);
     const n = this.counts.invoices;
     const u = this.spread('invoices', i);
@@ -773,6 +794,8 @@ export class Generator {
         invoice.credits.push({ index: k, dateMs: cnDate, amountCents: creditNote.totalCents });
       }
     }
+    // Money on account allocated to it (on-account.ts): its own random stream, so the draws below stay as they were.
+    const onAccount = onAccountFor(this, invoice, paid);
     let payment: Pay | undefined;
     if (paid) {
       const due = amountDue(invoice);
@@ -798,7 +821,7 @@ export class Generator {
         invoice.fullyPaidOnMs = payDate;
       }
     }
-    return { invoice, ...(payment ? { payment } : {}), ...(creditNote ? { creditNote } : {}) };
+    return { invoice, ...(payment ? { payment } : {}), ...(creditNote ? { creditNote } : {}), ...onAccount };
   }
 
   billBundle(i: number): { bill: Doc; payment?: Pay; creditNote?: Doc } {
@@ -911,8 +934,9 @@ export function totals(lines: DocLine[]): Pick<Doc, 'lines' | 'subCents' | 'taxC
 export function amountPaid(d: Doc): number {
   return d.payments.reduce((s, p) => s + p.amountCents, 0);
 }
+/** Credit notes, overpayments and prepayments applied to the document (Xero's AmountCredited). */
 export function amountCredited(d: Doc): number {
-  return d.credits.reduce((s, c) => s + c.amountCents, 0);
+  return d.credits.reduce((s, c) => s + c.amountCents, 0) + (d.onAccount ?? []).reduce((s, c) => s + c.amountCents, 0);
 }
 export function amountDue(d: Doc): number {
   if (d.status === 'VOIDED' || d.status === 'DELETED') return 0;

@@ -1,6 +1,7 @@
 import { BANK_CODES, monthEndMs, monthIndexOf, monthStartMs, type Generator } from './generate.js';
 import { postBankTransaction, postBankTransfer, type BankTransfer, type BankTxn } from './banking.js';
-import { accountClass, type Account, type CollectionName, type Doc, type ManualJournal, type Pay, type RecordTypes } from './model.js';
+import { accountClass, type Account, type CollectionName, type Doc, type ManualJournal, type OnAccount, type Pay, type RecordTypes } from './model.js';
+import { postOnAccount } from './on-account.js';
 
 /**
  * Double-entry postings of every document, aggregated per month and account, from which the monthly balance sheet,
@@ -105,6 +106,9 @@ export function postRecord<K extends CollectionName>(l: Ledger, name: K, r: Reco
       return postBankTransaction(l, r as BankTxn, sign);
     case 'bankTransfers':
       return postBankTransfer(l, r as BankTransfer, sign);
+    case 'overpayments':
+    case 'prepayments':
+      return postOnAccount(l, r as OnAccount, sign);
     default:
       return;
   }
@@ -124,6 +128,8 @@ export function baseLedger(gen: Generator): Ledger {
     postDoc(l, b.invoice, 1);
     if (b.payment) postPayment(l, b.payment, 1);
     if (b.creditNote) postDoc(l, b.creditNote, 1);
+    if (b.overpayment) postOnAccount(l, b.overpayment, 1);
+    if (b.prepayment) postOnAccount(l, b.prepayment, 1);
   }
   for (let i = 0; i < gen.counts.bills; i++) {
     const b = gen.billBundle(i);

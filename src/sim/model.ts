@@ -51,6 +51,18 @@ export interface DocCreditRef {
 
 export type DocKind = 'invoice' | 'bill' | 'creditNote' | 'billCreditNote';
 
+/** Money received from a customer (or paid to a supplier) on account: Xero's overpayments and prepayments (on-account.ts). */
+export type OnAccountKind = 'overpayment' | 'prepayment';
+
+/** An invoice's (bill's) share of an overpayment or prepayment allocated to it. */
+export interface DocOnAccountRef {
+  kind: OnAccountKind;
+  /** Index in the overpayments (prepayments) collection. */
+  index: number;
+  dateMs: number;
+  amountCents: number;
+}
+
 export interface Doc {
   kind: DocKind;
   index: number;
@@ -70,8 +82,38 @@ export interface Doc {
   rate: number;
   payments: DocPaymentRef[];
   credits: DocCreditRef[];
+  /** Overpayments and prepayments allocated to this invoice (bill); absent = none. */
+  onAccount?: DocOnAccountRef[];
   fullyPaidOnMs?: number;
   sentToContact: boolean;
+  updatedMs: number;
+}
+
+/**
+ * A Xero overpayment or prepayment: money that entered (RECEIVE, from a customer) or left (SPEND, to a supplier) a bank
+ * account on account, allocated later to invoices (bills). It posts bank against receivables (payables) when received;
+ * an allocation moves no money and posts nothing (on-account.ts).
+ */
+export interface OnAccount {
+  kind: OnAccountKind;
+  index: number;
+  type: 'RECEIVE' | 'SPEND';
+  contactIndex: number;
+  dateMs: number;
+  bankCode: string;
+  reference: string;
+  /** Xero's statuses: AUTHORISED (credit remaining), PAID (all allocated), VOIDED. */
+  status: 'AUTHORISED' | 'PAID' | 'VOIDED';
+  isReconciled: boolean;
+  lines: DocLine[];
+  subCents: number;
+  taxCents: number;
+  totalCents: number;
+  discountCents: number;
+  currency: string;
+  rate: number;
+  /** Allocations to invoices (RECEIVE) or bills (SPEND), by index. */
+  allocations: { docIndex: number; dateMs: number; amountCents: number }[];
   updatedMs: number;
 }
 
@@ -269,6 +311,8 @@ export const COLLECTIONS = [
   'bankTransfers',
   'billCreditNotes',
   'purchaseOrders',
+  'overpayments',
+  'prepayments',
 ] as const;
 export type CollectionName = (typeof COLLECTIONS)[number];
 
@@ -288,6 +332,8 @@ export interface RecordTypes {
   bankTransfers: BankTransfer;
   billCreditNotes: Doc;
   purchaseOrders: PurchaseOrder;
+  overpayments: OnAccount;
+  prepayments: OnAccount;
 }
 
 /** A line's unit price with all four decimals. */
@@ -329,6 +375,7 @@ export interface RenderContext {
   account(code: string): Account | undefined;
   trackingCategory(index: number): TrackingCategory | undefined;
   doc(kind: 'invoices' | 'bills' | 'creditNotes' | 'billCreditNotes', index: number): Doc | undefined;
+  onAccount(name: 'overpayments' | 'prepayments', index: number): OnAccount | undefined;
 }
 
 export const DAY_MS = 86_400_000;

@@ -15,7 +15,7 @@ import { createXeroIdentity } from './xero/identity.js';
 import { REPORT_TITLE_KEYS, reportTitles } from './xero/reports.js';
 import { renderPurchaseOrder } from './xero/documents.js';
 import { attachmentsAdmin } from './attachments.js';
-import { renderAccount, renderContact, renderDoc, renderItem, renderManualJournal, renderPayment, renderTaxRate, renderTrackingCategory } from './xero/render.js';
+import { renderAccount, renderContact, renderDoc, renderItem, renderManualJournal, renderOnAccount, renderPayment, renderTaxRate, renderTrackingCategory } from './xero/render.js';
 
 export type { CreateTenantOptions } from './host.js';
 export { parseIfModifiedSince, parseWhere } from './xero/api.js';
@@ -354,6 +354,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         return renderDoc(t, r as Doc, unitdp);
       case 'purchaseOrders':
         return renderPurchaseOrder(t, r as RecordTypes['purchaseOrders']);
+      case 'overpayments':
+      case 'prepayments':
+        return renderOnAccount(t, r as RecordTypes['overpayments'], unitdp);
     }
   }
 

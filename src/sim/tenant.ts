@@ -6,6 +6,8 @@ import { COLLECTIONS, DAY_MS, dayStart, unitAmount, type CollectionName, type Do
 import type { RenderContext } from './model.js';
 import { decodeIndex, deriveUuid, hashString, Rng } from './rng.js';
 import { createBankTransaction, createBankTransfer, JournalLog, type CreateArgs } from './banking.js';
+import { allocate, isOnAccountCollection, ON_ACCOUNT_COLLECTION, onAccountRecord, type OnAccountCollection } from './on-account.js';
+import type { OnAccount } from './model.js';
 
 /** Where a document's credit allocations point: invoices ↔ credit notes, bills ↔ bill credit notes. */
 const OTHER_SIDE = { invoice: 'creditNotes', creditNote: 'invoices', bill: 'billCreditNotes', billCreditNote: 'bills' } as const;
@@ -203,6 +205,9 @@ export class Tenant implements RenderContext {
   doc(kind: 'invoices' | 'bills' | 'creditNotes' | 'billCreditNotes', index: number) {
     return this.collections[kind].get(index);
   }
+  onAccount(name: OnAccountCollection, index: number) {
+    return this.collections[name].get(index);
+  }
 
   // ----- lookups ------------------------------------------------------------------------------------------------
   indexOf(name: CollectionName, id: string): number | undefined {
@@ -224,7 +229,7 @@ export class Tenant implements RenderContext {
   ledger(): Ledger {
     this.ledgerBase ??= baseLedger(this.gen);
     const l = this.ledgerBase.clone();
-    for (const name of ['invoices', 'bills', 'creditNotes', 'payments', 'billPayments', 'manualJournals', 'bankTransactions', 'bankTransfers', 'billCreditNotes'] as const) {
+    for (const name of ['invoices', 'bills', 'creditNotes', 'payments', 'billPayments', 'manualJournals', 'bankTransactions', 'bankTransfers', 'billCreditNotes', 'overpayments', 'prepayments'] as const) {
       const col = this.collections[name] as Collection<RecordTypes[typeof name]>;
       const post = (r: unknown, sign: 1 | -1) => postRecord(l, name, r as never, sign);
       for (const [i, r] of col.changes()) {
@@ -281,11 +286,45 @@ export class Tenant implements RenderContext {
       this.save(otherName, c.index, other);
     }
     d.credits = [];
+    // …and overpayment / prepayment allocations: their credit is available again.
+    for (const c of d.onAccount ?? []) {
+      const name = ON_ACCOUNT_COLLECTION[c.kind];
+      const r = structuredClone(this.collections[name].get(c.index));
+      if (!r) continue;
+      r.allocations = r.allocations.filter((a) => a.docIndex !== d.index);
+      if (r.status === 'PAID') r.status = 'AUTHORISED';
+      this.save(name, c.index, r);
+    }
+    if (d.onAccount) d.onAccount = [];
+  }
+
+  /** Removes an overpayment's (prepayment's) allocations from the invoices (bills) they were applied to. */
+  private unlinkOnAccount(r: OnAccount): void {
+    const docName = r.type === 'RECEIVE' ? 'invoices' : 'bills';
+    for (const a of r.allocations) {
+      const doc = structuredClone(this.collections[docName].get(a.docIndex));
+      if (!doc) continue;
+      doc.onAccount = (doc.onAccount ?? []).filter((x) => !(x.kind === r.kind && x.index === r.index));
+      if (doc.status === 'PAID' && amountDue(doc) > 0) {
+        doc.status = 'AUTHORISED';
+        delete doc.fullyPaidOnMs;
+      }
+      this.save(docName, a.docIndex, doc);
+    }
+    r.allocations = [];
   }
 
   void(name: CollectionName, id: string, out?: ChangeLog[]): ChangeLog {
     if (name === 'manualJournals' || name === 'bankTransactions') {
       const { index, record } = this.require(name, id);
+      record.status = 'VOIDED';
+      this.save(name, index, record);
+      return this.log(out, 'void', name, index);
+    }
+    if (isOnAccountCollection(name)) {
+      // Xero voids an overpayment or prepayment (there is no DELETED status); its allocations go first.
+      const { index, record } = this.require(name, id);
+      this.unlinkOnAccount(record);
       record.status = 'VOIDED';
       this.save(name, index, record);
       return this.log(out, 'void', name, index);
@@ -330,6 +369,9 @@ export class Tenant implements RenderContext {
       case 'purchaseOrders':
         (record as { status: string }).status = 'DELETED';
         break;
+      case 'overpayments':
+      case 'prepayments':
+        throw new SimError(400, `Xero ${name} have no deleted status: void them`);
       default:
         throw new SimError(400, `${name} have no deleted status; use hard-delete`);
     }
@@ -357,6 +399,7 @@ export class Tenant implements RenderContext {
       throw new SimError(400, 'a document with payments cannot be deleted; delete its payments first');
     }
     if (isDocCollection(name)) this.unlinkDoc(record as Doc);
+    if (isOnAccountCollection(name)) this.unlinkOnAccount(record as OnAccount);
     this.journalLog.change(name, index, this.collections[name].get(index), undefined, this.nowMs());
     this.collections[name].hardDelete(index, this.nowMs());
     return this.log(out, 'hardDelete', name, index);
@@ -472,6 +515,51 @@ export class Tenant implements RenderContext {
         if (amountDue(doc) === 0) (doc.status = 'PAID'), (doc.fullyPaidOnMs = today);
         this.save(docName, docIndex, doc);
         this.save(name, index, p as never);
+        return this.log(out, 'create', name, index);
+      }
+      case 'overpayments':
+      case 'prepayments': {
+        // `fields`: type (RECEIVE from a customer | SPEND to a supplier), invoiceId (RECEIVE) or billId (SPEND) to
+        // allocate it to at once, contactId, amount (default: what the document owes, or a generated sum), reference.
+        const type = fields.type === undefined ? 'RECEIVE' : fields.type;
+        if (type !== 'RECEIVE' && type !== 'SPEND') throw new SimError(400, 'type must be RECEIVE or SPEND');
+        const docName = type === 'RECEIVE' ? 'invoices' : 'bills';
+        const docId = type === 'RECEIVE' ? fields.invoiceId : fields.billId;
+        const target = typeof docId === 'string' ? this.require(docName, docId) : undefined;
+        if (target && (target.record.status !== 'AUTHORISED' || amountDue(target.record) <= 0)) throw new SimError(400, `${docName} ${docId} is not open`);
+        const { customers, suppliers } = this.gen.counts;
+        let contactIndex = target?.record.contactIndex ?? (type === 'RECEIVE' ? rng.int(0, customers - 1) : customers + rng.int(0, suppliers - 1));
+        if (!target && typeof fields.contactId === 'string') contactIndex = this.require('contacts', fields.contactId).index;
+        if (fields.amount !== undefined && (typeof fields.amount !== 'number' || !(fields.amount > 0) || Math.abs(fields.amount * 100 - Math.round(fields.amount * 100)) > 1e-6)) {
+          throw new SimError(400, 'amount must be a positive number with at most 2 decimals');
+        }
+        const totalCents = typeof fields.amount === 'number' ? Math.round(fields.amount * 100) : target ? amountDue(target.record) : rng.int(5, 400) * 100;
+        const kind = name === 'overpayments' ? 'overpayment' : 'prepayment';
+        const contact = this.contact(contactIndex) ?? this.gen.contact(contactIndex);
+        const currency = target?.record.currency ?? contact.currency;
+        const index = col.allocate();
+        const r = onAccountRecord({
+          kind,
+          index,
+          type,
+          contactIndex,
+          dateMs: today,
+          bankCode: typeof fields.bankAccountCode === 'string' && this.account(fields.bankAccountCode)?.type === 'BANK' ? fields.bankAccountCode : '090',
+          reference: typeof fields.reference === 'string' ? fields.reference : '',
+          status: 'AUTHORISED',
+          isReconciled: false,
+          totalCents,
+          description: `${kind === 'overpayment' ? 'Overpayment' : 'Prepayment'} ${type === 'RECEIVE' ? 'received' : 'paid'}`,
+          currency,
+          rate: target?.record.rate ?? (currency === this.gen.organisation.baseCurrency ? 1 : FOREIGN_RATE),
+          allocations: [],
+          updatedMs: now,
+        });
+        if (target) {
+          allocate(r, target.record, today);
+          this.save(docName, target.index, target.record);
+        }
+        this.save(name, index, r as never);
         return this.log(out, 'create', name, index);
       }
       case 'contacts': {

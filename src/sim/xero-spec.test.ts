@@ -12,6 +12,7 @@ import { startSimulator, type Simulator } from './server.js';
  * test/fixtures/xero/xero_accounting.yaml), so the Sandbox connector reads the same wire format real Xero sends.
  */
 const SPEC = fileURLToPath(new URL('../../test/fixtures/xero/xero_accounting.yaml', import.meta.url));
+const IDENTITY_SPEC = fileURLToPath(new URL('../../test/fixtures/xero/xero-identity.yaml', import.meta.url));
 
 describe('wire format checked against xero_accounting.yaml', () => {
   let sim: Simulator;
@@ -26,7 +27,8 @@ describe('wire format checked against xero_accounting.yaml', () => {
     ajv.addSchema({ $id: 'xero', components: { schemas: spec.components.schemas } });
     const clock = new ManualClock('2026-05-20T10:00:00Z');
     sim = await startSimulator({ clock, rateLimit: { perMinute: 10_000 } });
-    const t = sim.createTenant({ seed: 'spec', size: 400 });
+    // With overpayments and prepayments (default 0), so /Overpayments, /Prepayments and their bank transactions have some.
+    const t = sim.createTenant({ seed: 'spec', size: { invoices: 400, overpayments: 8, prepayments: 8 } });
     tenantId = t.id;
     // Some changes so deleted / voided shapes are covered too.
     await fetch(`${sim.url}/admin/tenants/${t.id}/activity`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: 60, advanceDays: 3 }) });
@@ -35,6 +37,10 @@ describe('wire format checked against xero_accounting.yaml', () => {
     await admin(`bankTransactions/${(await admin('bankTransactions')).id}/delete`);
     await admin(`bankTransactions/${(await admin('bankTransactions')).id}/void`);
     await admin(`bankTransfers/${(await admin('bankTransfers')).id}/delete`);
+    // A supplier-side prepayment and overpayment, and a voided one, for the SPEND-* and VOIDED shapes.
+    const post = (path: string, body: unknown) => fetch(`${sim.url}/admin/tenants/${t.id}/records/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ id: string }>);
+    await post('prepayments', { type: 'SPEND', amount: 50 });
+    await post(`overpayments/${(await post('overpayments', { type: 'SPEND', amount: 75 })).id}/void`, {});
     token = sim.grant(t.id).access_token;
   });
   afterAll(() => sim.close());
@@ -56,6 +62,10 @@ describe('wire format checked against xero_accounting.yaml', () => {
     ['/Journals?offset=300&paymentsOnly=true', 'getJournals', 'Journals'],
     ['/CreditNotes?page=1&where=Type%3D%3D%22ACCPAYCREDIT%22', 'getCreditNotes', 'CreditNotes'],
     ['/PurchaseOrders?page=1&pageSize=100', 'getPurchaseOrders', 'PurchaseOrders'],
+    ['/Overpayments?page=1&pageSize=100', 'getOverpayments', 'Overpayments'],
+    ['/Prepayments?page=1&pageSize=100', 'getPrepayments', 'Prepayments'],
+    ['/Overpayments?page=1&unitdp=4&where=Status%3D%3D%22VOIDED%22', 'getOverpayments', 'Overpayments'],
+    ['/BankTransactions?page=1&where=Type%3D%3D%22RECEIVE-OVERPAYMENT%22%20OR%20Type%3D%3D%22SPEND-PREPAYMENT%22%20OR%20Type%3D%3D%22SPEND-OVERPAYMENT%22%20OR%20Type%3D%3D%22RECEIVE-PREPAYMENT%22', 'getBankTransactions', 'BankTransactions'],
     ['/Reports/BalanceSheet?periods=11&timeframe=MONTH', 'getReportBalanceSheet', 'ReportWithRows'],
     ['/Reports/ProfitAndLoss?periods=11&timeframe=MONTH', 'getReportProfitAndLoss', 'ReportWithRows'],
   ];
@@ -70,12 +80,66 @@ describe('wire format checked against xero_accounting.yaml', () => {
       const res = await fetch(`${sim.url}/api.xro/2.0${path}`, { headers: { authorization: `Bearer ${token}`, 'xero-tenant-id': tenantId } });
       expect(res.status).toBe(200);
       const body = await res.json();
+      // Something to validate: every listing here has records (the collection key is the schema's name).
+      if (schema !== 'ReportWithRows') expect((body as Record<string, unknown[]>)[schema]!.length, path).toBeGreaterThan(0);
       const validate = ajv.getSchema(`xero#/components/schemas/${schema}`)!;
       const ok = validate(body);
       expect(validate.errors?.slice(0, 5) ?? [], JSON.stringify(validate.errors?.slice(0, 3))).toEqual([]);
       expect(ok).toBe(true);
     });
   }
+
+  /** Single-record reads: [spec path, operationId, schema, the listing to take an id from, its key, the id field]. */
+  const singles: [string, string, string, string, string, string][] = [
+    ['/Accounts/{AccountID}', 'getAccount', 'Accounts', '/Accounts', 'Accounts', 'AccountID'],
+    ['/Items/{ItemID}', 'getItem', 'Items', '/Items', 'Items', 'ItemID'],
+    ['/Contacts/{ContactID}', 'getContact', 'Contacts', '/Contacts?page=1', 'Contacts', 'ContactID'],
+    ['/Invoices/{InvoiceID}', 'getInvoice', 'Invoices', '/Invoices?page=1&pageSize=1000', 'Invoices', 'InvoiceID'],
+    ['/CreditNotes/{CreditNoteID}', 'getCreditNote', 'CreditNotes', '/CreditNotes?page=1', 'CreditNotes', 'CreditNoteID'],
+    ['/Payments/{PaymentID}', 'getPayment', 'Payments', '/Payments?page=1', 'Payments', 'PaymentID'],
+    ['/Overpayments/{OverpaymentID}', 'getOverpayment', 'Overpayments', '/Overpayments?page=1', 'Overpayments', 'OverpaymentID'],
+    ['/Prepayments/{PrepaymentID}', 'getPrepayment', 'Prepayments', '/Prepayments?page=1', 'Prepayments', 'PrepaymentID'],
+    ['/ManualJournals/{ManualJournalID}', 'getManualJournal', 'ManualJournals', '/ManualJournals?page=1', 'ManualJournals', 'ManualJournalID'],
+    ['/BankTransactions/{BankTransactionID}', 'getBankTransaction', 'BankTransactions', '/BankTransactions?page=1&where=Type%3D%3D%22RECEIVE-PREPAYMENT%22', 'BankTransactions', 'BankTransactionID'],
+    ['/BankTransfers/{BankTransferID}', 'getBankTransfer', 'BankTransfers', '/BankTransfers', 'BankTransfers', 'BankTransferID'],
+    ['/PurchaseOrders/{PurchaseOrderID}', 'getPurchaseOrder', 'PurchaseOrders', '/PurchaseOrders?page=1', 'PurchaseOrders', 'PurchaseOrderID'],
+    ['/Invoices/{InvoiceID}/Attachments', 'getInvoiceAttachments', 'Attachments', '/Invoices?page=1&pageSize=1000', 'Invoices', 'InvoiceID'],
+  ];
+  for (const [specPath, operationId, schema, listing, key, idField] of singles) {
+    it(`${operationId}: ${specPath}`, async () => {
+      const op = spec.paths[specPath]?.get;
+      expect(op?.operationId).toBe(operationId);
+      expect(op.responses['200'].content['application/json'].schema.$ref).toBe(`#/components/schemas/${schema}`);
+      const headers = { authorization: `Bearer ${token}`, 'xero-tenant-id': tenantId };
+      const list = (await (await fetch(`${sim.url}/api.xro/2.0${listing}`, { headers })).json()) as Record<string, Record<string, string>[]>;
+      // The last record: the newest, so created and voided ones are covered where the listing has them.
+      const id = list[key]!.at(-1)![idField]!;
+      const res = await fetch(`${sim.url}/api.xro/2.0${specPath.replace(/\{[A-Za-z]+\}/, id)}`, { headers });
+      expect(res.status).toBe(200);
+      const validate = ajv.getSchema(`xero#/components/schemas/${schema}`)!;
+      const body = (await res.json()) as Record<string, unknown[]>;
+      if (schema !== 'Attachments') expect(body[schema]).toHaveLength(1);
+      const ok = validate(body);
+      expect(validate.errors?.slice(0, 5) ?? [], JSON.stringify(validate.errors?.slice(0, 3))).toEqual([]);
+      expect(ok).toBe(true);
+    });
+  }
+
+  it('getConnections: /connections answers xero-identity.yaml\'s Connection array', async () => {
+    const identity = parse(readFileSync(IDENTITY_SPEC, 'utf8'));
+    const schema = identity.paths['/Connections'].get.responses['200'].content['application/json'].schema;
+    const v = new AjvModule.default({ strict: false, allErrors: true, validateFormats: false });
+    v.addSchema({ $id: 'identity', components: { schemas: identity.components.schemas } });
+    const validate = v.compile({ ...schema, items: { $ref: 'identity#/components/schemas/Connection' } });
+    const res = await fetch(`${sim.url}/connections`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as unknown[];
+    expect(body.length).toBeGreaterThan(0);
+    const ok = validate(body);
+    expect(validate.errors ?? [], JSON.stringify(validate.errors?.slice(0, 3))).toEqual([]);
+    expect(ok).toBe(true);
+    expect(validate([{ tenantType: 42 }])).toBe(false);
+  });
 
   it('the spec documents Journals as offset-paged and BankTransfers as unpaged with includeDeleted, both with If-Modified-Since', () => {
     const names = (p: string) => spec.paths[p].get.parameters.map((x: any) => x.$ref ?? x.name);
@@ -105,7 +169,7 @@ describe('wire format checked against xero_accounting.yaml', () => {
   });
 
   it('the spec documents If-Modified-Since and paging on the listed endpoints', () => {
-    for (const p of ['/Invoices', '/Contacts', '/CreditNotes', '/Payments', '/ManualJournals', '/BankTransactions']) {
+    for (const p of ['/Invoices', '/Contacts', '/CreditNotes', '/Payments', '/ManualJournals', '/BankTransactions', '/Overpayments', '/Prepayments']) {
       const params = spec.paths[p].get.parameters.map((x: any) => x.$ref ?? x.name);
       expect(params.some((x: string) => /ifModifiedSince/i.test(x))).toBe(true);
       expect(params.some((x: string) => /page/i.test(x))).toBe(true);

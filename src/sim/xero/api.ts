@@ -11,7 +11,7 @@ import type { CollectionName, Doc, Pay, RecordTypes } from '../model.js';
 import { HttpError, json, parseIntParam, type Reply } from '../http.js';
 import { rateLimited, takeFault, type SimHost } from '../host.js';
 import type { Tenant } from '../tenant.js';
-import { msDate, renderAccount, renderContact, renderDoc, renderItem, renderManualJournal, renderOrganisation, renderPayment, renderTaxRate, renderTrackingCategory } from './render.js';
+import { msDate, renderAccount, renderContact, renderDoc, renderItem, renderManualJournal, renderOnAccount, renderOrganisation, renderPayment, renderTaxRate, renderTrackingCategory } from './render.js';
 import { BANKING_RESOURCES, handleBanking } from './banking.js';
 import { balanceSheetReport, cashFlowReport, profitAndLossReport, reportPeriods, reportTitles, type ReportContext } from './reports.js';
 import { handleDocuments, isRawReply } from './documents.js';
@@ -266,6 +266,20 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
           : [...(type.values.includes('ACCRECPAYMENT') ? (['payments'] as const) : []), ...(type.values.includes('ACCPAYPAYMENT') ? (['billPayments'] as const) : [])];
         const { items, total } = listPaged(t, names.map((name) => ({ name, ...(status ? { filter: status } : {}) })), since, (page - 1) * pageSize, pageSize);
         return ok(envelope(t, 'Payments', items.map((p) => renderPayment(t, p)), { page, pageSize, total }));
+      }
+      case 'overpayments':
+      case 'prepayments': {
+        // Xero's getOverpayments / getPrepayments: paged, If-Modified-Since, `where` on Type and Status, both sides.
+        const name = resource === 'overpayments' ? 'overpayments' : 'prepayments';
+        const key = resource === 'overpayments' ? 'Overpayments' : 'Prepayments';
+        if (id) return one([name], key, (r) => renderOnAccount(t, r, unitdp));
+        const type = takeClause(clauses, 'Type');
+        const status = statusFilter<RecordTypes['overpayments']>(clauses);
+        finish(clauses);
+        const suffix = name === 'overpayments' ? 'OVERPAYMENT' : 'PREPAYMENT';
+        const filter = type || status ? (r: RecordTypes['overpayments']) => (!type || type.values.includes(`${r.type}-${suffix}`)) && (!status || status(r)) : undefined;
+        const { items, total } = listPaged(t, [{ name, ...(filter ? { filter } : {}) }], since, (page - 1) * pageSize, pageSize);
+        return ok(envelope(t, key, items.map((r) => renderOnAccount(t, r, unitdp)), { page, pageSize, total }));
       }
       case 'manualjournals': {
         if (id) return one(['manualJournals'], 'ManualJournals', (j) => renderManualJournal(t, j));

@@ -7,7 +7,7 @@
  */
 import { listJournals, transferLegId, BANKING_STREAMS, type BankTransfer, type BankTxn, type Journal } from '../banking.js';
 import { HttpError, parseIntParam } from '../http.js';
-import { COLLECTIONS, money, type Account } from '../model.js';
+import { COLLECTIONS, money, type Account, type OnAccount } from '../model.js';
 import { decodeIndex, deriveUuid } from '../rng.js';
 import type { Tenant } from '../tenant.js';
 import { contactSummary, msDate, renderLine } from './render.js';
@@ -95,6 +95,35 @@ export function renderTransferLeg(t: Tenant, r: BankTransfer, side: 'from' | 'to
   };
 }
 
+const LEG_STREAM = { overpayments: BANKING_STREAMS.overpaymentLegs, prepayments: BANKING_STREAMS.prepaymentLegs } as const;
+
+/** The bank transaction Xero keeps for an overpayment or prepayment: RECEIVE-OVERPAYMENT, SPEND-PREPAYMENT, … */
+export function renderOnAccountLeg(t: Tenant, r: OnAccount) {
+  const name = r.kind === 'overpayment' ? 'overpayments' : 'prepayments';
+  const id = deriveUuid(t.gen.seedHash, LEG_STREAM[name], r.index);
+  return {
+    Type: `${r.type}-${r.kind === 'overpayment' ? 'OVERPAYMENT' : 'PREPAYMENT'}`,
+    BankTransactionID: id,
+    [r.kind === 'overpayment' ? 'OverpaymentID' : 'PrepaymentID']: t.gen.id(name, r.index),
+    Contact: contactSummary(t, r.contactIndex),
+    LineItems: r.lines.map((l, n) => renderLine(t, l, id, n)),
+    BankAccount: accountSummary(t, r.bankCode),
+    IsReconciled: r.isReconciled,
+    Date: msDate(r.dateMs),
+    Reference: r.reference,
+    CurrencyCode: r.currency,
+    CurrencyRate: r.rate,
+    // The bank transaction stays AUTHORISED while its credit is allocated (PAID is the overpayment's own status).
+    Status: r.status === 'VOIDED' ? 'VOIDED' : 'AUTHORISED',
+    LineAmountTypes: 'NoTax',
+    SubTotal: money(r.subCents),
+    TotalTax: money(r.taxCents),
+    Total: money(r.totalCents),
+    UpdatedDateUTC: msDate(r.updatedMs),
+    HasAttachments: false,
+  };
+}
+
 export function renderBankTransfer(t: Tenant, r: BankTransfer) {
   return {
     BankTransferID: t.gen.id('bankTransfers', r.index),
@@ -175,13 +204,18 @@ export function handleBanking(t: Tenant, q: BankingRequest): BankingAnswer {
         const leg = decodeIndex(t.gen.seedHash, BANKING_STREAMS.transferLegs, id);
         const tr = leg === undefined ? undefined : t.collections.bankTransfers.get(leg >> 1);
         if (leg !== undefined && tr) return { key: 'BankTransactions', items: [renderTransferLeg(t, tr, leg % 2 === 0 ? 'from' : 'to')] };
+        for (const name of ['overpayments', 'prepayments'] as const) {
+          const k = decodeIndex(t.gen.seedHash, LEG_STREAM[name], id);
+          const r = k === undefined ? undefined : t.collections[name].get(k);
+          if (r) return { key: 'BankTransactions', items: [renderOnAccountLeg(t, r)] };
+        }
         throw notFound();
       }
       const type = take(q.clauses, 'Type');
       const status = take(q.clauses, 'Status');
       const bank = take(q.clauses, 'BankAccount.AccountID');
       finish();
-      const types = type ? type.values.map(String) : ['SPEND', 'RECEIVE', 'SPEND-TRANSFER', 'RECEIVE-TRANSFER'];
+      const types = type ? type.values.map(String) : ['SPEND', 'RECEIVE', 'SPEND-TRANSFER', 'RECEIVE-TRANSFER', 'RECEIVE-OVERPAYMENT', 'SPEND-OVERPAYMENT', 'RECEIVE-PREPAYMENT', 'SPEND-PREPAYMENT'];
       const okStatus = (s: string) => !status || status.values.includes(s);
       const okBank = (code: string) => !bank || bank.values.some((v) => String(v).toLowerCase() === accountSummary(t, code).AccountID);
       const sources: Source[] = [];
@@ -202,6 +236,21 @@ export function handleBanking(t: Tenant, q: BankingRequest): BankingAnswer {
           list: (offset, limit) => {
             const p = t.collections.bankTransfers.list({ since: q.since, ...(filter ? { filter } : {}), order: 'updated', offset, limit });
             return { items: p.items.map((r) => renderTransferLeg(t, r, side)), total: p.total };
+          },
+        });
+      }
+      for (const [name, suffix] of [
+        ['overpayments', 'OVERPAYMENT'],
+        ['prepayments', 'PREPAYMENT'],
+      ] as const) {
+        const wanted = (['RECEIVE', 'SPEND'] as const).filter((side) => types.includes(`${side}-${suffix}`));
+        if (!wanted.length) continue;
+        const legStatus = (r: OnAccount) => (r.status === 'VOIDED' ? 'VOIDED' : 'AUTHORISED');
+        const filter = wanted.length < 2 || status || bank ? (r: OnAccount) => wanted.includes(r.type) && okStatus(legStatus(r)) && okBank(r.bankCode) : undefined;
+        sources.push({
+          list: (offset, limit) => {
+            const p = t.collections[name].list({ since: q.since, ...(filter ? { filter } : {}), order: 'updated', offset, limit });
+            return { items: p.items.map((r) => renderOnAccountLeg(t, r)), total: p.total };
           },
         });
       }

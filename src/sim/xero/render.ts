@@ -1,5 +1,6 @@
 import { amountCredited, amountDue, amountPaid, taxRatePercent } from '../generate.js';
-import { accountClass, money, unitAmount, type Account, type Contact, type Doc, type DocLine, type Item, type ManualJournal, type Pay, type RenderContext, type SimAddress, type SimPhone, type TaxRate, type TrackingCategory, type TrackingPick } from '../model.js';
+import { accountClass, money, unitAmount, type Account, type Contact, type Doc, type DocLine, type Item, type ManualJournal, type OnAccount, type Pay, type RenderContext, type SimAddress, type SimPhone, type TaxRate, type TrackingCategory, type TrackingPick } from '../model.js';
+import { ON_ACCOUNT_COLLECTION, remainingCredit } from '../on-account.js';
 
 export { accountClass, money, type RenderContext };
 
@@ -261,10 +262,65 @@ export function renderDoc(ctx: RenderContext, d: Doc, unitdp: 2 | 4 = 2) {
               ID: ctx.gen.id(cnName, c.index),
             };
           }),
+          // Overpayments and prepayments applied to it, as Xero embeds them (their share here is AppliedAmount).
+          ...onAccountRefs(ctx, d),
         }
       : {}),
     UpdatedDateUTC: msDate(d.updatedMs),
     UpdatedDateUTCString: new Date(d.updatedMs).toISOString(),
+  };
+}
+
+function onAccountRefs(ctx: RenderContext, d: Doc) {
+  const out: { Prepayments: unknown[]; Overpayments: unknown[] } = { Prepayments: [], Overpayments: [] };
+  for (const c of d.onAccount ?? []) {
+    const name = ON_ACCOUNT_COLLECTION[c.kind];
+    const r = ctx.onAccount(name, c.index);
+    const id = ctx.gen.id(name, c.index);
+    const common = { Date: msDate(c.dateMs), AppliedAmount: money(c.amountCents), Total: money(r?.totalCents ?? c.amountCents), CurrencyCode: d.currency, ID: id };
+    if (c.kind === 'prepayment') out.Prepayments.push({ PrepaymentID: id, ...common });
+    else out.Overpayments.push({ OverpaymentID: id, ...common });
+  }
+  return out;
+}
+
+/** Allocation ids: derived from the on-account record's id and the document it was applied to (stable, unique). */
+export const onAccountAllocationId = (recordId: string, docIndex: number): string => `${recordId.slice(0, 24)}${(0xc00000000000 + docIndex).toString(16).slice(-12)}`;
+
+/** An overpayment or prepayment (`/Overpayments`, `/Prepayments`). */
+export function renderOnAccount(ctx: RenderContext, r: OnAccount, unitdp: 2 | 4 = 2) {
+  const name = ON_ACCOUNT_COLLECTION[r.kind];
+  const id = ctx.gen.id(name, r.index);
+  const docName = r.type === 'RECEIVE' ? 'invoices' : 'bills';
+  const prefix = r.kind === 'overpayment' ? 'OVERPAYMENT' : 'PREPAYMENT';
+  return {
+    Type: `${r.type}-${prefix}`,
+    Contact: contactSummary(ctx, r.contactIndex),
+    Date: msDate(r.dateMs),
+    Status: r.status,
+    LineAmountTypes: 'NoTax',
+    LineItems: r.lines.map((l, n) => renderLine(ctx, l, id, n, unitdp)),
+    SubTotal: money(r.subCents),
+    TotalTax: money(r.taxCents),
+    Total: money(r.totalCents),
+    ...(r.reference ? { Reference: r.reference } : {}),
+    UpdatedDateUTC: msDate(r.updatedMs),
+    UpdatedDateUTCString: new Date(r.updatedMs).toISOString(),
+    CurrencyCode: r.currency,
+    [r.kind === 'overpayment' ? 'OverpaymentID' : 'PrepaymentID']: id,
+    CurrencyRate: r.rate,
+    RemainingCredit: money(remainingCredit(r)),
+    Allocations: r.allocations.map((a) => {
+      const doc = ctx.doc(docName, a.docIndex);
+      return {
+        AllocationID: onAccountAllocationId(id, a.docIndex),
+        Invoice: { InvoiceID: ctx.gen.id(docName, a.docIndex), InvoiceNumber: doc?.number ?? '' },
+        Amount: money(a.amountCents),
+        Date: msDate(a.dateMs),
+      };
+    }),
+    Payments: [],
+    HasAttachments: false,
   };
 }
 
