@@ -128,7 +128,11 @@ export class AgedReportBuilder {
     this.add(contact, String(d.currency ?? ''), source, period, source === 'credits' ? -outstanding : outstanding);
   }
 
-  /** A payment (bill payment): only the part on account, not allocated to a document, reduces the balance. */
+  /**
+   * A payment (bill payment): only the part on account at the report date reduces the balance — its lines linking
+   * nothing but the payment on account (a refund of it is a negative line, which gives credit back), and lines
+   * allocated to a document only on or after the report date (that document still counts in full then).
+   */
   payment(d: Doc, deleted: boolean): void {
     if (deleted) return;
     const contact = this.contactOf(d);
@@ -137,7 +141,10 @@ export class AgedReportBuilder {
     let onAccount = 0;
     for (const line of arr(d.lines)) {
       const links = arr(line.links);
-      if (links.length === 0 || links.every((l) => l.type === 'PaymentOnAccount' || l.type === 'Unlinked')) onAccount += Math.abs(cents(line.amount));
+      if (links.length === 0 || links.every((l) => l.type === 'PaymentOnAccount' || l.type === 'Unlinked')) onAccount += cents(line.amount);
+      else if (line.allocatedOnDate !== undefined && dayOf(line.allocatedOnDate) >= this.params.reportDateMs && links.every((l) => l.type === 'Invoice' || l.type === 'Bill')) {
+        onAccount += cents(line.amount);
+      }
     }
     if (onAccount === 0) return;
     this.add(contact, String(d.currency ?? ''), 'payments', period, -onAccount);

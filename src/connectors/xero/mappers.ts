@@ -405,7 +405,17 @@ export function paymentAllocations(d: Wire) {
       allocation: compact({ currency, currencyRate: rate, allocatedOnDate: on, totalAmount: amount }),
     };
   });
-  return [...payments, ...credits];
+  // Overpayments and prepayments applied to it: the "payment" is the overpayment (prepayment) itself, its share here is
+  // AppliedAmount, dated by the allocation.
+  const onAccount = [...arr(d.Prepayments).map((x) => ['Prepayment', x] as const), ...arr(d.Overpayments).map((x) => ['Overpayment', x] as const)].map(([note, x]) => {
+    const on = dateField(x.Date);
+    const amount = num(x.AppliedAmount) ?? 0;
+    return {
+      payment: compact({ id: str(x.PrepaymentID) ?? str(x.OverpaymentID) ?? str(x.ID), note, currency, currencyRate: rate, paidOnDate: on, totalAmount: amount }),
+      allocation: compact({ currency, currencyRate: rate, allocatedOnDate: on, totalAmount: amount }),
+    };
+  });
+  return [...payments, ...credits, ...onAccount];
 }
 
 export const isInclusive = (d: Wire) => d.LineAmountTypes === 'Inclusive';
@@ -570,7 +580,7 @@ export function mapCreditNote(d: Wire): SourceRecord {
             allocation: compact({ currency, currencyRate: rate, allocatedOnDate: on, totalAmount: amount }),
           };
         }),
-        ...paymentAllocations({ ...d, CreditNotes: [] }),
+        ...paymentAllocations({ ...d, CreditNotes: [], Prepayments: [], Overpayments: [] }),
       ],
       note: str(d.Reference),
       sourceModifiedDate: modified(d),
@@ -681,6 +691,55 @@ export function mapCreditNoteAllocations(d: Wire, side: 'customer' | 'supplier')
       ),
     ];
   });
+}
+
+/**
+ * Overpayments and prepayments (`/Overpayments`, `/Prepayments`) as payments (RECEIVE-*: `payments`, customerRef) or
+ * bill payments (SPEND-*: `billPayments`, supplierRef), as Codat models a payment on account: id = the OverpaymentID
+ * (PrepaymentID), totalAmount = the money received (paid), and one line per use of it — each allocation a line of its
+ * amount, dated by the allocation, linking the invoice (bill) with −amount; what is not allocated a line linking the
+ * payment on account itself (`PaymentOnAccount`, the same id) with −amount. The lines add up to the total; a refund of
+ * the credit (`/Payments` AROVERPAYMENTPAYMENT…, mapPaymentCommon) links the same PaymentOnAccount id with +amount.
+ * Allocations deleted at the source (IsDeleted) are left out. A VOIDED one moved no money: flagged deleted.
+ * Xero's overpayment carries no bank account (its bank transaction does): accountRef is omitted.
+ */
+export function mapOnAccount(d: Wire, side: 'customer' | 'supplier'): SourceRecord {
+  const id = required(str(d.OverpaymentID) ?? str(d.PrepaymentID), 'OverpaymentID');
+  const kind = str(d.OverpaymentID) ? 'Overpayment' : 'Prepayment';
+  const contact = obj(d.Contact);
+  const rate = currencyRate(d);
+  const total = required(num(d.Total), 'Total');
+  const date = required(dateField(d.Date), 'Date');
+  const docType = side === 'customer' ? 'Invoice' : 'Bill';
+  const lines: Record<string, unknown>[] = [];
+  let allocated = 0;
+  for (const a of arr(d.Allocations)) {
+    const docId = str(obj(a.Invoice)?.InvoiceID);
+    const amount = num(a.Amount);
+    if (a.IsDeleted === true || !docId || amount === undefined) continue;
+    allocated += amount;
+    lines.push({ amount, links: [compact({ type: docType, id: docId, amount: -amount, currencyRate: rate })], allocatedOnDate: dateField(a.Date) ?? date });
+  }
+  const onAccount = round2(total - allocated);
+  if (onAccount !== 0 || lines.length === 0) lines.push({ amount: onAccount, links: [compact({ type: 'PaymentOnAccount', id, amount: -onAccount, currencyRate: rate })], allocatedOnDate: date });
+  const ref = contact && str(contact.ContactID) ? (side === 'customer' ? { customerRef: compact({ id: str(contact.ContactID)!, companyName: str(contact.Name) }) } : { supplierRef: compact({ id: str(contact.ContactID)!, supplierName: str(contact.Name) }) }) : {};
+  return record(
+    id,
+    {
+      id,
+      ...ref,
+      totalAmount: total,
+      currency: str(d.CurrencyCode),
+      currencyRate: rate,
+      date,
+      lines,
+      reference: str(d.Reference),
+      note: kind,
+      sourceModifiedDate: modified(d),
+    },
+    d.UpdatedDateUTC,
+    d.Status === 'VOIDED' || d.Status === DELETED,
+  );
 }
 
 /** Manual journals. Xero's LineAmount is debit-positive, as the model's netAmount. Journals are in base currency. */

@@ -103,6 +103,18 @@ const AR_PAYMENTS = ['ACCRECPAYMENT', 'ARCREDITPAYMENT', 'AROVERPAYMENTPAYMENT',
 const AP_PAYMENTS = ['ACCPAYPAYMENT', 'APCREDITPAYMENT', 'APOVERPAYMENTPAYMENT', 'APPREPAYMENTPAYMENT'];
 const anyOf = (field: string, values: string[]) => `(${values.map((v) => `${field}=="${v}"`).join(' OR ')})`;
 
+/** Overpayments and prepayments received from customers (RECEIVE) or paid to suppliers (SPEND), with their allocations. */
+const onAccountLists = (side: 'RECEIVE' | 'SPEND'): ListKind[] =>
+  (['Overpayments', 'Prepayments'] as const).map((key) => ({
+    path: `/${key}`,
+    key,
+    where: `Type=="${side}-${key.slice(0, -1).toUpperCase()}"`,
+    paged: true,
+    ims: true,
+    document: true,
+    map: (w: Wire) => M.mapOnAccount(w, side === 'RECEIVE' ? 'customer' : 'supplier'),
+  }));
+
 const LISTS: Partial<Record<DataType, ListKind>> = {
   chartOfAccounts: { path: '/Accounts', key: 'Accounts', paged: false, ims: false, document: false, map: M.mapAccount },
   bankAccounts: { path: '/Accounts', key: 'Accounts', where: 'Type=="BANK"', paged: false, ims: false, document: false, map: M.mapBankAccount },
@@ -130,7 +142,10 @@ const LISTS: Partial<Record<DataType, ListKind>> = {
     ims: true,
     document: true,
     map: (w) => M.mapPayment(w),
-    also: [{ path: '/CreditNotes', key: 'CreditNotes', where: 'Type=="ACCRECCREDIT"', paged: true, ims: true, document: true, map: (w) => M.mapCreditNoteAllocations(w, 'customer') }],
+    also: [
+      { path: '/CreditNotes', key: 'CreditNotes', where: 'Type=="ACCRECCREDIT"', paged: true, ims: true, document: true, map: (w) => M.mapCreditNoteAllocations(w, 'customer') },
+      ...onAccountLists('RECEIVE'),
+    ],
   },
   billPayments: {
     path: '/Payments',
@@ -140,7 +155,10 @@ const LISTS: Partial<Record<DataType, ListKind>> = {
     ims: true,
     document: true,
     map: (w) => M.mapBillPayment(w),
-    also: [{ path: '/CreditNotes', key: 'CreditNotes', where: 'Type=="ACCPAYCREDIT"', paged: true, ims: true, document: true, map: (w) => M.mapCreditNoteAllocations(w, 'supplier') }],
+    also: [
+      { path: '/CreditNotes', key: 'CreditNotes', where: 'Type=="ACCPAYCREDIT"', paged: true, ims: true, document: true, map: (w) => M.mapCreditNoteAllocations(w, 'supplier') },
+      ...onAccountLists('SPEND'),
+    ],
   },
   journalEntries: { path: '/ManualJournals', key: 'ManualJournals', paged: true, ims: true, document: true, map: M.mapJournalEntry },
   ...BANKING_LISTS,
