@@ -372,6 +372,11 @@ function xeroMinimum(sim: Simulator, tenantId: string): number {
     pages(count('creditNotes')) + // payments: credit-note allocations
     pages(count('billPayments')) +
     pages(count('billCreditNotes')) + // billPayments: supplier credit-note allocations
+    // payments and billPayments: overpayments and prepayments received (RECEIVE-*) and paid (SPEND-*), one listing each
+    pages(count('overpayments', (r) => r.type === 'RECEIVE')) +
+    pages(count('prepayments', (r) => r.type === 'RECEIVE')) +
+    pages(count('overpayments', (r) => r.type === 'SPEND')) +
+    pages(count('prepayments', (r) => r.type === 'SPEND')) +
     pages(count('manualJournals'));
   // company, chartOfAccounts, bankAccounts, taxRates, trackingCategories, items (+ /Accounts), two statements × (/Accounts + 2 reports).
   return 1 + 1 + 1 + 1 + 1 + 2 + lists + 2 * 3;
