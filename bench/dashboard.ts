@@ -58,7 +58,8 @@ async function measure(ctx: BenchContext, dialect: Dialect, rounds: number): Pro
       { label: 'records: invoices, first page', path: `/app/companies/${companyId}/records/invoices`, ready: 'table.records tbody tr' },
       { label: 'records: invoices, last page', path: `/app/companies/${companyId}/records/invoices?page=${lastPage(count)}`, ready: 'table.records tbody tr' },
       { label: 'records: invoices with query status=Void', path: `/app/companies/${companyId}/records/invoices?query=status%3DVoid`, ready: 'table.records tbody tr' },
-      { label: 'records: invoices ordered by -totalAmount', path: `/app/companies/${companyId}/records/invoices?orderBy=-totalAmount`, ready: 'table.records tbody tr' },
+      // An order no index serves: over more than 10,000 records the API answers 400 at once and the page shows why.
+      { label: 'records: invoices ordered by -totalAmount', path: `/app/companies/${companyId}/records/invoices?orderBy=-totalAmount`, ready: 'table.records tbody tr, #records-query-error' },
       { label: 'pull history', path: `/app/companies/${companyId}/history`, ready: 'tbody tr[data-status]' },
       { label: 'companies list', path: '/app/companies', ready: 'tbody tr' },
     ];

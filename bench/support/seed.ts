@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { newId } from '../../src/lib/ids.js';
 import { defaultSetting } from '../../src/domain/sync-settings.js';
 import type { Dialect, Store } from '../../src/store/db.js';
+import { rebucket } from '../../src/store/record-buckets.js';
 import { benchDatabase, type BenchDb } from './databases.js';
 import type { BenchContext } from './harness.js';
 
@@ -124,6 +125,8 @@ export async function seedInvoices(store: Store, connectionId: string, n: number
   await sql`insert into record_counts (connection_id, data_type, total, deleted, generation)
             select connection_id, data_type, count(*), coalesce(sum(is_deleted), 0), 1 from records where connection_id = ${connectionId} group by connection_id, data_type
             on conflict (connection_id, data_type) do update set total = excluded.total, deleted = excluded.deleted, generation = record_counts.generation + 1`.execute(store.db);
+  // And the pair's buckets (migration 0031), as the merge would have cut them.
+  await rebucket(store.db, store.dialect, connectionId, 'invoices');
 }
 
 /** The records table's secondary indexes (not the primary key) and the statements that create them. */

@@ -1,5 +1,7 @@
 import { ACCOUNTING_READ_TYPES } from '../domain/data-types.js';
 import fc from 'fast-check';
+import { sql } from 'kysely';
+import { UNINDEXED_ORDER_MAX } from '../store/records.repository.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../test/support/stores.js';
 import { createTestApp, expectErrorShape, type TestApp } from '../../test/support/app.js';
@@ -87,6 +89,32 @@ describe.each(DIALECTS)('query language on list endpoints [%s]', (dialect) => {
     expect(integ.results.map((i: any) => i.key)).toEqual(['mqjo']);
     expect((await get('/companies', { query: 'dataConnections.status=Linked' })).json().results.map((c: any) => c.id)).toEqual([companyId]);
     expect((await get('/companies', { tags: 'region=uk' })).json().totalResults).toBe(1);
+  });
+
+  it('an orderBy no index serves over more than 10,000 matching records is a 400 on orderBy; narrowed, or by an indexed property, it is served', async () => {
+    // 10,001 bills stored directly (a pull of that many would make this file slow), removed afterwards.
+    const n = UNINDEXED_ORDER_MAX + 1;
+    const gen =
+      dialect === 'postgres'
+        ? sql`insert into records (connection_id, data_type, record_id, data, content_hash, modified_date, source_modified_date, is_deleted)
+              select ${connectionId}, 'bills', 'b-' || lpad(i::text, 6, '0'), jsonb_build_object('id', 'b-' || lpad(i::text, 6, '0'), 'totalAmount', i % 500, 'status', case when i % 2 = 0 then 'Paid' else 'Open' end), 'h', '2026-01-01T00:00:00.000Z', null, 0
+              from generate_series(1, ${n}) s(i)`
+        : sql`with recursive s(i) as (select 1 union all select i + 1 from s where i < ${n})
+              insert into records (connection_id, data_type, record_id, data, content_hash, modified_date, source_modified_date, is_deleted)
+              select ${connectionId}, 'bills', 'b-' || printf('%06d', i), json_object('id', 'b-' || printf('%06d', i), 'totalAmount', i % 500, 'status', case when i % 2 = 0 then 'Paid' else 'Open' end), 'h', '2026-01-01T00:00:00.000Z', null, 0 from s`;
+    await gen.execute(t.store.db);
+    try {
+      const bills = `/companies/${companyId}/data/bills`;
+      const refused = expectErrorShape(await get(bills, { orderBy: '-totalAmount', pageSize: '5' }), 400);
+      expect(refused.validation.errors).toEqual([expect.objectContaining({ itemId: 'orderBy', validatorName: 'OrderBy', message: expect.stringContaining(`${n} records match`) })]);
+      const narrowed = await get(bills, { query: 'status=Paid', orderBy: '-totalAmount', pageSize: '3' });
+      expect(narrowed.statusCode).toBe(200);
+      expect(narrowed.json().results.map((r: any) => r.totalAmount)).toEqual([498, 498, 498]);
+      const indexed = await get(bills, { orderBy: '-modifiedDate', pageSize: '2' });
+      expect([indexed.statusCode, indexed.json().totalResults]).toEqual([200, n]);
+    } finally {
+      await t.store.db.deleteFrom('records').where('connection_id', '=', connectionId).where('data_type', '=', 'bills').execute();
+    }
   });
 
   it('never answers a random query, orderBy or tags with a 5xx', async () => {

@@ -1,8 +1,10 @@
-import { sql, type CompiledQuery, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { sql, type AliasedRawBuilder, type CompiledQuery, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import { contentHash } from '../lib/canonical-json.js';
+import { RequestValidationError } from '../domain/errors.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
 import { offsetOf, type ListSql, type Page, type PageRequest } from './paging.js';
+import { BUCKET_SIZE, bucketPick, maintainBuckets, type BucketList } from './record-buckets.js';
 import {
   asOfCount,
   asOfFilteredCounts,
@@ -58,6 +60,25 @@ const STAGE_BATCH = 500;
 
 /** A filtered page over at most this many matching records is read filter-first on PostgreSQL (see list). */
 const FILTER_FIRST_MAX = 10_000;
+/** A list in an order no index serves is answered only when it matches at most this many records (see list). */
+export const UNINDEXED_ORDER_MAX = 10_000;
+/**
+ * The orders an index serves: `id` (records_pk), `modifiedDate` (records_modified, which ends with record_id since
+ * migration 0021) and `sourceModifiedDate` (records_source_modified); descending, the index is read backwards and ids
+ * are sorted within each equal date. Checked with EXPLAIN in query-indexes.test.ts. (`metadata.isDeleted` has an index
+ * too, but two values: descending, ids would be sorted within a group of nearly every record.)
+ */
+export const INDEXED_ORDERS: ReadonlySet<string> = new Set(['id', 'modifiedDate', 'sourceModifiedDate']);
+
+function unindexedOrder(order: { path: string; descending: boolean }, total: number): RequestValidationError {
+  return RequestValidationError.of(
+    'orderBy',
+    `Ordering by ${order.path} sorts every matching record and no index serves it: ${total} records match, more than the ${UNINDEXED_ORDER_MAX} such an order is served for. ` +
+      `Order by ${[...INDEXED_ORDERS].join(', ')}, or narrow the query to at most ${UNINDEXED_ORDER_MAX} records.`,
+    'OrderBy',
+  );
+}
+
 /** Page boundaries below this offset are not remembered (see list). */
 const REMEMBER_FROM = 2_000;
 
@@ -79,8 +100,11 @@ export class RecordsRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
-    /** `rememberFrom`: the smallest offset whose page boundary is remembered (default REMEMBER_FROM; tests use 0). */
-    private readonly opts: { rememberFrom?: number } = {},
+    /**
+     * `rememberFrom`: the smallest offset whose page boundary is remembered (default REMEMBER_FROM; tests use 0);
+     * `bucketSize`: records per bucket (default BUCKET_SIZE; tests use small ones to cut a few records into many).
+     */
+    private readonly opts: { rememberFrom?: number; bucketSize?: number } = {},
   ) {}
 
   private jsonParam(value: unknown) {
@@ -253,6 +277,7 @@ export class RecordsRepository {
     }
     await trx.deleteFrom('record_staging').where('dataset_id', '=', ds).execute();
     if (added + updated + deleted > 0) await bumpCounts(trx, conn, type, added, deleted - restored, now);
+    await maintainBuckets(trx, this.dialect, conn, type, now, { moved: added + deleted + restored, written: added + updated + deleted }, this.opts.bucketSize);
     if (history) {
       await trx
         .insertInto('history_pulls')
@@ -291,107 +316,168 @@ export class RecordsRepository {
     const columns = ['record_id', data, 'modified_date', 'source_modified_date', 'is_deleted'] as const;
     const where = list.where;
     const filterKey = where ? this.filterKey(where) : '';
-    const { total, generation } = await this.total(connectionId, dataType, list, filterKey);
     const offset = offsetOf(page);
-    if (total === 0 || offset >= total) return { rows: [], total };
     const filtered = <Q extends { where: (e: Expression<SqlBool>) => Q }>(q: Q): Q => (where ? q.where(where) : q);
     const ordered = <Q extends { orderBy: (e: RawBuilder<unknown>) => Q }>(q: Q): Q => list.orderBy.reduce((acc, o) => acc.orderBy(o), q);
-
+    // No filter and the deleted flag are counted by record_counts (and the buckets); other filters through their index.
+    const flag = list.flag !== undefined && list.flag.of === where && list.flag.path === 'metadata.isDeleted' ? list.flag.value : undefined;
+    const kept = where === undefined || flag !== undefined;
+    const countKey = `${connectionId}\u0000${dataType}\u0000${filterKey}`;
     const byId = list.order !== undefined && list.order.path === list.order.tiebreak && list.order.path === 'id';
-    const cacheKey = byId && generation !== undefined ? `${connectionId}\u0000${dataType}\u0000${list.order!.descending ? 'd' : 'a'}\u0000${filterKey}` : undefined;
-    let still: boolean | undefined;
-    const remember = async (at: number, key: string, inclusive = false) => {
-      // Shallow boundaries are not worth a statement: walking a few thousand keys from the start costs less.
-      if (cacheKey === undefined || at < (this.opts.rememberFrom ?? REMEMBER_FROM)) return;
-      // Only when no merge committed while the page was read: then the key is that generation's.
-      still ??= (await this.generation(connectionId, dataType)) === generation;
-      if (still) this.boundaries.remember(cacheKey, generation!, at, { key, inclusive });
-    };
-    const filterFirst = this.dialect === 'postgres' && where !== undefined && total <= FILTER_FIRST_MAX;
-    if (offset === 0 && byId && !filterFirst) {
-      // The first page in id order: read in index order (records_pk, records_deleted, and the filter indexes, which
-      // end with record_id since migration 0021), the documents of this page only, in one statement.
-      const rows = (await ordered(filtered(scoped.select(columns))).limit(page.pageSize).execute()) as RecordRow[];
-      if (rows.length > 0) await remember(rows.length, rows[rows.length - 1]!.record_id);
-      return { rows, total };
+    const descending = list.order?.descending ?? false;
+
+    // A deep page in id order of a list the buckets count: summed to the bucket holding the offset (record-buckets.ts).
+    if (byId && kept && offset >= (this.opts.bucketSize ?? BUCKET_SIZE)) {
+      const deep = await this.bucketPage(connectionId, dataType, page, flag === undefined ? 'all' : flag ? 'deleted' : 'live', descending, columns, filtered, ordered);
+      if (deep) return deep;
     }
 
-    // Otherwise the page's keys first, then their rows. The keys come from the same filter and ORDER BY with the same
-    // OFFSET (so the page is exactly offset paging's) but carry only `record_id`: skipped entries are an index-only
-    // walk instead of fetched documents (page 5,000 of a million: 5.5 s on PostgreSQL), and a sort of the matches
-    // sorts keys, not documents. In id order, page boundaries seen before for this filter and this state of the records
-    // (generation) are remembered, so the walk starts from the nearest known key before the page (keyset paging)
-    // instead of from the first record.
-    let keys: string[];
-    if (filterFirst) {
-      // PostgreSQL, filtered, few matches: for ORDER BY id … LIMIT the planner walks the id order and filters,
-      // assuming matches are spread evenly; they rarely are (modifiedDate follows insertion order), and a one-week
-      // modifiedDate range of a million invoices was found after walking 900,000 rows (~0.5 s). The exact count says
-      // the matches are few: read them through the filter's index first and sort them (OFFSET 0 keeps the planner
-      // from flattening the subquery, which keeps the columns the ORDER BY may read).
-      const matches = scoped.select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted']).where(where).offset(0).as('records');
-      keys = (await ordered(this.db.selectFrom(matches).select('record_id')).limit(page.pageSize).offset(offset).execute()).map((r) => r.record_id);
-    } else {
-      const known = cacheKey !== undefined && offset > 0 ? this.boundaries.nearest(cacheKey, generation!, offset) : undefined;
-      let keysQ = filtered(scoped.select('record_id'));
-      if (known) keysQ = keysQ.where('record_id', `${list.order!.descending ? '<' : '>'}${known.inclusive ? '=' : ''}` as '<' | '<=' | '>' | '>=', known.key);
-      const skip = known ? offset - known.offset : offset;
-      keys = (await ordered(keysQ).limit(page.pageSize).offset(skip).execute()).map((r) => r.record_id);
+    const counts = this.countsSql(connectionId, dataType);
+    const countOf = filtered(this.source(connectionId, dataType, undefined).select((eb) => eb.fn.countAll<number>().as('n')));
+    /**
+     * The total from a row carrying the counts row (c_*) and, when asked, the filter's count in the same snapshot (c_n);
+     * undefined when it needs a count that was not asked for. A filter's count is kept for the generation it was read
+     * with (one statement: exact for that state of the records) and reused while no merge changed the pair.
+     */
+    const totalOf = (r: CountsColumns): { total: number; generation: number | undefined } | undefined => {
+      const generation = r.c_generation === null || r.c_generation === undefined ? undefined : Number(r.c_generation);
+      if (generation !== undefined && where === undefined) return { total: Number(r.c_total), generation };
+      if (generation !== undefined && flag !== undefined) return { total: flag ? Number(r.c_deleted) : Number(r.c_total) - Number(r.c_deleted), generation };
+      if (r.c_n !== undefined && r.c_n !== null) {
+        const n = Number(r.c_n);
+        if (generation !== undefined) this.counted.set(countKey, { generation, n });
+        return { total: n, generation };
+      }
+      const hit = generation === undefined ? undefined : this.counted.get(countKey);
+      return hit && hit.generation === generation ? { total: hit.n, generation } : undefined;
+    };
+    /** The total now (`withN`: the filter counted in the same statement; otherwise a count of this generation is reused). */
+    const countNow = async (withN = !kept) => {
+      const c = (await this.db.selectNoFrom([...counts, ...(withN ? [countOf.as('c_n')] : [])]).executeTakeFirstOrThrow()) as CountsColumns;
+      // A pair without a counts row (records stored by something other than the merge) is counted each time.
+      return totalOf(c) ?? totalOf({ ...c, c_n: (await countOf.executeTakeFirstOrThrow()).n })!;
+    };
+
+    // What this process last counted for the filter (any generation): its size, to choose a plan before counting again.
+    const hint = kept ? undefined : this.counted.get(countKey);
+    // PostgreSQL reads a filter of few matches filter-first, which needs the count: a filter not seen before is counted
+    // first (one statement with the counts row: consistent).
+    let known: { total: number; generation: number | undefined } | undefined;
+    if (this.dialect === 'postgres' && !kept && hint === undefined) {
+      known = await countNow();
+      if (known.total === 0 || offset >= known.total) return { rows: [], total: known.total };
     }
-    if (keys.length === 0) return { rows: [], total };
-    // Where this page starts (the same page asked again seeks to it) and where the next one starts.
-    await remember(offset, keys[0]!, true);
-    await remember(offset + keys.length, keys[keys.length - 1]!);
-    const found = (await scoped.select(columns).where('record_id', 'in', keys).execute()) as RecordRow[];
-    const at = new Map(found.map((r) => [r.record_id, r]));
-    return { rows: keys.map((k) => at.get(k)).filter((r): r is RecordRow => r !== undefined), total };
+    // An order no index serves sorts every match before the first row comes out (by totalAmount over a million invoices:
+    // 28 s, and on SQLite the whole process waits): served only when the matches are few, which the count says first.
+    const indexedOrder = list.order === undefined || INDEXED_ORDERS.has(list.order.path);
+    if (!indexedOrder) {
+      known ??= await countNow(hint === undefined);
+      if (known.total > UNINDEXED_ORDER_MAX) throw unindexedOrder(list.order!, known.total);
+    }
+    const size = known?.total ?? hint?.n;
+    const filterFirst = this.dialect === 'postgres' && !kept && size !== undefined && size <= FILTER_FIRST_MAX;
+    const withCount = !kept && known === undefined && hint === undefined;
+
+    const cacheKey = byId ? `${countKey}\u0000${descending ? 'd' : 'a'}` : undefined;
+    const from = cacheKey !== undefined && offset > 0 && !filterFirst ? this.boundaries.nearest(cacheKey, offset) : undefined;
+    let rowsQ;
+    if (offset === 0 && byId && !filterFirst) {
+      // The first page in id order: read in index order (records_pk, records_deleted, and the filter indexes, which end
+      // with record_id since migration 0021), the documents of this page only.
+      rowsQ = ordered(filtered(scoped.select(columns))).limit(page.pageSize);
+    } else {
+      // Otherwise the page's keys, then their rows, in one statement. The keys come from the same filter and ORDER BY
+      // with the same OFFSET (so the page is exactly offset paging's) but carry only `record_id`: skipped entries are
+      // an index-only walk instead of fetched documents, and a sort of the matches sorts keys, not documents. In id
+      // order, a page boundary seen before for this filter and this state of the records (generation) lets the walk
+      // start from the nearest known key before the page (keyset paging).
+      let keys;
+      if (filterFirst) {
+        // PostgreSQL, filtered, few matches: for ORDER BY id … LIMIT the planner walks the id order and filters,
+        // assuming matches are spread evenly; they rarely are (modifiedDate follows insertion order), and a one-week
+        // modifiedDate range of a million invoices was found after walking 900,000 rows (~0.5 s). The count says the
+        // matches are few: read them through the filter's index first and sort them (OFFSET 0 keeps the planner from
+        // flattening the subquery, which keeps the columns the ORDER BY may read).
+        const matches = scoped.select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted']).where(where!).offset(0).as('records');
+        keys = ordered(this.db.selectFrom(matches).select('record_id')).limit(page.pageSize).offset(offset);
+      } else {
+        let k = filtered(scoped.select('record_id'));
+        if (from) k = k.where('record_id', `${descending ? '<' : '>'}${from.inclusive ? '=' : ''}` as '<' | '<=' | '>' | '>=', from.key);
+        keys = ordered(k).limit(page.pageSize).offset(from ? offset - from.offset : offset);
+      }
+      rowsQ = ordered(scoped.select(columns).where('record_id', 'in', keys));
+    }
+    const found = (await rowsQ.select([...counts, ...(withCount ? [countOf.as('c_n')] : [])]).execute()) as (RecordRow & CountsColumns)[];
+    const first = found[0];
+    if (from && first && from.generation !== (first.c_generation === null ? undefined : Number(first.c_generation))) {
+      // The boundary was of another state of the records: read again from the start.
+      this.boundaries.forget(cacheKey!);
+      return this.list(connectionId, dataType, page, list, dataAs);
+    }
+    const counted = known ?? (first ? totalOf(first) : undefined) ?? (await countNow());
+    const total = counted.total;
+    if (found.length === 0 || offset >= total) return { rows: [], total };
+    if (cacheKey !== undefined && counted.generation !== undefined && Number(first!.c_generation) === counted.generation && offset + found.length >= (this.opts.rememberFrom ?? REMEMBER_FROM)) {
+      // Where this page starts (the same page asked again seeks to it) and where the next one starts; the generation
+      // was read in the same statement as the keys.
+      this.boundaries.remember(cacheKey, counted.generation, offset, { key: found[0]!.record_id, inclusive: true });
+      this.boundaries.remember(cacheKey, counted.generation, offset + found.length, { key: found[found.length - 1]!.record_id, inclusive: false });
+    }
+    return { rows: found.map(({ c_total: _t, c_deleted: _d, c_generation: _g, c_n: _n, ...row }) => row as RecordRow), total };
+  }
+
+  /** The pair's record_counts row as columns of a statement (uncorrelated subqueries: read once, in its snapshot). */
+  private countsSql(connectionId: string, dataType: string) {
+    const of = (column: 'total' | 'deleted' | 'generation') =>
+      sql<number | string | null>`(select ${sql.ref(column)} from record_counts where connection_id = ${connectionId} and data_type = ${dataType})`.as(`c_${column}`);
+    return [of('total'), of('deleted'), of('generation')];
+  }
+
+  /**
+   * Page `page` of the pair's records in id order (`list`: all, live or deleted ones) from the buckets: the counts row
+   * and the bucket holding the offset in one statement, then the page's keys walked from the bucket's first id (at most
+   * a bucket's keys skipped) and their documents in another, which also reads the generation: a merge committed
+   * between the two is seen and the page read again. Undefined when the pair has no buckets or no counts row.
+   */
+  private async bucketPage(
+    connectionId: string,
+    dataType: string,
+    page: PageRequest,
+    list: BucketList,
+    descending: boolean,
+    columns: readonly (string | AliasedRawBuilder<string, 'data'>)[],
+    filtered: <Q extends { where: (e: Expression<SqlBool>) => Q }>(q: Q) => Q,
+    ordered: <Q extends { orderBy: (e: RawBuilder<unknown>) => Q }>(q: Q) => Q,
+  ): Promise<Page<RecordRow> | undefined> {
+    const offset = offsetOf(page);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const pick = bucketPick(connectionId, dataType, list, descending, offset);
+      const r = await sql<{ total: number | string; deleted: number | string; generation: number | string; lo: string | null; hi: string | null; before: number | string | null }>`
+        select c.total, c.deleted, c.generation, w.lo, w.hi, w.before
+        from record_counts c left join (${pick}) w on 1 = 1
+        where c.connection_id = ${connectionId} and c.data_type = ${dataType}`.execute(this.db);
+      const c = r.rows[0];
+      if (!c) return undefined;
+      const total = list === 'all' ? Number(c.total) : list === 'deleted' ? Number(c.deleted) : Number(c.total) - Number(c.deleted);
+      if (offset >= total) return { rows: [], total };
+      if (c.lo === null || c.before === null) return undefined;
+      let keys = filtered(this.source(connectionId, dataType, undefined).select('record_id'));
+      if (!descending) keys = keys.where('record_id', '>=', c.lo);
+      else if (c.hi !== null) keys = keys.where('record_id', '<', c.hi);
+      keys = ordered(keys).limit(page.pageSize).offset(offset - Number(c.before));
+      const found = (await ordered(this.source(connectionId, dataType, undefined).select(columns as never).where('record_id', 'in', keys))
+        .select(this.countsSql(connectionId, dataType)[2]!)
+        .execute()) as (RecordRow & CountsColumns)[];
+      if (found.length > 0 && Number(found[0]!.c_generation) !== Number(c.generation)) continue;
+      return { rows: found.map(({ c_generation: _g, ...row }) => row as RecordRow), total };
+    }
+    return undefined;
   }
 
   /** A filter's identity: its SQL text and parameters. */
   private filterKey(where: Expression<SqlBool>): string {
     const c = this.db.selectFrom('records').select('record_id').where(where).compile();
     return `${c.sql}\u0000${JSON.stringify(c.parameters)}`;
-  }
-
-  private async countRow(connectionId: string, dataType: string) {
-    return this.db
-      .selectFrom('record_counts')
-      .select(['total', 'deleted', 'generation'])
-      .where('connection_id', '=', connectionId)
-      .where('data_type', '=', dataType)
-      .executeTakeFirst();
-  }
-
-  private async generation(connectionId: string, dataType: string): Promise<number | undefined> {
-    const r = await this.countRow(connectionId, dataType);
-    return r ? Number(r.generation) : undefined;
-  }
-
-  /**
-   * The exact number of records a list matches. No filter and `metadata.isDeleted` filters: the counts the merge keeps
-   * (record_counts, migration 0021). Other filters: counted through their index once per state of the records (the
-   * pair's generation), then reused while no merge has changed a record of the pair — paging through a filtered list
-   * counts once. A pair without a counts row (records written before it existed by something other than the merge)
-   * is counted each time.
-   */
-  async total(connectionId: string, dataType: string, list: ListSql, filterKey?: string): Promise<{ total: number; generation: number | undefined }> {
-    const c = await this.countRow(connectionId, dataType);
-    const generation = c ? Number(c.generation) : undefined;
-    if (c && !list.where) return { total: Number(c.total), generation };
-    if (c && list.flag && list.flag.of === list.where && list.flag.path === 'metadata.isDeleted') {
-      return { total: list.flag.value ? Number(c.deleted) : Number(c.total) - Number(c.deleted), generation };
-    }
-    const key = `${connectionId}\u0000${dataType}\u0000${filterKey ?? (list.where ? this.filterKey(list.where) : '')}`;
-    if (generation !== undefined) {
-      const hit = this.counted.get(key);
-      if (hit && hit.generation === generation) return { total: hit.n, generation };
-    }
-    let count = this.source(connectionId, dataType, undefined).select((eb) => eb.fn.countAll<number>().as('n'));
-    if (list.where) count = count.where(list.where);
-    const n = Number((await count.executeTakeFirstOrThrow()).n);
-    // Kept only when no merge committed while counting: then the count is that of this generation's records.
-    if (generation !== undefined && (await this.generation(connectionId, dataType)) === generation) this.counted.set(key, { generation, n });
-    return { total: n, generation };
   }
 
   /**
@@ -586,11 +672,22 @@ class BoundedMap<K, V> {
     }
     return v;
   }
+  delete(k: K): void {
+    this.m.delete(k);
+  }
   set(k: K, v: V): void {
     this.m.delete(k);
     this.m.set(k, v);
     if (this.m.size > this.max) this.m.delete(this.m.keys().next().value as K);
   }
+}
+
+/** The record_counts columns a list statement carries (countsSql), and the filter's count when asked (c_n). */
+interface CountsColumns {
+  c_total?: number | string | null;
+  c_deleted?: number | string | null;
+  c_generation?: number | string | null;
+  c_n?: number | string | null;
 }
 
 /** The id of the record at a known offset (`inclusive`: seek `id >= key`), or of the one just before it (`id > key`). */
@@ -612,11 +709,12 @@ class PageBoundaries {
   ) {
     this.lists = new BoundedMap(maxLists);
   }
-  nearest(list: string, generation: number, offset: number): ({ offset: number } & Boundary) | undefined {
+  /** The nearest known boundary at or below `offset`, with the generation it belongs to (the caller checks it). */
+  nearest(list: string, offset: number): ({ offset: number; generation: number } & Boundary) | undefined {
     const l = this.lists.get(list);
-    if (!l || l.generation !== generation) return undefined;
-    let best: ({ offset: number } & Boundary) | undefined;
-    for (const [o, b] of l.at) if (o <= offset && (!best || o > best.offset)) best = { offset: o, ...b };
+    if (!l) return undefined;
+    let best: ({ offset: number; generation: number } & Boundary) | undefined;
+    for (const [o, b] of l.at) if (o <= offset && (!best || o > best.offset)) best = { offset: o, generation: l.generation, ...b };
     return best;
   }
   remember(list: string, generation: number, offset: number, key: Boundary): void {
@@ -624,6 +722,9 @@ class PageBoundaries {
     if (!l || l.generation !== generation) this.lists.set(list, (l = { generation, at: new Map<number, Boundary>() }));
     if (l.at.size >= this.maxPerList) l.at.clear();
     l.at.set(offset, key);
+  }
+  forget(list: string): void {
+    this.lists.delete(list);
   }
 }
 

@@ -142,6 +142,18 @@ export interface RecordCountsAtTable {
   generation: number;
 }
 
+/** Consecutive ranges `[lo, hi)` of a pair's record ids with their exact counts (record-buckets.ts, migration 0031). */
+export interface RecordBucketsTable {
+  connection_id: string;
+  data_type: string;
+  /** '' for the pair's first bucket. */
+  lo: string;
+  /** The next bucket's lo; null for the last bucket. */
+  hi: string | null;
+  total: number;
+  deleted: number;
+}
+
 export interface RecordStagingTable {
   dataset_id: string;
   record_id: string;
@@ -307,6 +319,7 @@ export interface Database {
   records: RecordsTable;
   record_counts: RecordCountsTable;
   record_counts_at: RecordCountsAtTable;
+  record_buckets: RecordBucketsTable;
   schedule_slots: ScheduleSlotsTable;
   record_staging: RecordStagingTable;
   webhook_consumers: WebhookConsumersTable;

@@ -20,6 +20,7 @@ import { m0022ClaimFunction } from './0022-claim-function.js';
 import { m0023WebhookResponseBodies } from './0023-webhook-response-bodies.js';
 import { m0028HistoryCounts } from './0028-history-counts.js';
 import { m0029BatchClaimFinish } from './0029-batch-claim-finish.js';
+import { m0031RecordBuckets } from './0031-record-buckets.js';
 
 /**
  * Forward-only numbered migrations. Kysely's Migrator runs each one in a transaction and serialises concurrent
@@ -48,5 +49,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0023-webhook-response-bodies': m0023WebhookResponseBodies(dialect),
     '0028-history-counts': m0028HistoryCounts(dialect),
     '0029-batch-claim-finish': m0029BatchClaimFinish(dialect),
+    '0031-record-buckets': m0031RecordBuckets(dialect),
   };
 }

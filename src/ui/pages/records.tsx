@@ -147,9 +147,9 @@ function RecordList({ companyId, type, connectionId }: { companyId: string; type
             aria-describedby="records-order-help"
             onChange={(e) => go(1, { orderBy: (e.currentTarget as HTMLInputElement).value.trim() })}
           />
-          {/* Indexed orders (README, query language); docs/benchmarks.md (dashboard): by totalAmount over 1,000,000 invoices took 28 s. */}
+          {/* Indexed orders (records.repository INDEXED_ORDERS, docs/api.md); any other order sorts every match, so the API serves it for at most 10,000 (by totalAmount over 1,000,000 invoices took 28 s). */}
           <p id="records-order-help" class="hint">
-            Fast: <code>id</code>, <code>modifiedDate</code>, <code>sourceModifiedDate</code>. Others sort every record first.
+            Indexed: <code>id</code>, <code>modifiedDate</code>, <code>sourceModifiedDate</code>. Others need a query matching at most 10,000 records.
           </p>
         </div>
         <div class="check">
