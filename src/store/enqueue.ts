@@ -106,11 +106,13 @@ export async function queueReadsIn(trx: Transaction<Database>, dialect: Dialect,
       });
     }
   }
-  // One statement per 500 datasets (the parameter limits of both databases); a pair already in progress is skipped by
-  // the partial unique index, row by row. Returned in insertion (seq) order, so each read's datasets keep syncOrder.
+  // One statement per 500 datasets on SQLite (its parameter limit), per 10,000 on PostgreSQL (one jsonb parameter); a
+  // pair already in progress is skipped by the partial unique index, row by row. Returned in insertion (seq) order, so
+  // each read's datasets keep syncOrder.
   const all = reads.flatMap((r) => r.rows);
   const created: DatasetRow[] = [];
-  for (let i = 0; i < all.length; i += 500) created.push(...(await datasets.insertAllUnlessBusy(all.slice(i, i + 500), trx)));
+  const chunk = dialect === 'postgres' ? 10_000 : 500;
+  for (let i = 0; i < all.length; i += chunk) created.push(...(await datasets.insertAllUnlessBusy(all.slice(i, i + chunk), trx)));
   const createdIds = new Set(created.map((d) => d.id));
   const results: ReadResult[] = [];
   for (const { req, readId, rows } of reads) {
