@@ -13,9 +13,9 @@ export async function authenticate(req: FastifyRequest, apiKeys: ApiKeysReposito
   if (!m || !BASE64.test(m[1]!) || m[1]!.length % 4 !== 0) throw new UnauthorizedError();
   const key = Buffer.from(m[1]!, 'base64').toString('utf8');
   if (!key) throw new UnauthorizedError();
-  const row = await apiKeys.findByHash(hashApiKey(key));
-  if (!row) throw new UnauthorizedError();
-  return row.id;
+  const id = await apiKeys.idForHash(hashApiKey(key));
+  if (!id) throw new UnauthorizedError();
+  return id;
 }
 
 /** Paths that need no API key: operations endpoints, the browser Link pages and the dashboard's static files. */

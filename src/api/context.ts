@@ -19,11 +19,12 @@ export interface Repositories {
   instance: InstanceRepository;
 }
 
-export function repositories(store: Store): Repositories {
+/** `clock` dates the short-lived lookups of API keys and companies (src/store/recent-lookups.ts). */
+export function repositories(store: Store, clock?: Clock): Repositories {
   return {
-    companies: new CompaniesRepository(store.db),
+    companies: new CompaniesRepository(store.db, clock),
     connections: new ConnectionsRepository(store.db),
-    apiKeys: new ApiKeysRepository(store.db),
+    apiKeys: new ApiKeysRepository(store.db, clock),
     instance: new InstanceRepository(store.db),
   };
 }

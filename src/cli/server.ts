@@ -126,7 +126,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     }
     // Before anything is sealed or opened: a key that cannot open what the database holds stops start-up here.
     const secretBox = await openSecretBox(config, store);
-    const repos = repositories(store);
+    const repos = repositories(store, clock);
     const bootstrap = roles.api ? await ensureBootstrapKey(repos.apiKeys, config.apiKey, clock, store.dialect === 'postgres') : {};
     const generatedApiKey = bootstrap.generated;
     if (bootstrap.refused) log.warn(bootstrap.refused);

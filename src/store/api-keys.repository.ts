@@ -1,10 +1,30 @@
 import { sql, type Kysely } from 'kysely';
 import type { ApiKeysTable, Database } from './schema.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { recentLookups } from './recent-lookups.js';
 
 export type ApiKeyRow = ApiKeysTable;
 
 export class ApiKeysRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  /**
+   * The id of the key with this hash, or undefined. Authenticates every request: a key found is trusted for
+   * RECENT_LOOKUP_MS without asking the database again (recent-lookups.ts); deleting it here forgets it at once.
+   */
+  async idForHash(keyHash: string): Promise<string | undefined> {
+    const cache = recentLookups(this.db).apiKeys;
+    const now = this.clock.now().getTime();
+    const hit = cache.get(keyHash, now);
+    if (hit !== undefined) return hit;
+    const generation = cache.begin();
+    const row = await this.db.selectFrom('api_keys').select('id').where('key_hash', '=', keyHash).executeTakeFirst();
+    if (row) cache.remember(keyHash, row.id, now, generation);
+    return row?.id;
+  }
 
   findByHash(keyHash: string): Promise<ApiKeyRow | undefined> {
     return this.db.selectFrom('api_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
@@ -56,16 +76,19 @@ export class ApiKeysRepository {
 
   /** Deletes a key and remembers its hash, so a configured key that is deleted is not stored again at the next start. */
   async delete(id: string, revokedAt: string = new Date().toISOString()): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    const hash = await this.db.transaction().execute(async (trx) => {
       const row = await trx.deleteFrom('api_keys').where('id', '=', id).returning('key_hash').executeTakeFirst();
-      if (!row) return false;
+      if (!row) return undefined;
       await trx
         .insertInto('revoked_api_keys')
         .values({ key_hash: row.key_hash, revoked_at: revokedAt })
         .onConflict((oc) => oc.column('key_hash').doNothing())
         .execute();
-      return true;
+      return row.key_hash;
     });
+    // Committed: the next request with this key is refused, in this process at once.
+    if (hash !== undefined) recentLookups(this.db).apiKeys.forget(hash);
+    return hash !== undefined;
   }
 
   isRevoked(keyHash: string): Promise<boolean> {

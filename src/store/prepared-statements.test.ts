@@ -12,6 +12,7 @@ import { CompaniesRepository } from './companies.repository.js';
 import { ConnectionsRepository } from './connections.repository.js';
 import { ApiKeysRepository } from './api-keys.repository.js';
 import { StatementNames } from './prepared-statements.js';
+import { dataStatusFacts } from './data-status.sql.js';
 
 /** pg_prepared_statements of the store's one pooled connection (poolSize 1), prepared by Syncline. */
 async function prepared(store: Store): Promise<{ name: string; statement: string; executions: number }[]> {
@@ -186,6 +187,7 @@ describe('generic plans of the hot reads use indexes [postgres]', () => {
     ['API key by hash', () => new ApiKeysRepository(db).findByHash('abc')],
     ['company by id', () => new CompaniesRepository(db).get('co-7')],
     ['current connection', () => new ConnectionsRepository(db).current('co-7')],
+    ['dataStatus (one statement)', () => dataStatusFacts(db, 'postgres', 'co-7')],
     ['latest dataset per type', () => new DatasetsRepository(db, 'postgres').latestPerType('c-0007', 'Complete')],
     ['pull history', () => new DatasetsRepository(db, 'postgres').listForCompany('co-7', { page: 1, pageSize: 100 }, compileListQuery(DatasetEntity, { query: 'status=Complete' }, 'postgres'))],
   ];
@@ -193,6 +195,13 @@ describe('generic plans of the hot reads use indexes [postgres]', () => {
     const stmts = await statementsOf(run);
     expect(stmts.length).toBeGreaterThan(0);
     for (const s of stmts) expect(await genericPlan(s), s.sql).not.toMatch(/Seq Scan/);
+  });
+
+  it('dataStatus probes datasets_conn_type_seq per data type (no hash of every dataset)', async () => {
+    const [s] = await statementsOf(() => dataStatusFacts(db, 'postgres', 'co-7'));
+    const plan = await genericPlan(s!);
+    expect(plan).toContain('datasets_conn_type_seq');
+    expect(plan).not.toMatch(/Hash/);
   });
 
   const filters: (string | undefined)[] = [

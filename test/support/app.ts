@@ -36,7 +36,7 @@ export interface TestAppOptions {
 export async function createTestApp(dialect: Dialect, opts: TestAppOptions = {}): Promise<TestApp> {
   const store = await openTestStore(dialect);
   const clock = new ManualClock('2026-03-01T09:00:00.000Z');
-  const repos = repositories(store);
+  const repos = repositories(store, clock);
   const apiKey = randomAlnum(40);
   await repos.apiKeys.insert({ id: newId(), name: 'test', key_hash: hashApiKey(apiKey), created_at: clock.now().toISOString() });
   const connectors = new ConnectorRegistry();

@@ -36,7 +36,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
 
   /** The connection a read serves: the one in the path, or the company's current accounting connection. */
   async function connectionFor(scope: Scope): Promise<ConnectionRow | undefined> {
-    if (!(await ctx.repos.companies.exists(scope.companyId))) throw companyNotFound(scope.companyId);
+    if (!(await ctx.repos.companies.existsForRead(scope.companyId))) throw companyNotFound(scope.companyId);
     if (scope.connectionId) {
       const c = await ctx.repos.connections.get(scope.companyId, scope.connectionId);
       if (!c) throw connectionNotFound(scope.connectionId);

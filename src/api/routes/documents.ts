@@ -79,7 +79,7 @@ export async function documentsRoutes(app: FastifyInstance, ctx: ApiContext): Pr
 
   /** The connection, the record (pulled, by the 409 rule of its data type), and the connection's live file reads. */
   async function resolve(scope: Scope, dataType: string, recordId: string): Promise<{ conn: ConnectionRow; files: LiveFiles | undefined; platform: string }> {
-    if (!(await ctx.repos.companies.exists(scope.companyId))) throw companyNotFound(scope.companyId);
+    if (!(await ctx.repos.companies.existsForRead(scope.companyId))) throw companyNotFound(scope.companyId);
     let conn: ConnectionRow | undefined;
     if (scope.connectionId) {
       conn = await ctx.repos.connections.get(scope.companyId, scope.connectionId);

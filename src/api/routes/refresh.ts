@@ -6,12 +6,13 @@ import { isCompleted, isErrored, isInProgress, type DatasetStatus } from '../../
 import { DatasetsRepository, type DatasetRow } from '../../store/datasets.repository.js';
 import { compileListQuery } from '../../query/index.js';
 import { DatasetEntity } from '../query-entities.js';
-import { SyncSettingsRepository } from '../../store/sync-settings.repository.js';
 import type { ApiContext } from '../context.js';
 import { envelope, pageRequest } from '../paging.js';
 import { CompanyParams, DataTypeSchema, DatasetStatusSchema, DateTime, PagingQuery, Uuid, errorResponses, paged } from '../schemas.js';
 export { PullOperation } from '../schemas.js';
 import { queueConnectionRead } from '../services/reads.js';
+import { dataStatusFacts } from '../../store/data-status.sql.js';
+import { effectiveSettings, profileSettings } from '../../domain/sync-settings.js';
 
 const DataStatus = Type.Object({
   dataType: DataTypeSchema,
@@ -51,7 +52,6 @@ export function pullOperation(row: DatasetRow): Record<string, unknown> {
 export async function refreshRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const { companies, connections } = ctx.repos;
   const datasets = new DatasetsRepository(ctx.store.db, ctx.store.dialect);
-  const settingsRepo = new SyncSettingsRepository(ctx.store.db);
 
   const requireCompany = async (id: string) => {
     const c = await companies.get(id);
@@ -129,27 +129,22 @@ export async function refreshRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       },
     },
     async (req) => {
-      await requireCompany(req.params.companyId);
-      const conn = await connections.current(req.params.companyId);
+      const facts = await dataStatusFacts(ctx.store.db, ctx.store.dialect, req.params.companyId);
+      if (!facts) throw companyNotFound(req.params.companyId);
+      const conn = facts.connection;
       if (!conn) return {};
-      const def = ctx.registry.get(conn.integration_key);
-      const [latest, latestOk, effective] = await Promise.all([
-        datasets.latestPerType(conn.id),
-        datasets.latestPerType(conn.id, 'Complete'),
-        settingsRepo.effective(req.params.companyId),
-      ]);
-      const byType = new Map(latest.map((d) => [d.data_type, d]));
-      const okByType = new Map(latestOk.map((d) => [d.data_type, d]));
+      const def = ctx.registry.get(conn.integrationKey);
+      const effective = effectiveSettings(profileSettings(facts.storedProfile), facts.company);
       const out: Record<string, unknown> = {};
       for (const t of DATA_TYPES) {
-        const d = byType.get(t);
+        const d = facts.latest.get(t);
         if (!d) {
           const s = effective.get(t);
           if (s?.fetchOnFirstLink && def && ctx.registry.supports(def, t)) out[t] = { dataType: t, currentStatus: 'Initial' };
           continue;
         }
         const entry: Record<string, unknown> = { dataType: t, currentStatus: d.status };
-        const ok = okByType.get(t);
+        const ok = facts.latestComplete.get(t);
         if (ok?.completed) entry.lastSuccessfulSync = ok.completed;
         entry.latestSyncId = d.id;
         if (ok) entry.latestSuccessfulSyncId = ok.id;
