@@ -17,8 +17,9 @@ import { api } from './api.js';
 import { history } from './history.js';
 import { listMemory } from './list-memory.js';
 import { dashboard } from './dashboard.js';
+import { startup } from './startup.js';
 
-const ALL: Benchmark[] = [queueWait, queue, webhooks, pullThroughput, politeness, query, api, scheduler, history, listMemory, dashboard];
+const ALL: Benchmark[] = [queueWait, queue, webhooks, pullThroughput, politeness, query, api, scheduler, history, listMemory, dashboard, startup];
 /** Parts of the above, runnable alone by name (not run twice by a plain `npm run bench`). */
 const PARTS: Benchmark[] = [politenessQbo, politenessXero];
 
