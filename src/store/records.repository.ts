@@ -423,7 +423,8 @@ export class RecordsRepository {
       this.boundaries.remember(cacheKey, counted.generation, offset, { key: found[0]!.record_id, inclusive: true });
       this.boundaries.remember(cacheKey, counted.generation, offset + found.length, { key: found[found.length - 1]!.record_id, inclusive: false });
     }
-    return { rows: found.map(({ c_total: _t, c_deleted: _d, c_generation: _g, c_n: _n, ...row }) => row as RecordRow), total };
+    // The rows keep the counts columns (unused by callers): copying 5,000 rows without them would only make garbage.
+    return { rows: found, total };
   }
 
   /** The pair's record_counts row as columns of a statement (uncorrelated subqueries: read once, in its snapshot). */
@@ -469,7 +470,7 @@ export class RecordsRepository {
         .select(this.countsSql(connectionId, dataType)[2]!)
         .execute()) as (RecordRow & CountsColumns)[];
       if (found.length > 0 && Number(found[0]!.c_generation) !== Number(c.generation)) continue;
-      return { rows: found.map(({ c_generation: _g, ...row }) => row as RecordRow), total };
+      return { rows: found, total };
     }
     return undefined;
   }
