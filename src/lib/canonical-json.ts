@@ -5,6 +5,8 @@ export function canonicalJson(value: unknown): string {
   // Plain loops and string appends: every staged record is hashed, and this form is a quarter faster than
   // map/filter/join (same output, checked on 5,000 mapped invoices).
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  // A value with toJSON (a Date) is what JSON.stringify would write: the canonical text is also the stored document.
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON(): unknown }).toJSON());
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
@@ -28,5 +30,10 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function contentHash(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('base64url');
+  return hashText(canonicalJson(value));
+}
+
+/** The content hash of a canonical JSON text (contentHash of the value it was made from). */
+export function hashText(canonical: string): string {
+  return createHash('sha256').update(canonical).digest('base64url');
 }
