@@ -203,33 +203,55 @@ export class RecordsRepository {
     // only serialises two unrelated merges. SQLite has one writer at a time.
     if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtextextended(${`${conn}/${type}`}, 0))`.execute(trx);
     const keep = await historyKept(trx, conn);
-    // What the pull staged, and the pair's counts before it (record_counts, kept by this merge): they show when a
-    // deletion pass has nothing to do, and then it is not run (each one reads every record of the pair or every
-    // staged row; on a full pull of a million records the unlisted pass alone walked them all to change nothing).
-    const stagedRow = await sql<{ n: number | string; d: number | string | null }>`select count(*) as n, sum(deleted) as d from record_staging where dataset_id = ${ds}`.execute(trx);
-    const stagedDeleted = Number(stagedRow.rows[0]?.d ?? 0);
-    const stagedLive = Number(stagedRow.rows[0]?.n ?? 0) - stagedDeleted;
+    // What the pull staged against what is stored, in one pass over staging (each staged row probes the records
+    // primary key once), and the pair's counts before it (record_counts, kept by this merge). They say which of the
+    // passes below have anything to do, and a pass with nothing to do is not run: a first pull has no updates or
+    // restores, a pull that changed nothing writes nothing, and the unlisted-deletion pass (which reads every record
+    // of the pair or every staged row) runs only when live records were not listed. Each skipped pass was a full join
+    // of staging and records (issue 17).
+    const statsRow = await sql<Record<'staged' | 'staged_deleted' | 'added' | 'restored' | 'changed' | 'flagged', number | string | null>>`
+      select count(*) as staged, sum(s.deleted) as staged_deleted,
+             sum(case when s.deleted = 0 and r.record_id is null then 1 else 0 end) as added,
+             sum(case when s.deleted = 0 and r.is_deleted = 1 then 1 else 0 end) as restored,
+             sum(case when s.deleted = 0 and r.is_deleted = 0 and r.content_hash <> s.content_hash then 1 else 0 end) as changed,
+             sum(case when s.deleted = 1 and r.is_deleted = 0 then 1 else 0 end) as flagged
+      from record_staging s left join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
+      where s.dataset_id = ${ds}`.execute(trx);
+    const stat = (k: keyof (typeof statsRow.rows)[number]) => Number(statsRow.rows[0]?.[k] ?? 0);
+    const stagedDeleted = stat('staged_deleted');
+    const stagedLive = stat('staged') - stagedDeleted;
+    const toAdd = stat('added');
+    const toRestore = stat('restored');
+    const toChange = stat('changed');
+    const toFlag = stat('flagged');
     const countsBefore = await trx.selectFrom('record_counts').select(['total', 'deleted']).where('connection_id', '=', conn).where('data_type', '=', type).executeTakeFirst();
+    // A pair without a counts row had no merge yet; when it has no records either, its live records after this merge
+    // are exactly the adds (and the unlisted pass has nothing to do).
+    const pairWasEmpty = !countsBefore && !(await trx.selectFrom('records').select('record_id').where('connection_id', '=', conn).where('data_type', '=', type).limit(1).executeTakeFirst());
     const cols = sql`(connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date,
                       prev_data, prev_content_hash, prev_modified_date, prev_source_modified_date, prev_is_deleted)`;
     const prev = sql`r.data, r.content_hash, r.modified_date, r.source_modified_date, r.is_deleted`;
     let before = 0;
     if (keep) {
-      // The record's state before each change, written before the cache changes (same predicates as the updates below).
+      // The record's state before each change, written before the cache changes (same predicates as the upsert below).
       before = await lastSeq(trx, conn, type);
-      await sql`insert into record_changes ${cols}
-                select ${conn}, ${type}, s.record_id, ${ds}, ${now}, case when r.is_deleted = 1 then 'undeleted' else 'updated' end,
-                       s.content_hash, s.source_modified_date, ${prev}
-                from record_staging s join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
-                where s.dataset_id = ${ds} and s.deleted = 0 and (r.content_hash <> s.content_hash or r.is_deleted = 1)
-                order by s.record_id`.execute(trx);
-      await sql`insert into record_changes ${cols}
-                select ${conn}, ${type}, s.record_id, ${ds}, ${now}, 'added', s.content_hash, s.source_modified_date, null, null, null, null, null
-                from record_staging s
-                where s.dataset_id = ${ds} and s.deleted = 0
-                  and not exists (select 1 from records r where r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id)
-                order by s.record_id`.execute(trx);
-      if (stagedDeleted > 0) {
+      if (toRestore + toChange > 0) {
+        await sql`insert into record_changes ${cols}
+                  select ${conn}, ${type}, s.record_id, ${ds}, ${now}, case when r.is_deleted = 1 then 'undeleted' else 'updated' end,
+                         s.content_hash, s.source_modified_date, ${prev}
+                  from record_staging s join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
+                  where s.dataset_id = ${ds} and s.deleted = 0 and (r.content_hash <> s.content_hash or r.is_deleted = 1)
+                  order by s.record_id`.execute(trx);
+      }
+      if (toAdd > 0) {
+        await sql`insert into record_changes ${cols}
+                  select ${conn}, ${type}, s.record_id, ${ds}, ${now}, 'added', s.content_hash, s.source_modified_date, null, null, null, null, null
+                  from record_staging s
+                  where s.dataset_id = ${ds} and s.deleted = 0
+                    and not exists (select 1 from records r where r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id)
+                  order by s.record_id`.execute(trx);
+      }
+      if (toFlag > 0) {
         await sql`insert into record_changes ${cols}
                   select ${conn}, ${type}, s.record_id, ${ds}, ${now}, 'deleted', r.content_hash, r.source_modified_date, ${prev}
                   from record_staging s join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
@@ -238,36 +260,25 @@ export class RecordsRepository {
       }
     }
 
-    // Restores (deleted → listed again) apart from content changes of live records: the deleted count moves with them.
-    const restored = n(
-      await sql`update records set data = s.data, content_hash = s.content_hash, source_modified_date = s.source_modified_date,
-                  is_deleted = 0, modified_date = ${now}
-                from record_staging s
-                where s.dataset_id = ${ds} and s.deleted = 0
-                  and records.connection_id = ${conn} and records.data_type = ${type} and records.record_id = s.record_id
-                  and records.is_deleted = 1`.execute(trx),
-    );
-    const updated =
-      restored +
-      n(
-        await sql`update records set data = s.data, content_hash = s.content_hash, source_modified_date = s.source_modified_date,
-                    modified_date = ${now}
-                  from record_staging s
-                  where s.dataset_id = ${ds} and s.deleted = 0
-                    and records.connection_id = ${conn} and records.data_type = ${type} and records.record_id = s.record_id
-                    and records.is_deleted = 0 and records.content_hash <> s.content_hash`.execute(trx),
-      );
-    const added = n(
+    // Adds, content changes of live records and restores (deleted → listed again) in one set-based upsert: one pass
+    // over staging instead of three. A listed record whose content is unchanged and that is not deleted is not
+    // written (its modifiedDate stays, invariant 4). The counts are those of the statistics above: merges of a pair
+    // are serialised (the lock above on PostgreSQL; one writer on SQLite), so nothing changed them since.
+    if (toAdd + toRestore + toChange > 0) {
       await sql`insert into records (connection_id, data_type, record_id, data, content_hash, modified_date, source_modified_date, is_deleted)
                 select ${conn}, ${type}, s.record_id, s.data, s.content_hash, ${now}, s.source_modified_date, 0
                 from record_staging s
                 where s.dataset_id = ${ds} and s.deleted = 0
-                  and not exists (select 1 from records r where r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id)`.execute(
-        trx,
-      ),
-    );
+                on conflict (connection_id, data_type, record_id) do update set
+                  data = excluded.data, content_hash = excluded.content_hash, source_modified_date = excluded.source_modified_date,
+                  is_deleted = 0, modified_date = excluded.modified_date
+                where records.content_hash <> excluded.content_hash or records.is_deleted = 1`.execute(trx);
+    }
+    const added = toAdd;
+    const restored = toRestore;
+    const updated = toRestore + toChange;
     let deleted =
-      stagedDeleted === 0
+      toFlag === 0
         ? 0
         : n(
             await sql`update records set is_deleted = 1, modified_date = ${now}
@@ -278,7 +289,7 @@ export class RecordsRepository {
           );
     // Every staged live row is now a live record; the live records beyond them are exactly those the full listing did
     // not list. None (the counts say so) → the unlisted pass would change nothing.
-    const liveAfter = countsBefore ? Number(countsBefore.total) - Number(countsBefore.deleted) + added + restored - deleted : undefined;
+    const liveAfter = countsBefore ? Number(countsBefore.total) - Number(countsBefore.deleted) + added + restored - deleted : pairWasEmpty ? added - deleted : undefined;
     if (args.fullListing && liveAfter !== stagedLive) {
       if (keep) {
         // Unlisted records are untouched by the statements above: their state now is their state before this merge.
