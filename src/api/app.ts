@@ -28,6 +28,7 @@ import { historyRoutes } from './routes/history.js';
 import { webhooksRoutes } from './routes/webhooks.js';
 import { OperationsSummary, operationsRoutes } from './routes/operations.js';
 import { uiRoutes } from './routes/ui.js';
+import { NAMED_RECORD_SCHEMAS } from './record-schemas.js';
 
 const UUID_UPPER = /^(?=.*[A-F])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -77,6 +78,8 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
   app.addSchema(ErrorMessage);
   app.addSchema(PullOperation);
   app.addSchema(OperationsSummary);
+  // The record shapes of issue 15's types and the aged reports: one component each in /openapi.json.
+  for (const schema of NAMED_RECORD_SCHEMAS) app.addSchema(schema);
 
   // JSON bodies: an empty body is "no body" (so DELETE/POST without a body never trips the parser).
   app.removeContentTypeParser('application/json');

@@ -16,7 +16,7 @@ import { envelope, pageRequest } from '../paging.js';
 import { compileListQuery } from '../../query/index.js';
 import { recordEntity } from '../query-entities.js';
 import { AsOfQuery, PagingQuery, Uuid, errorResponses, paged } from '../schemas.js';
-import { BANK_RECORD_SCHEMAS } from '../bank-record-schemas.js';
+import { AGED_REPORT_SCHEMAS, RECORD_SCHEMAS } from '../record-schemas.js';
 import { resolveAsOf } from './history.js';
 
 type Scope = { companyId: string; connectionId?: string };
@@ -27,6 +27,11 @@ export function bankTransactionAccountIs(dialect: 'sqlite' | 'postgres', account
 }
 
 const Record_ = Type.Object({}, { additionalProperties: true, description: 'Accounting record (accounting-model.md §5)' });
+/** The type's record shape (a component registered in app.ts), or an open object for the v1 types. */
+const recordSchema = (t: DataType) => {
+  const named = RECORD_SCHEMAS[t];
+  return named ? Type.Ref(named.$id) : Record_;
+};
 
 
 export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
@@ -100,7 +105,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
             periodLengthDays: Type.Optional(Type.Integer({ minimum: 1, maximum: AGED_LIMITS.periodLengthDays, default: AGED_DEFAULTS.periodLengthDays })),
             numberOfPeriods: Type.Optional(Type.Integer({ minimum: 1, maximum: AGED_LIMITS.numberOfPeriods, default: AGED_DEFAULTS.numberOfPeriods })),
           }),
-          response: { 200: Type.Object({}, { additionalProperties: true, description: entity }), ...errorResponses(400, 401, 404, 409) },
+          response: { 200: Type.Ref(AGED_REPORT_SCHEMAS[kind].$id), ...errorResponses(400, 401, 404, 409) },
         },
       },
       async (req) => {
@@ -185,7 +190,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           summary: `List ${rt.entity} records (deleted ones included, flagged metadata.isDeleted)`,
           params,
           querystring: Type.Composite([PagingQuery, AsOfQuery]),
-          response: { 200: paged(BANK_RECORD_SCHEMAS[rt.dataType] ?? Record_), ...errorResponses(400, 401, 404, 409) },
+          response: { 200: paged(recordSchema(rt.dataType)), ...errorResponses(400, 401, 404, 409) },
         },
       },
       async (req, reply) => {
@@ -217,7 +222,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           summary: `Get one ${rt.entity}`,
           params: Type.Composite([params, Type.Object({ [idParam]: Type.String({ minLength: 1 }) })]),
           querystring: AsOfQuery,
-          response: { 200: BANK_RECORD_SCHEMAS[rt.dataType] ?? Record_, ...errorResponses(400, 401, 404, 409) },
+          response: { 200: recordSchema(rt.dataType), ...errorResponses(400, 401, 404, 409) },
         },
       },
       async (req) => {
@@ -246,7 +251,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           summary: 'List the transactions of one bank account (deleted ones included, flagged metadata.isDeleted)',
           params: Type.Composite([params, Type.Object({ accountId: Type.String({ minLength: 1 }) })]),
           querystring: Type.Composite([PagingQuery, AsOfQuery]),
-          response: { 200: paged(BANK_RECORD_SCHEMAS.bankTransactions!), ...errorResponses(400, 401, 404, 409) },
+          response: { 200: paged(recordSchema('bankTransactions')), ...errorResponses(400, 401, 404, 409) },
         },
       },
       async (req, reply) => {

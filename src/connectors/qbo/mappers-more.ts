@@ -61,7 +61,8 @@ export function mapPurchaseOrder(p: Wire, ctx: MapContext): SourceRecord {
 
 export function mapVendorCredit(d: Wire, ctx: MapContext): SourceRecord {
   const id = idOf(d);
-  const lines = billLines(d);
+  // Codat's BillCreditNoteLineItem has no lineNumber or isDirectCost (a bill line's).
+  const lines = billLines(d).map(({ lineNumber: _n, isDirectCost: _d, ...line }) => line);
   const total = num(d.TotalAmt) ?? 0;
   const remaining = num(d.Balance) ?? total;
   const status = isVoided(d) ? 'Void' : remaining <= 0 ? 'Paid' : remaining < total ? 'PartiallyPaid' : 'Submitted';

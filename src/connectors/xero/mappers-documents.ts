@@ -58,7 +58,11 @@ export function mapBillCreditNote(d: Wire): SourceRecord {
       allocatedOnDate: lastAllocation === undefined ? undefined : dateOnly(lastAllocation),
       currency,
       currencyRate: rate,
-      lineItems: arr(d.LineItems).map((l, n) => billLine(l, inclusive, n)),
+      // A bill's lines without lineNumber and isDirectCost, which Codat's BillCreditNoteLineItem does not have.
+      lineItems: arr(d.LineItems).map((l, n) => {
+        const { lineNumber: _n, isDirectCost: _d, ...line } = billLine(l, inclusive, n) as Record<string, unknown>;
+        return line;
+      }),
       // Allocations to bills (the allocation is the "payment": its id, the bill number as reference) and cash refunds.
       paymentAllocations: [
         ...allocations.map((a) => {

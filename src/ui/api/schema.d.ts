@@ -3947,6 +3947,296 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description AccountTransaction (docs/accounting-model.md): a movement on a bank account and the record it comes from */
+        AccountTransaction: {
+            bankAccountRef?: {
+                id?: string;
+                name?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            currency?: string;
+            currencyRate?: number;
+            /** @description ISO 8601 date-time */
+            date?: string;
+            /** @description The platform id */
+            id?: string;
+            lines?: ({
+                /** @description Money in positive, money out negative */
+                amount?: number;
+                description?: string;
+                recordRef?: {
+                    dataType?: string;
+                    id?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            })[];
+            metadata?: {
+                isDeleted?: boolean;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description When Syncline last changed its copy */
+            modifiedDate?: string;
+            note?: string;
+            /** @description When the platform last changed the record */
+            sourceModifiedDate?: string;
+            /** @enum {string} */
+            status?: "Unknown" | "Unreconciled" | "Reconciled" | "Void";
+            /** @description Money in positive, money out negative */
+            totalAmount?: number;
+            transactionId?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description AgedCreditorReport: outstanding balances per supplier and currency, by issue-date period */
+        AgedCreditorReport: {
+            data?: ({
+                agedCurrencyOutstanding?: ({
+                    agedOutstandingAmounts?: ({
+                        amount?: number;
+                        details?: ({
+                            amount?: number;
+                            name?: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        /** @description ISO 8601 date-time */
+                        fromDate?: string;
+                        /** @description ISO 8601 date-time */
+                        toDate?: string;
+                    } & {
+                        [key: string]: unknown;
+                    })[];
+                    currency?: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+                supplierId?: string;
+                supplierName?: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            /** @description When the report was computed */
+            generated?: string;
+            /** @description Documents issued before this date are counted */
+            reportDate?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description AgedDebtorReport: outstanding balances per customer and currency, by issue-date period */
+        AgedDebtorReport: {
+            data?: ({
+                agedCurrencyOutstanding?: ({
+                    agedOutstandingAmounts?: ({
+                        amount?: number;
+                        details?: ({
+                            amount?: number;
+                            name?: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        /** @description ISO 8601 date-time */
+                        fromDate?: string;
+                        /** @description ISO 8601 date-time */
+                        toDate?: string;
+                    } & {
+                        [key: string]: unknown;
+                    })[];
+                    currency?: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+                customerId?: string;
+                customerName?: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            /** @description When the report was computed */
+            generated?: string;
+            /** @description Documents issued before this date are counted */
+            reportDate?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description BankTransaction (docs/accounting-model.md): one line of a bank account */
+        BankTransaction: {
+            /** @description The bank account */
+            accountId?: string;
+            /** @description Money in positive, money out negative, in the account currency */
+            amount?: number;
+            balance?: number;
+            /** @description ISO 8601 date-time */
+            clearedOnDate?: string;
+            description?: string;
+            /** @description The platform id */
+            id?: string;
+            metadata?: {
+                isDeleted?: boolean;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description When Syncline last changed its copy */
+            modifiedDate?: string;
+            reconciled?: boolean;
+            /** @description When the platform last changed the record */
+            sourceModifiedDate?: string;
+            /** @enum {string} */
+            transactionType?: "Unknown" | "Credit" | "Debit" | "Int" | "Div" | "Fee" | "SerChg" | "Dep" | "Atm" | "Pos" | "Xfer" | "Check" | "Payment" | "Cash" | "DirectDep" | "DirectDebit" | "RepeatPmt" | "Other";
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description BillCreditNote (docs/accounting-model.md): credit a supplier gave against bills */
+        BillCreditNote: {
+            /** @description When the credit was last allocated */
+            allocatedOnDate?: string;
+            billCreditNoteNumber?: string;
+            currency?: string;
+            /** @description Document currency to base currency */
+            currencyRate?: number;
+            discountPercentage?: number;
+            /** @description The platform id */
+            id?: string;
+            /** @description ISO 8601 date-time */
+            issueDate?: string;
+            lineItems?: ({
+                accountRef?: {
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                description?: string;
+                discountAmount?: number;
+                discountPercentage?: number;
+                itemRef?: {
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                quantity?: number;
+                subTotal?: number;
+                taxAmount?: number;
+                taxRateRef?: {
+                    effectiveTaxRate?: number;
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                totalAmount?: number;
+                tracking?: {
+                    categoryRefs?: ({
+                        id?: string;
+                        name?: string;
+                    } & {
+                        [key: string]: unknown;
+                    })[];
+                    customerRef?: {
+                        companyName?: string;
+                        id?: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @enum {string} */
+                    isBilledTo?: "Unknown" | "NotApplicable" | "Customer" | "Project";
+                    /** @enum {string} */
+                    isRebilledTo?: "Unknown" | "NotApplicable" | "Customer" | "Project";
+                    projectRef?: {
+                        id?: string;
+                        name?: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                } & {
+                    [key: string]: unknown;
+                };
+                trackingCategoryRefs?: ({
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+                unitAmount?: number;
+            } & {
+                [key: string]: unknown;
+            })[];
+            metadata?: {
+                isDeleted?: boolean;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description When Syncline last changed its copy */
+            modifiedDate?: string;
+            note?: string;
+            paymentAllocations?: ({
+                allocation?: {
+                    /** @description ISO 8601 date-time */
+                    allocatedOnDate?: string;
+                    currency?: string;
+                    currencyRate?: number;
+                    totalAmount?: number;
+                } & {
+                    [key: string]: unknown;
+                };
+                payment?: {
+                    accountRef?: {
+                        id?: string;
+                        name?: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    currency?: string;
+                    currencyRate?: number;
+                    id?: string;
+                    note?: string;
+                    /** @description ISO 8601 date-time */
+                    paidOnDate?: string;
+                    reference?: string;
+                    totalAmount?: number;
+                } & {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            })[];
+            remainingCredit?: number;
+            /** @description When the platform last changed the record */
+            sourceModifiedDate?: string;
+            /** @enum {string} */
+            status?: "Unknown" | "Draft" | "Submitted" | "Paid" | "Void" | "PartiallyPaid";
+            subTotal?: number;
+            supplementalData?: {
+                content?: {
+                    [key: string]: {
+                        [key: string]: unknown;
+                    };
+                };
+            } & {
+                [key: string]: unknown;
+            };
+            supplierRef?: {
+                id?: string;
+                supplierName?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            totalAmount?: number;
+            totalDiscount?: number;
+            totalTaxAmount?: number;
+            withholdingTax?: ({
+                amount?: number;
+                name?: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+        } & {
+            [key: string]: unknown;
+        };
         Company: {
             /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
             created?: string;
@@ -4015,6 +4305,276 @@ export interface components {
             /** @enum {string} */
             status: "PendingAuth" | "Linked" | "Unlinked" | "Deauthorized";
         };
+        /** @description DirectCost (docs/accounting-model.md): money spent without a bill */
+        DirectCost: {
+            contactRef?: {
+                /** @description `suppliers` */
+                dataType?: string;
+                id?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            currency?: string;
+            currencyRate?: number;
+            /** @description The platform id */
+            id?: string;
+            /** @description ISO 8601 date-time */
+            issueDate?: string;
+            lineItems?: ({
+                accountRef?: {
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                description?: string;
+                discountAmount?: number;
+                discountPercentage?: number;
+                itemRef?: {
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                quantity?: number;
+                subTotal?: number;
+                taxAmount?: number;
+                taxRateRef?: {
+                    effectiveTaxRate?: number;
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                totalAmount?: number;
+                tracking?: {
+                    categoryRefs?: ({
+                        id?: string;
+                        name?: string;
+                    } & {
+                        [key: string]: unknown;
+                    })[];
+                    customerRef?: {
+                        companyName?: string;
+                        id?: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @enum {string} */
+                    isBilledTo?: "Unknown" | "NotApplicable" | "Customer" | "Project";
+                    /** @enum {string} */
+                    isRebilledTo?: "Unknown" | "NotApplicable" | "Customer" | "Project";
+                    projectRef?: {
+                        id?: string;
+                        name?: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                } & {
+                    [key: string]: unknown;
+                };
+                trackingCategoryRefs?: ({
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+                unitAmount?: number;
+            } & {
+                [key: string]: unknown;
+            })[];
+            metadata?: {
+                isDeleted?: boolean;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description When Syncline last changed its copy */
+            modifiedDate?: string;
+            note?: string;
+            paymentAllocations?: ({
+                allocation?: {
+                    /** @description ISO 8601 date-time */
+                    allocatedOnDate?: string;
+                    currency?: string;
+                    currencyRate?: number;
+                    totalAmount?: number;
+                } & {
+                    [key: string]: unknown;
+                };
+                payment?: {
+                    accountRef?: {
+                        id?: string;
+                        name?: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    currency?: string;
+                    currencyRate?: number;
+                    id?: string;
+                    note?: string;
+                    /** @description ISO 8601 date-time */
+                    paidOnDate?: string;
+                    reference?: string;
+                    totalAmount?: number;
+                } & {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            })[];
+            reference?: string;
+            /** @description When the platform last changed the record */
+            sourceModifiedDate?: string;
+            subTotal?: number;
+            supplementalData?: {
+                content?: {
+                    [key: string]: {
+                        [key: string]: unknown;
+                    };
+                };
+            } & {
+                [key: string]: unknown;
+            };
+            taxAmount?: number;
+            totalAmount?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description DirectIncome (docs/accounting-model.md): money received without a invoice */
+        DirectIncome: {
+            contactRef?: {
+                /** @description `customers` */
+                dataType?: string;
+                id?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            currency?: string;
+            currencyRate?: number;
+            /** @description The platform id */
+            id?: string;
+            /** @description ISO 8601 date-time */
+            issueDate?: string;
+            lineItems?: ({
+                accountRef?: {
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                description?: string;
+                discountAmount?: number;
+                discountPercentage?: number;
+                itemRef?: {
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                quantity?: number;
+                subTotal?: number;
+                taxAmount?: number;
+                taxRateRef?: {
+                    effectiveTaxRate?: number;
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                totalAmount?: number;
+                tracking?: {
+                    categoryRefs?: ({
+                        id?: string;
+                        name?: string;
+                    } & {
+                        [key: string]: unknown;
+                    })[];
+                    customerRef?: {
+                        companyName?: string;
+                        id?: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @enum {string} */
+                    isBilledTo?: "Unknown" | "NotApplicable" | "Customer" | "Project";
+                    /** @enum {string} */
+                    isRebilledTo?: "Unknown" | "NotApplicable" | "Customer" | "Project";
+                    projectRef?: {
+                        id?: string;
+                        name?: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                } & {
+                    [key: string]: unknown;
+                };
+                trackingCategoryRefs?: ({
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+                unitAmount?: number;
+            } & {
+                [key: string]: unknown;
+            })[];
+            metadata?: {
+                isDeleted?: boolean;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description When Syncline last changed its copy */
+            modifiedDate?: string;
+            note?: string;
+            paymentAllocations?: ({
+                allocation?: {
+                    /** @description ISO 8601 date-time */
+                    allocatedOnDate?: string;
+                    currency?: string;
+                    currencyRate?: number;
+                    totalAmount?: number;
+                } & {
+                    [key: string]: unknown;
+                };
+                payment?: {
+                    accountRef?: {
+                        id?: string;
+                        name?: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    currency?: string;
+                    currencyRate?: number;
+                    id?: string;
+                    note?: string;
+                    /** @description ISO 8601 date-time */
+                    paidOnDate?: string;
+                    reference?: string;
+                    totalAmount?: number;
+                } & {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            })[];
+            reference?: string;
+            /** @description When the platform last changed the record */
+            sourceModifiedDate?: string;
+            subTotal?: number;
+            supplementalData?: {
+                content?: {
+                    [key: string]: {
+                        [key: string]: unknown;
+                    };
+                };
+            } & {
+                [key: string]: unknown;
+            };
+            taxAmount?: number;
+            totalAmount?: number;
+        } & {
+            [key: string]: unknown;
+        };
         ErrorMessage: {
             canBeRetried: string;
             correlationId: string;
@@ -4070,6 +4630,31 @@ export interface components {
             /** @enum {string} */
             sourceType?: "Accounting" | "Banking" | "BankFeed" | "Commerce" | "Expense" | "Other" | "Unknown";
         };
+        /** @description Journal (docs/accounting-model.md): a book of the ledger, not an entry */
+        Journal: {
+            /** @description ISO 8601 date-time */
+            createdOn?: string;
+            hasChildren?: boolean;
+            /** @description The platform id */
+            id?: string;
+            journalCode?: string;
+            metadata?: {
+                isDeleted?: boolean;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description When Syncline last changed its copy */
+            modifiedDate?: string;
+            name?: string;
+            parentId?: string;
+            /** @description When the platform last changed the record */
+            sourceModifiedDate?: string;
+            /** @enum {string} */
+            status?: "Unknown" | "Active" | "Archived";
+            type?: string;
+        } & {
+            [key: string]: unknown;
+        };
         OperationsSummary: {
             /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
             generatedAt: string;
@@ -4116,6 +4701,27 @@ export interface components {
             /** @description gauge syncline_webhook_deliveries_pending */
             webhookBacklog: number;
         };
+        /** @description PaymentMethod (docs/accounting-model.md): how a payment was made */
+        PaymentMethod: {
+            /** @description The platform id */
+            id?: string;
+            metadata?: {
+                isDeleted?: boolean;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description When Syncline last changed its copy */
+            modifiedDate?: string;
+            name?: string;
+            /** @description When the platform last changed the record */
+            sourceModifiedDate?: string;
+            /** @enum {string} */
+            status?: "Unknown" | "Active" | "Archived";
+            /** @enum {string} */
+            type?: "Unknown" | "Cash" | "Check" | "CreditCard" | "DebitCard" | "BankTransfer" | "Other";
+        } & {
+            [key: string]: unknown;
+        };
         PullOperation: {
             /**
              * Format: uuid
@@ -4150,6 +4756,279 @@ export interface components {
             /** @enum {string} */
             status: "Initial" | "Queued" | "Fetching" | "MapQueued" | "Mapping" | "Complete" | "FetchError" | "MapError" | "InternalError" | "ProcessingQueued" | "Processing" | "ProcessingError" | "ValidationQueued" | "Validating" | "ValidationError" | "AuthError" | "Cancelled" | "NotSupported" | "RateLimitError" | "PermissionsError" | "PrerequisiteNotMet";
             statusDescription?: string | null;
+        };
+        /** @description PurchaseOrder (docs/accounting-model.md): goods or services ordered from a supplier */
+        PurchaseOrder: {
+            currency?: string;
+            currencyRate?: number;
+            /** @description ISO 8601 date-time */
+            deliveryDate?: string;
+            /** @description ISO 8601 date-time */
+            expectedDeliveryDate?: string;
+            /** @description The platform id */
+            id?: string;
+            /** @description ISO 8601 date-time */
+            issueDate?: string;
+            lineItems?: ({
+                accountRef?: {
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                description?: string;
+                discountAmount?: number;
+                discountPercentage?: number;
+                itemRef?: {
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                quantity?: number;
+                subTotal?: number;
+                taxAmount?: number;
+                taxRateRef?: {
+                    effectiveTaxRate?: number;
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                totalAmount?: number;
+                trackingCategoryRefs?: ({
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                })[];
+                unitAmount?: number;
+            } & {
+                [key: string]: unknown;
+            })[];
+            metadata?: {
+                isDeleted?: boolean;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description When Syncline last changed its copy */
+            modifiedDate?: string;
+            note?: string;
+            /** @description ISO 8601 date-time */
+            paymentDueDate?: string;
+            purchaseOrderNumber?: string;
+            shipTo?: {
+                address?: {
+                    city?: string;
+                    country?: string;
+                    line1?: string;
+                    line2?: string;
+                    postalCode?: string;
+                    region?: string;
+                    /** @enum {string} */
+                    type?: "Unknown" | "Billing" | "Delivery";
+                } & {
+                    [key: string]: unknown;
+                };
+                contact?: {
+                    email?: string;
+                    name?: string;
+                    phone?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description When the platform last changed the record */
+            sourceModifiedDate?: string;
+            /** @enum {string} */
+            status?: "Unknown" | "Draft" | "Open" | "Closed" | "Void";
+            subTotal?: number;
+            supplierRef?: {
+                id?: string;
+                supplierName?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            totalAmount?: number;
+            totalDiscount?: number;
+            totalTaxAmount?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description SalesOrder (docs/accounting-model.md): goods or services a customer ordered */
+        SalesOrder: {
+            currency?: string;
+            currencyRate?: number;
+            customerPurchaseOrderNumber?: string;
+            customerRef?: {
+                companyName?: string;
+                id?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description ISO 8601 date-time */
+            expectedDeliveryDate?: string;
+            /** @description The platform id */
+            id?: string;
+            /** @enum {string} */
+            invoicingStatus?: "Unknown" | "PartiallyInvoiced" | "Invoiced" | "NotInvoiced";
+            /** @description ISO 8601 date-time */
+            issueDate?: string;
+            lineItems?: ({
+                accountRef?: {
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                description?: string;
+                discountAmount?: number;
+                discountPercentage?: number;
+                itemRef?: {
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                quantity?: number;
+                subTotal?: number;
+                taxAmount?: number;
+                taxRateRef?: {
+                    effectiveTaxRate?: number;
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                totalAmount?: number;
+                tracking?: {
+                    recordRefs?: ({
+                        dataType?: string;
+                        id?: string;
+                    } & {
+                        [key: string]: unknown;
+                    })[];
+                } & {
+                    [key: string]: unknown;
+                };
+                unitAmount?: number;
+            } & {
+                [key: string]: unknown;
+            })[];
+            metadata?: {
+                isDeleted?: boolean;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description When Syncline last changed its copy */
+            modifiedDate?: string;
+            note?: string;
+            salesOrderNumber?: string;
+            shipTo?: {
+                address?: {
+                    city?: string;
+                    country?: string;
+                    line1?: string;
+                    line2?: string;
+                    postalCode?: string;
+                    region?: string;
+                    /** @enum {string} */
+                    type?: "Unknown" | "Billing" | "Delivery";
+                } & {
+                    [key: string]: unknown;
+                };
+                contact?: {
+                    email?: string;
+                    name?: string;
+                    phone?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description When the platform last changed the record */
+            sourceModifiedDate?: string;
+            /** @enum {string} */
+            status?: "Unknown" | "Draft" | "Open" | "Closed" | "Void";
+            subTotal?: number;
+            totalAmount?: number;
+            totalDiscount?: number;
+            totalTaxAmount?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        /** @description Transfer (docs/accounting-model.md): money moved between two accounts */
+        Transfer: {
+            contactRef?: {
+                dataType?: string;
+                id?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description ISO 8601 date-time */
+            date?: string;
+            depositedRecordRefs?: ({
+                dataType?: string;
+                id?: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            description?: string;
+            from?: {
+                accountRef?: {
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                amount?: number;
+                currency?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description The platform id */
+            id?: string;
+            metadata?: {
+                isDeleted?: boolean;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description When Syncline last changed its copy */
+            modifiedDate?: string;
+            /** @description When the platform last changed the record */
+            sourceModifiedDate?: string;
+            supplementalData?: {
+                content?: {
+                    [key: string]: {
+                        [key: string]: unknown;
+                    };
+                };
+            } & {
+                [key: string]: unknown;
+            };
+            to?: {
+                accountRef?: {
+                    id?: string;
+                    name?: string;
+                } & {
+                    [key: string]: unknown;
+                };
+                amount?: number;
+                currency?: string;
+            } & {
+                [key: string]: unknown;
+            };
+            trackingCategoryRefs?: ({
+                id?: string;
+                name?: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+        } & {
+            [key: string]: unknown;
         };
     };
     responses: never;
@@ -5672,50 +6551,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: ({
-                            bankAccountRef?: {
-                                id?: string;
-                                name?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            currency?: string;
-                            currencyRate?: number;
-                            /** @description ISO 8601 date-time */
-                            date?: string;
-                            /** @description The platform id */
-                            id?: string;
-                            lines?: ({
-                                /** @description Money in positive, money out negative */
-                                amount?: number;
-                                description?: string;
-                                recordRef?: {
-                                    dataType?: string;
-                                    id?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            metadata?: {
-                                isDeleted?: boolean;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description When Syncline last changed its copy */
-                            modifiedDate?: string;
-                            note?: string;
-                            /** @description When the platform last changed the record */
-                            sourceModifiedDate?: string;
-                            /** @enum {string} */
-                            status?: "Unknown" | "Unreconciled" | "Reconciled" | "Void";
-                            /** @description Money in positive, money out negative */
-                            totalAmount?: number;
-                            transactionId?: string;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
+                        results: components["schemas"]["AccountTransaction"][];
                         totalResults: number;
                     };
                 };
@@ -5784,50 +6620,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        bankAccountRef?: {
-                            id?: string;
-                            name?: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                        currency?: string;
-                        currencyRate?: number;
-                        /** @description ISO 8601 date-time */
-                        date?: string;
-                        /** @description The platform id */
-                        id?: string;
-                        lines?: ({
-                            /** @description Money in positive, money out negative */
-                            amount?: number;
-                            description?: string;
-                            recordRef?: {
-                                dataType?: string;
-                                id?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                        metadata?: {
-                            isDeleted?: boolean;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                        /** @description When Syncline last changed its copy */
-                        modifiedDate?: string;
-                        note?: string;
-                        /** @description When the platform last changed the record */
-                        sourceModifiedDate?: string;
-                        /** @enum {string} */
-                        status?: "Unknown" | "Unreconciled" | "Reconciled" | "Void";
-                        /** @description Money in positive, money out negative */
-                        totalAmount?: number;
-                        transactionId?: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AccountTransaction"];
                 };
             };
             /** @description ErrorMessage */
@@ -6277,32 +7070,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: ({
-                            /** @description The bank account */
-                            accountId?: string;
-                            /** @description Money in positive, money out negative, in the account currency */
-                            amount?: number;
-                            balance?: number;
-                            /** @description ISO 8601 date-time */
-                            clearedOnDate?: string;
-                            description?: string;
-                            /** @description The platform id */
-                            id?: string;
-                            metadata?: {
-                                isDeleted?: boolean;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description When Syncline last changed its copy */
-                            modifiedDate?: string;
-                            reconciled?: boolean;
-                            /** @description When the platform last changed the record */
-                            sourceModifiedDate?: string;
-                            /** @enum {string} */
-                            transactionType?: "Unknown" | "Credit" | "Debit" | "Int" | "Div" | "Fee" | "SerChg" | "Dep" | "Atm" | "Pos" | "Xfer" | "Check" | "Payment" | "Cash" | "DirectDep" | "DirectDebit" | "RepeatPmt" | "Other";
-                        } & {
-                            [key: string]: unknown;
-                        })[];
+                        results: components["schemas"]["BankTransaction"][];
                         totalResults: number;
                     };
                 };
@@ -6591,9 +7359,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
-                            [key: string]: unknown;
-                        }[];
+                        results: components["schemas"]["BillCreditNote"][];
                         totalResults: number;
                     };
                 };
@@ -6656,15 +7422,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description BillCreditNote (docs/accounting-model.md): credit a supplier gave against bills */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["BillCreditNote"];
                 };
             };
             /** @description ErrorMessage */
@@ -8971,116 +9735,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: ({
-                            contactRef?: {
-                                /** @description `suppliers` */
-                                dataType?: string;
-                                id?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            currency?: string;
-                            currencyRate?: number;
-                            /** @description The platform id */
-                            id?: string;
-                            /** @description ISO 8601 date-time */
-                            issueDate?: string;
-                            lineItems?: ({
-                                accountRef?: {
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                description?: string;
-                                discountAmount?: number;
-                                discountPercentage?: number;
-                                itemRef?: {
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                quantity?: number;
-                                subTotal?: number;
-                                taxAmount?: number;
-                                taxRateRef?: {
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                totalAmount?: number;
-                                tracking?: {
-                                    categoryRefs?: ({
-                                        id?: string;
-                                        name?: string;
-                                    } & {
-                                        [key: string]: unknown;
-                                    })[];
-                                    isBilledTo?: string;
-                                    isRebilledTo?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                trackingCategoryRefs?: ({
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                })[];
-                                unitAmount?: number;
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            metadata?: {
-                                isDeleted?: boolean;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description When Syncline last changed its copy */
-                            modifiedDate?: string;
-                            note?: string;
-                            paymentAllocations?: ({
-                                allocation?: {
-                                    /** @description ISO 8601 date-time */
-                                    allocatedOnDate?: string;
-                                    currency?: string;
-                                    currencyRate?: number;
-                                    totalAmount?: number;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                payment?: {
-                                    accountRef?: {
-                                        id?: string;
-                                        name?: string;
-                                    } & {
-                                        [key: string]: unknown;
-                                    };
-                                    currency?: string;
-                                    currencyRate?: number;
-                                    id?: string;
-                                    note?: string;
-                                    /** @description ISO 8601 date-time */
-                                    paidOnDate?: string;
-                                    reference?: string;
-                                    totalAmount?: number;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            reference?: string;
-                            /** @description When the platform last changed the record */
-                            sourceModifiedDate?: string;
-                            subTotal?: number;
-                            taxAmount?: number;
-                            totalAmount?: number;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
+                        results: components["schemas"]["DirectCost"][];
                         totalResults: number;
                     };
                 };
@@ -9149,116 +9804,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        contactRef?: {
-                            /** @description `suppliers` */
-                            dataType?: string;
-                            id?: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                        currency?: string;
-                        currencyRate?: number;
-                        /** @description The platform id */
-                        id?: string;
-                        /** @description ISO 8601 date-time */
-                        issueDate?: string;
-                        lineItems?: ({
-                            accountRef?: {
-                                id?: string;
-                                name?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            description?: string;
-                            discountAmount?: number;
-                            discountPercentage?: number;
-                            itemRef?: {
-                                id?: string;
-                                name?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            quantity?: number;
-                            subTotal?: number;
-                            taxAmount?: number;
-                            taxRateRef?: {
-                                id?: string;
-                                name?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            totalAmount?: number;
-                            tracking?: {
-                                categoryRefs?: ({
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                })[];
-                                isBilledTo?: string;
-                                isRebilledTo?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            trackingCategoryRefs?: ({
-                                id?: string;
-                                name?: string;
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            unitAmount?: number;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                        metadata?: {
-                            isDeleted?: boolean;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                        /** @description When Syncline last changed its copy */
-                        modifiedDate?: string;
-                        note?: string;
-                        paymentAllocations?: ({
-                            allocation?: {
-                                /** @description ISO 8601 date-time */
-                                allocatedOnDate?: string;
-                                currency?: string;
-                                currencyRate?: number;
-                                totalAmount?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            payment?: {
-                                accountRef?: {
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                currency?: string;
-                                currencyRate?: number;
-                                id?: string;
-                                note?: string;
-                                /** @description ISO 8601 date-time */
-                                paidOnDate?: string;
-                                reference?: string;
-                                totalAmount?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                        reference?: string;
-                        /** @description When the platform last changed the record */
-                        sourceModifiedDate?: string;
-                        subTotal?: number;
-                        taxAmount?: number;
-                        totalAmount?: number;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["DirectCost"];
                 };
             };
             /** @description ErrorMessage */
@@ -9835,116 +10381,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: ({
-                            contactRef?: {
-                                /** @description `customers` */
-                                dataType?: string;
-                                id?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            currency?: string;
-                            currencyRate?: number;
-                            /** @description The platform id */
-                            id?: string;
-                            /** @description ISO 8601 date-time */
-                            issueDate?: string;
-                            lineItems?: ({
-                                accountRef?: {
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                description?: string;
-                                discountAmount?: number;
-                                discountPercentage?: number;
-                                itemRef?: {
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                quantity?: number;
-                                subTotal?: number;
-                                taxAmount?: number;
-                                taxRateRef?: {
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                totalAmount?: number;
-                                tracking?: {
-                                    categoryRefs?: ({
-                                        id?: string;
-                                        name?: string;
-                                    } & {
-                                        [key: string]: unknown;
-                                    })[];
-                                    isBilledTo?: string;
-                                    isRebilledTo?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                trackingCategoryRefs?: ({
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                })[];
-                                unitAmount?: number;
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            metadata?: {
-                                isDeleted?: boolean;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description When Syncline last changed its copy */
-                            modifiedDate?: string;
-                            note?: string;
-                            paymentAllocations?: ({
-                                allocation?: {
-                                    /** @description ISO 8601 date-time */
-                                    allocatedOnDate?: string;
-                                    currency?: string;
-                                    currencyRate?: number;
-                                    totalAmount?: number;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                payment?: {
-                                    accountRef?: {
-                                        id?: string;
-                                        name?: string;
-                                    } & {
-                                        [key: string]: unknown;
-                                    };
-                                    currency?: string;
-                                    currencyRate?: number;
-                                    id?: string;
-                                    note?: string;
-                                    /** @description ISO 8601 date-time */
-                                    paidOnDate?: string;
-                                    reference?: string;
-                                    totalAmount?: number;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            reference?: string;
-                            /** @description When the platform last changed the record */
-                            sourceModifiedDate?: string;
-                            subTotal?: number;
-                            taxAmount?: number;
-                            totalAmount?: number;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
+                        results: components["schemas"]["DirectIncome"][];
                         totalResults: number;
                     };
                 };
@@ -10013,116 +10450,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        contactRef?: {
-                            /** @description `customers` */
-                            dataType?: string;
-                            id?: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                        currency?: string;
-                        currencyRate?: number;
-                        /** @description The platform id */
-                        id?: string;
-                        /** @description ISO 8601 date-time */
-                        issueDate?: string;
-                        lineItems?: ({
-                            accountRef?: {
-                                id?: string;
-                                name?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            description?: string;
-                            discountAmount?: number;
-                            discountPercentage?: number;
-                            itemRef?: {
-                                id?: string;
-                                name?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            quantity?: number;
-                            subTotal?: number;
-                            taxAmount?: number;
-                            taxRateRef?: {
-                                id?: string;
-                                name?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            totalAmount?: number;
-                            tracking?: {
-                                categoryRefs?: ({
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                })[];
-                                isBilledTo?: string;
-                                isRebilledTo?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            trackingCategoryRefs?: ({
-                                id?: string;
-                                name?: string;
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            unitAmount?: number;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                        metadata?: {
-                            isDeleted?: boolean;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                        /** @description When Syncline last changed its copy */
-                        modifiedDate?: string;
-                        note?: string;
-                        paymentAllocations?: ({
-                            allocation?: {
-                                /** @description ISO 8601 date-time */
-                                allocatedOnDate?: string;
-                                currency?: string;
-                                currencyRate?: number;
-                                totalAmount?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            payment?: {
-                                accountRef?: {
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                currency?: string;
-                                currencyRate?: number;
-                                id?: string;
-                                note?: string;
-                                /** @description ISO 8601 date-time */
-                                paidOnDate?: string;
-                                reference?: string;
-                                totalAmount?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                        reference?: string;
-                        /** @description When the platform last changed the record */
-                        sourceModifiedDate?: string;
-                        subTotal?: number;
-                        taxAmount?: number;
-                        totalAmount?: number;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["DirectIncome"];
                 };
             };
             /** @description ErrorMessage */
@@ -12449,30 +12777,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: ({
-                            /** @description ISO 8601 date-time */
-                            createdOn?: string;
-                            hasChildren?: boolean;
-                            /** @description The platform id */
-                            id?: string;
-                            journalCode?: string;
-                            metadata?: {
-                                isDeleted?: boolean;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description When Syncline last changed its copy */
-                            modifiedDate?: string;
-                            name?: string;
-                            parentId?: string;
-                            /** @description When the platform last changed the record */
-                            sourceModifiedDate?: string;
-                            /** @enum {string} */
-                            status?: "Unknown" | "Active" | "Archived";
-                            type?: string;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
+                        results: components["schemas"]["Journal"][];
                         totalResults: number;
                     };
                 };
@@ -12541,30 +12846,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description ISO 8601 date-time */
-                        createdOn?: string;
-                        hasChildren?: boolean;
-                        /** @description The platform id */
-                        id?: string;
-                        journalCode?: string;
-                        metadata?: {
-                            isDeleted?: boolean;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                        /** @description When Syncline last changed its copy */
-                        modifiedDate?: string;
-                        name?: string;
-                        parentId?: string;
-                        /** @description When the platform last changed the record */
-                        sourceModifiedDate?: string;
-                        /** @enum {string} */
-                        status?: "Unknown" | "Active" | "Archived";
-                        type?: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Journal"];
                 };
             };
             /** @description ErrorMessage */
@@ -12851,9 +13133,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
-                            [key: string]: unknown;
-                        }[];
+                        results: components["schemas"]["PaymentMethod"][];
                         totalResults: number;
                     };
                 };
@@ -12916,15 +13196,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description PaymentMethod (docs/accounting-model.md): how a payment was made */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PaymentMethod"];
                 };
             };
             /** @description ErrorMessage */
@@ -13571,9 +13849,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
-                            [key: string]: unknown;
-                        }[];
+                        results: components["schemas"]["PurchaseOrder"][];
                         totalResults: number;
                     };
                 };
@@ -13636,15 +13912,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description PurchaseOrder (docs/accounting-model.md): goods or services ordered from a supplier */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PurchaseOrder"];
                 };
             };
             /** @description ErrorMessage */
@@ -13931,9 +14205,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
-                            [key: string]: unknown;
-                        }[];
+                        results: components["schemas"]["SalesOrder"][];
                         totalResults: number;
                     };
                 };
@@ -14104,15 +14376,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description SalesOrder (docs/accounting-model.md): goods or services a customer ordered */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SalesOrder"];
                 };
             };
             /** @description ErrorMessage */
@@ -15661,66 +15931,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: ({
-                            contactRef?: {
-                                dataType?: string;
-                                id?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description ISO 8601 date-time */
-                            date?: string;
-                            depositedRecordRefs?: ({
-                                dataType?: string;
-                                id?: string;
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                            description?: string;
-                            from?: {
-                                accountRef?: {
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                amount?: number;
-                                currency?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The platform id */
-                            id?: string;
-                            metadata?: {
-                                isDeleted?: boolean;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description When Syncline last changed its copy */
-                            modifiedDate?: string;
-                            /** @description When the platform last changed the record */
-                            sourceModifiedDate?: string;
-                            to?: {
-                                accountRef?: {
-                                    id?: string;
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                amount?: number;
-                                currency?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            trackingCategoryRefs?: ({
-                                id?: string;
-                                name?: string;
-                            } & {
-                                [key: string]: unknown;
-                            })[];
-                        } & {
-                            [key: string]: unknown;
-                        })[];
+                        results: components["schemas"]["Transfer"][];
                         totalResults: number;
                     };
                 };
@@ -15897,66 +16108,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        contactRef?: {
-                            dataType?: string;
-                            id?: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                        /** @description ISO 8601 date-time */
-                        date?: string;
-                        depositedRecordRefs?: ({
-                            dataType?: string;
-                            id?: string;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                        description?: string;
-                        from?: {
-                            accountRef?: {
-                                id?: string;
-                                name?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            amount?: number;
-                            currency?: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                        /** @description The platform id */
-                        id?: string;
-                        metadata?: {
-                            isDeleted?: boolean;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                        /** @description When Syncline last changed its copy */
-                        modifiedDate?: string;
-                        /** @description When the platform last changed the record */
-                        sourceModifiedDate?: string;
-                        to?: {
-                            accountRef?: {
-                                id?: string;
-                                name?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            amount?: number;
-                            currency?: string;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                        trackingCategoryRefs?: ({
-                            id?: string;
-                            name?: string;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Transfer"];
                 };
             };
             /** @description ErrorMessage */
@@ -17079,9 +17231,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
-                            [key: string]: unknown;
-                        }[];
+                        results: components["schemas"]["BillCreditNote"][];
                         totalResults: number;
                     };
                 };
@@ -17142,15 +17292,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description BillCreditNote (docs/accounting-model.md): credit a supplier gave against bills */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["BillCreditNote"];
                 };
             };
             /** @description ErrorMessage */
@@ -20862,30 +21010,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: ({
-                            /** @description ISO 8601 date-time */
-                            createdOn?: string;
-                            hasChildren?: boolean;
-                            /** @description The platform id */
-                            id?: string;
-                            journalCode?: string;
-                            metadata?: {
-                                isDeleted?: boolean;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description When Syncline last changed its copy */
-                            modifiedDate?: string;
-                            name?: string;
-                            parentId?: string;
-                            /** @description When the platform last changed the record */
-                            sourceModifiedDate?: string;
-                            /** @enum {string} */
-                            status?: "Unknown" | "Active" | "Archived";
-                            type?: string;
-                        } & {
-                            [key: string]: unknown;
-                        })[];
+                        results: components["schemas"]["Journal"][];
                         totalResults: number;
                     };
                 };
@@ -20952,30 +21077,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description ISO 8601 date-time */
-                        createdOn?: string;
-                        hasChildren?: boolean;
-                        /** @description The platform id */
-                        id?: string;
-                        journalCode?: string;
-                        metadata?: {
-                            isDeleted?: boolean;
-                        } & {
-                            [key: string]: unknown;
-                        };
-                        /** @description When Syncline last changed its copy */
-                        modifiedDate?: string;
-                        name?: string;
-                        parentId?: string;
-                        /** @description When the platform last changed the record */
-                        sourceModifiedDate?: string;
-                        /** @enum {string} */
-                        status?: "Unknown" | "Active" | "Archived";
-                        type?: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["Journal"];
                 };
             };
             /** @description ErrorMessage */
@@ -21256,9 +21358,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
-                            [key: string]: unknown;
-                        }[];
+                        results: components["schemas"]["PaymentMethod"][];
                         totalResults: number;
                     };
                 };
@@ -21319,15 +21419,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description PaymentMethod (docs/accounting-model.md): how a payment was made */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PaymentMethod"];
                 };
             };
             /** @description ErrorMessage */
@@ -21960,9 +22058,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
-                            [key: string]: unknown;
-                        }[];
+                        results: components["schemas"]["PurchaseOrder"][];
                         totalResults: number;
                     };
                 };
@@ -22023,15 +22119,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description PurchaseOrder (docs/accounting-model.md): goods or services ordered from a supplier */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["PurchaseOrder"];
                 };
             };
             /** @description ErrorMessage */
@@ -22367,9 +22461,7 @@ export interface operations {
                         };
                         pageNumber: number;
                         pageSize: number;
-                        results: {
-                            [key: string]: unknown;
-                        }[];
+                        results: components["schemas"]["SalesOrder"][];
                         totalResults: number;
                     };
                 };
@@ -22536,15 +22628,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Accounting record (accounting-model.md §5) */
+            /** @description SalesOrder (docs/accounting-model.md): goods or services a customer ordered */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SalesOrder"];
                 };
             };
             /** @description ErrorMessage */
@@ -24012,15 +24102,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description AgedCreditorReport */
+            /** @description AgedCreditorReport: outstanding balances per supplier and currency, by issue-date period */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AgedCreditorReport"];
                 };
             };
             /** @description ErrorMessage */
@@ -24128,15 +24216,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description AgedDebtorReport */
+            /** @description AgedDebtorReport: outstanding balances per customer and currency, by issue-date period */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AgedDebtorReport"];
                 };
             };
             /** @description ErrorMessage */
