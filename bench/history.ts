@@ -6,7 +6,10 @@
  * - asOf list latency over 1,000,000 invoices of which 10 % have 10 versions (page of 100 + totalResults, as the
  *   endpoint runs them), next to the same list of the current store.
  */
-import { sql } from 'kysely';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type LogEvent } from 'kysely';
+import pg from 'pg';
+import type { Database } from '../src/store/schema.js';
 import { newId } from '../src/lib/ids.js';
 import { recordEntity } from '../src/api/query-entities.js';
 import { compileListQuery } from '../src/query/index.js';
@@ -61,8 +64,45 @@ function invoice(i: number, edit: number): Record<string, unknown> {
   };
 }
 
+/**
+ * BENCH_HISTORY_PROFILE=1: each pull's merge also runs through a Kysely that logs every statement's duration, and the
+ * ingest part prints where each merge's time went (statement → ms), history on next to history off.
+ */
+const PROFILE = process.env.BENCH_HISTORY_PROFILE === '1';
+
+function profiledStore(dialect: Dialect, location: string, sink: Map<string, number>): Store & { close(): Promise<void> } {
+  const log = (e: LogEvent) => {
+    if (e.level !== 'query') return;
+    const text = e.query.sql.replace(/\s+/g, ' ');
+    const where = text.indexOf(' where ');
+    const label = where > 60 ? `${text.slice(0, 60)} …${text.slice(where, where + 90)}` : text.slice(0, 150);
+    sink.set(label, (sink.get(label) ?? 0) + e.queryDurationMillis);
+  };
+  const db =
+    dialect === 'sqlite'
+      ? new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(location) }), log })
+      : new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: location, max: 2 }) }), log });
+  return { db, dialect, pool: undefined, close: () => db.destroy() };
+}
+
 /** One pull's store work: stage `n` documents page by page, then merge in one transaction. Returns milliseconds. */
-async function pullStoreWork(store: Store, connectionId: string, n: number, editOf: (i: number) => number, at: string): Promise<number> {
+async function pullStoreWork(store: Store, connectionId: string, n: number, editOf: (i: number) => number, at: string, profile?: { location: string; log: (m: string) => void; label: string }): Promise<number> {
+  const sink = new Map<string, number>();
+  const prof = profile ? profiledStore(store.dialect, profile.location, sink) : undefined;
+  try {
+    return await pullStoreWorkOn(prof ?? store, connectionId, n, editOf, at);
+  } finally {
+    if (prof && profile) {
+      await prof.close();
+      const merge = [...sink].filter(([k]) => !k.startsWith('insert into "record_staging"'));
+      const total = merge.reduce((a, [, v]) => a + v, 0);
+      profile.log(`${profile.label}: merge statements ${total.toFixed(0)} ms`);
+      for (const [k, v] of merge.sort((a, b) => b[1] - a[1]).slice(0, 12)) profile.log(`  ${v.toFixed(0).padStart(6)} ms  ${k}`);
+    }
+  }
+}
+
+async function pullStoreWorkOn(store: Store, connectionId: string, n: number, editOf: (i: number) => number, at: string): Promise<number> {
   const repo = new RecordsRepository(store.db, store.dialect);
   const ds = newId();
   const started = performance.now();
@@ -93,12 +133,14 @@ async function ingest(ctx: BenchContext, dialect: Dialect): Promise<BenchRow[]> 
       // Alternate which goes first, so neither always meets a colder or a fuller database.
       const order = r % 2 === 0 ? [on, off] : [off, on];
       for (const c of order) {
-        const ms = await pullStoreWork(db.store, c.connectionId, n, () => 0, `2026-02-0${r + 1}T00:00:00.000Z`);
+        const profile = PROFILE ? { location: db.location, log: ctx.log, label: `${dialect} round ${r} initial load, history ${c === on ? 'on' : 'off'}` } : undefined;
+        const ms = await pullStoreWork(db.store, c.connectionId, n, () => 0, `2026-02-0${r + 1}T00:00:00.000Z`, profile);
         (c === on ? times.initialOn : times.initialOff).push(ms);
         ctx.log(`${dialect}: initial load of ${n} (${c === on ? 'history on' : 'history off'}): ${ms.toFixed(0)} ms`);
       }
       for (const c of order) {
-        const ms = await pullStoreWork(db.store, c.connectionId, n, (i) => (i % 10 === r ? r + 1 : 0), `2026-03-0${r + 1}T00:00:00.000Z`);
+        const profile = PROFILE ? { location: db.location, log: ctx.log, label: `${dialect} round ${r} update pull, history ${c === on ? 'on' : 'off'}` } : undefined;
+        const ms = await pullStoreWork(db.store, c.connectionId, n, (i) => (i % 10 === r ? r + 1 : 0), `2026-03-0${r + 1}T00:00:00.000Z`, profile);
         (c === on ? times.updateOn : times.updateOff).push(ms);
         ctx.log(`${dialect}: update pull, 10 % of ${n} changed (${c === on ? 'history on' : 'history off'}): ${ms.toFixed(0)} ms`);
       }
