@@ -81,8 +81,16 @@ function profiledStore(dialect: Dialect, location: string, sink: Map<string, num
   const db =
     dialect === 'sqlite'
       ? new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(location) }), log })
-      : new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: location, max: 2 }) }), log });
+      : new Kysely<Database>({ dialect: new PostgresDialect({ pool: profilingPool(location) }), log });
   return { db, dialect, pool: undefined, close: () => db.destroy() };
+}
+
+/** A pool whose dropped connections do not crash the benchmark (as the store's own pool, src/store/db.ts). */
+function profilingPool(location: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: location, max: 2 });
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
 }
 
 /** One pull's store work: stage `n` documents page by page, then merge in one transaction. Returns milliseconds. */
