@@ -10,7 +10,7 @@ import { queueWait } from './queue-wait.js';
 import { webhooks } from './webhooks.js';
 import { query } from './query.js';
 import { pullThroughput } from './pull-throughput.js';
-import { politeness, politenessQbo, politenessXero } from './politeness.js';
+import { politeness, politenessAllTypes, politenessQbo, politenessXero } from './politeness.js';
 import { queue } from './queue.js';
 import { scheduler } from './scheduler.js';
 import { api } from './api.js';
@@ -21,7 +21,7 @@ import { startup } from './startup.js';
 
 const ALL: Benchmark[] = [queueWait, queue, webhooks, pullThroughput, politeness, query, api, scheduler, history, listMemory, dashboard, startup];
 /** Parts of the above, runnable alone by name (not run twice by a plain `npm run bench`). */
-const PARTS: Benchmark[] = [politenessQbo, politenessXero];
+const PARTS: Benchmark[] = [politenessQbo, politenessXero, politenessAllTypes];
 
 async function main() {
   const names = process.argv.slice(2);
