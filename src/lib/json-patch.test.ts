@@ -19,6 +19,24 @@ describe('JSON Patch (RFC 6902)', () => {
     expect(diff(before, structuredClone(before))).toEqual([]);
   });
 
+  it('treats keys named like Object.prototype members as data (found by the property below: {"valueOf":[]} → {})', () => {
+    const cases: [string, string][] = [
+      ['{"valueOf":[]}', '{}'],
+      ['{}', '{"toString":1}'],
+      ['{"constructor":{"a":1}}', '{"constructor":{"a":2}}'],
+      ['{}', '{"__proto__":{"x":1}}'],
+      ['{"__proto__":1}', '{"__proto__":2,"a":{"hasOwnProperty":0}}'],
+    ];
+    for (const [a, b] of cases) {
+      const from = JSON.parse(a) as unknown;
+      const to = JSON.parse(b) as unknown;
+      const patched = applyPatch(from, diff(from, to));
+      expect(JSON.stringify(patched), `${a} → ${b}`).toBe(JSON.stringify(to));
+      expect(Object.getPrototypeOf(patched)).toBe(Object.prototype);
+    }
+    expect(diff(JSON.parse('{"valueOf":[]}'), {})).toEqual([{ op: 'remove', path: '/valueOf' }]);
+  });
+
   it('applying the diff of any two documents to the first gives the second', () => {
     const json = fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
     fc.assert(

@@ -10,6 +10,13 @@ export type JsonPatchOp = { op: 'add'; path: string; value: unknown } | { op: 'r
 const escape = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 const unescape = (token: string) => token.replace(/~1/g, '/').replace(/~0/g, '~');
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const hasOwn = (o: Record<string, unknown>, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+/** A member of a JSON object: own properties only (a document's `valueOf` or `__proto__` key is data, not Object.prototype's). */
+const own = (o: Record<string, unknown>, k: string): unknown => (hasOwn(o, k) ? o[k] : undefined);
+/** Sets a member as an own data property (plain assignment of `__proto__` would change the object's prototype). */
+const setOwn = (o: Record<string, unknown>, k: string, v: unknown) => {
+  Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+};
 
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -17,7 +24,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   if (isObject(a) && isObject(b)) {
     const ka = Object.keys(a).filter((k) => a[k] !== undefined);
     const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-    return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual(a[k], b[k]));
+    return ka.length === kb.length && ka.every((k) => hasOwn(b, k) && jsonEqual(a[k], b[k]));
   }
   return false;
 }
@@ -28,11 +35,13 @@ export function diff(from: unknown, to: unknown, path = ''): JsonPatchOp[] {
   if (isObject(from) && isObject(to)) {
     const ops: JsonPatchOp[] = [];
     const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort();
-    for (const k of keys) if (from[k] !== undefined && to[k] === undefined) ops.push({ op: 'remove', path: `${path}/${escape(k)}` });
+    for (const k of keys) if (own(from, k) !== undefined && own(to, k) === undefined) ops.push({ op: 'remove', path: `${path}/${escape(k)}` });
     for (const k of keys) {
-      if (to[k] === undefined) continue;
-      if (from[k] === undefined) ops.push({ op: 'add', path: `${path}/${escape(k)}`, value: to[k] });
-      else ops.push(...diff(from[k], to[k], `${path}/${escape(k)}`));
+      const was = own(from, k);
+      const now = own(to, k);
+      if (now === undefined) continue;
+      if (was === undefined) ops.push({ op: 'add', path: `${path}/${escape(k)}`, value: now });
+      else ops.push(...diff(was, now, `${path}/${escape(k)}`));
     }
     return ops;
   }
@@ -55,7 +64,7 @@ export function applyPatch<T>(doc: T, ops: readonly JsonPatchOp[]): T {
     const last = tokens.pop()!;
     let parent: unknown = root;
     for (const t of tokens) {
-      parent = Array.isArray(parent) ? parent[Number(t)] : isObject(parent) ? parent[t] : undefined;
+      parent = Array.isArray(parent) ? parent[Number(t)] : isObject(parent) ? own(parent, t) : undefined;
       if (parent === undefined) throw new Error(`path ${op.path} does not resolve`);
     }
     if (Array.isArray(parent)) {
@@ -65,9 +74,9 @@ export function applyPatch<T>(doc: T, ops: readonly JsonPatchOp[]): T {
       else if (op.op === 'remove') parent.splice(i, 1);
       else parent[i] = structuredClone(op.value);
     } else if (isObject(parent)) {
-      if (op.op !== 'add' && !(last in parent)) throw new Error(`path ${op.path} does not exist`);
+      if (op.op !== 'add' && !hasOwn(parent, last)) throw new Error(`path ${op.path} does not exist`);
       if (op.op === 'remove') delete parent[last];
-      else parent[last] = structuredClone(op.value);
+      else setOwn(parent, last, structuredClone(op.value));
     } else throw new Error(`path ${op.path} does not resolve`);
   }
   return root as T;
