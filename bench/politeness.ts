@@ -208,6 +208,8 @@ async function allTypesBigTenant(ctx: BenchContext): Promise<BenchRow[]> {
       .join('; ');
     ctx.log(`politeness: minimum ${minimum.calls} + ${refreshes} refresh(es): ${minimum.detail}`);
     ctx.log(`politeness: seen ${seen.calls} (${seen.refreshes} refreshes): ${byEndpoint}`);
+    const refused = Object.entries(sim.tenant(link.tenantId)!.counters.rateLimited).filter(([k, v]) => k !== 'total' && v > 0);
+    ctx.log(`politeness: 429s by limit: ${refused.map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
     return [
       {
         metric: `all ${types.length} types of a ${n.toLocaleString('en')}-invoice tenant under ${perMinute} calls/min: calls the platform saw (API + token)`,

@@ -63,35 +63,7 @@ export class ApiClient {
   private readonly pacer: RatePacer;
   /** Tenants whose daily budget is down to the reserve: until when their pulls stop. */
   private readonly dayHold = new Map<string, number>();
-  /** App-wide budget: the remainder a response reported (and when it arrived), and this process's calls. */
-  private appReport: { left: number; at: number } | undefined;
-  private appCalls: { sent: number; arrived?: number }[] = [];
   private readonly rateNow: () => number;
-  private get rateWindow(): number {
-    return this.s.rateWindowMs;
-  }
-
-  /**
-   * What is left of the app-wide budget now: the reported remainder, less this process's calls made after it (in
-   * flight or answered later), plus the calls surely counted in it (sent inside the window before the report) that
-   * have surely left the platform's window since (answered more than a window ago). Unknown → unlimited.
-   */
-  private appLeftNow(now: number): number {
-    const r = this.appReport;
-    this.appCalls = this.appCalls.filter((c) => c.arrived === undefined || c.arrived + this.rateWindow > now || (r !== undefined && c.arrived > r.at - this.rateWindow));
-    if (r && now - r.at > this.rateWindow) this.appReport = undefined; // a whole window since: it says nothing now
-    return this.appReport ? this.leftWith(this.appReport, now) : Infinity;
-  }
-
-  private leftWith(r: { left: number; at: number }, now: number): number {
-    let left = r.left;
-    for (const c of this.appCalls) {
-      if (c.arrived === undefined || c.arrived > r.at) left -= 1;
-      else if (c.sent > r.at - this.rateWindow && c.arrived + this.rateWindow <= now) left += 1;
-    }
-    return left;
-  }
-
 
   constructor(
     private readonly s: ApiClientSettings,
@@ -124,38 +96,25 @@ export class ApiClient {
     for (;;) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const release = await this.limiter.acquire(ctx.tenantId, ctx.signal);
-      const wait = this.pacer.delay(ctx.tenantId, this.rateNow());
-      if (wait > 0) {
-        // The platform's minute budget is spent: wait for a slot rather than collect a 429. Checked once per call,
-        // holding the tenant's slot so pulls side by side wait in turn.
-        try {
+      // The platform's minute budgets (the tenant's, and the app's shared by every tenant's pulls in this process): a
+      // call goes only while what is surely left of both is above zero; otherwise it waits for a slot to come back,
+      // holding the tenant's slot so pulls side by side wait in turn (RatePacer).
+      try {
+        for (;;) {
+          const now = this.rateNow();
+          const wait = Math.max(this.pacer.delay(ctx.tenantId, now), this.s.appRemaining ? this.pacer.delay(APP, now) : 0);
+          if (wait <= 0) break;
           ctx.reportPause(new Date(ctx.clock.now().getTime() + wait));
           await this.s.sleep(wait, ctx.signal);
           ctx.reportPause(null);
-        } catch (err) {
-          release();
-          throw err;
         }
+      } catch (err) {
+        release();
+        throw err;
       }
-      if (this.s.appRemaining) {
-        // The app-wide budget is shared by every tenant's pulls in this process, which run side by side: a call goes
-        // only while what is known to be left (appLeftNow) is above zero; otherwise it waits for a slot to come back.
-        try {
-          for (;;) {
-            const now = this.rateNow();
-            if (this.appLeftNow(now) > 0) break;
-            const w = Math.max(20, Math.min(this.rateWindow, ...this.appCalls.filter((c) => c.arrived !== undefined && c.arrived + this.rateWindow > now).map((c) => c.arrived! + this.rateWindow - now)));
-            ctx.reportPause(new Date(ctx.clock.now().getTime() + w));
-            await this.s.sleep(w, ctx.signal);
-            ctx.reportPause(null);
-          }
-        } catch (err) {
-          release();
-          throw err;
-        }
-      }
-      const appCall: { sent: number; arrived?: number } = { sent: this.rateNow() };
-      if (this.s.appRemaining) this.appCalls.push(appCall);
+      const sentAt = this.rateNow();
+      const tenantCall = this.pacer.begin(ctx.tenantId, sentAt);
+      const appCall = this.s.appRemaining ? this.pacer.begin(APP, sentAt) : undefined;
       let res: Response;
       let text: string;
       try {
@@ -170,7 +129,10 @@ export class ApiClient {
         });
         text = await res.text();
       } catch (err) {
-        appCall.arrived = this.rateNow();
+        // No answer: the platform may have counted the call.
+        const at = this.rateNow();
+        this.pacer.end(tenantCall, at, true, undefined);
+        if (appCall) this.pacer.end(appCall, at, true, undefined);
         release();
         ctx.calls++;
         metrics.sourceCalls.inc({ platform: this.s.platform });
@@ -185,21 +147,10 @@ export class ApiClient {
       release();
       ctx.calls++;
       metrics.sourceCalls.inc({ platform: this.s.platform });
-      const remaining = this.s.remaining(res);
-      // Stamped on arrival: the platform counted the call somewhere between sending and now, so its slot frees no
-      // later than now + window (stamping at send time under load called a few milliseconds early: a 429).
+      // A refused call does not use the budget; every other answer (a 401 too, when unsure) is taken as counted.
       const arrived = this.rateNow();
-      appCall.arrived = arrived;
-      this.pacer.record(ctx.tenantId, arrived, res.status !== 429, remaining);
-      if (this.s.appRemaining) {
-        const appLeft = this.s.appRemaining(res);
-        // Answers can arrive out of order (several tenants' calls in flight): a new remainder replaces the known one
-        // only when it leaves less.
-        if (appLeft !== undefined) {
-          const next = { left: appLeft, at: arrived };
-          if (this.appReport === undefined || this.leftWith(next, arrived) <= this.leftWith(this.appReport, arrived)) this.appReport = next;
-        }
-      }
+      this.pacer.end(tenantCall, arrived, res.status !== 429, this.s.remaining(res));
+      if (appCall) this.pacer.end(appCall, arrived, res.status !== 429, this.s.appRemaining?.(res));
       const dayLeft = this.s.dayRemaining?.(res);
       if (res.status === 200 && dayLeft !== undefined && dayLeft <= (this.s.dayReserve ?? 0)) {
         const now = ctx.clock.now().getTime();

@@ -51,56 +51,123 @@ export class TenantLimiter {
   }
 }
 
+/** One call as the pacer tracks it (RatePacer.begin → RatePacer.end). */
+export interface PacedCall {
+  readonly key: string;
+  /** When it was sent, on the pacer's clock, and its place in this process's order of sends and answers. */
+  readonly sent: number;
+  readonly sentTick: number;
+  /** When its answer was back (undefined: still in flight). */
+  arrived?: number;
+  arrivedTick?: number;
+  /** False once the platform said it did not count the call (a 429 refusal). */
+  counted: boolean;
+}
+
 /**
- * Paces calls by what the platform says is left of its per-minute budget (X-MinLimit-Remaining), so a pull waits
- * before the call that would be refused instead of spending a call on a 429 (sync-behaviour.md §2.4: be polite).
- * Shared by every pull of the process; per tenant it remembers when its own calls were made, in real time as the
- * platform counts: when the platform says nothing is left, the next slot frees as the oldest of those calls leaves
- * the window. Calls other processes made to the tenant are invisible here; the 429 handling covers them.
+ * Paces calls by what the platform says is left of a per-window budget (Xero: X-MinLimit-Remaining per tenant,
+ * X-AppMinLimit-Remaining per app), so a pull waits before the call that would be refused instead of spending a call on
+ * a 429 (sync-behaviour.md §2.4: be polite). Shared by every pull of the process, keyed by budget.
+ *
+ * The platform counts a call at some instant between its sending and its answer, and forgets it a window later. From
+ * the last remainder it reported (the "report") and this process's own calls, the pacer keeps a lower bound of what is
+ * left now, true whatever the latency and however answers interleave:
+ * - every call that may have been counted after the report's call (answered after that call was sent, or still in
+ *   flight) takes one off, until it has surely left the window (answered a whole window ago);
+ * - every call surely counted before the report and surely inside its window (answered before the report's call was
+ *   sent, sent less than a window before the report came back) gives one back once it has surely left the window.
+ * A call goes only while the bound is above zero. The oldest call this process knows of is not what frees the next
+ * slot: it may have left the platform's window already (the platform stamped it earlier than its answer came back)
+ * and its slot been spent on a call the platform still had room for — waiting for it alone was the cause of the few
+ * 429s a long pull collected. Calls other processes made are invisible here; the 429 handling covers them.
  */
 export class RatePacer {
-  private readonly state = new Map<string, { calls: number[]; remaining: number | undefined; at: number }>();
+  private readonly state = new Map<string, { calls: PacedCall[]; report?: { left: number; at: number; sentTick: number; call: PacedCall } }>();
+  private tick = 0;
   constructor(private readonly windowMs: number) {}
 
-  /** Milliseconds to wait before the next call to the tenant (0: go now). */
-  delay(tenantId: string, now: number): number {
-    const s = this.state.get(tenantId);
-    if (!s) return 0;
-    while (s.calls.length && s.calls[0]! <= now - this.windowMs) s.calls.shift();
-    if (s.calls.length === 0) {
-      this.state.delete(tenantId);
-      return 0;
-    }
-    if (s.remaining === undefined || s.remaining > 0 || s.at <= now - this.windowMs) return 0;
-    return Math.max(0, s.calls[0]! + this.windowMs - now);
-  }
-
-  /** Calls this process made to the key that are still inside the window. */
-  inWindow(key: string, now: number): number {
-    const s = this.state.get(key);
-    if (!s) return 0;
-    while (s.calls.length && s.calls[0]! <= now - this.windowMs) s.calls.shift();
-    return s.calls.length;
-  }
-
-  /** Milliseconds until the oldest call this process made to the key leaves the window (0: none in it). */
-  oldestExpiry(key: string, now: number): number {
-    const s = this.state.get(key);
-    if (!s) return 0;
-    while (s.calls.length && s.calls[0]! <= now - this.windowMs) s.calls.shift();
-    return s.calls.length ? Math.max(0, s.calls[0]! + this.windowMs - now) : 0;
+  /** A call to the key is sent now. */
+  begin(key: string, now: number): PacedCall {
+    let s = this.state.get(key);
+    if (!s) this.state.set(key, (s = { calls: [] }));
+    const call: PacedCall = { key, sent: now, sentTick: ++this.tick, counted: true };
+    s.calls.push(call);
+    return call;
   }
 
   /**
-   * After a call: when it was made, whether the platform counted it (a refused call does not use the budget) and the
-   * budget it reported (undefined when it did not say).
+   * Its answer is back: whether the platform counted it (a refused call does not use the budget; when unsure, say
+   * true) and the remainder it reported (undefined when it did not say).
    */
-  record(tenantId: string, at: number, counted: boolean, remaining: number | undefined): void {
-    let s = this.state.get(tenantId);
-    if (!s) this.state.set(tenantId, (s = { calls: [], remaining: undefined, at }));
-    if (counted) s.calls.push(at);
-    s.remaining = remaining;
-    s.at = at;
+  end(call: PacedCall, now: number, counted: boolean, remaining: number | undefined): void {
+    call.arrived = now;
+    call.arrivedTick = ++this.tick;
+    call.counted = counted;
+    const s = this.state.get(call.key);
+    if (!s) return;
+    if (!counted) s.calls = s.calls.filter((c) => c !== call);
+    if (remaining === undefined) return;
+    const next = { left: remaining, at: now, sentTick: call.sentTick, call };
+    // Both bounds are true; keep the higher (tighter) one.
+    if (!s.report || this.bound(s.calls, next, now) >= this.bound(s.calls, s.report, now)) s.report = next;
+  }
+
+  /** The lower bound of what is left of the key's budget now (Infinity: nothing known limits it). */
+  left(key: string, now: number): number {
+    const s = this.prune(key, now);
+    return s?.report ? this.bound(s.calls, s.report, now) : Infinity;
+  }
+
+  /** Milliseconds to wait before the next call to the key (0: go now). */
+  delay(key: string, now: number): number {
+    const s = this.prune(key, now);
+    if (!s?.report || this.bound(s.calls, s.report, now) > 0) return 0;
+    const r = s.report;
+    // The bound rises when a counted call surely leaves the window, or when the report itself is a window old.
+    let next = r.at + this.windowMs;
+    let inFlight = false;
+    for (const c of s.calls) {
+      if (c === r.call) continue;
+      if (c.arrived === undefined) inFlight = true;
+      else if (c.arrived + this.windowMs > now) next = Math.min(next, c.arrived + this.windowMs);
+    }
+    // An answer in flight may bring a higher remainder: look again soon rather than a whole slot later.
+    const wait = Math.max(1, next - now);
+    return inFlight ? Math.min(wait, 20) : wait;
+  }
+
+  /** Calls this process made to the key that the platform may still count (in flight or answered within a window). */
+  inWindow(key: string, now: number): number {
+    const s = this.prune(key, now);
+    return s ? s.calls.filter((c) => c.arrived === undefined || c.arrived + this.windowMs > now).length : 0;
+  }
+
+  private bound(calls: PacedCall[], r: { left: number; sentTick: number; call: PacedCall; at: number }, now: number): number {
+    let left = r.left;
+    for (const c of calls) {
+      if (c === r.call || !c.counted) continue;
+      const gone = c.arrived !== undefined && c.arrived + this.windowMs <= now;
+      if (c.arrivedTick === undefined || c.arrivedTick > r.sentTick) {
+        if (!gone) left -= 1;
+      } else if (gone && c.sent > r.at - this.windowMs) left += 1;
+    }
+    return left;
+  }
+
+  /** Forgets what can no longer change the bound: the report a window after it came, calls that left before it. */
+  private prune(key: string, now: number) {
+    const s = this.state.get(key);
+    if (!s) return undefined;
+    if (s.report && s.report.at + this.windowMs <= now) s.report = undefined;
+    const r = s.report;
+    s.calls = s.calls.filter(
+      (c) => c.arrived === undefined || c.arrived + this.windowMs > now || (r !== undefined && c !== r.call && c.arrivedTick! <= r.sentTick && c.sent > r.at - this.windowMs),
+    );
+    if (!s.report && s.calls.length === 0) {
+      this.state.delete(key);
+      return undefined;
+    }
+    return s;
   }
 }
 
