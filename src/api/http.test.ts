@@ -5,7 +5,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { DIALECTS } from '../../test/support/stores.js';
 import { BASE_URL, createTestApp, expectErrorShape, type TestApp } from '../../test/support/app.js';
 import { createLogger } from '../lib/logger.js';
-import { buildApp } from './app.js';
+import { buildApp, compileValidators } from './app.js';
 
 const MISSING = '00000000-0000-4000-8000-000000000000';
 const basic = (key: string, scheme = 'Basic') => `${scheme} ${Buffer.from(key).toString('base64')}`;
@@ -305,6 +305,26 @@ describe.each(DIALECTS)('HTTP conventions [%s]', (dialect) => {
       // The query string is not part of the path in the message.
       const q = expectErrorShape(await t.call('GET', '/rules?page=1'), 404);
       expect(q.error).toBe('Operation GET /rules is not supported by Syncline');
+    });
+
+    it('route validators compile at first use, every one compiles, and validation stays strict', async () => {
+      // A fresh app: nothing compiled at ready(); compileValidators compiles every route's validators once.
+      const app = await buildApp(t.ctx);
+      try {
+        await app.ready();
+        expect(compileValidators(app)).toBeGreaterThan(100);
+        expect(compileValidators(app)).toBe(0);
+      } finally {
+        await app.close();
+      }
+      // On t.app, validators compile lazily at these calls: bodies are still strict (no coercion, unknown keys
+      // refused, errors say which field), query and path parameters still coerced.
+      const unknownKey = expectErrorShape(await t.call('POST', '/companies', { name: 'Strict', colour: 'red' }), 400);
+      expect(JSON.stringify(unknownKey.validation)).toContain('colour');
+      expectErrorShape(await t.call('POST', '/companies', { name: 42 }), 400);
+      expect((await t.call('GET', '/companies?page=2&pageSize=5')).json()).toMatchObject({ pageNumber: 2, pageSize: 5 });
+      expectErrorShape(await t.call('GET', '/companies?page=two'), 400);
+      expect((await t.call('POST', '/companies', { name: 'Strict' })).statusCode).toBe(200);
     });
 
     it('a path that does not decode, or an over-long segment, is a 400 ErrorMessage', async () => {
