@@ -13,6 +13,7 @@ import { RECENT_LOOKUP_MS } from '../store/recent-lookups.js';
 import { hashApiKey } from '../lib/secrets.js';
 import { newId, randomAlnum } from '../lib/ids.js';
 import type { Store } from '../store/db.js';
+import BetterSqlite3 from 'better-sqlite3';
 
 /**
  * GET /companies/{id}/dataStatus answers from one statement (src/store/data-status.sql.ts); it must answer what the
@@ -40,10 +41,10 @@ describe.each(DIALECTS)('dataStatus and recent lookups [%s]', (dialect) => {
       .execute();
     return id;
   }
-  async function dataset(companyId: string, connectionId: string, dataType: string, status: string): Promise<string> {
+  async function dataset(companyId: string, connectionId: string, dataType: string, status: string, db = t.store.db): Promise<string> {
     const id = newId();
     seq++;
-    await t.store.db
+    await db
       .insertInto('datasets')
       .values({ id, company_id: companyId, connection_id: connectionId, data_type: dataType, status, progress: 0, requested: at(seq), completed: status === 'Complete' || status.endsWith('Error') ? at(seq + 1) : null, read_id: 'r', trigger: 'refresh', sync_order: 0, settings: '{}', attempts: 0, records_added: 0, records_updated: 0, records_deleted: 0 })
       .execute();
@@ -116,6 +117,68 @@ describe.each(DIALECTS)('dataStatus and recent lookups [%s]', (dialect) => {
     expect(after).toEqual(await reference(co));
     expect(after.invoices.currentStatus).toBe('Initial');
     expect(after.chartOfAccounts).toBeUndefined();
+  });
+
+  it("another process's dataset and settings changes are in the very next answer; the body is what JSON.stringify gives", async () => {
+    const co = await company('Elsewhere Co');
+    const conn = await connection(co, 'Linked', 1, 1);
+    const inv = await dataset(co, conn, 'invoices', 'Queued');
+    const get = () => t.call('GET', `/companies/${co}/dataStatus`);
+    const first = await get();
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(first.body).toBe(JSON.stringify(await reference(co)));
+    expect((await get()).body).toBe(first.body);
+    // A worker process finishes the dataset: no clock moves, the next answer has it.
+    await other.db.updateTable('datasets').set({ status: 'Complete', completed: at(50) }).where('id', '=', inv).execute();
+    expect((await get()).json().invoices).toEqual({ dataType: 'invoices', currentStatus: 'Complete', lastSuccessfulSync: at(50), latestSyncId: inv, latestSuccessfulSyncId: inv });
+    // It queues a newer one.
+    const next = await dataset(co, conn, 'invoices', 'Fetching', other.db);
+    expect((await get()).json().invoices).toEqual({ dataType: 'invoices', currentStatus: 'Fetching', lastSuccessfulSync: at(50), latestSyncId: next, latestSuccessfulSyncId: inv });
+    // Another process changes the company's sync settings: a type no longer read on first link leaves the answer.
+    const before = (await get()).json();
+    const initial = Object.keys(before).find((k) => before[k].currentStatus === 'Initial')!;
+    expect(initial).toBeDefined();
+    await new SyncSettingsRepository(other.db).setCompany(co, { overridesDefaults: true, settings: [{ dataType: initial as never, fetchOnFirstLink: false, syncSchedule: 24, syncOrder: 0 }] });
+    const after = await get();
+    expect(after.json()[initial]).toBeUndefined();
+    expect(after.body).toBe(JSON.stringify(await reference(co)));
+  });
+
+  it.runIf(dialect === 'sqlite')('SQLite: an unchanged database answers without the statement; a change by this or another process runs it again', async () => {
+    const co = await company('Unchanged Co');
+    const conn = await connection(co, 'Linked', 1, 1);
+    await dataset(co, conn, 'invoices', 'Complete');
+    // Statements run through better-sqlite3 (Kysely's driver calls all() for reads): count the dataStatus statement.
+    const probe = new BetterSqlite3(':memory:');
+    const proto = Object.getPrototypeOf(probe.prepare('select 1')) as { all: (...a: unknown[]) => unknown };
+    probe.close();
+    const original = proto.all;
+    let runs = 0;
+    proto.all = function (this: { source: string }, ...args: unknown[]) {
+      if (this.source.includes("select 'complete'")) runs++;
+      return original.apply(this, args);
+    };
+    try {
+      const get = async () => (await t.call('GET', `/companies/${co}/dataStatus`)).json();
+      const a = await get();
+      expect(runs).toBe(1);
+      expect(await get()).toEqual(a);
+      expect(await get()).toEqual(a);
+      expect(runs).toBe(1);
+      // A change through this process's own connection (a row changed anywhere: the version is the whole database's).
+      const mine = await dataset(co, conn, 'bills', 'Queued');
+      expect((await get()).bills).toMatchObject({ currentStatus: 'Queued', latestSyncId: mine });
+      expect(runs).toBe(2);
+      // A commit by another process's connection.
+      const theirs = await dataset(co, conn, 'customers', 'Queued', other.db);
+      expect((await get()).customers).toMatchObject({ currentStatus: 'Queued', latestSyncId: theirs });
+      expect(runs).toBe(3);
+      await get();
+      expect(runs).toBe(3);
+    } finally {
+      proto.all = original;
+    }
   });
 
   it('404 in the ErrorMessage shape for an unknown company, 400 for a malformed id', async () => {

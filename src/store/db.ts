@@ -14,6 +14,14 @@ export interface Store {
   readonly dialect: Dialect;
   /** The pg pool when on PostgreSQL (LISTEN/NOTIFY needs its own client). */
   readonly pool: pg.Pool | undefined;
+  /**
+   * SQLite: a value that differs whenever the database may have changed since it was last read — a commit by any other
+   * connection (another process: `PRAGMA data_version`) or a row changed through this one, committed or not
+   * (`total_changes()`). Two trivial statements on the driver, outside Kysely. Read it BEFORE reading what it guards:
+   * an answer read after version v is then at least as new as v, and still current while the version reads v.
+   * Undefined on PostgreSQL (no equivalent that costs less than the statements it would save).
+   */
+  readonly changeVersion?: (() => string) | undefined;
   close(): Promise<void>;
 }
 
@@ -63,7 +71,10 @@ export function openStore(opts: StoreOptions): Store {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
-  return { db, dialect: 'sqlite', pool: undefined, close: () => db.destroy() };
+  const dataVersion = database.prepare('pragma data_version').pluck();
+  const totalChanges = database.prepare('select total_changes()').pluck();
+  const changeVersion = () => `${dataVersion.get() as number}.${totalChanges.get() as number}`;
+  return { db, dialect: 'sqlite', pool: undefined, changeVersion, close: () => db.destroy() };
 }
 
 /**

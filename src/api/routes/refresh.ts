@@ -11,7 +11,8 @@ import { envelope, pageRequest } from '../paging.js';
 import { CompanyParams, DataTypeSchema, DatasetStatusSchema, DateTime, PagingQuery, Uuid, errorResponses, paged } from '../schemas.js';
 export { PullOperation } from '../schemas.js';
 import { queueConnectionRead } from '../services/reads.js';
-import { dataStatusFacts } from '../../store/data-status.sql.js';
+import { dataStatusFacts, type DataStatusFacts } from '../../store/data-status.sql.js';
+import { VersionedAnswers } from '../../store/versioned-answers.js';
 import { effectiveSettings, profileSettings } from '../../domain/sync-settings.js';
 
 const DataStatus = Type.Object({
@@ -52,6 +53,8 @@ export function pullOperation(row: DatasetRow): Record<string, unknown> {
 export async function refreshRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const { companies, connections } = ctx.repos;
   const datasets = new DatasetsRepository(ctx.store.db, ctx.store.dialect);
+  /** GET /companies/{id}/dataStatus bodies by company, valid while the store's change version holds (SQLite). */
+  const dataStatusAnswers = new VersionedAnswers<string>();
 
   const requireCompany = async (id: string) => {
     const c = await companies.get(id);
@@ -128,31 +131,45 @@ export async function refreshRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         response: { 200: Type.Record(Type.String(), DataStatus), ...errorResponses(400, 401, 404) },
       },
     },
-    async (req) => {
-      const facts = await dataStatusFacts(ctx.store.db, ctx.store.dialect, req.params.companyId);
-      if (!facts) throw companyNotFound(req.params.companyId);
-      const conn = facts.connection;
-      if (!conn) return {};
-      const def = ctx.registry.get(conn.integrationKey);
-      const effective = effectiveSettings(profileSettings(facts.storedProfile), facts.company);
-      const out: Record<string, unknown> = {};
-      for (const t of DATA_TYPES) {
-        const d = facts.latest.get(t);
-        if (!d) {
-          const s = effective.get(t);
-          if (s?.fetchOnFirstLink && def && ctx.registry.supports(def, t)) out[t] = { dataType: t, currentStatus: 'Initial' };
-          continue;
-        }
-        const entry: Record<string, unknown> = { dataType: t, currentStatus: d.status };
-        const ok = facts.latestComplete.get(t);
-        if (ok?.completed) entry.lastSuccessfulSync = ok.completed;
-        entry.latestSyncId = d.id;
-        if (ok) entry.latestSuccessfulSyncId = ok.id;
-        out[t] = entry;
+    async (req, reply) => {
+      const companyId = req.params.companyId;
+      // SQLite: the rendered answer is reused while nothing in the database changed (VersionedAnswers); the version is
+      // read before the facts, so what is stored under it is at least as new as it.
+      const version = ctx.store.changeVersion?.();
+      let body = version === undefined ? undefined : dataStatusAnswers.get(companyId, version);
+      if (body === undefined) {
+        const facts = await dataStatusFacts(ctx.store.db, ctx.store.dialect, companyId);
+        if (!facts) throw companyNotFound(companyId);
+        body = JSON.stringify(dataStatusBody(facts));
+        if (version !== undefined) dataStatusAnswers.set(companyId, version, body);
       }
-      return out;
+      // The bytes (and content type) Fastify's serializer (JSON.stringify) would have sent for the object.
+      return reply.type('application/json; charset=utf-8').send(body);
     },
   );
+
+  function dataStatusBody(facts: DataStatusFacts): Record<string, unknown> {
+    const conn = facts.connection;
+    if (!conn) return {};
+    const def = ctx.registry.get(conn.integrationKey);
+    const effective = effectiveSettings(profileSettings(facts.storedProfile), facts.company);
+    const out: Record<string, unknown> = {};
+    for (const t of DATA_TYPES) {
+      const d = facts.latest.get(t);
+      if (!d) {
+        const s = effective.get(t);
+        if (s?.fetchOnFirstLink && def && ctx.registry.supports(def, t)) out[t] = { dataType: t, currentStatus: 'Initial' };
+        continue;
+      }
+      const entry: Record<string, unknown> = { dataType: t, currentStatus: d.status };
+      const ok = facts.latestComplete.get(t);
+      if (ok?.completed) entry.lastSuccessfulSync = ok.completed;
+      entry.latestSyncId = d.id;
+      if (ok) entry.latestSuccessfulSyncId = ok.id;
+      out[t] = entry;
+    }
+    return out;
+  }
 
   app.get<{ Params: { companyId: string }; Querystring: PagingQuery }>(
     '/companies/:companyId/data/history',
