@@ -402,30 +402,37 @@ export class XeroConnector implements Connector {
         const r = kind.map(w, mapCtx);
         return Array.isArray(r) ? r : [r];
       });
-    for (let page = 1; ; page++) {
+    // One call, parsed and mapped; the parsed wire page is dropped here, before its records are handed on, so that
+    // while the caller stages them (and this generator fetches the next page) only the mapped records are held.
+    const fetchPage = async (page: number) => {
       const body = await this.client.get(ctx, kind.path, kind.paged ? { ...query, page, pageSize: this.pageSize } : query, imsHeader(since));
       const callMs = parseXeroDate(body.DateTimeUTC);
+      const raw = body[kind.key];
+      if (!Array.isArray(raw)) throw new FetchFailedError(`${kind.path}: response has no ${kind.key} array`);
+      const wires = arr(raw);
+      const updated = wires.map((w) => parseXeroDate(w.UpdatedDateUTC));
+      const pageCount = num(obj(body.pagination)?.pageCount);
+      return { records: mapAll(wires), callMs, updated, lastMs: updated[updated.length - 1], rawLength: raw.length, pageCount };
+    };
+    for (let page = 1; ; page++) {
+      let p: Awaited<ReturnType<typeof fetchPage>> | undefined = await fetchPage(page);
+      const { callMs, rawLength, pageCount } = p;
       if (page === 1) {
         listStart = callMs;
         // The next incremental pull starts from the platform's clock at the start of this listing.
         if (kind.ims) cursor = callMs === undefined ? undefined : new Date(callMs).toISOString();
       }
-      const raw = body[kind.key];
-      if (!Array.isArray(raw)) throw new FetchFailedError(`${kind.path}: response has no ${kind.key} array`);
-      const wires = arr(raw);
-      const records = mapAll(wires);
-      if (records.length) yield records;
       if (kind.paged && listStart !== undefined) {
-        for (const w of wires) {
-          const u = parseXeroDate(w.UpdatedDateUTC);
+        for (const u of p.updated) {
           if (u !== undefined && u > listStart && (editedAfter === undefined || u < editedAfter)) editedAfter = u;
         }
-        pages.push({ lastMs: parseXeroDate(wires[wires.length - 1]?.UpdatedDateUTC), callMs });
+        pages.push({ lastMs: p.lastMs, callMs });
       }
-      const pagination = obj(body.pagination);
-      const pageCount = num(pagination?.pageCount);
+      const records = p.records;
+      p = undefined;
+      if (records.length) yield records;
       if (pageCount) req.reportProgress(Math.min(99, Math.floor((page / pageCount) * 100)));
-      if (!kind.paged || raw.length < this.pageSize || (pageCount !== undefined && page >= pageCount)) break;
+      if (!kind.paged || rawLength < this.pageSize || (pageCount !== undefined && page >= pageCount)) break;
     }
     if (editedAfter !== undefined && kind.ims) {
       for (let p = 1; p < pages.length; p++) {
