@@ -5,7 +5,7 @@ import type { Dialect } from '../src/store/db.js';
 import { startSimulator, type Simulator } from '../src/sim/server.js';
 import { benchDatabase } from './support/databases.js';
 import type { Benchmark, BenchContext, BenchRow } from './support/harness.js';
-import { linkSandbox, queueTypes, startWorker, waitTerminal, type Linked } from './support/sandbox.js';
+import { ensureBuilt, linkSandbox, queueTypes, startWorker, waitTerminal, type Linked } from './support/sandbox.js';
 
 const DB_NAME: Record<Dialect, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
 const MB = 1024 * 1024;
@@ -27,13 +27,14 @@ async function waitForOutput(out: () => string, pattern: RegExp, timeoutMs = 60_
 }
 
 /**
- * End to end: a `syncline worker` child process pulls the tenant's invoices from the simulator into the database
- * (fetch pages over HTTP, map, stage, merge in one transaction). Rate = records / (completed − started) of the dataset.
+ * End to end: a compiled `syncline worker` child process (`node dist/src/cli/main.js worker`, as production runs it;
+ * until 2026-12-07 the worker ran through tsx, whose loader alone added 55–70 MiB to its RSS) pulls the tenant's
+ * invoices from the simulator into the database (fetch pages over HTTP, map, stage, merge in one transaction). Rate = records / (completed − started) of the dataset.
  */
 async function pullOnce(ctx: BenchContext, dialect: Dialect, sim: Simulator, n: number): Promise<PullResult & { db: Awaited<ReturnType<typeof benchDatabase>>; link: Linked }> {
   const db = await benchDatabase(ctx, dialect);
   const link = await linkSandbox(db.store, sim.url, { invoices: n, bills: 0, creditNotes: 0 });
-  const worker = startWorker(db.location, { SYNCLINE_SANDBOX_URL: sim.url, SYNCLINE_WORKER_CONCURRENCY: '1', LOG_LEVEL: 'info' });
+  const worker = startWorker(db.location, { SYNCLINE_SANDBOX_URL: sim.url, SYNCLINE_WORKER_CONCURRENCY: '1', LOG_LEVEL: 'info' }, { compiled: true });
   try {
     await waitForOutput(worker.output, /syncline worker started/);
     await new Promise((r) => setTimeout(r, 500));
@@ -155,9 +156,11 @@ function pullSizes(ctx: BenchContext): number[] {
 
 export const pullThroughput: Benchmark = {
   name: 'pull-throughput',
-  description: 'end-to-end invoice pulls from the Sandbox platform by a `syncline worker` process (records/s, worker peak RSS) vs bulk upserts of the same mapped documents with the same driver, into a bare one-index table and into a table with the same indexes and keys as records',
+  description: 'end-to-end invoice pulls from the Sandbox platform by a compiled `syncline worker` process (records/s, worker peak RSS) vs bulk upserts of the same mapped documents with the same driver, into a bare one-index table and into a table with the same indexes and keys as records',
   async run(ctx) {
     const sizes = pullSizes(ctx);
+    // dist/ current first (built only when older than its sources), so the measured worker is this code, compiled.
+    ensureBuilt();
     // No platform rate limit here: this measures Syncline, not the politeness rules (see the politeness benchmark).
     const sim = await startSimulator({ host: '127.0.0.1', port: 0, rateLimit: { perMinute: 1_000_000, concurrent: 10 } });
     const rows: BenchRow[] = [];

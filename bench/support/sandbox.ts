@@ -2,9 +2,10 @@
  * Benchmarks and drills against the Sandbox platform: link connections the way the link flow does (the connector's
  * authorize() creates the tenant and grants tokens), and run the real `syncline worker` as child processes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SandboxConnector } from '../../src/connectors/xero/index.js';
 import { newId } from '../../src/lib/ids.js';
 import { SecretBox } from '../../src/lib/secrets.js';
@@ -79,17 +80,38 @@ export interface WorkerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** Builds dist/ when it is missing or older than its sources (scripts/ensure-build.mjs, as `npm start` does). */
+export function ensureBuilt(): void {
+  const built = spawnSync(process.execPath, ['scripts/ensure-build.mjs'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (built.status !== 0) throw new Error('scripts/ensure-build.mjs failed');
+}
+
+export interface WorkerOptions {
+  /**
+   * Run the compiled worker (`node dist/src/cli/main.js worker`, as `npm start` and an installed `syncline` run it)
+   * instead of src/cli/main.ts through tsx, whose loader alone adds ~60–80 MiB of RSS. Call ensureBuilt() first.
+   */
+  compiled?: boolean;
+}
+
 /**
- * The real `syncline worker` (src/cli/main.ts through tsx) on the given database: SQLite when `database` is a file
- * path (its directory becomes the data dir, so the file must be named syncline.db), else a postgres:// URL.
+ * The real `syncline worker` (src/cli/main.ts through tsx, or dist/ when `compiled`) on the given database: SQLite
+ * when `database` is a file path (its directory becomes the data dir, so the file must be named syncline.db), else a
+ * postgres:// URL.
  */
-export function startWorker(database: string, env: Record<string, string> = {}): WorkerProcess {
+export function startWorker(database: string, env: Record<string, string> = {}, opts: WorkerOptions = {}): WorkerProcess {
   const db: Record<string, string> = database.startsWith('postgres') ? { DATABASE_URL: database } : { SYNCLINE_DATA_DIR: path.dirname(database) };
   // BENCH_CPU_PROF_DIR: write a V8 CPU profile of the worker (the profiling behind docs/benchmarks.md).
   const prof = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'worker'], {
+  // BENCH_MEM_SAMPLE_DIR: sample the worker's memory (heap, external, native) and write its peaks there at exit.
+  const memDir = process.env.BENCH_MEM_SAMPLE_DIR;
+  const mem = memDir ? ['--import', pathToFileURL(path.join(ROOT, 'bench/support/mem-sampler.mjs')).href] : [];
+  const memEnv: Record<string, string> = memDir ? { BENCH_MEM_SAMPLE_FILE: path.join(memDir, `worker-${Date.now()}-${process.pid}.json`) } : {};
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const entry = opts.compiled ? [path.join(ROOT, 'dist/src/cli/main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
+  const child = spawn(process.execPath, [...prof, ...nodeArgs, ...mem, ...entry, 'worker'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', SYNCLINE_SECRET_KEY: SECRET_KEY, ...db, ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', SYNCLINE_SECRET_KEY: SECRET_KEY, ...db, ...memEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
