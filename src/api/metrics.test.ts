@@ -20,7 +20,7 @@ import { TestConnector } from '../../test/support/test-connector.js';
 
 /** Current value of one series of a counter, or a histogram's `_count`, from the process registry. */
 async function value(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = metricsRegistry.getSingleMetric(name);
+  const m = metricsRegistry().getSingleMetric(name);
   if (!m) throw new Error(`no metric ${name}`);
   const data = await m.get();
   const wanted = data.values.filter((v) => {

@@ -10,10 +10,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Gauge, Registry } from 'prom-client';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { enableProcessMetrics, metricsRegistry } from '../lib/metrics.js';
+import { enableProcessMetrics, metricsRegistry, promClient } from '../lib/metrics.js';
 import type { Store } from '../store/db.js';
 import { readStoreGauges } from '../store/gauges.js';
 
@@ -23,19 +22,33 @@ export interface MetricsSource {
   render(): Promise<string>;
 }
 
-/** The process's metrics plus the gauges of one store. */
-export function metricsSource(store: Store, clock: Clock): MetricsSource {
-  enableProcessMetrics();
-  const storeRegistry = new Registry();
-  const registers = [storeRegistry];
-  const datasets = new Gauge({ name: 'syncline_datasets', help: 'Datasets in progress, by status (the queue; terminal outcomes: syncline_datasets_finished_total)', labelNames: ['status'] as const, registers });
-  const oldest = new Gauge({ name: 'syncline_queue_oldest_seconds', help: 'Age of the oldest Queued dataset (0 when the queue is empty)', registers });
-  const pending = new Gauge({ name: 'syncline_webhook_deliveries_pending', help: 'Webhook deliveries not yet delivered or given up (due now or waiting for a retry)', registers });
-  const up = new Gauge({ name: 'syncline_store_up', help: '1 when the database answered the last scrape, else 0', registers });
-  const merged = Registry.merge([metricsRegistry, storeRegistry]);
+/** The Prometheus text format's content type (prom-client's Registry.PROMETHEUS_CONTENT_TYPE). */
+const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/**
+ * The process's metrics plus the gauges of one store. Nothing is created until the first render (the first scrape):
+ * prom-client is not loaded at start-up (issue 17) unless `eager` (SYNCLINE_METRICS_PORT: metrics are wanted).
+ */
+export function metricsSource(store: Store, clock: Clock, opts: { eager?: boolean } = {}): MetricsSource {
+  const create = () => {
+    const { Gauge, Registry } = promClient();
+    enableProcessMetrics();
+    const storeRegistry = new Registry();
+    const registers = [storeRegistry];
+    const datasets = new Gauge({ name: 'syncline_datasets', help: 'Datasets in progress, by status (the queue; terminal outcomes: syncline_datasets_finished_total)', labelNames: ['status'] as const, registers });
+    const oldest = new Gauge({ name: 'syncline_queue_oldest_seconds', help: 'Age of the oldest Queued dataset (0 when the queue is empty)', registers });
+    const pending = new Gauge({ name: 'syncline_webhook_deliveries_pending', help: 'Webhook deliveries not yet delivered or given up (due now or waiting for a retry)', registers });
+    const up = new Gauge({ name: 'syncline_store_up', help: '1 when the database answered the last scrape, else 0', registers });
+    const merged = Registry.merge([metricsRegistry(), storeRegistry]);
+    if (merged.contentType !== PROMETHEUS_CONTENT_TYPE) throw new Error(`prom-client content type changed: ${merged.contentType}`);
+    return { datasets, oldest, pending, up, merged };
+  };
+  let m: ReturnType<typeof create> | undefined;
+  if (opts.eager) m = create();
   return {
-    contentType: merged.contentType,
+    contentType: PROMETHEUS_CONTENT_TYPE,
     async render() {
+      const { datasets, oldest, pending, up, merged } = (m ??= create());
       try {
         const g = await readStoreGauges(store.db, clock.now().getTime());
         datasets.reset();

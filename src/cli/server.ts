@@ -248,7 +248,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     for (const d of daemons) d.start();
 
     if (config.metricsPort !== undefined) {
-      metricsServer = await startMetricsServer(metricsSource(store, clock), config.metricsHost, config.metricsPort, log);
+      metricsServer = await startMetricsServer(metricsSource(store, clock, { eager: true }), config.metricsHost, config.metricsPort, log);
       log.info({ url: metricsServer.url }, 'metrics listening');
     }
 

@@ -7,13 +7,27 @@
  * Label values come from closed sets only (integration keys, data types, statuses, outcomes): never a company, a
  * connection, a URL or anything a client chose, so the series count stays bounded and nothing private leaks.
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as Prom from 'prom-client';
 
-export const metricsRegistry = new Registry();
+const require = createRequire(import.meta.url);
+let prom: typeof Prom | undefined;
 
-const registers = [metricsRegistry];
+/**
+ * prom-client, loaded at first use (issue 17): importing it (with @opentelemetry/api) cost every start ~90 ms of CPU
+ * before the first /healthz, though most processes are scraped much later or never. It is CommonJS, so a synchronous
+ * require returns the module an `import` would.
+ */
+export function promClient(): typeof Prom {
+  return (prom ??= require('prom-client') as typeof Prom);
+}
 
-export const metrics = {
+/** The registry and every metric of it, created together at the first use of any: a scrape always lists them all. */
+function create() {
+  const { Counter, Histogram, Registry } = promClient();
+  const registry = new Registry();
+  const registers = [registry];
+  const metrics = {
   /** Claim → terminal status of one pull run by a worker (a requeued pull is observed once per run). */
   pullDuration: new Histogram({
     name: 'syncline_pull_duration_seconds',
@@ -66,13 +80,57 @@ export const metrics = {
     labelNames: ['outcome'] as const,
     registers,
   }),
+  };
+  return { registry, metrics };
+}
+
+let created: ReturnType<typeof create> | undefined;
+const get = () => (created ??= create());
+
+/** The process's registry (created, with prom-client loaded, at the first call). */
+export function metricsRegistry(): Prom.Registry {
+  return get().registry;
+}
+
+type Metrics = ReturnType<typeof create>['metrics'];
+
+/** The process's counters and histograms; the first one touched loads prom-client and creates them all. */
+export const metrics: Metrics = {
+  get pullDuration() {
+    return get().metrics.pullDuration;
+  },
+  get queueWait() {
+    return get().metrics.queueWait;
+  },
+  get datasetsFinished() {
+    return get().metrics.datasetsFinished;
+  },
+  get recordsWritten() {
+    return get().metrics.recordsWritten;
+  },
+  get sourceCalls() {
+    return get().metrics.sourceCalls;
+  },
+  get sourceRateLimited() {
+    return get().metrics.sourceRateLimited;
+  },
+  get leaseExpiries() {
+    return get().metrics.leaseExpiries;
+  },
+  get webhookAttempts() {
+    return get().metrics.webhookAttempts;
+  },
 };
 
 let processMetrics = false;
 
-/** Adds Node's process metrics (CPU, resident memory, event-loop lag, heap) once per process. */
+/**
+ * Adds Node's process metrics (CPU, resident memory, event-loop lag, heap) once per process. Called at the first scrape
+ * (or at start when SYNCLINE_METRICS_PORT is set): CPU, memory and heap are read at each scrape, so they are whole; the
+ * GC histogram and event-loop lag are observed from then on.
+ */
 export function enableProcessMetrics(): void {
   if (processMetrics) return;
   processMetrics = true;
-  collectDefaultMetrics({ register: metricsRegistry });
+  promClient().collectDefaultMetrics({ register: metricsRegistry() });
 }

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from './load-pg.js';
 import type { Logger } from './logger.js';
 import { sleep } from './daemon.js';
 
@@ -59,7 +60,7 @@ export class Wakeup {
     this.listenLoop = (async () => {
       let backoff = 250;
       while (!this.stopped) {
-        const client = new pg.Client({ connectionString: this.databaseUrl });
+        const client = new (loadPg().Client)({ connectionString: this.databaseUrl });
         // From the start: the server can go away during connect or LISTEN, and an unhandled 'error' ends the process.
         let dropped = (): void => {};
         client.on('error', () => dropped());

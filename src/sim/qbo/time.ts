@@ -4,10 +4,13 @@
  * milliseconds. Query literals are parsed the same way; a date without an offset is read in the company's zone.
  */
 const ZONE = 'America/Los_Angeles';
-const fmt = new Intl.DateTimeFormat('en-US', { timeZone: ZONE, timeZoneName: 'longOffset', year: 'numeric' });
+// Built at first use: a time-zone formatter costs milliseconds of ICU set-up, and a Syncline start imports this module
+// (through the in-process Sandbox) without ever serving the QuickBooks dialect (issue 17).
+let fmt: Intl.DateTimeFormat | undefined;
 
 /** Offset of Pacific time at an instant, in minutes (−480 or −420). */
 export function pacificOffsetMinutes(ms: number): number {
+  fmt ??= new Intl.DateTimeFormat('en-US', { timeZone: ZONE, timeZoneName: 'longOffset', year: 'numeric' });
   const name = fmt.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT-08:00';
   const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
   if (!m) return 0;
