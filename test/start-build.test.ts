@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -53,7 +53,7 @@ fs.appendFileSync('builds.log', 'x');
   };
 
   it('builds once, says so, then skips while the sources are unchanged', () => {
-    expect(real.scripts.start).toBe('node dist/src/cli/main.js serve');
+    expect(real.scripts.start).toBe('exec node dist/src/cli/main.js serve');
     expect(npm('prepare')).toMatch(/syncline: compiling TypeScript into dist\/ \(no build yet\)[^\n]*\n[\s\S]*syncline: built in [\d.]+ s/);
     expect(builds()).toBe(1);
     expect(npm('prestart')).toMatch(/syncline: dist\/ is up to date \(built [^)]+\); starting/);
@@ -72,4 +72,53 @@ fs.appendFileSync('builds.log', 'x');
     npm('prestart');
     expect(builds()).toBe(3);
   });
+});
+
+/**
+ * npm runs a script through `sh -c`, and forwards SIGTERM to that shell; dash does not pass it on, so without `exec` the
+ * shell died and the server kept running, orphaned, holding its port (issue 17: "SIGTERM right after the first /healthz
+ * is ignored"). The start script execs node, so npm's SIGTERM reaches the server, which shuts down cleanly.
+ */
+describe('SIGTERM to `npm start` reaches the server', () => {
+  const real = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'syncline-sigterm-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the start script execs node, so the server gets the signal', async () => {
+    mkdirSync(path.join(dir, 'dist/src/cli'), { recursive: true });
+    // Stands in for the server: says it is up, and records the SIGTERM it gets before exiting 0.
+    writeFileSync(
+      path.join(dir, 'dist/src/cli/main.js'),
+      `import fs from 'node:fs';
+process.on('SIGTERM', () => { fs.writeFileSync('stopped', 'SIGTERM'); process.exit(0); });
+setInterval(() => {}, 1000);
+fs.writeFileSync('ready', String(process.pid));
+`,
+    );
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module', scripts: { start: real.scripts.start } }));
+    const npm = spawn('npm', ['start'], { cwd: dir, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: 'ignore' });
+    const npmExited = new Promise<void>((r) => npm.on('exit', () => r()));
+    const waitFor = async (file: string) => {
+      const deadline = Date.now() + 30_000;
+      while (!existsSync(path.join(dir, file)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return existsSync(path.join(dir, file));
+    };
+    let serverPid: number | undefined;
+    try {
+      expect(await waitFor('ready')).toBe(true);
+      serverPid = Number(readFileSync(path.join(dir, 'ready'), 'utf8'));
+      npm.kill('SIGTERM'); // npm itself, as a supervisor or a terminal would signal it
+      await npmExited;
+      expect(await waitFor('stopped')).toBe(true);
+    } finally {
+      if (npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
+      if (serverPid && !existsSync(path.join(dir, 'stopped'))) {
+        try {
+          process.kill(serverPid, 'SIGKILL'); // the orphan a failing run leaves
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+  }, 60_000);
 });
