@@ -6,8 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from './support/cli.js';
 
 /**
- * `npm start` builds dist/ only when it is missing or older than its sources (issue 12 item 12): the repository's own
- * prestart and prepare scripts run in a scratch package whose `build` only counts its runs.
+ * `npm start` builds dist/ only when it is missing or older than its sources (issue 12 item 12), then starts the CLI in
+ * the same process (issue 17): the repository's own start and prepare scripts run in a scratch package whose `build`
+ * only counts its runs and whose CLI only records its arguments.
  */
 describe('npm start does not rebuild an up-to-date dist/', () => {
   const real = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -25,7 +26,7 @@ describe('npm start does not rebuild an up-to-date dist/', () => {
     path.join(dir, 'build.mjs'),
     `import fs from 'node:fs';
 fs.mkdirSync('dist/src/cli', { recursive: true });
-fs.writeFileSync('dist/src/cli/main.js', '');
+fs.writeFileSync('dist/src/cli/main.js', "import fs from 'node:fs'; fs.appendFileSync('runs.log', JSON.stringify(process.argv.slice(2)) + String.fromCharCode(10));");
 fs.appendFileSync('builds.log', 'x');
 `,
   );
@@ -35,7 +36,7 @@ fs.appendFileSync('builds.log', 'x');
       name: 'scratch',
       private: true,
       type: 'module',
-      scripts: { build: 'node build.mjs', prestart: real.scripts.prestart, prepare: real.scripts.prepare, },
+      scripts: { build: 'node build.mjs', start: real.scripts.start, prepare: real.scripts.prepare },
       buildInputs: ['src'],
     }),
   );
@@ -52,25 +53,38 @@ fs.appendFileSync('builds.log', 'x');
     }
   };
 
-  it('builds once, says so, then skips while the sources are unchanged', () => {
-    expect(real.scripts.start).toBe('exec node dist/src/cli/main.js serve');
+  const runs = () => {
+    try {
+      return readFileSync(path.join(dir, 'runs.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    } catch {
+      return [];
+    }
+  };
+
+  it('builds once, says so, then skips while the sources are unchanged; then starts the CLI', () => {
+    expect(real.scripts.start).toBe('exec node scripts/ensure-build.mjs --run serve');
+    expect(real.scripts.syncline).toBe('exec node scripts/ensure-build.mjs --run');
+    expect(real.scripts.prestart).toBeUndefined();
     expect(npm('prepare')).toMatch(/syncline: compiling TypeScript into dist\/ \(no build yet\)[^\n]*\n[\s\S]*syncline: built in [\d.]+ s/);
     expect(builds()).toBe(1);
-    expect(npm('prestart')).toMatch(/syncline: dist\/ is up to date \(built [^)]+\); starting/);
-    expect(real.scripts.presyncline).toBe(real.scripts.prestart);
+    expect(runs()).toEqual([]); // prepare builds only
+    expect(npm('start')).toMatch(/syncline: dist\/ is up to date \(built [^)]+\); starting/);
+    expect(runs()).toEqual([['serve']]);
     // A test file is not an input of the build.
     const later = new Date(Date.now() + 60_000);
     utimesSync(path.join(dir, 'src/a.test.ts'), later, later);
-    npm('prestart');
+    npm('start');
     expect(builds()).toBe(1);
     // A changed source is.
     utimesSync(path.join(dir, 'src/a.ts'), later, later);
-    expect(npm('prestart')).toMatch(/compiling TypeScript into dist\/ \(the sources changed since the last build\)/);
+    expect(npm('start')).toMatch(/compiling TypeScript into dist\/ \(the sources changed since the last build\)/);
     expect(builds()).toBe(2);
+    expect(runs()).toHaveLength(3); // a start that built still starts
     // A missing entry point is rebuilt even with a fresh stamp.
     rmSync(path.join(dir, 'dist/src/cli/main.js'));
-    npm('prestart');
+    npm('start');
     expect(builds()).toBe(3);
+    expect(runs()).toHaveLength(4);
   });
 });
 
@@ -95,7 +109,10 @@ setInterval(() => {}, 1000);
 fs.writeFileSync('ready', String(process.pid));
 `,
     );
-    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module', scripts: { start: real.scripts.start } }));
+    mkdirSync(path.join(dir, 'scripts'));
+    cpSync(path.join(ROOT, 'scripts/ensure-build.mjs'), path.join(dir, 'scripts/ensure-build.mjs'));
+    mkdirSync(path.join(dir, 'node_modules/typescript'), { recursive: true });
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module', scripts: { start: real.scripts.start, build: 'node -e 0' }, buildInputs: ['dist/src'] }));
     const npm = spawn('npm', ['start'], { cwd: dir, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: 'ignore' });
     const npmExited = new Promise<void>((r) => npm.on('exit', () => r()));
     const waitFor = async (file: string) => {
