@@ -8,6 +8,7 @@ import { newId, randomAlnum } from '../lib/ids.js';
 import { hashApiKey } from '../lib/secrets.js';
 import { MAX_API_KEYS } from '../api/routes/api-keys.js';
 import { createLogger } from '../lib/logger.js';
+import { limitHeapGrowth } from '../lib/heap-growth.js';
 
 function loadConfig(): Config {
   try {
@@ -38,6 +39,8 @@ program.name('syncline').description('Self-hosted engine that keeps accounting d
 /** Runs a node until SIGTERM/SIGINT: stop accepting, finish in-flight work, hand datasets back, exit 0. */
 async function runNode(roles: Roles, label: string): Promise<void> {
   const config = loadConfig();
+  // A process serving the API collects dead list rows before its old generation grows 4× (src/lib/heap-growth.ts).
+  if (roles.api) limitHeapGrowth();
   const log = createLogger(config.logLevel);
   const server = await startServer(config, { logger: log, roles });
   log.info({ url: server.url || undefined, database: server.store.dialect, roles }, roles.api ? 'syncline listening' : `syncline ${label} started`);
