@@ -10,7 +10,6 @@ import v8 from 'node:v8';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 
 const file = process.env.BENCH_MEM_SAMPLE_FILE;
-for (const f of (process.env.BENCH_MEM_RUNTIME_FLAGS ?? '').split(' ').filter(Boolean)) v8.setFlagsFromString(f);
 if (file) {
   const every = Number(process.env.BENCH_MEM_SAMPLE_MS ?? 50);
   const MB = 1024 * 1024;

@@ -107,6 +107,7 @@ export function startWorker(database: string, env: Record<string, string> = {}, 
   const memDir = process.env.BENCH_MEM_SAMPLE_DIR;
   const mem = memDir ? ['--import', pathToFileURL(path.join(ROOT, 'bench/support/mem-sampler.mjs')).href] : [];
   const memEnv: Record<string, string> = memDir ? { BENCH_MEM_SAMPLE_FILE: path.join(memDir, `worker-${Date.now()}-${process.pid}.json`) } : {};
+  // BENCH_WORKER_NODE_ARGS: extra node / V8 flags for the worker (GC experiments, e.g. --max-semi-space-size=4).
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const entry = opts.compiled ? [path.join(ROOT, 'dist/src/cli/main.js')] : ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
   const child = spawn(process.execPath, [...prof, ...nodeArgs, ...mem, ...entry, 'worker'], {
