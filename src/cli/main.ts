@@ -39,8 +39,9 @@ program.name('syncline').description('Self-hosted engine that keeps accounting d
 /** Runs a node until SIGTERM/SIGINT: stop accepting, finish in-flight work, hand datasets back, exit 0. */
 async function runNode(roles: Roles, label: string): Promise<void> {
   const config = loadConfig();
-  // A process serving the API collects dead list rows before its old generation grows 4× (src/lib/heap-growth.ts).
-  if (roles.api) limitHeapGrowth();
+  // A process serving the API collects dead list rows before its old generation grows 4× (src/lib/heap-growth.ts); a
+  // worker, the pages of its pulls, which are promoted the same way (issue 17, worker peak RSS during a pull).
+  if (roles.api || roles.workers) limitHeapGrowth();
   const log = createLogger(config.logLevel);
   const server = await startServer(config, { logger: log, roles });
   log.info({ url: server.url || undefined, database: server.store.dialect, roles }, roles.api ? 'syncline listening' : `syncline ${label} started`);
