@@ -145,6 +145,25 @@ describe.each(DIALECTS)('dataStatus and recent lookups [%s]', (dialect) => {
     expect(after.body).toBe(JSON.stringify(await reference(co)));
   });
 
+  it('the change version moves with every commit, by this process or another, and is read in one trivial statement', async () => {
+    const co = await company('Versioned Co');
+    const conn = await connection(co, 'Linked', 1, 1);
+    const v0 = await t.store.changeVersion!();
+    await dataset(co, conn, 'invoices', 'Queued', other.db);
+    const v1 = await t.store.changeVersion!();
+    expect(v1).not.toBe(v0);
+    await dataset(co, conn, 'bills', 'Queued');
+    const v2 = await t.store.changeVersion!();
+    expect(v2).not.toBe(v1);
+    // An open transaction of another process that wrote: its commit moves the version again (PostgreSQL: it leaves
+    // the snapshot's in-progress list; SQLite: data_version).
+    await other.db.transaction().execute(async (trx) => {
+      await trx.updateTable('companies').set({ name: 'Versioned Co 2' }).where('id', '=', co).execute();
+      await new Promise((r) => setTimeout(r, 10));
+    });
+    expect(await t.store.changeVersion!()).not.toBe(v2);
+  });
+
   it.runIf(dialect === 'sqlite')('SQLite: an unchanged database answers without the statement; a change by this or another process runs it again', async () => {
     const co = await company('Unchanged Co');
     const conn = await connection(co, 'Linked', 1, 1);

@@ -16,13 +16,16 @@ export interface Store {
   /** The pg pool when on PostgreSQL (LISTEN/NOTIFY needs its own client). */
   readonly pool: pg.Pool | undefined;
   /**
-   * SQLite: a value that differs whenever the database may have changed since it was last read — a commit by any other
-   * connection (another process: `PRAGMA data_version`) or a row changed through this one, committed or not
-   * (`total_changes()`). Two trivial statements on the driver, outside Kysely. Read it BEFORE reading what it guards:
-   * an answer read after version v is then at least as new as v, and still current while the version reads v.
-   * Undefined on PostgreSQL (no equivalent that costs less than the statements it would save).
+   * A value that differs whenever the database may have changed since it was last read. Read it BEFORE reading what it
+   * guards: an answer read after version v is then at least as new as v, and still current while the version reads v.
+   * - SQLite: a commit by any other connection (another process: `PRAGMA data_version`) or a row changed through this
+   *   one, committed or not (`total_changes()`) — two trivial statements on the driver, outside Kysely.
+   * - PostgreSQL: the current snapshot (`pg_current_snapshot()`: xmin, xmax and the transactions in progress). Two
+   *   equal snapshots see exactly the same committed transactions, so every table reads the same under both; any
+   *   transaction that wrote anything in the cluster since (it was given an id at or above xmax, or it was in progress
+   *   and has ended) changes it. One trivial statement.
    */
-  readonly changeVersion?: (() => string) | undefined;
+  readonly changeVersion?: (() => string | Promise<string>) | undefined;
   close(): Promise<void>;
 }
 
@@ -62,7 +65,8 @@ export function openStore(opts: StoreOptions): Store {
     pool.on('connect', (client) => client.on('error', () => {}));
     // Hot statements are prepared once per connection, keyed by their SQL text (prepared-statements.ts).
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool, new StatementNames(opts.maxPreparedStatements ?? 500)) }) });
-    return { db, dialect: 'postgres', pool, close: () => db.destroy() };
+    const changeVersion = async () => String((await pool.query<{ v: string }>('select pg_current_snapshot()::text as v')).rows[0]!.v);
+    return { db, dialect: 'postgres', pool, changeVersion, close: () => db.destroy() };
   }
   const file = opts.sqliteFile ?? path.join(opts.dataDir ?? './data', 'syncline.db');
   if (file !== ':memory:') createPrivateFile(file);

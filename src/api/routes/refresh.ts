@@ -133,9 +133,9 @@ export async function refreshRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     },
     async (req, reply) => {
       const companyId = req.params.companyId;
-      // SQLite: the rendered answer is reused while nothing in the database changed (VersionedAnswers); the version is
-      // read before the facts, so what is stored under it is at least as new as it.
-      const version = ctx.store.changeVersion?.();
+      // The rendered answer is reused while nothing in the database changed (VersionedAnswers, Store.changeVersion);
+      // the version is read before the facts, so what is stored under it is at least as new as it.
+      const version = await ctx.store.changeVersion?.();
       let body = version === undefined ? undefined : dataStatusAnswers.get(companyId, version);
       if (body === undefined) {
         const facts = await dataStatusFacts(ctx.store.db, ctx.store.dialect, companyId);
