@@ -1,4 +1,7 @@
 import type { TestProject } from 'vitest/node';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { startTempPostgres, type TempPostgres } from './postgres.js';
 import { migrateToLatest, openStore } from '../../src/store/db.js';
@@ -9,6 +12,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     pgAdminUrl: string;
     pgTemplate: string;
+    sqliteTemplate: string;
   }
 }
 
@@ -23,6 +27,7 @@ let server: TempPostgres | undefined;
 interface Harness {
   adminUrl: string;
   template: string;
+  sqliteTemplate: string;
   users: number;
   teardown(): Promise<void>;
 }
@@ -43,13 +48,24 @@ async function startHarness(): Promise<Harness> {
   const store = openStore({ databaseUrl: withDatabase(adminUrl, template), poolSize: 1 });
   await migrateToLatest(store);
   await store.close();
-  process.stdout.write(`[test harness] PostgreSQL ${version} ${server ? 'started (throwaway)' : 'from TEST_DATABASE_URL'}; template ${template} migrated\n`);
+  // The same for SQLite: one migrated file, copied for each test database (stores.ts) instead of migrating each one.
+  const sqliteDir = mkdtempSync(path.join(os.tmpdir(), 'syncline-sqlite-template-'));
+  const sqliteTemplate = path.join(sqliteDir, 'template.db');
+  const lite = openStore({ sqliteFile: sqliteTemplate });
+  await migrateToLatest(lite);
+  await lite.close();
+  // Closing the last connection checkpoints the WAL into the file; a copy of the file alone is then the whole database.
+  const wal = `${sqliteTemplate}-wal`;
+  if (existsSync(wal) && statSync(wal).size > 0) throw new Error(`SQLite template ${sqliteTemplate}: the WAL was not checkpointed at close`);
+  process.stdout.write(`[test harness] PostgreSQL ${version} ${server ? 'started (throwaway)' : 'from TEST_DATABASE_URL'}; templates ${template} and ${sqliteTemplate} migrated\n`);
   const url = adminUrl;
   return {
     adminUrl: url,
     template,
+    sqliteTemplate,
     users: 0,
     async teardown() {
+      rmSync(sqliteDir, { recursive: true, force: true });
       if (server) server.stop();
       else {
         const c = new pg.Client({ connectionString: url });
@@ -62,8 +78,9 @@ async function startHarness(): Promise<Harness> {
 }
 
 /**
- * Starts PostgreSQL once for the run (or uses TEST_DATABASE_URL) and migrates a template database; each test file
- * clones it (CREATE DATABASE … TEMPLATE), so files run in parallel on their own databases.
+ * Starts PostgreSQL once for the run (or uses TEST_DATABASE_URL) and migrates a template database; each test database
+ * clones it (CREATE DATABASE … TEMPLATE), so files run in parallel on their own databases. Likewise one migrated
+ * SQLite file, which each SQLite test database copies.
  * PostgreSQL not starting fails the run: the suite never silently drops to SQLite only.
  * The config has two projects (vitest.config.ts) and vitest calls this once per project in the same process: they
  * share one server, stopped when the last of them tears down.
@@ -75,6 +92,7 @@ export default async function setup(project: TestProject) {
   harness.users += 1;
   project.provide('pgAdminUrl', harness.adminUrl);
   project.provide('pgTemplate', harness.template);
+  project.provide('sqliteTemplate', harness.sqliteTemplate);
   return async () => {
     harness.users -= 1;
     if (harness.users > 0) return;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -21,14 +21,30 @@ function withDatabase(url: string, db: string): string {
   return u.toString();
 }
 
-/** A fresh, migrated database: a SQLite file in a temp dir, or a PostgreSQL database cloned from the template. */
+/** The migrated SQLite file global-setup.ts made, or undefined outside a vitest run (e.g. `npm run ui:api-types`). */
+function sqliteTemplate(): string | undefined {
+  try {
+    return inject('sqliteTemplate');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A fresh, migrated database: a SQLite file in a temp dir (a copy of the run's migrated template file, closed and
+ * checkpointed, so the copy is the whole database), or a PostgreSQL database cloned from the template.
+ */
 export async function createTestDatabase(dialect: Dialect): Promise<{ location: string; drop(): Promise<void> }> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'syncline-sqlite-'));
     const file = path.join(dir, 'test.db');
-    const s = openStore({ sqliteFile: file });
-    await migrateToLatest(s);
-    await s.close();
+    const template = sqliteTemplate();
+    if (template) copyFileSync(template, file);
+    else {
+      const s = openStore({ sqliteFile: file });
+      await migrateToLatest(s);
+      await s.close();
+    }
     return { location: file, drop: async () => rmSync(dir, { recursive: true, force: true }) };
   }
   const admin = inject('pgAdminUrl');
