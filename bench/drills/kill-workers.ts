@@ -66,7 +66,8 @@ export async function killWorkersDrill(o: KillDrillOptions): Promise<KillDrillRe
     await migrateToLatest(store);
     const links: Linked[] = [];
     for (let i = 0; i < o.pulls; i++) links.push(await linkSandbox(store, sim.url, { invoices: o.invoicesPerTenant, bills: 0, creditNotes: 0 }, { name: `Drill ${i}` }));
-    for (let i = 0; i < o.workers; i++) await spawnWorker();
+    // Started together: each start is mostly a Node process loading its modules, and nothing is queued yet.
+    await Promise.all(Array.from({ length: o.workers }, () => spawnWorker()));
     const ids: string[] = [];
     for (const l of links) ids.push((await queueTypes(store, l, ['invoices'])).created[0]!.id);
     log(`${o.pulls} pulls queued, ${o.workers} workers`);

@@ -52,15 +52,17 @@ export async function pgRestartDrill(o: PgRestartOptions): Promise<PgRestartResu
     await migrateToLatest(store);
     const links: Linked[] = [];
     for (let i = 0; i < o.pulls; i++) links.push(await linkSandbox(store, sim.url, { invoices: o.invoicesPerTenant, bills: 0, creditNotes: 0 }, { name: `Restart ${i}` }));
-    for (let i = 0; i < o.workers; i++) {
-      const w = startWorker(url, { SYNCLINE_SANDBOX_URL: sim.url, SYNCLINE_WORKER_CONCURRENCY: '2', SYNCLINE_LEASE_SECONDS: String(o.leaseSeconds), LOG_LEVEL: 'info' });
-      workers.push(w);
-      const deadline = Date.now() + 60_000;
-      while (!/syncline worker started/.test(w.output())) {
-        if (w.child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start: ${w.output()}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    // Started together: each start is mostly a Node process loading its modules, and nothing is queued yet.
+    for (let i = 0; i < o.workers; i++) workers.push(startWorker(url, { SYNCLINE_SANDBOX_URL: sim.url, SYNCLINE_WORKER_CONCURRENCY: '2', SYNCLINE_LEASE_SECONDS: String(o.leaseSeconds), LOG_LEVEL: 'info' }));
+    await Promise.all(
+      workers.map(async (w) => {
+        const deadline = Date.now() + 60_000;
+        while (!/syncline worker started/.test(w.output())) {
+          if (w.child.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start: ${w.output()}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }),
+    );
     const ids: string[] = [];
     for (const l of links) ids.push((await queueTypes(store, l, ['invoices'])).created[0]!.id);
 
