@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { compiledCli } from './support/cli.js';
 import { createTestDatabase, DIALECTS } from './support/stores.js';
 import { createTestApp } from './support/app.js';
 import { startTempPostgres } from './support/postgres.js';
@@ -22,7 +23,7 @@ describe('drills', () => {
   it('kill -9 of workers at random points across 6 pulls: every dataset ends terminal and the store equals the platform', async () => {
     const db = await createTestDatabase('postgres');
     cleanups.push(db.drop);
-    const r = await killWorkersDrill({ databaseUrl: db.location, pulls: 6, invoicesPerTenant: 500, workers: 3, concurrency: 2, kills: 3, leaseSeconds: 2, timeoutMs: 240_000 });
+    const r = await killWorkersDrill({ databaseUrl: db.location, pulls: 6, invoicesPerTenant: 500, workers: 3, concurrency: 2, kills: 3, leaseSeconds: 2, timeoutMs: 240_000, compiledWorkers: compiledCli() });
     expect(r.problems).toEqual([]);
     expect(r.kills).toBeGreaterThanOrEqual(1);
     expect(Object.keys(r.statuses).every((s) => s === 'Complete' || s === 'InternalError')).toBe(true);
@@ -31,7 +32,7 @@ describe('drills', () => {
   it('PostgreSQL restarted mid-pull: the pulls recover and complete, nothing half-written', async () => {
     const server = await startTempPostgres();
     cleanups.push(() => server.stop());
-    const r = await pgRestartDrill({ server, pulls: 2, invoicesPerTenant: 6_000, workers: 2, leaseSeconds: 3, downMs: 500, timeoutMs: 90_000 });
+    const r = await pgRestartDrill({ server, pulls: 2, invoicesPerTenant: 6_000, workers: 2, leaseSeconds: 3, downMs: 500, timeoutMs: 90_000, compiledWorkers: compiledCli() });
     expect(r.problems).toEqual([]);
     expect(r.statuses).toEqual({ Complete: 2 });
     expect(r.stagedAtRestart).toBeGreaterThan(0);

@@ -23,6 +23,8 @@ export interface KillDrillOptions {
   kills: number;
   leaseSeconds: number;
   timeoutMs: number;
+  /** Run dist/src/cli/main.js (built and current: ensureBuilt) instead of the sources through tsx. */
+  compiledWorkers?: boolean;
   log?: (m: string) => void;
 }
 
@@ -56,7 +58,7 @@ export async function killWorkersDrill(o: KillDrillOptions): Promise<KillDrillRe
   const workers: WorkerProcess[] = [];
   const env = { SYNCLINE_SANDBOX_URL: sim.url, SYNCLINE_WORKER_CONCURRENCY: String(o.concurrency), SYNCLINE_LEASE_SECONDS: String(o.leaseSeconds), LOG_LEVEL: 'info' };
   const spawnWorker = async () => {
-    const w = startWorker(o.databaseUrl, env);
+    const w = startWorker(o.databaseUrl, env, { compiled: o.compiledWorkers ?? false });
     workers.push(w);
     await waitStarted(w);
     return w;
@@ -97,7 +99,7 @@ export async function killWorkersDrill(o: KillDrillOptions): Promise<KillDrillRe
       if (whileMerging) killsWhileMerging++;
       log(`kill -9 #${kills} of worker ${victim.child.pid} holding ${holding(victim).map((h) => `${h.status}/${h.attempts}`).join(', ')}`);
       // A replacement, joining when it has started; the others carry on meanwhile.
-      workers.push(startWorker(o.databaseUrl, env));
+      workers.push(startWorker(o.databaseUrl, env, { compiled: o.compiledWorkers ?? false }));
     }
 
     const rows = await waitTerminal(store, ids, o.timeoutMs);

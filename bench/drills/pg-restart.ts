@@ -22,6 +22,8 @@ export interface PgRestartOptions {
   /** How long the server stays down. */
   downMs: number;
   timeoutMs: number;
+  /** Run dist/src/cli/main.js (built and current: ensureBuilt) instead of the sources through tsx. */
+  compiledWorkers?: boolean;
   log?: (m: string) => void;
 }
 
@@ -53,7 +55,7 @@ export async function pgRestartDrill(o: PgRestartOptions): Promise<PgRestartResu
     const links: Linked[] = [];
     for (let i = 0; i < o.pulls; i++) links.push(await linkSandbox(store, sim.url, { invoices: o.invoicesPerTenant, bills: 0, creditNotes: 0 }, { name: `Restart ${i}` }));
     // Started together: each start is mostly a Node process loading its modules, and nothing is queued yet.
-    for (let i = 0; i < o.workers; i++) workers.push(startWorker(url, { SYNCLINE_SANDBOX_URL: sim.url, SYNCLINE_WORKER_CONCURRENCY: '2', SYNCLINE_LEASE_SECONDS: String(o.leaseSeconds), LOG_LEVEL: 'info' }));
+    for (let i = 0; i < o.workers; i++) workers.push(startWorker(url, { SYNCLINE_SANDBOX_URL: sim.url, SYNCLINE_WORKER_CONCURRENCY: '2', SYNCLINE_LEASE_SECONDS: String(o.leaseSeconds), LOG_LEVEL: 'info' }, { compiled: o.compiledWorkers ?? false }));
     await Promise.all(
       workers.map(async (w) => {
         const deadline = Date.now() + 60_000;

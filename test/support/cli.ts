@@ -1,8 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { inject } from 'vitest';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const MAIN = path.join(ROOT, 'src/cli/main.ts');
+export const COMPILED_MAIN = path.join(ROOT, 'dist/src/cli/main.js');
+
+/**
+ * True in the processes project, whose global setup built dist/ from the current sources (global-setup.ts): the CLI
+ * then runs as `npm start` and an installed `syncline` run it. Elsewhere (and outside vitest) it runs through tsx.
+ */
+export function compiledCli(): boolean {
+  try {
+    return inject('compiledCli') === true;
+  } catch {
+    return false;
+  }
+}
 
 /** Only what the CLI needs: the test runner's own env (DATABASE_URL, PORT…) must not leak in. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -18,9 +32,10 @@ export interface Run {
 
 export type CliProcess = ChildProcess & { output: () => { stdout: string; stderr: string }; done: Promise<Run> };
 
-/** Runs the real `syncline` CLI (TypeScript through tsx) as a child process. */
+/** Runs the real `syncline` CLI as a child process: dist/src/cli/main.js when built for the run (compiledCli), else src/cli/main.ts through tsx. */
 export function cli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const entry = compiledCli() ? [COMPILED_MAIN] : ['--import', 'tsx', MAIN];
+  const child = spawn(process.execPath, [...entry, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));

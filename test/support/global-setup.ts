@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,27 @@ declare module 'vitest' {
     pgAdminUrl: string;
     pgTemplate: string;
     sqliteTemplate: string;
+    /** Set for the processes project: dist/ is built and current, so its files spawn `node dist/src/cli/main.js`. */
+    compiledCli: boolean;
   }
+}
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/**
+ * `npm start` and an installed `syncline` run the compiled CLI (dist/src/cli/main.js), so the files that spawn the CLI
+ * spawn that, not src/cli/main.ts through tsx: a start through tsx cost ~2–3 s of CPU more than from dist/ (issue 17,
+ * suite time), and those files spawn dozens. scripts/ensure-build.mjs builds dist/ only when it is missing or older
+ * than its sources (a clean clone built it at `npm ci`), so the processes always run the current sources.
+ */
+function ensureBuilt(): Promise<void> {
+  const shared = globalThis as { __synclineBuilt?: Promise<void> };
+  shared.__synclineBuilt ??= new Promise((resolve, reject) => {
+    const r = spawnSync(process.execPath, ['scripts/ensure-build.mjs'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.status === 0) resolve();
+    else reject(new Error(`scripts/ensure-build.mjs failed (${r.status ?? r.signal}): dist/ could not be built`));
+  });
+  return shared.__synclineBuilt;
 }
 
 function withDatabase(url: string, db: string): string {
@@ -93,6 +114,10 @@ export default async function setup(project: TestProject) {
   project.provide('pgAdminUrl', harness.adminUrl);
   project.provide('pgTemplate', harness.template);
   project.provide('sqliteTemplate', harness.sqliteTemplate);
+  if (project.name === 'processes') {
+    await ensureBuilt();
+    project.provide('compiledCli', true);
+  }
   return async () => {
     harness.users -= 1;
     if (harness.users > 0) return;
