@@ -5,6 +5,7 @@
  * correlationId (the x-correlation-id header), canBeRetried, detailedErrorCode.
  */
 import { randomUUID } from 'node:crypto';
+import { Rng } from '../../src/sim/rng.js';
 
 export interface MalformedOptions {
   baseUrl: string;
@@ -30,22 +31,13 @@ interface Req {
   body?: string;
 }
 
-/** mulberry32: a small seeded generator, so a failing request can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const JUNK = ['', ' ', '{', '}', '[', ']', '"', "'", '\\', '%', '%%', '%zz', '%00', '&&', '||', '=', '!=', '~', '>', '<=', '{{', 'null', 'true', '1e309', '-0', '💥', '\u0000', '\n', 'a'.repeat(300)];
 
 export function malformedRequests(n: number, ids: { companyId: string; connectionId: string }, seed = 1): Req[] {
-  const r = prng(seed);
+  // Seeded (the simulator's mulberry32), so a failing request can be replayed.
+  const rng = new Rng(seed);
+  const r = () => rng.next();
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const junk = () => Array.from({ length: 1 + Math.floor(r() * 4) }, () => pick(JUNK)).join(pick(['', 'x', '.', ' ', 'metadata.isDeleted', 'status']));
   const enc = (s: string) => (r() < 0.7 ? encodeURIComponent(s) : s.replace(/[ #?\n\u0000]/g, (c) => encodeURIComponent(c)));

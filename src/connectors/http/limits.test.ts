@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../../sim/rng.js';
 import { RatePacer } from './limits.js';
 
 const W = 60_000;
 
-/** mulberry32: a small seeded PRNG, so every run replays the same latencies. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A discrete-event model of a platform with a sliding-window limit (as Xero counts X-MinLimit: a call is stamped when
@@ -88,7 +78,8 @@ describe('RatePacer', () => {
 
   it('never lets the platform refuse a call, whatever the latencies and however answers interleave (seeded)', () => {
     for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-      const rnd = prng(seed);
+      const rng = new Rng(seed);
+      const rnd = () => rng.next();
       for (const callers of [1, 3, 5]) {
         const r = run({ limit: 20, calls: 150, callers, latency: () => [1 + Math.floor(rnd() * 40), 1 + Math.floor(rnd() * 200)] });
         expect({ seed, callers, refused: r.refused }).toEqual({ seed, callers, refused: 0 });
@@ -102,7 +93,8 @@ describe('RatePacer', () => {
 
   it('a platform window already holding other calls: the first answer says so, and the pacer waits for the report', () => {
     // Another process spent 18 of 20 calls just before: the pacer knows nothing until the first answer says so.
-    const rnd = prng(42);
+    const rng = new Rng(42);
+    const rnd = () => rng.next();
     const r = run({ limit: 20, calls: 40, callers: 1, latency: () => [1 + Math.floor(rnd() * 10), 1 + Math.floor(rnd() * 10)], start: 1_000, preStamps: Array.from({ length: 18 }, (_, i) => 500 + i) });
     expect(r.refused).toBe(0);
     expect(r.stamps).toBe(40);
