@@ -15,11 +15,11 @@
  */
 import { monthIndexOf, type Generator } from './generate.js';
 import { Ledger, postRecord } from './ledger.js';
-import { DAY_MS, dayStart, type CollectionName, type DocLine, type OnAccount, type RecordTypes } from './model.js';
+import { DAY_MS, dayStart, type CollectionName, type LineAmounts, type OnAccount, type RecordTypes } from './model.js';
 import { onAccountSourceType } from './on-account.js';
 import { deriveUuid, hashString, Rng } from './rng.js';
 
-export interface BankTxn {
+export interface BankTxn extends LineAmounts {
   kind: 'bankTransaction';
   index: number;
   type: 'SPEND' | 'RECEIVE';
@@ -29,13 +29,6 @@ export interface BankTxn {
   reference: string;
   status: 'AUTHORISED' | 'DELETED' | 'VOIDED';
   isReconciled: boolean;
-  lines: DocLine[];
-  subCents: number;
-  taxCents: number;
-  totalCents: number;
-  discountCents: number;
-  currency: string;
-  rate: number;
   updatedMs: number;
 }
 

@@ -63,15 +63,8 @@ export interface DocOnAccountRef {
   amountCents: number;
 }
 
-export interface Doc {
-  kind: DocKind;
-  index: number;
-  number: string;
-  reference: string;
-  contactIndex: number;
-  dateMs: number;
-  dueDateMs: number;
-  status: DocStatus;
+/** The money of a record with lines (documents, overpayments and prepayments, bank transactions). */
+export interface LineAmounts {
   lines: DocLine[];
   subCents: number;
   taxCents: number;
@@ -80,6 +73,17 @@ export interface Doc {
   currency: string;
   /** Xero's CurrencyRate: units of the document currency per unit of base currency (1 for base-currency documents). */
   rate: number;
+}
+
+export interface Doc extends LineAmounts {
+  kind: DocKind;
+  index: number;
+  number: string;
+  reference: string;
+  contactIndex: number;
+  dateMs: number;
+  dueDateMs: number;
+  status: DocStatus;
   payments: DocPaymentRef[];
   credits: DocCreditRef[];
   /** Overpayments and prepayments allocated to this invoice (bill); absent = none. */
@@ -94,7 +98,7 @@ export interface Doc {
  * account on account, allocated later to invoices (bills). It posts bank against receivables (payables) when received;
  * an allocation moves no money and posts nothing (on-account.ts).
  */
-export interface OnAccount {
+export interface OnAccount extends LineAmounts {
   kind: OnAccountKind;
   index: number;
   type: 'RECEIVE' | 'SPEND';
@@ -105,13 +109,6 @@ export interface OnAccount {
   /** Xero's statuses: AUTHORISED (credit remaining), PAID (all allocated), VOIDED. */
   status: 'AUTHORISED' | 'PAID' | 'VOIDED';
   isReconciled: boolean;
-  lines: DocLine[];
-  subCents: number;
-  taxCents: number;
-  totalCents: number;
-  discountCents: number;
-  currency: string;
-  rate: number;
   /** Allocations to invoices (RECEIVE) or bills (SPEND), by index. */
   allocations: { docIndex: number; dateMs: number; amountCents: number }[];
   updatedMs: number;
