@@ -1,24 +1,12 @@
 /**
  * Xero supplier credit notes (`/CreditNotes`, Type ACCPAYCREDIT) and purchase orders (`/PurchaseOrders`) → Codat's
- * BillCreditNote and PurchaseOrder (docs/accounting-model.md), field by field. Shared line and allocation mapping is
- * the bills' (mappers.ts).
+ * BillCreditNote and PurchaseOrder (docs/accounting-model.md), field by field. Lines are the bills' and the credit
+ * notes' amounts and allocations are shared with customer credit notes (mappers.ts).
  */
 import type { SourceRecord } from '../connector.js';
-import { billLine, creditNoteStatus, currencyRate, isInclusive, paymentAllocations } from './mappers.js';
-import { arr, compact, dateOnly, instant, num, obj, parseXeroDate, required, str, type Wire } from './wire.js';
+import { billLine, creditNoteParts, currencyRate, dateField, isInclusive, modified, record } from './mappers.js';
+import { arr, compact, num, obj, required, str, type Wire } from './wire.js';
 
-function record(id: string, data: Record<string, unknown>, updated: unknown, deleted: boolean): SourceRecord {
-  const ms = parseXeroDate(updated);
-  return { id, data: compact(data), sourceModifiedDate: ms === undefined ? null : instant(ms), deleted };
-}
-const modified = (w: Wire) => {
-  const ms = parseXeroDate(w.UpdatedDateUTC);
-  return ms === undefined ? undefined : instant(ms);
-};
-const dateField = (v: unknown) => {
-  const ms = parseXeroDate(v);
-  return ms === undefined ? undefined : dateOnly(ms);
-};
 const supplierRef = (w: Wire) => {
   const c = obj(w.Contact);
   return c && str(c.ContactID) ? compact({ id: str(c.ContactID)!, supplierName: str(c.Name) }) : undefined;
@@ -32,13 +20,7 @@ const supplierRef = (w: Wire) => {
 export function mapBillCreditNote(d: Wire): SourceRecord {
   const id = required(str(d.CreditNoteID), 'CreditNoteID');
   const inclusive = isInclusive(d);
-  const total = required(num(d.Total), 'Total');
-  const remaining = num(d.RemainingCredit) ?? 0;
-  const currency = str(d.CurrencyCode);
-  const rate = currencyRate(d);
-  const allocations = arr(d.Allocations);
-  const lastAllocation = allocations.map((a) => parseXeroDate(a.Date)).filter((x): x is number => x !== undefined).sort((a, b) => b - a)[0];
-  const status = creditNoteStatus(d, total, remaining);
+  const { amounts, rest } = creditNoteParts(d, 'supplier');
   return record(
     id,
     {
@@ -46,38 +28,13 @@ export function mapBillCreditNote(d: Wire): SourceRecord {
       // For ACCPAYCREDIT, Xero's CreditNoteNumber is the supplier's own credit note number.
       billCreditNoteNumber: str(d.CreditNoteNumber),
       supplierRef: supplierRef(d),
-      totalAmount: total,
-      // Xero credit notes carry no document discount.
-      totalDiscount: 0,
-      subTotal: num(d.SubTotal) ?? 0,
-      totalTaxAmount: num(d.TotalTax) ?? 0,
-      discountPercentage: 0,
-      remainingCredit: remaining,
-      status,
-      issueDate: dateField(d.Date),
-      allocatedOnDate: lastAllocation === undefined ? undefined : dateOnly(lastAllocation),
-      currency,
-      currencyRate: rate,
+      ...amounts,
       // A bill's lines without lineNumber and isDirectCost, which Codat's BillCreditNoteLineItem does not have.
       lineItems: arr(d.LineItems).map((l, n) => {
         const { lineNumber: _n, isDirectCost: _d, ...line } = billLine(l, inclusive, n) as Record<string, unknown>;
         return line;
       }),
-      // Allocations to bills (the allocation is the "payment": its id, the bill number as reference) and cash refunds.
-      paymentAllocations: [
-        ...allocations.map((a) => {
-          const on = dateField(a.Date);
-          const amount = num(a.Amount) ?? 0;
-          const bill = obj(a.Invoice);
-          return {
-            payment: compact({ id: str(a.AllocationID) ?? str(bill?.InvoiceID), reference: str(bill?.InvoiceNumber), note: 'Allocated to bill', currency, currencyRate: rate, paidOnDate: on, totalAmount: amount }),
-            allocation: compact({ currency, currencyRate: rate, allocatedOnDate: on, totalAmount: amount }),
-          };
-        }),
-        ...paymentAllocations({ ...d, CreditNotes: [] }),
-      ],
-      note: str(d.Reference),
-      sourceModifiedDate: modified(d),
+      ...rest,
     },
     d.UpdatedDateUTC,
     d.Status === 'DELETED',

@@ -14,16 +14,16 @@ export interface MapContext {
 
 const DELETED = 'DELETED';
 
-function record(id: string, data: Record<string, unknown>, updated: unknown, deleted: boolean): SourceRecord {
+export function record(id: string, data: Record<string, unknown>, updated: unknown, deleted: boolean): SourceRecord {
   const ms = parseXeroDate(updated);
   return { id, data: compact(data), sourceModifiedDate: ms === undefined ? null : instant(ms), deleted };
 }
 
-const modified = (w: Wire) => {
+export const modified = (w: Wire) => {
   const ms = parseXeroDate(w.UpdatedDateUTC);
   return ms === undefined ? undefined : instant(ms);
 };
-const dateField = (v: unknown) => {
+export const dateField = (v: unknown) => {
   const ms = parseXeroDate(v);
   return ms === undefined ? undefined : dateOnly(ms);
 };
@@ -538,52 +538,67 @@ export function creditNoteStatus(d: Wire, total: number, remaining: number): str
   }
 }
 
-export function mapCreditNote(d: Wire): SourceRecord {
-  const id = required(str(d.CreditNoteID), 'CreditNoteID');
-  const contact = obj(d.Contact);
-  const inclusive = isInclusive(d);
+/**
+ * What customer and supplier credit notes (Xero `/CreditNotes`, ACCRECCREDIT and ACCPAYCREDIT) share: the amounts and
+ * status before their lines, and their allocations, reference and modified date after them. For an allocation the
+ * "payment" is the allocation itself (its id), with the invoice's or bill's number as reference; cash refunds follow.
+ */
+export function creditNoteParts(d: Wire, side: 'customer' | 'supplier') {
   const total = required(num(d.Total), 'Total');
   const remaining = num(d.RemainingCredit) ?? 0;
   const currency = str(d.CurrencyCode);
   const rate = currencyRate(d);
   const allocations = arr(d.Allocations);
   const lastAllocation = allocations.map((a) => parseXeroDate(a.Date)).filter((x): x is number => x !== undefined).sort((a, b) => b - a)[0];
-  const status = creditNoteStatus(d, total, remaining);
+  const amounts = {
+    totalAmount: total,
+    // Xero credit notes carry no document discount.
+    totalDiscount: 0,
+    subTotal: num(d.SubTotal) ?? 0,
+    totalTaxAmount: num(d.TotalTax) ?? 0,
+    discountPercentage: 0,
+    remainingCredit: remaining,
+    status: creditNoteStatus(d, total, remaining),
+    issueDate: dateField(d.Date),
+    allocatedOnDate: lastAllocation === undefined ? undefined : dateOnly(lastAllocation),
+    currency,
+    currencyRate: rate,
+  };
+  const allocatedTo = side === 'customer' ? 'Allocated to invoice' : 'Allocated to bill';
+  const refunds = side === 'customer' ? { ...d, CreditNotes: [], Prepayments: [], Overpayments: [] } : { ...d, CreditNotes: [] };
+  const rest = {
+    paymentAllocations: [
+      ...allocations.map((a) => {
+        const on = dateField(a.Date);
+        const amount = num(a.Amount) ?? 0;
+        const doc = obj(a.Invoice);
+        return {
+          payment: compact({ id: str(a.AllocationID) ?? str(doc?.InvoiceID), reference: str(doc?.InvoiceNumber), note: allocatedTo, currency, currencyRate: rate, paidOnDate: on, totalAmount: amount }),
+          allocation: compact({ currency, currencyRate: rate, allocatedOnDate: on, totalAmount: amount }),
+        };
+      }),
+      ...paymentAllocations(refunds),
+    ],
+    note: str(d.Reference),
+    sourceModifiedDate: modified(d),
+  };
+  return { amounts, rest };
+}
+
+export function mapCreditNote(d: Wire): SourceRecord {
+  const id = required(str(d.CreditNoteID), 'CreditNoteID');
+  const contact = obj(d.Contact);
+  const inclusive = isInclusive(d);
+  const { amounts, rest } = creditNoteParts(d, 'customer');
   return record(
     id,
     {
       id,
       creditNoteNumber: str(d.CreditNoteNumber),
       customerRef: contact && str(contact.ContactID) ? compact({ id: str(contact.ContactID)!, companyName: str(contact.Name) }) : undefined,
-      totalAmount: total,
-      // Xero credit notes carry no document discount.
-      totalDiscount: 0,
-      subTotal: num(d.SubTotal) ?? 0,
-      totalTaxAmount: num(d.TotalTax) ?? 0,
-      discountPercentage: 0,
-      remainingCredit: remaining,
-      status,
-      issueDate: dateField(d.Date),
-      allocatedOnDate: lastAllocation === undefined ? undefined : dateOnly(lastAllocation),
-      currency,
-      currencyRate: rate,
+      ...amounts,
       lineItems: arr(d.LineItems).map((l) => salesLine(l, inclusive)),
-      // Allocations to invoices and cash refunds. For an allocation the "payment" is the allocation itself (its id),
-      // with the invoice number as reference.
-      paymentAllocations: [
-        ...allocations.map((a) => {
-          const on = dateField(a.Date);
-          const amount = num(a.Amount) ?? 0;
-          const inv = obj(a.Invoice);
-          return {
-            payment: compact({ id: str(a.AllocationID) ?? str(inv?.InvoiceID), reference: str(inv?.InvoiceNumber), note: 'Allocated to invoice', currency, currencyRate: rate, paidOnDate: on, totalAmount: amount }),
-            allocation: compact({ currency, currencyRate: rate, allocatedOnDate: on, totalAmount: amount }),
-          };
-        }),
-        ...paymentAllocations({ ...d, CreditNotes: [], Prepayments: [], Overpayments: [] }),
-      ],
-      note: str(d.Reference),
-      sourceModifiedDate: modified(d),
+      ...rest,
     },
     d.UpdatedDateUTC,
     d.Status === DELETED,
