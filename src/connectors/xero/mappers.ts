@@ -420,16 +420,19 @@ export function paymentAllocations(d: Wire) {
 
 export const isInclusive = (d: Wire) => d.LineAmountTypes === 'Inclusive';
 
-function invoiceStatus(d: Wire): string {
-  switch (d.Status) {
+/**
+ * Codat's status of a sales document (invoice, credit note) from Xero's Status: DRAFT Draft, SUBMITTED (awaiting
+ * approval) Submitted, AUTHORISED PartiallyPaid when `partly` (part paid or used) and Submitted otherwise, PAID Paid,
+ * VOIDED and DELETED Void.
+ */
+function documentStatus(status: unknown, partly: () => boolean): string {
+  switch (status) {
     case 'DRAFT':
       return 'Draft';
     case 'SUBMITTED':
       return 'Submitted';
-    case 'AUTHORISED': {
-      const paid = (num(d.AmountPaid) ?? 0) + (num(d.AmountCredited) ?? 0);
-      return paid > 0 && (num(d.AmountDue) ?? 0) > 0 ? 'PartiallyPaid' : 'Submitted';
-    }
+    case 'AUTHORISED':
+      return partly() ? 'PartiallyPaid' : 'Submitted';
     case 'PAID':
       return 'Paid';
     case 'VOIDED':
@@ -439,6 +442,8 @@ function invoiceStatus(d: Wire): string {
       return 'Unknown';
   }
 }
+
+const invoiceStatus = (d: Wire) => documentStatus(d.Status, () => (num(d.AmountPaid) ?? 0) + (num(d.AmountCredited) ?? 0) > 0 && (num(d.AmountDue) ?? 0) > 0);
 
 export function mapInvoice(d: Wire): SourceRecord {
   const id = required(str(d.InvoiceID), 'InvoiceID');
@@ -519,24 +524,8 @@ export function mapBill(d: Wire): SourceRecord {
   );
 }
 
-/** Codat's status of a credit note (customer or supplier) from Xero's Status and how much credit remains. */
-export function creditNoteStatus(d: Wire, total: number, remaining: number): string {
-  switch (d.Status) {
-    case 'DRAFT':
-      return 'Draft';
-    case 'SUBMITTED':
-      return 'Submitted';
-    case 'AUTHORISED':
-      return remaining < total && remaining > 0 ? 'PartiallyPaid' : 'Submitted';
-    case 'PAID':
-      return 'Paid';
-    case 'VOIDED':
-    case 'DELETED':
-      return 'Void';
-    default:
-      return 'Unknown';
-  }
-}
+/** Codat's status of a credit note (customer or supplier): part of its credit used is PartiallyPaid. */
+const creditNoteStatus = (d: Wire, total: number, remaining: number) => documentStatus(d.Status, () => remaining < total && remaining > 0);
 
 /**
  * What customer and supplier credit notes (Xero `/CreditNotes`, ACCRECCREDIT and ACCPAYCREDIT) share: the amounts and
