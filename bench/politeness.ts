@@ -37,20 +37,21 @@ function counter(text: string, name: string, platform = 'mqjo'): number {
 }
 
 /**
- * Pulls `types` on each linked connection at once with one `syncline worker` of the given concurrency; returns, with
- * the outcome, the source calls and 429s the worker itself counted (its /metrics, on SYNCLINE_METRICS_PORT).
+ * Pulls `types` on each linked connection at once with one `syncline worker` of the given concurrency (`env` adds the
+ * platform's settings); returns, with the outcome, the source calls and 429s the worker itself counted for `platform`
+ * (its /metrics, on SYNCLINE_METRICS_PORT). `mustComplete` names the platform in the error thrown when a pull did not
+ * complete.
  */
 async function pullAll(
   db: BenchDb,
-  sim: Simulator,
   links: Linked[],
   types: DataType[],
-  concurrency: number,
+  opts: { concurrency: number; env: Record<string, string>; platform?: string; mustComplete?: string },
 ): Promise<{ seconds: number; statuses: string[]; workerCalls: number; worker429s: number }> {
   const metricsPort = await freePort();
   const worker = startWorker(db.location, {
-    SYNCLINE_SANDBOX_URL: sim.url,
-    SYNCLINE_WORKER_CONCURRENCY: String(concurrency),
+    ...opts.env,
+    SYNCLINE_WORKER_CONCURRENCY: String(opts.concurrency),
     LOG_LEVEL: 'info',
     SYNCLINE_METRICS_PORT: String(metricsPort),
   });
@@ -60,17 +61,26 @@ async function pullAll(
     const ids: string[] = [];
     for (const l of links) ids.push(...(await queueTypes(db.store, l, types)).created.map((d) => d.id));
     const rows = await waitTerminal(db.store, ids, 30 * 60_000);
+    const seconds = (Date.now() - started) / 1000;
+    const bad = rows.filter((r) => r.status !== 'Complete');
+    if (opts.mustComplete && bad.length) {
+      throw new Error(`${bad.length} ${opts.mustComplete} pulls did not complete: ${bad.map((r) => `${r.data_type} ${r.status} ${r.error_message ?? ''}`).join('; ').slice(0, 500)}`);
+    }
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     return {
-      seconds: (Date.now() - started) / 1000,
+      seconds,
       statuses: rows.map((r) => r.status),
-      workerCalls: counter(metrics, 'syncline_source_calls_total'),
-      worker429s: counter(metrics, 'syncline_source_rate_limited_total'),
+      workerCalls: counter(metrics, 'syncline_source_calls_total', opts.platform),
+      worker429s: counter(metrics, 'syncline_source_rate_limited_total', opts.platform),
     };
   } finally {
     await worker.stop();
   }
 }
+
+/** pullAll against the Sandbox platform of simulator `sim`. */
+const pullSandbox = (db: BenchDb, sim: Simulator, links: Linked[], types: DataType[], concurrency: number) =>
+  pullAll(db, links, types, { concurrency, env: { SYNCLINE_SANDBOX_URL: sim.url } });
 
 /**
  * (1) One pull of a 100,000-invoice tenant under Xero's limits (60 calls a minute, 5 at once), starting with an
@@ -84,7 +94,7 @@ async function bigTenant(ctx: BenchContext): Promise<BenchRow[]> {
     const link = await linkSandbox(db.store, sim.url, { invoices: n, bills: 0, creditNotes: 0 }, { expireAccessToken: true });
     sim.tenant(link.tenantId)!.counters = newCounters(); // linking read /Organisation once
     ctx.log(`politeness: pulling ${n.toLocaleString('en')} invoices under 60 calls/minute`);
-    const r = await pullAll(db, sim, [link], ['invoices'], 1);
+    const r = await pullSandbox(db, sim, [link], ['invoices'], 1);
     if (r.statuses[0] !== 'Complete') throw new Error(`pull ended ${r.statuses[0]}`);
     const seen = platformCalls(sim, link.tenantId);
     const minimum = Math.ceil(n / 1000) + 1;
@@ -197,7 +207,7 @@ async function allTypesBigTenant(ctx: BenchContext): Promise<BenchRow[]> {
     // The minimum's reads spent this minute's allowance: let the window forget them.
     await new Promise((r) => setTimeout(r, ctx.size === 'smoke' ? 0 : 61_000));
     ctx.log(`politeness: pulling all ${types.length} types of a ${n.toLocaleString('en')}-invoice tenant under ${perMinute} calls/minute`);
-    const r = await pullAll(db, sim, [link], types, 1);
+    const r = await pullSandbox(db, sim, [link], types, 1);
     if (r.statuses.some((s) => s !== 'Complete')) throw new Error(`pulls did not complete: ${r.statuses.join(', ')}`);
     const seen = platformCalls(sim, link.tenantId);
     // One refresh for the expired token, and one per 25 minutes more (the 30-minute token, refreshed 5 minutes early).
@@ -245,7 +255,7 @@ async function fiftyAtOnce(ctx: BenchContext): Promise<BenchRow[]> {
   try {
     const link = await linkSandbox(db0.store, free.url, size);
     free.tenant(link.tenantId)!.counters = newCounters();
-    const r = await pullAll(db0, free, [link], types, 1);
+    const r = await pullSandbox(db0, free, [link], types, 1);
     if (r.statuses.some((s) => s !== 'Complete')) throw new Error(`baseline pull: ${r.statuses.join(', ')}`);
     minimum = platformCalls(free, link.tenantId).calls;
   } finally {
@@ -262,7 +272,7 @@ async function fiftyAtOnce(ctx: BenchContext): Promise<BenchRow[]> {
     // Linking made one call per tenant just now: let the platform's minute window forget it.
     await new Promise((r) => setTimeout(r, ctx.size === 'smoke' ? 0 : 61_000));
     ctx.log(`politeness: ${count} connections × ${types.length} types at once under 20 calls/minute per tenant`);
-    const r = await pullAll(db, sim, links, types, count);
+    const r = await pullSandbox(db, sim, links, types, count);
     const bad = r.statuses.filter((s) => s !== 'Complete');
     if (bad.length) throw new Error(`${bad.length} pulls did not complete: ${bad.join(', ')}`);
     const per = links.map((l) => platformCalls(sim, l.tenantId));
@@ -361,32 +371,19 @@ async function qboFifty(ctx: BenchContext): Promise<BenchRow[]> {
   const connector = new QboConnector({ key: 'qhyg', clientId: QBO_CLIENT.id, clientSecret: QBO_CLIENT.secret, apiUrl: sim.url });
   const types = ([...ACCOUNTING_READ_TYPES] as DataType[]).filter((t) => connector.supports(t));
   const listTypes = types.filter((t) => !['company', 'taxRates', 'trackingCategories', 'balanceSheet', 'profitAndLoss'].includes(t)).length;
-  const run = async (links: Linked[]) => {
-    const metricsPort = await freePort();
-    const worker = startWorker(db.location, {
-      SYNCLINE_SANDBOX_URL: sim.url,
-      SYNCLINE_QBO_CLIENT_ID: QBO_CLIENT.id,
-      SYNCLINE_QBO_CLIENT_SECRET: QBO_CLIENT.secret,
-      SYNCLINE_QBO_TOKEN_URL: `${sim.url}/oauth2/v1/tokens/bearer`,
-      SYNCLINE_QBO_API_URL: sim.url,
-      SYNCLINE_WORKER_CONCURRENCY: String(count),
-      LOG_LEVEL: 'info',
-      SYNCLINE_METRICS_PORT: String(metricsPort),
+  const run = (links: Linked[]) =>
+    pullAll(db, links, types, {
+      concurrency: count,
+      platform: 'qhyg',
+      mustComplete: 'QuickBooks',
+      env: {
+        SYNCLINE_SANDBOX_URL: sim.url,
+        SYNCLINE_QBO_CLIENT_ID: QBO_CLIENT.id,
+        SYNCLINE_QBO_CLIENT_SECRET: QBO_CLIENT.secret,
+        SYNCLINE_QBO_TOKEN_URL: `${sim.url}/oauth2/v1/tokens/bearer`,
+        SYNCLINE_QBO_API_URL: sim.url,
+      },
     });
-    try {
-      await waitStarted(worker.output);
-      const started = Date.now();
-      const ids: string[] = [];
-      for (const l of links) ids.push(...(await queueTypes(db.store, l, types)).created.map((d) => d.id));
-      const rows = await waitTerminal(db.store, ids, 30 * 60_000);
-      const bad = rows.filter((r) => r.status !== 'Complete');
-      if (bad.length) throw new Error(`${bad.length} QuickBooks pulls did not complete: ${bad.map((r) => `${r.data_type} ${r.status} ${r.error_message ?? ''}`).join('; ').slice(0, 500)}`);
-      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      return { seconds: (Date.now() - started) / 1000, workerCalls: counter(metrics, 'syncline_source_calls_total', 'qhyg'), worker429s: counter(metrics, 'syncline_source_rate_limited_total', 'qhyg') };
-    } finally {
-      await worker.stop();
-    }
-  };
   try {
     const realms: Realm[] = [];
     const links: Linked[] = [];
@@ -538,33 +535,19 @@ async function xeroFifty(ctx: BenchContext): Promise<BenchRow[]> {
     }
     const minima = links.map((l) => xeroMinimum(sim, l.tenantId));
     ctx.log(`politeness: ${count} Xero connections × ${types.length} types at once under 60 calls/minute per tenant and ${appPerMinute} per minute app-wide`);
-    const metricsPort = await freePort();
-    const worker = startWorker(db.location, {
-      SYNCLINE_XERO_CLIENT_ID: XERO_CLIENT.clientId,
-      SYNCLINE_XERO_CLIENT_SECRET: XERO_CLIENT.clientSecret,
-      SYNCLINE_XERO_AUTHORIZE_URL: `${sim.url}/identity/connect/authorize`,
-      SYNCLINE_XERO_TOKEN_URL: `${sim.url}/connect/token`,
-      SYNCLINE_XERO_API_URL: sim.url,
-      SYNCLINE_SANDBOX_URL: sim.url,
-      SYNCLINE_WORKER_CONCURRENCY: String(count),
-      LOG_LEVEL: 'info',
-      SYNCLINE_METRICS_PORT: String(metricsPort),
+    const { seconds, workerCalls, worker429s } = await pullAll(db, links, types, {
+      concurrency: count,
+      platform: 'gbol',
+      mustComplete: 'Xero',
+      env: {
+        SYNCLINE_XERO_CLIENT_ID: XERO_CLIENT.clientId,
+        SYNCLINE_XERO_CLIENT_SECRET: XERO_CLIENT.clientSecret,
+        SYNCLINE_XERO_AUTHORIZE_URL: `${sim.url}/identity/connect/authorize`,
+        SYNCLINE_XERO_TOKEN_URL: `${sim.url}/connect/token`,
+        SYNCLINE_XERO_API_URL: sim.url,
+        SYNCLINE_SANDBOX_URL: sim.url,
+      },
     });
-    let seconds: number;
-    let metrics: string;
-    try {
-      await waitStarted(worker.output);
-      const started = Date.now();
-      const ids: string[] = [];
-      for (const l of links) ids.push(...(await queueTypes(db.store, l, types)).created.map((d) => d.id));
-      const rows = await waitTerminal(db.store, ids, 30 * 60_000);
-      const bad = rows.filter((r) => r.status !== 'Complete');
-      if (bad.length) throw new Error(`${bad.length} Xero pulls did not complete: ${bad.map((r) => `${r.data_type} ${r.status} ${r.error_message ?? ''}`).join('; ').slice(0, 500)}`);
-      seconds = (Date.now() - started) / 1000;
-      metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    } finally {
-      await worker.stop();
-    }
     const seen = links.map((l) => platformCalls(sim, l.tenantId));
     const limited = links.map((l) => sim.tenant(l.tenantId)!.counters.rateLimited);
     const sum = (f: (x: (typeof limited)[number]) => number) => limited.reduce((s, x) => s + f(x), 0);
@@ -579,7 +562,7 @@ async function xeroFifty(ctx: BenchContext): Promise<BenchRow[]> {
         metric: `Xero: ${count} connections at 60/min, 5 at once, 5,000/day per tenant and ${appPerMinute}/min app-wide: 429 answers received`,
         value: sum((x) => x.total),
         unit: '429s',
-        note: `minute ${sum((x) => x.minute)}, app-minute ${sum((x) => x.appminute)}, concurrent ${sum((x) => x.concurrent)}, day ${sum((x) => x.day)}; worker's /metrics: ${counter(metrics, 'syncline_source_rate_limited_total', 'gbol')} 429s, ${counter(metrics, 'syncline_source_calls_total', 'gbol')} calls`,
+        note: `minute ${sum((x) => x.minute)}, app-minute ${sum((x) => x.appminute)}, concurrent ${sum((x) => x.concurrent)}, day ${sum((x) => x.day)}; worker's /metrics: ${worker429s} 429s, ${workerCalls} calls`,
       },
     ];
   } finally {
