@@ -4,6 +4,7 @@ import { DIALECTS, openTestStore, type TestStore } from '../../test/support/stor
 import { recordEntity } from '../api/query-entities.js';
 import { compileListQuery } from '../query/index.js';
 import { RecordsRepository, type StagedRecord } from './records.repository.js';
+import { mergedPull, stagedOf } from '../../test/support/merges.js';
 import { asOfKeptCounts, asOfRecords, asOfUnchangedSince, HistoryRepository, keptCountsOf } from './history.repository.js';
 
 /**
@@ -25,10 +26,7 @@ describe.each(DIALECTS)('asOf counts [%s]', (dialect) => {
   const at = (min: number) => new Date(t0 + min * 60_000).toISOString();
 
   const doc = (i: number, v = 0) => ({ id: `r-${String(i).padStart(4, '0')}`, status: ['Paid', 'Submitted', 'Draft'][(i + v) % 3], customerRef: { id: `cust-${(i + v) % 4}` }, v });
-  const staged = (ids: number[], v = 0, deleted: number[] = []): StagedRecord[] => [
-    ...ids.map((i) => ({ id: doc(i).id, data: doc(i, v), sourceModifiedDate: null, deleted: false })),
-    ...deleted.map((i) => ({ id: doc(i).id, data: doc(i, v), sourceModifiedDate: null, deleted: true })),
-  ];
+  const staged = stagedOf(doc);
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
 
   type State = { data: ReturnType<typeof doc>; deleted: boolean };
@@ -37,19 +35,8 @@ describe.each(DIALECTS)('asOf counts [%s]', (dialect) => {
 
   async function pullAt(now: string, records: StagedRecord[], opts: { fullListing?: boolean; fail?: boolean; connectionId?: string } = {}) {
     const connectionId = opts.connectionId ?? conn;
-    const ds = `ds-${++pull}`;
-    await repo.stage(ds, records);
-    const run = store.db.transaction().execute(async (trx) => {
-      const r = await repo.merge(trx, { datasetId: ds, connectionId, dataType: 'invoices', now, fullListing: opts.fullListing ?? false });
-      if (opts.fail) throw new Error('the pull failed after its merge');
-      return r;
-    });
-    if (opts.fail) {
-      await expect(run).rejects.toThrow('the pull failed');
-      await repo.clearStaging(ds);
-      return;
-    }
-    await run;
+    await mergedPull(store, repo, { datasetId: `ds-${++pull}`, connectionId, now, records, fullListing: opts.fullListing, fail: opts.fail });
+    if (opts.fail) return;
     if (connectionId !== conn) return;
     const rows = await store.db.selectFrom('records').select(['record_id', 'data', 'is_deleted']).where('connection_id', '=', conn).where('data_type', '=', 'invoices').execute();
     const copy = new Map(rows.map((r) => [r.record_id, { data: (typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as State['data'], deleted: r.is_deleted === 1 }]));

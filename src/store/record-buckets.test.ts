@@ -5,6 +5,7 @@ import { recordEntity } from '../api/query-entities.js';
 import { RequestValidationError } from '../domain/errors.js';
 import { compileListQuery } from '../query/index.js';
 import { RecordsRepository, UNINDEXED_ORDER_MAX, type StagedRecord } from './records.repository.js';
+import { mergedPull, offsetOracle } from '../../test/support/merges.js';
 
 /**
  * Issue 17 (reads, deep pages): the record buckets (record-buckets.ts, migration 0031) stay exact through every kind
@@ -28,18 +29,8 @@ describe.each(DIALECTS)('record buckets [%s]', (dialect) => {
   const ids = (from: number, to: number, step = 1) => Array.from({ length: Math.floor((to - from) / step) + 1 }, (_, i) => `r-${String(from + i * step).padStart(4, '0')}`);
 
   async function pullOf(records: StagedRecord[], opts: { fullListing?: boolean; fail?: boolean; connectionId?: string } = {}) {
-    const ds = `ds-${++pull}`;
-    await repo.stage(ds, records);
     clock += 60_000;
-    const run = store.db.transaction().execute(async (trx) => {
-      const r = await repo.merge(trx, { datasetId: ds, connectionId: opts.connectionId ?? conn, dataType: 'invoices', now: new Date(clock).toISOString(), fullListing: opts.fullListing ?? false });
-      if (opts.fail) throw new Error('the pull failed after its merge');
-      return r;
-    });
-    if (!opts.fail) return run;
-    await expect(run).rejects.toThrow('the pull failed');
-    await repo.clearStaging(ds);
-    return undefined;
+    return mergedPull(store, repo, { ...opts, datasetId: `ds-${++pull}`, connectionId: opts.connectionId ?? conn, now: new Date(clock).toISOString(), records });
   }
 
   const buckets = (connectionId = conn) =>
@@ -67,17 +58,7 @@ describe.each(DIALECTS)('record buckets [%s]', (dialect) => {
 
   const compiled = (query?: string, orderBy?: string) => compileListQuery(recordEntity('invoices'), { query, orderBy }, dialect);
 
-  async function oracle(query: string | undefined, orderBy: string | undefined, page: number, pageSize: number) {
-    const list = compiled(query, orderBy);
-    let rows = store.db.selectFrom('records').select('record_id').where('connection_id', '=', conn).where('data_type', '=', 'invoices');
-    let count = store.db.selectFrom('records').select((eb) => eb.fn.countAll<number>().as('n')).where('connection_id', '=', conn).where('data_type', '=', 'invoices');
-    if (list.where) {
-      rows = rows.where(list.where);
-      count = count.where(list.where);
-    }
-    for (const o of list.orderBy) rows = rows.orderBy(o);
-    return { total: Number((await count.executeTakeFirstOrThrow()).n), ids: (await rows.limit(pageSize).offset((page - 1) * pageSize).execute()).map((r) => r.record_id) };
-  }
+  const oracle = (query: string | undefined, orderBy: string | undefined, page: number, pageSize: number) => offsetOracle(store, dialect, conn, { query, orderBy, page, pageSize });
 
   /** Every page of the lists the buckets serve, on this repository (and on a fresh one: `fresh`), against OFFSET. */
   async function expectPagesExact(fresh = false) {

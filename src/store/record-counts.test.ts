@@ -4,6 +4,7 @@ import { DIALECTS, openTestStore, type TestStore } from '../../test/support/stor
 import { recordEntity } from '../api/query-entities.js';
 import { compileListQuery } from '../query/index.js';
 import { RecordsRepository, type StagedRecord } from './records.repository.js';
+import { mergedPull, offsetOracle, stagedOf } from '../../test/support/merges.js';
 
 /**
  * Issue 17 (reads): `totalResults` comes from counts the merge keeps (record_counts) for no filter and the
@@ -21,45 +22,19 @@ describe.each(DIALECTS)('record counts and deep pages [%s]', (dialect) => {
   let clock = Date.UTC(2026, 0, 1);
 
   const doc = (i: number, v = 0) => ({ id: `r-${String(i).padStart(4, '0')}`, status: ['Paid', 'Submitted', 'Draft'][(i + v) % 3], totalAmount: (i * 7919) % 1000, v });
-  const staged = (ids: number[], v = 0, deleted: number[] = []): StagedRecord[] => [
-    ...ids.map((i) => ({ id: doc(i).id, data: doc(i, v), sourceModifiedDate: null, deleted: false })),
-    ...deleted.map((i) => ({ id: doc(i).id, data: doc(i, v), sourceModifiedDate: null, deleted: true })),
-  ];
+  const staged = stagedOf(doc);
 
   /** One pull: stage, then merge in a transaction (rolled back when `fail`). */
   async function pullOf(connectionId: string, records: StagedRecord[], opts: { fullListing?: boolean; fail?: boolean } = {}) {
-    const ds = `ds-${++pull}`;
-    await repo.stage(ds, records);
     clock += 60_000;
-    const now = new Date(clock).toISOString();
-    const run = store.db.transaction().execute(async (trx) => {
-      const r = await repo.merge(trx, { datasetId: ds, connectionId, dataType: 'invoices', now, fullListing: opts.fullListing ?? false });
-      if (opts.fail) throw new Error('the pull failed after its merge');
-      return r;
-    });
-    if (opts.fail) {
-      await expect(run).rejects.toThrow('the pull failed');
-      await repo.clearStaging(ds);
-      return undefined;
-    }
-    return run;
+    return mergedPull(store, repo, { datasetId: `ds-${++pull}`, connectionId, now: new Date(clock).toISOString(), records, ...opts });
   }
 
   const compiled = (query?: string, orderBy?: string) => compileListQuery(recordEntity('invoices'), { query, orderBy }, dialect);
 
   /** The page and count as plain OFFSET and COUNT(*) statements, the oracle. */
-  async function oracle(connectionId: string, query: string | undefined, orderBy: string | undefined, page: number, pageSize: number) {
-    const list = compiled(query, orderBy);
-    let rows = store.db.selectFrom('records').select('record_id').where('connection_id', '=', connectionId).where('data_type', '=', 'invoices');
-    let count = store.db.selectFrom('records').select((eb) => eb.fn.countAll<number>().as('n')).where('connection_id', '=', connectionId).where('data_type', '=', 'invoices');
-    if (list.where) {
-      rows = rows.where(list.where);
-      count = count.where(list.where);
-    }
-    for (const o of list.orderBy) rows = rows.orderBy(o);
-    const ids = (await rows.limit(pageSize).offset((page - 1) * pageSize).execute()).map((r) => r.record_id);
-    return { total: Number((await count.executeTakeFirstOrThrow()).n), ids };
-  }
+  const oracle = (connectionId: string, query: string | undefined, orderBy: string | undefined, page: number, pageSize: number) =>
+    offsetOracle(store, dialect, connectionId, { query, orderBy, page, pageSize });
 
   async function listed(r: RecordsRepository, connectionId: string, query: string | undefined, orderBy: string | undefined, page: number, pageSize: number) {
     const p = await r.list(connectionId, 'invoices', { page, pageSize }, compiled(query, orderBy), 'text');
