@@ -12,6 +12,11 @@ export type ConnectionRow = Selectable<ConnectionsTable> & { last_completed?: st
 export type NewConnection = Insertable<ConnectionsTable>;
 export type ConnectionStatusChangeRow = ConnectionStatusChangesTable;
 
+/** The row of a new connection awaiting authorisation (PendingAuth, no credentials yet). */
+function pendingConnection(id: string, companyId: string, integrationKey: string, now: string): NewConnection {
+  return { id, company_id: companyId, integration_key: integrationKey, status: 'PendingAuth', credentials: null, connection_info: null, errors: null, created_at: now, updated_at: now, last_sync: null };
+}
+
 export class ConnectionsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -32,18 +37,7 @@ export class ConnectionsRepository {
   /** A new PendingAuth connection (with its first status record and `connection.created`); returns its id. */
   async create(companyId: string, integrationKey: string, now: string): Promise<string> {
     const id = newId();
-    await this.insert({
-      id,
-      company_id: companyId,
-      integration_key: integrationKey,
-      status: 'PendingAuth',
-      credentials: null,
-      connection_info: null,
-      errors: null,
-      created_at: now,
-      updated_at: now,
-      last_sync: null,
-    });
+    await this.insert(pendingConnection(id, companyId, integrationKey, now));
     return id;
   }
 
@@ -149,18 +143,7 @@ export class ConnectionsRepository {
       if (pending) return pending.id;
       if (rows.length >= cap) return undefined;
       const id = newId();
-      await this.insertIn(trx, {
-        id,
-        company_id: companyId,
-        integration_key: integrationKey,
-        status: 'PendingAuth',
-        credentials: null,
-        connection_info: null,
-        errors: null,
-        created_at: now,
-        updated_at: now,
-        last_sync: null,
-      });
+      await this.insertIn(trx, pendingConnection(id, companyId, integrationKey, now));
       return id;
     });
   }
