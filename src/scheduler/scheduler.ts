@@ -3,10 +3,11 @@ import { createHash } from 'node:crypto';
 import { Daemon } from '../lib/daemon.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import type { DataType } from '../domain/data-types.js';
+import { DATA_TYPES, type DataType } from '../domain/data-types.js';
 import { effectiveSettings, profileSettings, type SyncSetting } from '../domain/sync-settings.js';
 import type { Store } from '../store/db.js';
 import { DATASETS_CHANNEL, queueReadsIn } from '../store/enqueue.js';
+import { datasetsEnded } from '../store/webhook-outbox.js';
 import { ScheduleSlotsRepository } from '../store/schedule-slots.repository.js';
 import { SyncSettingsRepository } from '../store/sync-settings.repository.js';
 import type { ConnectionRow } from '../store/connections.repository.js';
@@ -35,12 +36,14 @@ export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = { intervalMs: 60_000,
 
 /**
  * Deterministic per-pair jitter, up to 1 % of the schedule (at most 10 minutes), taken off the due time so pairs linked
- * at the same moment do not all fire in the same second, while a pair is never later than its schedule.
+ * at the same moment do not all fire in the same second, while a pair is never later than its schedule. SHA-256, which
+ * PostgreSQL computes too (migration 0025's batch; it was SHA-1, which PostgreSQL lacks without pgcrypto — the change
+ * moved each pair's due time once, within its jitter span).
  */
 export function jitterMs(connectionId: string, dataType: string, hours: number): number {
   const span = Math.min(hours * HOUR * 0.01, 10 * 60_000);
   if (span < 1) return 0;
-  const h = createHash('sha1').update(`${connectionId}|${dataType}`).digest().readUInt32BE(0);
+  const h = createHash('sha256').update(`${connectionId}|${dataType}`).digest().readUInt32BE(0);
   return h % Math.floor(span);
 }
 
@@ -53,9 +56,73 @@ export interface TickResult {
  * One scheduler pass (sync-behaviour.md §5.2): every linked connection × data type with an effective syncSchedule > 0
  * is due `syncSchedule` hours after its last dataset ended (or after the link), whatever the outcome. Due types of one
  * connection form one read, queued in syncOrder. Missed slots run once. Busy pairs are skipped. Nothing is queued for
- * a connection before its rate-limit reset. Slots and the datasets they queue change in one transaction.
+ * a connection before its rate-limit reset. Slots and the datasets they queue change in one transaction per batch.
+ *
+ * PostgreSQL runs each batch as one server-side function (schedulerTickInDatabase); SQLite, in process, runs the same
+ * rules here (schedulerTickInProcess) — src/scheduler/schedule-due.test.ts holds the two to the same outcomes.
  */
 export async function schedulerTick(deps: SchedulerDeps, opts: SchedulerOptions = DEFAULT_SCHEDULER_OPTIONS): Promise<TickResult> {
+  return deps.store.dialect === 'postgres' ? schedulerTickInDatabase(deps, opts) : schedulerTickInProcess(deps, opts);
+}
+
+interface ScheduleDueResult {
+  examined: number;
+  queued: number;
+  ended: { id: string; company_id: string; connection_id: string; data_type: string; status: string; read_id: string; completed: string | null; records_added: number; records_updated: number; records_deleted: number }[];
+  unknownIntegrations?: string[];
+}
+
+/**
+ * The tick on PostgreSQL (issue 17): each batch is ONE call of syncline_schedule_due (migration 0025), which claims the
+ * due slots, decides each (the rules of schedulerTickInProcess), inserts the reads and their datasets set-based, moves
+ * the bounds and NOTIFYs workers, in the batch's transaction. Only what needs this process stays here: the profile
+ * settings, which data types each integration reads and which integrations are enabled (described for the keys the
+ * function reports, so no list of integrations is needed), and the webhook events of outcomes decided at queue time.
+ */
+export async function schedulerTickInDatabase(deps: SchedulerDeps, opts: SchedulerOptions = DEFAULT_SCHEDULER_OPTIONS): Promise<TickResult> {
+  const { store } = deps;
+  const profile = profileSettings(await new SyncSettingsRepository(store.db).storedProfile());
+  const now = deps.clock.now();
+  const nowIso = now.toISOString();
+  const keys: string[] = [];
+  const supported: string[] = [];
+  const enabled: string[] = [];
+  const describe = (unknown: string[]) => {
+    for (const key of unknown) {
+      if (keys.includes(key)) continue;
+      keys.push(key);
+      if (deps.integrationEnabled(key)) enabled.push(key);
+      for (const t of DATA_TYPES) if (deps.supports(key, t)) supported.push(`${key}|${t}`);
+    }
+  };
+  const result: TickResult = { examined: 0, queued: 0 };
+  while (result.queued < opts.maxQueuedPerTick) {
+    const examined = await store.db.transaction().execute(async (trx) => {
+      const call = async () =>
+        (
+          await sql<{ r: ScheduleDueResult }>`select syncline_schedule_due(${now.getTime()}, ${nowIso}, ${opts.batchSize}, ${JSON.stringify(profile)},
+            ${DATA_TYPES}, ${keys}, ${supported}, ${enabled}) as r`.execute(trx)
+        ).rows[0]!.r;
+      let r = await call();
+      if (r.unknownIntegrations) {
+        describe(r.unknownIntegrations);
+        r = await call();
+        if (r.unknownIntegrations) throw new Error(`scheduler: integration keys still unknown: ${r.unknownIntegrations.join(', ')}`);
+      }
+      // Outcomes decided at queue time (integration not enabled) end now, their events in this transaction.
+      if (r.ended.length) await datasetsEnded(trx, r.ended, nowIso);
+      result.examined += r.examined;
+      result.queued += r.queued;
+      return r.examined;
+    });
+    if (examined === 0) break;
+  }
+  if (result.queued > 0) deps.onQueued?.();
+  return result;
+}
+
+/** The tick in process, a constant number of statements per batch (SQLite; the reference the function is held to). */
+export async function schedulerTickInProcess(deps: SchedulerDeps, opts: SchedulerOptions = DEFAULT_SCHEDULER_OPTIONS): Promise<TickResult> {
   const { store } = deps;
   const slots = new ScheduleSlotsRepository(store.db, store.dialect);
   const settingsRepo = new SyncSettingsRepository(store.db);
