@@ -21,6 +21,7 @@ import { m0023WebhookResponseBodies } from './0023-webhook-response-bodies.js';
 import { m0025ScheduleDueFunction } from './0025-schedule-due-function.js';
 import { m0028HistoryCounts } from './0028-history-counts.js';
 import { m0029BatchClaimFinish } from './0029-batch-claim-finish.js';
+import { m0030QueuePlans } from './0030-queue-plans.js';
 import { m0031RecordBuckets } from './0031-record-buckets.js';
 
 /**
@@ -51,6 +52,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0025-schedule-due-function': m0025ScheduleDueFunction(dialect),
     '0028-history-counts': m0028HistoryCounts(dialect),
     '0029-batch-claim-finish': m0029BatchClaimFinish(dialect),
+    '0030-queue-plans': m0030QueuePlans(dialect),
     '0031-record-buckets': m0031RecordBuckets(dialect),
   };
 }
