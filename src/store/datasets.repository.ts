@@ -357,7 +357,7 @@ export class DatasetsRepository {
   /**
    * `finish` for a run that merged nothing (an incremental pull that found no change, NotSupported, a refused
    * connection), in as few round trips as the outbox allows. PostgreSQL, when no webhook consumer is enabled: ONE
-   * statement (migration 0029's syncline_finish_datasets) ends the dataset and counts down its read — the same
+   * statement (syncline_finish_datasets, migration 0030) ends the dataset and counts down its read — the same
    * transition and countdown as `finish` + datasetsEnded, which with no enabled consumer write no event; the consumers
    * are read in the same snapshot as the update. Calls of one process that arrive while such a statement is in flight
    * go together in the next one (a worker's pulls that end at the same moment: one round trip, not one each).
@@ -571,8 +571,8 @@ function runFacts(conn: RawBuilder<unknown>, type: RawBuilder<unknown>) {
 
 /**
  * The whole claim of up to `n` datasets on PostgreSQL in ONE statement, outside any explicit transaction: the function
- * of migration 0029 (0022's candidate scan in claim order, free run slot, lease, staging reset, connection and last
- * pulls' facts joined in, repeated up to `n` times; plans kept for the session).
+ * of migration 0030 (0022's candidate scan in claim order, free run slot, lease, staging reset, connection and last
+ * pulls' facts, repeated up to `n` times; each step a keyed lookup, plans kept for the session).
  */
 export function claimStatementPg(args: ClaimArgs & { n?: number }) {
   const keys = Object.keys(args.maxPerConnection);
