@@ -55,21 +55,27 @@ interface Samples extends Array<number> {
   gcMajor: number;
   /** The p99 of the samples no collection ran during. */
   p99NoGc: number;
+  /** This process's CPU time (user + system) during each sample: on SQLite, the work itself; the rest is waiting. */
+  cpu: number[];
 }
 
 async function samples(n: number, f: () => Promise<unknown>): Promise<Samples> {
   await f(); // warm the database cache and the plan
   const out = [] as unknown as Samples;
   const spans: [number, number][] = [];
+  out.cpu = [];
   for (let i = 0; i < n; i++) {
+    const c = process.cpuUsage();
     const t = performance.now();
     await f();
     const e = performance.now();
+    const u = process.cpuUsage(c);
     out.push(e - t);
+    out.cpu.push((u.user + u.system) / 1000);
     spans.push([t, e]);
   }
-  // Entries are delivered asynchronously: let the observer catch up before attributing them.
-  await new Promise((r) => setImmediate(r));
+  // Entries are delivered later, from a timer (not after a setImmediate): let the observer catch up first.
+  await new Promise((r) => setTimeout(r, 100));
   const hit = spans.map(([t, e]) => gcs.filter((g) => g.start < e && g.end > t));
   out.gcHit = hit.filter((h) => h.length > 0).length;
   out.gcMajor = hit.filter((h) => h.some((g) => g.kind === 2 /* NODE_PERFORMANCE_GC_MAJOR */)).length;
@@ -77,7 +83,8 @@ async function samples(n: number, f: () => Promise<unknown>): Promise<Samples> {
   return out;
 }
 
-const gcNote = (s: Samples) => `${s.length} samples, ${s.gcHit} during a GC (${s.gcMajor} major), p99 of the others ${s.p99NoGc.toFixed(2)} ms`;
+const gcNote = (s: Samples) =>
+  `${s.length} samples, ${s.gcHit} during a GC (${s.gcMajor} major), p99 of the others ${s.p99NoGc.toFixed(2)} ms; this process's CPU per sample p50 ${percentile(s.cpu, 50).toFixed(2)} p99 ${percentile(s.cpu, 99).toFixed(2)} max ${Math.max(...s.cpu).toFixed(2)} ms`;
 
 /**
  * BENCH_QUERY_SQLITE_FILE / BENCH_QUERY_PG_URL: a database kept between runs (as bench history's). The first run seeds

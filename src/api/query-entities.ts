@@ -3,7 +3,8 @@
  * SQL-backed list, so `query`, `tags` and `orderBy` work the same on SQLite and PostgreSQL.
  */
 import { sql } from 'kysely';
-import { accountingEntity, isAccountingListType, platformEntity, type Entity } from '../query/index.js';
+import { accountingEntity, isAccountingListType, platformEntity, type Entity, type SqlDialect } from '../query/index.js';
+import { RECORD_KEY_COLUMNS } from '../store/migrations/0024-record-query-keys.js';
 import { INTEGRATIONS } from '../connectors/integrations.js';
 import { ERROR_STATUSES } from '../domain/statuses.js';
 
@@ -76,6 +77,10 @@ export const IntegrationEntity: Entity = platformEntity('Integration', {
 
 const recordEntities = new Map<string, Entity>();
 
+const FOLDED_KEYS = Object.fromEntries(
+  Object.entries(RECORD_KEY_COLUMNS).map(([column, { path }]) => [path, (dialect: SqlDialect) => (dialect === 'postgres' ? sql.ref(`records.${column}`) : undefined)]),
+);
+
 /** Accounting records: the document's properties from the model, Syncline's own fields from indexed columns. */
 export function recordEntity(dataType: string): Entity {
   let e = recordEntities.get(dataType);
@@ -83,6 +88,9 @@ export function recordEntity(dataType: string): Entity {
     if (!isAccountingListType(dataType)) throw new Error(`no list schema for ${dataType}`);
     e = accountingEntity(dataType, {
       document: sql.ref('records.data'),
+      // PostgreSQL: the folded keys of the common document filters are stored columns (migration 0024), so their
+      // counts are index-only; the asOf view gives its replaced half the same columns (history.repository).
+      foldedKeys: FOLDED_KEYS,
       fields: {
         id: { type: 'string', sql: sql.ref('records.record_id') },
         modifiedDate: { type: 'date', dateFormat: 'canonical', sql: sql.ref('records.modified_date') },

@@ -5,8 +5,8 @@
  *
  * Semantics shared with `evaluate.ts` (the oracle the property tests compare against):
  * - strings and enums: ASCII case folding on both sides (`lower(x)` on SQLite, `lower(x COLLATE "C")` on
- *   PostgreSQL — both fold A–Z only, whatever the database locale); `~` is `LIKE '%…%'` with `\`, `%` and `_`
- *   escaped;
+ *   PostgreSQL — both fold A–Z only, whatever the database locale), or the field's `foldedKey` column, which holds
+ *   exactly that; `~` is `LIKE '%…%'` with `\`, `%` and `_` escaped;
  * - `!=` is `(test) IS NOT TRUE`, so a null or absent value matches it (§4.2); on a boolean declared `notNull` (a
  *   column that holds only true/false or 0/1) it is the equality with the other value, which an index range serves;
  * - `iso` dates are converted to UTC epoch milliseconds by `epochMsSql`, integer arithmetic only (immutable, so it
@@ -67,7 +67,8 @@ function testSql(field: ScalarField, test: ValueTest, dialect: SqlDialect): RawB
   const pg = dialect === 'postgres';
   switch (test.on) {
     case 'string': {
-      const x = field.storedLowercase ? sql`${v}` : fold(v, dialect);
+      const key = field.storedLowercase ? undefined : field.foldedKey?.(dialect);
+      const x = field.storedLowercase ? sql`${v}` : key !== undefined ? sql`${key}` : fold(v, dialect);
       if (test.op === 'eq') return sql<SqlBool>`(${x} = ${test.value})`;
       return sql<SqlBool>`(${x} LIKE ${`%${escapeLike(test.value)}%`} ESCAPE '\\')`;
     }

@@ -33,6 +33,13 @@ export interface ScalarOptions {
    * with the folded literal and a plain index serves it.
    */
   storedLowercase?: boolean;
+  /**
+   * Strings only: where it returns an expression, that expression holds exactly the folded value (`lower(v)` on
+   * SQLite, `lower((v) COLLATE "C")` on PostgreSQL; NULL where `v` is NULL) — a stored generated column —, and `=`
+   * and `~` compare it instead of folding `v`: a plain index on the column serves them, index-only. Ordering still
+   * reads `v` (code-point order of the value, not of its folded form).
+   */
+  foldedKey?: (dialect: SqlDialect) => Expression<unknown> | undefined;
   /** Booleans only: the SQL value is 0/1 on PostgreSQL too (an `integer` column such as `records.is_deleted`). */
   booleanAsInteger?: boolean;
   /**
@@ -160,6 +167,11 @@ export interface DocumentDef {
    * properties queryable (query-language.md §6.2).
    */
   open?: { type: ScalarType };
+  /**
+   * Declared string paths whose folded value is also stored in a column of the row (ScalarOptions.foldedKey), by
+   * dotted path as declared; a path a data type does not declare, or declares with another type, is ignored.
+   */
+  foldedKeys?: Readonly<Record<string, (dialect: SqlDialect) => Expression<unknown> | undefined>>;
   /** The document in a plain object; default: the row itself. */
   get?: (row: unknown) => unknown;
 }
@@ -316,11 +328,13 @@ function documentField(doc: DocumentDef, segments: string[], schema: { type: Sca
   const { type, ...opts } = schema;
   const pgType = doc.postgresType ?? 'jsonb';
   const getDoc = doc.get ?? ((row: unknown) => row);
+  const foldedKey = type === 'string' || type === 'enum' ? doc.foldedKeys?.[segments.join('.')] : undefined;
   return {
     kind: 'scalar',
     path: segments.join('.'),
     type,
     ...opts,
+    ...(foldedKey ? { foldedKey } : {}),
     sql: (dialect) => jsonValueSql(dialect, doc.column, pgType, segments, type),
     get: (row) => readPath(getDoc(row), segments),
   };

@@ -70,7 +70,8 @@
  * - numbers, booleans, `canonical` dates: the field's typed value, `field.sql(dialect)`;
  * - `iso` dates: `epochMsSql(field.sql(dialect), dialect)`, which is also `sortKeySql(field, dialect)`;
  * - strings and enums: `lower(v)` on SQLite, `lower((v) COLLATE "C")` on PostgreSQL; with `storedLowercase`, `v`
- *   itself (so a primary key serves `id=…`).
+ *   itself (so a primary key serves `id=…`); with a `foldedKey` column (the record entity's `status`, `customerRef.id`,
+ *   `supplierRef.id` on PostgreSQL, migration 0024), that column, so a plain index serves it index-only.
  * ORDER BY uses `sortKeySql` (strings with `COLLATE "C"` on PostgreSQL), NULLS LAST ascending / FIRST descending,
  * then the tiebreak. Render an expression's SQL with `sortKeySql(f, d).compile(db).sql` to write the index.
  */
@@ -78,7 +79,7 @@ import type { Expression, RawBuilder, SqlBool } from 'kysely';
 import { ACCOUNTING_SCHEMAS, type AccountingListType } from './accounting-schemas.js';
 import { bindOrderBy, bindQuery, bindTags, type OrderSpec, type Predicate } from './bind.js';
 import { orderBySql, predicateSql } from './compile.js';
-import { defineEntity, type Entity, type FieldDef, type SqlDialect } from './entity.js';
+import { defineEntity, type DocumentDef, type Entity, type FieldDef, type SqlDialect } from './entity.js';
 import { evaluate, rowComparator } from './evaluate.js';
 import { parseOrderBy, parseQuery, parseTags } from './parser.js';
 
@@ -174,6 +175,8 @@ export function accountingEntity(
     postgresType?: 'jsonb' | 'json' | 'text';
     /** Properties served by columns instead of the document (id, modifiedDate, metadata.isDeleted…). */
     fields?: Readonly<Record<string, FieldDef>>;
+    /** Document string properties whose folded value a column also holds (DocumentDef.foldedKeys). */
+    foldedKeys?: DocumentDef['foldedKeys'];
     /** Evaluator only: the document inside a row; default the row itself. */
     get?: (row: unknown) => unknown;
   },
@@ -183,6 +186,6 @@ export function accountingEntity(
     name: schema.entity,
     service: 'PublicApi',
     fields: opts.fields,
-    document: { column: opts.document, postgresType: opts.postgresType, properties: schema.properties, get: opts.get },
+    document: { column: opts.document, postgresType: opts.postgresType, properties: schema.properties, get: opts.get, foldedKeys: opts.foldedKeys },
   });
 }

@@ -3,11 +3,12 @@
  * change feed of (connection, data type), a pull's own changes, the asOf view the record reads use, floors (where the
  * history stops being complete) and pruning. The merge that writes changes is RecordsRepository.merge.
  */
-import { sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import { PostgresAdapter, sql, type Expression, type Kysely, type SqlBool, type Transaction } from 'kysely';
 import { RequestValidationError } from '../domain/errors.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
 import { offsetOf, type PageRequest } from './paging.js';
+import { RECORD_KEY_COLUMNS, recordKeyExpression } from './migrations/0024-record-query-keys.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -170,6 +171,9 @@ export function asOfChangedSince(db: Kysely<Database>, connectionId: string, dat
     .limit(1);
 }
 
+/** records' key columns (migration 0024) computed from a replaced state, for the replaced half of the asOf view. */
+const PAST_KEYS = (Object.keys(RECORD_KEY_COLUMNS) as (keyof typeof RECORD_KEY_COLUMNS)[]).map((c) => sql.raw<string | null>(recordKeyExpression(c).replace(/\bdata\b/g, 'prev_data')).as(c));
+
 function asOfSources(db: Kysely<Database>, connectionId: string, dataType: string, at: string, where?: Expression<SqlBool>) {
   let current = db.selectFrom('records').where('connection_id', '=', connectionId).where('data_type', '=', dataType).where('modified_date', '<=', at);
   // Wrapped and aliased `records` so a compiled filter (written against records.<column>) reads the replaced state;
@@ -183,6 +187,9 @@ function asOfSources(db: Kysely<Database>, connectionId: string, dataType: strin
       sql<string>`prev_modified_date`.as('modified_date'),
       'prev_source_modified_date as source_modified_date',
       sql<number>`prev_is_deleted`.as('is_deleted'),
+      // The stored key columns of records (migration 0024), which a compiled filter compares on PostgreSQL, as the
+      // same expressions over `prev_data`: flattened, they are the keys of record_changes' indexes (migration 0020).
+      ...(db.getExecutor().adapter instanceof PostgresAdapter ? PAST_KEYS : []),
     ])
     .where('connection_id', '=', connectionId)
     .where('data_type', '=', dataType)

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from '../db.js';
 import { QUERY_INDEX_KEYS } from './0006-query-indexes.js';
+import { storedKeyColumns } from './0024-record-query-keys.js';
 
 /**
  * Counts as of a moment (issue 16, cost goal: an asOf list of a million invoices in < 100 ms). An asOf list's
@@ -44,9 +45,12 @@ export function m0028HistoryCounts(dialect: Dialect): Migration {
       await backfillCountsAt(db);
       const keys = QUERY_INDEX_KEYS[dialect];
       const rebuilt = ['records_status', 'records_customer_ref', 'records_supplier_ref'] as const;
+      // A new database runs migration 0024 (added later, numbered before this one) first: its stored key columns are
+      // then the keys (the same values), as 0024 itself makes them on a database that ran this migration already.
+      const stored = await storedKeyColumns(db, dialect);
       for (const name of rebuilt) {
         await sql.raw(`drop index ${name}`).execute(db);
-        await sql.raw(`create index ${name} on records (connection_id, data_type, ${keys[name]!}, record_id, modified_date)`).execute(db);
+        await sql.raw(`create index ${name} on records (connection_id, data_type, ${stored.get(name) ?? keys[name]!}, record_id, modified_date)`).execute(db);
       }
       // SQLite drops a dropped index's statistics and has none for the new one: with statistics for the other indexes
       // (a database that ran ANALYZE) it then took a rebuilt index, covering for `record_id`, as cheaper than the

@@ -18,6 +18,7 @@ import { m0020HistoryReadIndexes } from './0020-history-read-indexes.js';
 import { m0021RecordCounts } from './0021-record-counts.js';
 import { m0022ClaimFunction } from './0022-claim-function.js';
 import { m0023WebhookResponseBodies } from './0023-webhook-response-bodies.js';
+import { m0024RecordQueryKeys } from './0024-record-query-keys.js';
 import { m0025ScheduleDueFunction } from './0025-schedule-due-function.js';
 import { m0028HistoryCounts } from './0028-history-counts.js';
 import { m0029BatchClaimFinish } from './0029-batch-claim-finish.js';
@@ -49,6 +50,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0021-record-counts': m0021RecordCounts(dialect),
     '0022-claim-function': m0022ClaimFunction(dialect),
     '0023-webhook-response-bodies': m0023WebhookResponseBodies(dialect),
+    '0024-record-query-keys': m0024RecordQueryKeys(dialect),
     '0025-schedule-due-function': m0025ScheduleDueFunction(dialect),
     '0028-history-counts': m0028HistoryCounts(dialect),
     '0029-batch-claim-finish': m0029BatchClaimFinish(dialect),
