@@ -5,7 +5,8 @@ import { createLogger } from '../lib/logger.js';
 import { DATA_TYPES, type DataType } from '../domain/data-types.js';
 import { defaultSetting } from '../domain/sync-settings.js';
 import { SyncSettingsRepository } from '../store/sync-settings.repository.js';
-import { DUE_SLOTS_SQL, SCHEDULE_BATCH_SQL } from '../store/migrations/0025-schedule-due-function.js';
+import { ScheduleSlotsRepository } from '../store/schedule-slots.repository.js';
+import { DUE_SLOTS_SQL, SCHEDULE_BATCH_SQL, UNKNOWN_KEYS_SQL } from '../store/migrations/0026-schedule-slots-narrow.js';
 import { jitterMs, schedulerTick, schedulerTickInProcess, type SchedulerDeps, type SchedulerOptions } from './scheduler.js';
 
 /**
@@ -332,58 +333,104 @@ describe.each(DIALECTS)('scheduler batch safety [%s]', (dialect) => {
   });
 });
 
-describe('scheduler batch plans [postgres]', () => {
+describe.each(DIALECTS)('schedule slots without a company index (migration 0026) [%s]', (dialect) => {
   let store: TestStore;
   beforeAll(async () => {
+    store = await openTestStore(dialect);
+    await seedFixture(store);
+  });
+  afterAll(async () => store.cleanup());
+
+  it('the index is gone', async () => {
+    const q =
+      dialect === 'postgres'
+        ? sql<{ name: string }>`select indexname as name from pg_indexes where tablename = 'schedule_slots'`
+        : sql<{ name: string }>`select name from sqlite_master where type = 'index' and tbl_name = 'schedule_slots'`;
+    const names = (await q.execute(store.db)).rows.map((r) => r.name);
+    expect(names).toContain('schedule_slots_due');
+    expect(names).not.toContain('schedule_slots_company');
+  });
+
+  it("a company's settings change rechecks that company's slots, and only those", async () => {
+    const before = await snapshot(store);
+    const slots = new ScheduleSlotsRepository(store.db, store.dialect);
+    await slots.recheck(T + 7, 'co-g');
+    const after = await snapshot(store);
+    for (const s of after.slots) {
+      const was = before.slots.find((b) => b.connection_id === s.connection_id && b.data_type === s.data_type)!;
+      expect(s.next_due_ms).toBe(s.connection_id === 'conn-g' ? T + 7 : was.next_due_ms);
+    }
+    await slots.recheck(T + 8);
+    expect((await snapshot(store)).slots.every((s) => s.next_due_ms === T + 8)).toBe(true);
+  });
+});
+
+describe('scheduler batch plans [postgres]', () => {
+  let store: TestStore;
+  const now = iso(T);
+  beforeAll(async () => {
     store = await openTestStore('postgres');
-    const now = iso(T);
-    await sql
+  });
+  afterAll(async () => store.cleanup());
+
+  const load = () =>
+    sql
       .raw(
         `insert into companies (id, name, description, tags, created_at) select 'co-' || i, 'Co', null, '{}', '${now}' from generate_series(1, 3000) s(i);
          insert into connections (id, company_id, integration_key, status, credentials, connection_info, errors, created_at, updated_at, last_sync, linked_at)
            select 'conn-' || i, 'co-' || i, 'mqjo', 'Linked', null, null, null, '${now}', '${now}', null, '${now}' from generate_series(1, 3000) s(i);
+         insert into company_sync_settings (company_id, overrides_defaults, settings) select 'co-' || i, 1, '[]' from generate_series(1, 3000) s(i);
          insert into schedule_slots (connection_id, data_type, company_id, next_due_ms)
            select 'conn-' || i, t, 'co-' || i, ${T} + i * 1000 from generate_series(1, 3000) s(i), unnest(array['invoices', 'bills', 'items']) t;
          insert into datasets (id, company_id, connection_id, data_type, status, progress, requested, completed, read_id, trigger, sync_order, settings, attempts)
            select 'ds-' || i || t, 'co-' || i, 'conn-' || i, t, 'Complete', 100, '${now}', '${now}', 'r', 'refresh', 1, '{}', 1
-           from generate_series(1, 3000) s(i), unnest(array['invoices', 'bills', 'items']) t;
-         analyze;`,
+           from generate_series(1, 3000) s(i), unnest(array['invoices', 'bills', 'items']) t;`,
       )
       .execute(store.db);
-  });
-  afterAll(async () => store.cleanup());
 
-  it('the function keeps one generic plan for the session', async () => {
+  it('the function keeps one generic plan for the session, with scans of whole tables and JIT off', async () => {
     const fn = await sql<{ proconfig: string[] | null; lanname: string }>`
       select p.proconfig, l.lanname from pg_proc p join pg_language l on l.oid = p.prolang where p.proname = 'syncline_schedule_due'`.execute(store.db);
-    expect(fn.rows).toEqual([{ proconfig: ['plan_cache_mode=force_generic_plan'], lanname: 'plpgsql' }]);
+    expect(fn.rows).toEqual([{ proconfig: ['plan_cache_mode=force_generic_plan', 'enable_seqscan=off', 'enable_bitmapscan=off', 'jit=off'], lanname: 'plpgsql' }]);
   });
 
-  it('the due-slot claim walks schedule_slots_due', async () => {
-    const plan = await genericPlan(store, `prepare p(bigint, int, int) as ${DUE_SLOTS_SQL}`, `execute p(${T + 600_000}, 0, 500)`);
-    expect(plan).toContain('schedule_slots_due');
-    expect(plan).not.toMatch(/Seq Scan|Sort/);
-  });
+  // The generic plan is made at a session's first call from whatever statistics exist then, and kept.
+  it.each([
+    ['empty tables, never analyzed', async () => {}],
+    ['empty tables, analyzed', () => sql`analyze`.execute(store.db)],
+    ['3,000 connections, analyzed', async () => (await load(), await sql`analyze`.execute(store.db))],
+  ])('every step reads its tables by key: %s', async (_state, prepareState) => {
+    await prepareState();
+    const claim = await genericPlan(store, `prepare p(bigint, int, int) as ${DUE_SLOTS_SQL}`, `execute p(${T + 600_000}, 0, 2000)`);
+    expect(claim).toContain('schedule_slots_due');
+    expect(claim).not.toMatch(/Seq Scan|Bitmap|Sort/);
 
-  it('the batch reaches every table through its indexes, whatever the batch size', async () => {
     const conns = Array.from({ length: 500 }, (_, i) => `conn-${i + 1}`);
-    const arr = (xs: string[]) => `'{${xs.join(',')}}'`;
+    const arr = (xs: string[]) => `'{${xs.map((x) => `"${x}"`).join(',')}}'`;
+    const unknown = await genericPlan(store, `prepare u(text, text, text, text, text, text[], text, text, text[], text, text[]) as ${UNKNOWN_KEYS_SQL}`, `execute u('', '', '', '', '', '{mqjo}', '', '', ${arr(conns)}, '', ${arr(conns.map((c) => c.replace('conn', 'co')))})`);
+    expect(unknown).toMatch(/Index Scan using (connections_pkey on connections[^\n]*\n\s*Index Cond: \(id = |connections_company_idx on connections[^\n]*\n\s*Index Cond: \(\(company_id = )/);
+    expect(unknown).not.toMatch(/Seq Scan|Bitmap/);
     const plan = await genericPlan(
       store,
-      `prepare b(bigint, text, int, jsonb, text[], text[], text[], text[], text[], text[], text[]) as ${SCHEDULE_BATCH_SQL}`,
-      `execute b(${T}, '${iso(T)}', 500, '${JSON.stringify(DATA_TYPES.map(defaultSetting))}', ${arr([...DATA_TYPES])}, '{mqjo}',
-                 ${arr(DATA_TYPES.map((t) => `mqjo|${t}`))}, '{mqjo}', ${arr(conns)}, ${arr(conns.map(() => 'invoices'))}, ${arr(conns.map((c) => c.replace('conn', 'co')))})`,
+      `prepare b(bigint, text, int, jsonb, text[], text[], text[], text[], text[], text[], text[], tid[]) as ${SCHEDULE_BATCH_SQL}`,
+      `execute b(${T}, '${now}', 500, '${JSON.stringify(DATA_TYPES.map(defaultSetting))}', ${arr([...DATA_TYPES])}, '{mqjo}',
+                 ${arr(DATA_TYPES.map((t) => `mqjo|${t}`))}, '{mqjo}', ${arr(conns)}, ${arr(conns.map(() => 'invoices'))},
+                 ${arr(conns.map((c) => c.replace('conn', 'co')))}, ${arr(conns.map((_, i) => `(${i},1)`))})`,
     );
-    expect(plan).not.toMatch(/Seq Scan on (datasets|schedule_slots|connections|companies)/);
-    expect(plan).toContain('datasets_conn_type_seq');
-    expect(plan).toContain('schedule_slots_pk');
-    expect(plan).toContain('connections_pkey');
+    expect(plan).not.toMatch(/Seq Scan|Bitmap/);
+    expect(plan).toMatch(/Index Scan using datasets_conn_type_seq on datasets/);
+    expect(plan).toMatch(/Index Scan using (connections_pkey on connections[^\n]*\n\s*Index Cond: \(id = |connections_company_idx on connections[^\n]*\n\s*Index Cond: \(\(company_id = )/);
+    expect(plan).toMatch(/Index Scan using company_sync_settings_pkey on company_sync_settings[^\n]*\n\s*Index Cond: \(company_id = /);
+    expect(plan).toMatch(/Index Scan using datasets_conn_type_seq on datasets[^\n]*\n\s*Index Cond: \(\(connection_id = /);
+    expect(plan).toMatch(/Tid Scan on schedule_slots/);
+    expect(plan).not.toContain('JIT');
   });
 });
 
+/** EXPLAIN of a prepared statement's generic plan, under the function's own settings. */
 async function genericPlan(store: TestStore, prepare: string, execute: string): Promise<string> {
   return store.db.transaction().execute(async (trx) => {
-    await sql`set local plan_cache_mode = force_generic_plan`.execute(trx);
+    for (const set of ['plan_cache_mode = force_generic_plan', 'enable_seqscan = off', 'enable_bitmapscan = off', 'jit = off']) await sql.raw(`set local ${set}`).execute(trx);
     await sql.raw(prepare).execute(trx);
     const r = await sql.raw<{ 'QUERY PLAN': string }>(`explain ${execute}`).execute(trx);
     await sql.raw(`deallocate ${prepare.split(/\s|\(/)[1]}`).execute(trx);

@@ -32,7 +32,8 @@ export interface SchedulerOptions {
   maxQueuedPerTick: number;
 }
 
-export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = { intervalMs: 60_000, batchSize: 500, maxQueuedPerTick: 10_000 };
+/** 2,000 slots a batch: on PostgreSQL a batch is one function call, and larger batches spread its fixed cost (issue 17). */
+export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = { intervalMs: 60_000, batchSize: 2_000, maxQueuedPerTick: 10_000 };
 
 /**
  * Deterministic per-pair jitter, up to 1 % of the schedule (at most 10 minutes), taken off the due time so pairs linked

@@ -29,10 +29,18 @@ export class ScheduleSlotsRepository {
       .execute();
   }
 
-  /** Settings changed: every slot (of one company, or all) is rechecked at the next tick, so the change applies at once. */
+  /**
+   * Settings changed: every slot (of one company, or all) is rechecked at the next tick, so the change applies at once.
+   * A company's slots are found through its connections (connections_company_idx, then the primary key): slots have no
+   * index on company_id, which every tick's bound moves would have to maintain (migration 0026).
+   */
   async recheck(nowMs: number, companyId?: string): Promise<void> {
     let q = this.db.updateTable('schedule_slots').set({ next_due_ms: nowMs });
-    if (companyId) q = q.where('company_id', '=', companyId);
+    if (companyId) {
+      q = q
+        .where('connection_id', 'in', (eb) => eb.selectFrom('connections').select('connections.id').where('connections.company_id', '=', companyId))
+        .where('company_id', '=', companyId);
+    }
     await q.execute();
   }
 

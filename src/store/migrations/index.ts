@@ -20,6 +20,7 @@ import { m0022ClaimFunction } from './0022-claim-function.js';
 import { m0023WebhookResponseBodies } from './0023-webhook-response-bodies.js';
 import { m0024RecordQueryKeys } from './0024-record-query-keys.js';
 import { m0025ScheduleDueFunction } from './0025-schedule-due-function.js';
+import { m0026ScheduleSlotsNarrow } from './0026-schedule-slots-narrow.js';
 import { m0028HistoryCounts } from './0028-history-counts.js';
 import { m0029BatchClaimFinish } from './0029-batch-claim-finish.js';
 import { m0030QueuePlans } from './0030-queue-plans.js';
@@ -52,6 +53,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0023-webhook-response-bodies': m0023WebhookResponseBodies(dialect),
     '0024-record-query-keys': m0024RecordQueryKeys(dialect),
     '0025-schedule-due-function': m0025ScheduleDueFunction(dialect),
+    '0026-schedule-slots-narrow': m0026ScheduleSlotsNarrow(dialect),
     '0028-history-counts': m0028HistoryCounts(dialect),
     '0029-batch-claim-finish': m0029BatchClaimFinish(dialect),
     '0030-queue-plans': m0030QueuePlans(dialect),
