@@ -209,15 +209,27 @@ export class RecordsRepository {
     // restores, a pull that changed nothing writes nothing, and the unlisted-deletion pass (which reads every record
     // of the pair or every staged row) runs only when live records were not listed. Each skipped pass was a full join
     // of staging and records (issue 17).
-    const statsRow = await sql<Record<'staged' | 'staged_deleted' | 'added' | 'restored' | 'changed' | 'flagged', number | string | null>>`
+    // With history kept, the same pass also collects the ids of the records the upsert will rewrite (content changed,
+    // or deleted and listed again), so the history insert of their previous states probes just those records instead
+    // of joining all of staging with records a second time (the join was about a third of that insert: a full read of
+    // the pair's records on PostgreSQL, docs/benchmarks.md "history"). PostgreSQL: a text array; SQLite: a JSON array
+    // text, handed back as it came (json_each reads it).
+    const rewritten = sql`s.deleted = 0 and (r.is_deleted = 1 or r.content_hash <> s.content_hash)`;
+    const idsOf = !keep
+      ? sql``
+      : this.dialect === 'postgres'
+        ? sql`, array_agg(s.record_id) filter (where ${rewritten}) as rewritten_ids`
+        : sql`, json_group_array(s.record_id) filter (where ${rewritten}) as rewritten_ids`;
+    const statsRow = await sql<Record<'staged' | 'staged_deleted' | 'added' | 'restored' | 'changed' | 'flagged', number | string | null> & { rewritten_ids?: string[] | string | null }>`
       select count(*) as staged, sum(s.deleted) as staged_deleted,
              sum(case when s.deleted = 0 and r.record_id is null then 1 else 0 end) as added,
              sum(case when s.deleted = 0 and r.is_deleted = 1 then 1 else 0 end) as restored,
              sum(case when s.deleted = 0 and r.is_deleted = 0 and r.content_hash <> s.content_hash then 1 else 0 end) as changed,
              sum(case when s.deleted = 1 and r.is_deleted = 0 then 1 else 0 end) as flagged
+             ${idsOf}
       from record_staging s left join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
       where s.dataset_id = ${ds}`.execute(trx);
-    const stat = (k: keyof (typeof statsRow.rows)[number]) => Number(statsRow.rows[0]?.[k] ?? 0);
+    const stat = (k: 'staged' | 'staged_deleted' | 'added' | 'restored' | 'changed' | 'flagged') => Number(statsRow.rows[0]?.[k] ?? 0);
     const stagedDeleted = stat('staged_deleted');
     const stagedLive = stat('staged') - stagedDeleted;
     const toAdd = stat('added');
@@ -236,11 +248,17 @@ export class RecordsRepository {
       // The record's state before each change, written before the cache changes (same predicates as the upsert below).
       before = await lastSeq(trx, conn, type);
       if (toRestore + toChange > 0) {
+        // Only the records the statistics pass found rewritten: each id probes staging and records once.
+        const ids = statsRow.rows[0]?.rewritten_ids ?? (this.dialect === 'postgres' ? [] : '[]');
+        const rewrittenIds =
+          this.dialect === 'postgres' ? sql`unnest(${ids}::text[]) as k(id)` : sql`(select value as id from json_each(${ids})) as k`;
         await sql`insert into record_changes ${cols}
                   select ${conn}, ${type}, s.record_id, ${ds}, ${now}, case when r.is_deleted = 1 then 'undeleted' else 'updated' end,
                          s.content_hash, s.source_modified_date, ${prev}
-                  from record_staging s join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
-                  where s.dataset_id = ${ds} and s.deleted = 0 and (r.content_hash <> s.content_hash or r.is_deleted = 1)
+                  from ${rewrittenIds}
+                  join record_staging s on s.dataset_id = ${ds} and s.record_id = k.id
+                  join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = k.id
+                  where s.deleted = 0 and (r.content_hash <> s.content_hash or r.is_deleted = 1)
                   order by s.record_id`.execute(trx);
       }
       if (toAdd > 0) {
