@@ -243,15 +243,14 @@ export class RecordsRepository {
     const cols = sql`(connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date,
                       prev_data, prev_content_hash, prev_modified_date, prev_source_modified_date, prev_is_deleted)`;
     const prev = sql`r.data, r.content_hash, r.modified_date, r.source_modified_date, r.is_deleted`;
+    const ids = statsRow.rows[0]?.rewritten_ids ?? (this.dialect === 'postgres' ? [] : '[]');
+    const rewrittenIds = this.dialect === 'postgres' ? sql`unnest(${ids}::text[]) as k(id)` : sql`(select value as id from json_each(${ids})) as k`;
     let before = 0;
     if (keep) {
       // The record's state before each change, written before the cache changes (same predicates as the upsert below).
       before = await lastSeq(trx, conn, type);
       if (toRestore + toChange > 0) {
         // Only the records the statistics pass found rewritten: each id probes staging and records once.
-        const ids = statsRow.rows[0]?.rewritten_ids ?? (this.dialect === 'postgres' ? [] : '[]');
-        const rewrittenIds =
-          this.dialect === 'postgres' ? sql`unnest(${ids}::text[]) as k(id)` : sql`(select value as id from json_each(${ids})) as k`;
         await sql`insert into record_changes ${cols}
                   select ${conn}, ${type}, s.record_id, ${ds}, ${now}, case when r.is_deleted = 1 then 'undeleted' else 'updated' end,
                          s.content_hash, s.source_modified_date, ${prev}
@@ -261,19 +260,12 @@ export class RecordsRepository {
                   where s.deleted = 0 and (r.content_hash <> s.content_hash or r.is_deleted = 1)
                   order by s.record_id`.execute(trx);
       }
-      if (toAdd > 0) {
+      if (toAdd > 0 && this.dialect === 'sqlite') {
         await sql`insert into record_changes ${cols}
                   select ${conn}, ${type}, s.record_id, ${ds}, ${now}, 'added', s.content_hash, s.source_modified_date, null, null, null, null, null
                   from record_staging s
                   where s.dataset_id = ${ds} and s.deleted = 0
                     and not exists (select 1 from records r where r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id)
-                  order by s.record_id`.execute(trx);
-      }
-      if (toFlag > 0) {
-        await sql`insert into record_changes ${cols}
-                  select ${conn}, ${type}, s.record_id, ${ds}, ${now}, 'deleted', r.content_hash, r.source_modified_date, ${prev}
-                  from record_staging s join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
-                  where s.dataset_id = ${ds} and s.deleted = 1 and r.is_deleted = 0
                   order by s.record_id`.execute(trx);
       }
     }
@@ -283,14 +275,32 @@ export class RecordsRepository {
     // written (its modifiedDate stays, invariant 4). The counts are those of the statistics above: merges of a pair
     // are serialised (the lock above on PostgreSQL; one writer on SQLite), so nothing changed them since.
     if (toAdd + toRestore + toChange > 0) {
-      await sql`insert into records (connection_id, data_type, record_id, data, content_hash, modified_date, source_modified_date, is_deleted)
+      const upsert = sql`insert into records (connection_id, data_type, record_id, data, content_hash, modified_date, source_modified_date, is_deleted)
                 select ${conn}, ${type}, s.record_id, s.data, s.content_hash, ${now}, s.source_modified_date, 0
                 from record_staging s
                 where s.dataset_id = ${ds} and s.deleted = 0
                 on conflict (connection_id, data_type, record_id) do update set
                   data = excluded.data, content_hash = excluded.content_hash, source_modified_date = excluded.source_modified_date,
                   is_deleted = 0, modified_date = excluded.modified_date
-                where records.content_hash <> excluded.content_hash or records.is_deleted = 1`.execute(trx);
+                where records.content_hash <> excluded.content_hash or records.is_deleted = 1`;
+      if (keep && toAdd > 0 && this.dialect === 'postgres') {
+        // PostgreSQL records the adds from the rows the upsert returns (inserted and rewritten; the rewritten ones are
+        // the ids above) instead of reading all of staging again and probing records for each row before the upsert.
+        const notRewritten = toRestore + toChange > 0 ? sql`where up.record_id not in (select k.id from ${rewrittenIds})` : sql``;
+        await sql`with up as (${upsert} returning record_id, content_hash, source_modified_date)
+                  insert into record_changes ${cols}
+                  select ${conn}, ${type}, up.record_id, ${ds}, ${now}, 'added', up.content_hash, up.source_modified_date, null, null, null, null, null
+                  from up ${notRewritten}
+                  order by up.record_id`.execute(trx);
+      } else await upsert.execute(trx);
+    }
+    // Flagged deleted by the platform: untouched by the upsert (staged deleted), so their state is still the previous one.
+    if (keep && toFlag > 0) {
+      await sql`insert into record_changes ${cols}
+                select ${conn}, ${type}, s.record_id, ${ds}, ${now}, 'deleted', r.content_hash, r.source_modified_date, ${prev}
+                from record_staging s join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
+                where s.dataset_id = ${ds} and s.deleted = 1 and r.is_deleted = 0
+                order by s.record_id`.execute(trx);
     }
     const added = toAdd;
     const restored = toRestore;
