@@ -244,7 +244,9 @@ export class RecordsRepository {
                       prev_data, prev_content_hash, prev_modified_date, prev_source_modified_date, prev_is_deleted)`;
     const prev = sql`r.data, r.content_hash, r.modified_date, r.source_modified_date, r.is_deleted`;
     const ids = statsRow.rows[0]?.rewritten_ids ?? (this.dialect === 'postgres' ? [] : '[]');
-    const rewrittenIds = this.dialect === 'postgres' ? sql`unnest(${ids}::text[]) as k(id)` : sql`(select value as id from json_each(${ids})) as k`;
+    // The ids drive the join: each probes staging and records once (SQLite: CROSS JOIN fixes that order; left to its
+    // planner, it read staging first and then every record of the pair per staged row, with the array innermost).
+    const rewrittenIds = sql`unnest(${ids}::text[]) as k(id)`;
     let before = 0;
     if (keep) {
       // The record's state before each change, written before the cache changes (same predicates as the upsert below).
@@ -254,10 +256,10 @@ export class RecordsRepository {
         await sql`insert into record_changes ${cols}
                   select ${conn}, ${type}, s.record_id, ${ds}, ${now}, case when r.is_deleted = 1 then 'undeleted' else 'updated' end,
                          s.content_hash, s.source_modified_date, ${prev}
-                  from ${rewrittenIds}
-                  join record_staging s on s.dataset_id = ${ds} and s.record_id = k.id
-                  join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = k.id
-                  where s.deleted = 0 and (r.content_hash <> s.content_hash or r.is_deleted = 1)
+                  from ${this.dialect === 'postgres' ? sql`${rewrittenIds} join record_staging s on true join records r on true` : sql`json_each(${ids}) as k cross join record_staging s cross join records r`}
+                  where s.dataset_id = ${ds} and s.record_id = ${this.dialect === 'postgres' ? sql`k.id` : sql`k.value`}
+                    and r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
+                    and s.deleted = 0 and (r.content_hash <> s.content_hash or r.is_deleted = 1)
                   order by s.record_id`.execute(trx);
       }
       if (toAdd > 0 && this.dialect === 'sqlite') {
