@@ -288,7 +288,8 @@ export class RecordsRepository {
       if (keep && toAdd > 0 && this.dialect === 'postgres') {
         // PostgreSQL records the adds from the rows the upsert returns (inserted and rewritten; the rewritten ones are
         // the ids above) instead of reading all of staging again and probing records for each row before the upsert.
-        const notRewritten = toRestore + toChange > 0 ? sql`where up.record_id not in (select k.id from ${rewrittenIds})` : sql``;
+        // An anti-join (hashed, or spilled to disk for a huge pull), never NOT IN's per-row list scan.
+        const notRewritten = toRestore + toChange > 0 ? sql`where not exists (select 1 from ${rewrittenIds} where k.id = up.record_id)` : sql``;
         await sql`with up as (${upsert} returning record_id, content_hash, source_modified_date)
                   insert into record_changes ${cols}
                   select ${conn}, ${type}, up.record_id, ${ds}, ${now}, 'added', up.content_hash, up.source_modified_date, null, null, null, null, null
