@@ -1,14 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import pg from 'pg';
-import { Migrator, sql } from 'kysely';
-import { DIALECTS } from '../../test/support/stores.js';
-import { migrateToLatest, openStore, type Dialect, type Store } from './db.js';
-import { migrations } from './migrations/index.js';
+import { sql } from 'kysely';
+import { databaseWithout, DIALECTS } from '../../test/support/stores.js';
+import { migrateToLatest, type Dialect, type Store } from './db.js';
 import { asOfKeptCounts, asOfRecords, keptCountsOf } from './history.repository.js';
 
 /**
@@ -25,30 +18,7 @@ describe.each(DIALECTS)('migration 0028 on kept history [%s]', (dialect: Dialect
   const B = 'c-b';
 
   beforeAll(async () => {
-    if (dialect === 'sqlite') {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'syncline-m0028-'));
-      store = openStore({ sqliteFile: path.join(dir, 'test.db') });
-      drop = async () => rmSync(dir, { recursive: true, force: true });
-    } else {
-      const admin = inject('pgAdminUrl');
-      const name = `m0028_${randomBytes(5).toString('hex')}`;
-      const c = new pg.Client({ connectionString: admin });
-      await c.connect();
-      await c.query(`create database ${name}`);
-      await c.end();
-      const u = new URL(admin);
-      u.pathname = `/${name}`;
-      store = openStore({ databaseUrl: u.toString(), poolSize: 3 });
-      drop = async () => {
-        const d = new pg.Client({ connectionString: admin });
-        await d.connect();
-        await d.query(`drop database if exists ${name} with (force)`);
-        await d.end();
-      };
-    }
-    const { '0028-history-counts': _, ...before } = migrations(dialect);
-    const r = await new Migrator({ db: store.db, provider: { getMigrations: async () => before }, allowUnorderedMigrations: true }).migrateToLatest();
-    if (r.error) throw r.error;
+    ({ store, drop } = await databaseWithout(dialect, ['0028-history-counts']));
 
     const json = (v: unknown) => (dialect === 'postgres' ? sql`${JSON.stringify(v)}::jsonb` : JSON.stringify(v));
     const now = at(0);

@@ -1,14 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import pg from 'pg';
-import { Migrator, sql } from 'kysely';
-import { DIALECTS } from '../../test/support/stores.js';
-import { migrateToLatest, openStore, type Dialect, type Store } from './db.js';
-import { migrations } from './migrations/index.js';
+import { sql } from 'kysely';
+import { databaseWithout, DIALECTS } from '../../test/support/stores.js';
+import { migrateToLatest, type Dialect, type Store } from './db.js';
 import { RecordsRepository, type StagedRecord } from './records.repository.js';
 
 /**
@@ -48,31 +41,8 @@ describe.each(DIALECTS)('history write path [%s]', (dialect: Dialect) => {
     Number((await store.db.selectFrom('record_changes').select((eb) => eb.fn.countAll<number>().as('n')).where('connection_id', '=', conn).executeTakeFirstOrThrow()).n);
 
   beforeAll(async () => {
-    if (dialect === 'sqlite') {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'syncline-m0032-'));
-      store = openStore({ sqliteFile: path.join(dir, 'test.db') });
-      drop = async () => rmSync(dir, { recursive: true, force: true });
-    } else {
-      const admin = inject('pgAdminUrl');
-      const name = `m0032_${randomBytes(5).toString('hex')}`;
-      const c = new pg.Client({ connectionString: admin });
-      await c.connect();
-      await c.query(`create database ${name}`);
-      await c.end();
-      const u = new URL(admin);
-      u.pathname = `/${name}`;
-      store = openStore({ databaseUrl: u.toString(), poolSize: 3 });
-      drop = async () => {
-        const d = new pg.Client({ connectionString: admin });
-        await d.connect();
-        await d.query(`drop database if exists ${name} with (force)`);
-        await d.end();
-      };
-    }
     // Every migration before 0032, history kept by merges of the code as it is, then 0032 on top.
-    const { '0032-history-write-path': _, ...before } = migrations(dialect);
-    const r = await new Migrator({ db: store.db, provider: { getMigrations: async () => before }, allowUnorderedMigrations: true }).migrateToLatest();
-    if (r.error) throw r.error;
+    ({ store, drop } = await databaseWithout(dialect, ['0032-history-write-path']));
     repo = new RecordsRepository(store.db, dialect);
     const now = at(0);
     for (const co of ['co-1', 'co-2']) await store.db.insertInto('companies').values({ id: co, name: co, description: null, tags: '{}', created_at: now }).execute();

@@ -1,16 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import pg from 'pg';
-import { CompiledQuery, Migrator, sql } from 'kysely';
-import { DIALECTS, openTestStore } from '../../test/support/stores.js';
+import { CompiledQuery, sql } from 'kysely';
+import { databaseWithout, DIALECTS, openTestStore } from '../../test/support/stores.js';
 import { recordEntity } from '../api/query-entities.js';
 import { accountingEntity, compileListQuery, matches, prepareListQuery, rowComparator } from '../query/index.js';
-import { migrateToLatest, openStore, type Dialect, type Store } from './db.js';
-import { migrations } from './migrations/index.js';
+import { migrateToLatest, type Dialect, type Store } from './db.js';
 import { RECORD_KEY_COLUMNS, recordKeyExpression } from './migrations/0024-record-query-keys.js';
 import { RecordsRepository, type StagedRecord } from './records.repository.js';
 
@@ -122,31 +115,8 @@ describe.each(DIALECTS)('migration 0024, stored query keys [%s]', (dialect: Dial
 
   let before: Record<string, unknown>;
   beforeAll(async () => {
-    if (dialect === 'sqlite') {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'syncline-m0024-'));
-      store = openStore({ sqliteFile: path.join(dir, 'test.db') });
-      drop = async () => rmSync(dir, { recursive: true, force: true });
-    } else {
-      const admin = inject('pgAdminUrl');
-      const name = `m0024_${randomBytes(5).toString('hex')}`;
-      const c = new pg.Client({ connectionString: admin });
-      await c.connect();
-      await c.query(`create database ${name}`);
-      await c.end();
-      const u = new URL(admin);
-      u.pathname = `/${name}`;
-      store = openStore({ databaseUrl: u.toString(), poolSize: 3 });
-      drop = async () => {
-        const d = new pg.Client({ connectionString: admin });
-        await d.connect();
-        await d.query(`drop database if exists ${name} with (force)`);
-        await d.end();
-      };
-    }
     // Every migration but 0024, then records, then 0024 (as on a database that existed before it).
-    const { '0024-record-query-keys': _, ...others } = migrations(dialect);
-    const r = await new Migrator({ db: store.db, provider: { getMigrations: async () => others }, allowUnorderedMigrations: true }).migrateToLatest();
-    if (r.error) throw r.error;
+    ({ store, drop } = await databaseWithout(dialect, ['0024-record-query-keys']));
     await store.db.insertInto('companies').values({ id: 'co', name: 'Co', description: null, tags: '{}', created_at: now }).execute();
     await store.db
       .insertInto('connections')

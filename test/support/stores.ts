@@ -4,7 +4,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { Migrator } from 'kysely';
 import { migrateToLatest, openStore, type Dialect, type Store } from '../../src/store/db.js';
+import { migrations } from '../../src/store/migrations/index.js';
 
 /** Every store, sync and API test runs on both databases. */
 export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
@@ -84,4 +86,42 @@ export async function openTestStore(dialect: Dialect): Promise<TestStore> {
       await drop();
     },
   };
+}
+
+/**
+ * An empty, unmigrated database (a SQLite file in a temp dir, or a new PostgreSQL database on the run's server) with
+ * every migration applied except `skip`: a database as it stood before those migrations, for the tests that then
+ * apply them to data written the old way. `drop` removes it.
+ */
+export async function databaseWithout(dialect: Dialect, skip: readonly string[]): Promise<{ store: Store; drop(): Promise<void> }> {
+  const label = `m${skip.map((s) => s.slice(0, 4)).join('_')}`;
+  let store: Store;
+  let drop: () => Promise<void>;
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(path.join(os.tmpdir(), `syncline-${label}-`));
+    store = openStore({ sqliteFile: path.join(dir, 'test.db') });
+    drop = async () => rmSync(dir, { recursive: true, force: true });
+  } else {
+    const admin = inject('pgAdminUrl');
+    const name = `${label}_${randomBytes(5).toString('hex')}`;
+    const c = new pg.Client({ connectionString: admin });
+    await c.connect();
+    await c.query(`create database ${name}`);
+    await c.end();
+    store = openStore({ databaseUrl: withDatabase(admin, name), poolSize: 3 });
+    drop = async () => {
+      const d = new pg.Client({ connectionString: admin });
+      await d.connect();
+      await d.query(`drop database if exists ${name} with (force)`);
+      await d.end();
+    };
+  }
+  const all = migrations(dialect);
+  for (const name of skip) {
+    if (!(name in all)) throw new Error(`no migration ${name}`);
+    delete all[name];
+  }
+  const r = await new Migrator({ db: store.db, provider: { getMigrations: async () => all }, allowUnorderedMigrations: true }).migrateToLatest();
+  if (r.error) throw r.error;
+  return { store, drop };
 }
