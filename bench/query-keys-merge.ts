@@ -11,15 +11,15 @@
  */
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { sql } from 'kysely';
 import { startTempPostgres } from '../test/support/postgres.js';
-import { migrateToLatest, openStore, type Store } from '../src/store/db.js';
+import type { Store } from '../src/store/db.js';
 import { QUERY_INDEX_KEYS } from '../src/store/migrations/0006-query-indexes.js';
 import { RECORD_KEY_COLUMNS } from '../src/store/migrations/0024-record-query-keys.js';
 import { RecordsRepository, type StagedRecord } from '../src/store/records.repository.js';
 import { insertCompany } from './support/seed.js';
 import { percentile } from './support/harness.js';
+import { pgBenchDatabase } from './support/databases.js';
 
 /**
  * BENCH_BASE_REPOSITORY: the records.repository.ts whose merge runs on the database without the key columns (e.g. the
@@ -61,28 +61,6 @@ function invoice(i: number, v: number): Record<string, unknown> {
   };
 }
 
-async function database(admin: string): Promise<{ store: Store; drop(): Promise<void> }> {
-  const name = `keys_${randomBytes(5).toString('hex')}`;
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  await c.query(`create database ${name}`);
-  await c.end();
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  const store = openStore({ databaseUrl: u.toString(), poolSize: 3 });
-  await migrateToLatest(store);
-  return {
-    store,
-    async drop() {
-      await store.close();
-      const d = new pg.Client({ connectionString: admin });
-      await d.connect();
-      await d.query(`drop database if exists ${name} with (force)`);
-      await d.end();
-    },
-  };
-}
-
 /** Undoes 0024 in `store`: records as migrations up to 0031 without it left them. */
 async function withoutKeyColumns(store: Store): Promise<void> {
   for (const [column, { index }] of Object.entries(RECORD_KEY_COLUMNS)) {
@@ -110,8 +88,8 @@ async function pull(store: Store, repo: RecordsRepository, connectionId: string,
 async function main() {
   const temp = process.env.TEST_DATABASE_URL ? undefined : await startTempPostgres();
   const admin = process.env.TEST_DATABASE_URL ?? temp!.url;
-  const before = await database(admin);
-  const after = await database(admin);
+  const before = await pgBenchDatabase(admin, 3);
+  const after = await pgBenchDatabase(admin, 3);
   await withoutKeyColumns(before.store);
   const times: Record<'before' | 'after', { first: number[]; update: number[] }> = { before: { first: [], update: [] }, after: { first: [], update: [] } };
   try {

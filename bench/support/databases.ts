@@ -22,7 +22,11 @@ export async function benchDatabase(ctx: BenchContext, dialect: Dialect, poolSiz
     await migrateToLatest(store);
     return { store, location: file, drop: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
   }
-  const admin = await ctx.pgAdminUrl();
+  return pgBenchDatabase(await ctx.pgAdminUrl(), poolSize);
+}
+
+/** A fresh migrated PostgreSQL database on the server of `admin` (its admin connection string); `drop` removes it. */
+export async function pgBenchDatabase(admin: string, poolSize = 10): Promise<BenchDb> {
   const name = `bench_${randomBytes(5).toString('hex')}`;
   const c = new pg.Client({ connectionString: admin });
   await c.connect();
