@@ -64,15 +64,15 @@ export async function createTestDatabase(dialect: Dialect): Promise<{ location: 
     }
   }
   await c.end();
-  return {
-    location: withDatabase(admin, name),
-    async drop() {
-      const d = new pg.Client({ connectionString: admin });
-      await d.connect();
-      await d.query(`drop database if exists ${name} with (force)`);
-      await d.end();
-    },
-  };
+  return { location: withDatabase(admin, name), drop: () => dropPgDatabase(admin, name) };
+}
+
+/** Drops database `name` on the server of `admin`, whoever is still connected to it. */
+async function dropPgDatabase(admin: string, name: string): Promise<void> {
+  const d = new pg.Client({ connectionString: admin });
+  await d.connect();
+  await d.query(`drop database if exists ${name} with (force)`);
+  await d.end();
 }
 
 export async function openTestStore(dialect: Dialect): Promise<TestStore> {
@@ -109,12 +109,7 @@ export async function databaseWithout(dialect: Dialect, skip: readonly string[])
     await c.query(`create database ${name}`);
     await c.end();
     store = openStore({ databaseUrl: withDatabase(admin, name), poolSize: 3 });
-    drop = async () => {
-      const d = new pg.Client({ connectionString: admin });
-      await d.connect();
-      await d.query(`drop database if exists ${name} with (force)`);
-      await d.end();
-    };
+    drop = () => dropPgDatabase(admin, name);
   }
   const all = migrations(dialect);
   for (const name of skip) {
