@@ -253,4 +253,19 @@ describe('graceful stop', () => {
     // The database was closed after the request committed.
     await expect(server.store.db.selectFrom('companies').selectAll().execute()).rejects.toThrow();
   });
+
+  it('a connection on which the client never sent a byte (a browser’s spare one) does not hold the stop', async () => {
+    const config = parseConfig({ PORT: '0', SYNCLINE_DATA_DIR: path.join(tempDir(), 'data'), SYNCLINE_API_KEY: 'silent-socket-key', LOG_LEVEL: 'silent' });
+    const server = await startServer(config, { logger: createLogger('silent') });
+    const silent = connect(Number(new URL(server.url).port), '127.0.0.1');
+    silent.on('error', () => {});
+    const ended = new Promise<void>((resolve) => silent.on('close', () => resolve()));
+    await new Promise<void>((resolve) => silent.on('connect', () => resolve()));
+    // A request on another connection: the server has accepted the silent one by the time it answers.
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    // Before the fix this waited for the server's headers timeout (60–90 s), past the test's deadline.
+    await server.close();
+    await ended;
+    expect(silent.bytesWritten).toBe(0);
+  });
 });

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.js';
 import { repositories, type ApiContext } from '../api/context.js';
@@ -105,8 +106,23 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   let app: FastifyInstance | undefined;
   let sim: Simulator | undefined;
   let metricsServer: { url: string; close(): Promise<void> } | undefined;
+  /** The API's open connections, for closeApi. */
+  const sockets = new Set<Socket>();
+  /**
+   * Stops the API: no new connections, requests in flight finish. Node's server.close() closes the idle keep-alive
+   * connections but not one on which the client has not sent a byte yet (a browser's or an HTTP client's spare
+   * connection): that one held the stop until the server's headers timeout closed it, up to a minute and a half. It
+   * carries no request, so it is closed as soon as the server stops listening.
+   */
+  const closeApi = async (api: FastifyInstance) => {
+    let settled = false;
+    const closing = api.close().finally(() => (settled = true));
+    while (api.server.listening && !settled) await new Promise((r) => setImmediate(r));
+    for (const s of sockets) if (s.bytesRead === 0) s.destroy();
+    await closing;
+  };
   const stopAll = async () => {
-    if (app) await app.close();
+    if (app) await closeApi(app);
     if (metricsServer) await metricsServer.close();
     if (pool) await pool.stop();
     // Deliveries in flight are handed back, to be sent again (same webhook-id) by whichever sender runs next.
@@ -255,6 +271,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     let url = '';
     if (roles.api) {
       app = await buildApp(ctx);
+      app.server.on('connection', (s: Socket) => {
+        sockets.add(s);
+        s.once('close', () => sockets.delete(s));
+      });
       await app.listen({ port: config.port, host: config.host });
       const addr = app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : config.port;
