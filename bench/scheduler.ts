@@ -38,9 +38,12 @@ export async function seed(ctx: BenchContext, db: BenchDb, companies: number, no
   const ageMs = `((i * 7919 + k * 104729) % ${160 * HOUR})::bigint + ${HOUR}`;
   for (let from = 1; from <= companies; from += 25_000) {
     const to = Math.min(companies, from + 24_999);
+    // Generated history, as a restore would load it: without triggers (each slot's last end — migration 0035's
+    // last_end_ms, which the datasets trigger keeps — is written with the slot from the same expression).
     await sql
       .raw(
-        `insert into dataset_reads (read_id, company_id, connection_id, trigger, initial, first_link, pending, created_at, completed_at)
+        `set session_replication_role = replica;
+         insert into dataset_reads (read_id, company_id, connection_id, trigger, initial, first_link, pending, created_at, completed_at)
            select 'read-' || i, ${comp('i')}, ${conn('i')}, 'schedule', 0, 0, 0, '${now}', '${now}' from generate_series(${from}, ${to}) s(i);
          insert into datasets (id, company_id, connection_id, data_type, status, progress, requested, started, completed, read_id, trigger, sync_order, settings, attempts, full_listing)
            select md5(i || '-' || k)::uuid::text, ${comp('i')}, ${conn('i')}, t.data_type, 'Complete', 100,
@@ -49,9 +52,11 @@ export async function seed(ctx: BenchContext, db: BenchDb, companies: number, no
                   to_char(to_timestamp((${nowMs} - ${ageMs}) / 1000.0) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                   'read-' || i, 'schedule', k, ${settingsCase}, 1, 1
            from generate_series(${from}, ${to}) s(i), ${types};
-         insert into schedule_slots (connection_id, data_type, company_id, next_due_ms)
-           select ${conn('i')}, t.data_type, ${comp('i')}, ${nowMs} - ${ageMs} + ${168 * HOUR - 10 * 60_000}
-           from generate_series(${from}, ${to}) s(i), ${types};`,
+         insert into schedule_slots (connection_id, data_type, company_id, next_due_ms, last_end_ms)
+           select ${conn('i')}, t.data_type, ${comp('i')}, ${nowMs} - ${ageMs} + ${168 * HOUR - 10 * 60_000},
+                  ${nowMs} - ${ageMs}
+           from generate_series(${from}, ${to}) s(i), ${types};
+         set session_replication_role = origin;`,
       )
       .execute(db.store.db);
     ctx.log(`scheduler: ${to.toLocaleString('en')} companies × ${TYPES.length} types seeded`);
@@ -60,7 +65,10 @@ export async function seed(ctx: BenchContext, db: BenchDb, companies: number, no
   ctx.log(`scheduler: seeded in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-/** Makes `pairs` slots due now: the last pulls of 5 types of pairs/5 connections ended 169 hours ago. */
+/**
+ * Makes `pairs` slots due now: the last pulls of 5 types of pairs/5 connections ended 169 hours ago — in their history
+ * and on their slots (moving an end backwards is nothing a pull does, so the datasets trigger would not follow it).
+ */
 export async function makeDue(db: BenchDb, pairs: number, nowMs: number, round: number): Promise<void> {
   const conns = pairs / 5;
   const ended = new Date(nowMs - 169 * HOUR).toISOString();
@@ -70,7 +78,7 @@ export async function makeDue(db: BenchDb, pairs: number, nowMs: number, round: 
   await sql
     .raw(
       `update datasets set completed = '${ended}' where connection_id in (${ids}) and data_type in (${due});
-       update schedule_slots set next_due_ms = ${nowMs - 60_000} where connection_id in (${ids}) and data_type in (${due});`,
+       update schedule_slots set next_due_ms = ${nowMs - 60_000}, last_end_ms = ${Date.parse(ended)} where connection_id in (${ids}) and data_type in (${due});`,
     )
     .execute(db.store.db);
 }

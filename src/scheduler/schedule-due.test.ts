@@ -1,17 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { DIALECTS, openTestStore, type TestStore } from '../../test/support/stores.js';
+import { DIALECTS, databaseWithout, openTestStore, type TestStore } from '../../test/support/stores.js';
 import { createLogger } from '../lib/logger.js';
 import { DATA_TYPES, type DataType } from '../domain/data-types.js';
 import { defaultSetting } from '../domain/sync-settings.js';
 import { SyncSettingsRepository } from '../store/sync-settings.repository.js';
 import { ScheduleSlotsRepository } from '../store/schedule-slots.repository.js';
-import { DUE_SLOTS_SQL, SCHEDULE_BATCH_SQL, UNKNOWN_KEYS_SQL } from '../store/migrations/0026-schedule-slots-narrow.js';
+import { CONNS_SQL, DUE_SLOTS_SQL, SCHEDULE_BATCH_SQL } from '../store/migrations/0035-schedule-slot-last-end.js';
+import { DatasetsRepository } from '../store/datasets.repository.js';
+import { migrateToLatest, type Store } from '../store/db.js';
 import { jitterMs, schedulerTick, schedulerTickInProcess, type SchedulerDeps, type SchedulerOptions } from './scheduler.js';
 
 /**
  * Migration 0025: on PostgreSQL each batch of due slots is one call of syncline_schedule_due; SQLite runs the same rules
- * in process. Both are held here to the same outcomes on one fixture of every case (and to the expected values), and
+ * in process (0035: on PostgreSQL each pair's last end is read from its slot, kept by triggers; SQLite reads history). Both are held here to the same outcomes on one fixture of every case (and to the expected values), and
  * to the tick's safety properties: a batch that fails leaves nothing half-queued; concurrent ticks never queue a slot
  * twice.
  */
@@ -21,7 +23,7 @@ const T = Date.parse('2026-03-02T12:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 const OPTS: SchedulerOptions = { intervalMs: 60_000, batchSize: 100, maxQueuedPerTick: 10_000 };
 
-const deps = (store: TestStore, nowMs = T): SchedulerDeps => ({
+const deps = (store: Store, nowMs = T): SchedulerDeps => ({
   store,
   clock: { now: () => new Date(nowMs) },
   log: createLogger('silent'),
@@ -51,7 +53,7 @@ const CONNS: Conn[] = [
   { id: 'conn-g', slots: { invoices: 8 * DAY, company: 8 * DAY, customers: 9 * DAY, chartOfAccounts: 10 * DAY } },
 ];
 
-async function seedFixture(store: TestStore): Promise<void> {
+async function seedFixture(store: Store): Promise<void> {
   const db = store.db;
   const created = iso(T - 60 * DAY);
   for (const c of CONNS) {
@@ -141,7 +143,7 @@ async function seedFixture(store: TestStore): Promise<void> {
 }
 
 /** Everything a tick writes, without the random ids. */
-async function snapshot(store: TestStore) {
+async function snapshot(store: Store) {
   const slots = await store.db.selectFrom('schedule_slots').select(['connection_id', 'data_type', 'next_due_ms']).orderBy('connection_id').orderBy('data_type').execute();
   const datasets = await store.db.selectFrom('datasets').selectAll().where('trigger', '=', 'schedule').orderBy('seq').execute();
   const reads = await store.db.selectFrom('dataset_reads').selectAll().where('trigger', '=', 'schedule').orderBy('connection_id').execute();
@@ -365,6 +367,118 @@ describe.each(DIALECTS)('schedule slots without a company index (migration 0026)
   });
 });
 
+/** Each slot's last_end_ms against its pair's history (PostgreSQL, 0035): the newest terminal `completed`, in ms. */
+async function lastEndsAgainstHistory(store: Store) {
+  const r = await sql<{ connection_id: string; data_type: string; slot: string | null; history: string | null }>`
+    select s.connection_id, s.data_type, s.last_end_ms as slot,
+           (select round(extract(epoch from max(x.completed)::timestamptz) * 1000)::bigint from datasets x
+            where x.connection_id = s.connection_id and x.data_type = s.data_type and x.completed is not null
+              and x.status not in ('Queued', 'Fetching', 'MapQueued', 'Mapping', 'ProcessingQueued', 'Processing', 'ValidationQueued', 'Validating')) as history
+    from schedule_slots s order by 1, 2`.execute(store.db);
+  return r.rows.map((x) => ({ pair: `${x.connection_id}|${x.data_type}`, slot: x.slot === null ? null : Number(x.slot), history: x.history === null ? null : Number(x.history) }));
+}
+
+describe("a slot's last end follows every way a pull ends (migration 0035): the function and the in-process tick agree", () => {
+  const stores: Record<string, TestStore> = {};
+  const outcomes: Record<string, Awaited<ReturnType<typeof snapshot>>> = {};
+  const types = ['invoices', 'bills', 'customers', 'items', 'payments', 'suppliers'] as const;
+  beforeAll(async () => {
+    stores.sqlite = await openTestStore('sqlite');
+    stores.postgres = await openTestStore('postgres');
+    for (const store of Object.values(stores)) {
+      const db = store.db;
+      const created = iso(T - 60 * DAY);
+      await db.insertInto('companies').values({ id: 'co-z', name: 'z', description: null, tags: '{}', created_at: created }).execute();
+      await db
+        .insertInto('connections')
+        .values({ id: 'conn-z', company_id: 'co-z', integration_key: 'mqjo', status: 'Linked', credentials: null, connection_info: null, errors: null, created_at: created, updated_at: created, last_sync: null, linked_at: iso(T - 30 * DAY) } as never)
+        .execute();
+      const slots = new ScheduleSlotsRepository(db, store.dialect);
+      await slots.initForConnection(db, { id: 'conn-z', company_id: 'co-z' }, types.filter((t) => t !== 'items'), T - 40 * DAY);
+      const datasets = new DatasetsRepository(db, store.dialect);
+      const queue = (type: string, requested: number) =>
+        datasets.insertUnlessBusy({
+          id: `z-${type}-${requested}`, company_id: 'co-z', connection_id: 'conn-z', data_type: type, status: 'Queued', progress: 0,
+          requested: iso(requested), read_id: `z-read-${type}`, trigger: 'refresh', sync_order: 1, settings: '{}', attempts: 0,
+        } as never);
+      const claimed = async () => (await datasets.claim({ workerId: 'w', now: iso(T - 20 * DAY), leaseExpires: iso(T + DAY), maxPerConnection: {} }))!;
+      const ended = (type: string, status: string, completed: number) =>
+        db.insertInto('datasets').values({
+          id: `z-${type}-ended-${completed}`, company_id: 'co-z', connection_id: 'conn-z', data_type: type, status, progress: 100,
+          requested: iso(completed - HOUR), completed: iso(completed), read_id: 'z-old', trigger: 'refresh', sync_order: 1, settings: '{}', attempts: 1,
+        } as never).execute();
+      // invoices: a worker claims the pull and finishes it (Complete, 8 days ago): due now
+      await queue('invoices', T - 9 * DAY);
+      let d = await claimed();
+      await datasets.finish(d.id, 'w', 'Complete', iso(T - 8 * DAY));
+      // bills: a pull that merged nothing ends through the one-statement completion (FetchError, 2 days ago): not due
+      await queue('bills', T - 9 * DAY);
+      d = await claimed();
+      await datasets.finishUnmerged(d.id, 'w', 'FetchError', iso(T - 2 * DAY));
+      // customers: a queued pull cancelled with its connection's pulls (3 days ago): not due
+      await queue('customers', T - 9 * DAY);
+      await datasets.endInProgressForConnection('conn-z', 'Cancelled', 'unlinked', iso(T - 3 * DAY));
+      // items: pulled on demand (8 days ago) before the type had a slot; the slot comes later (a re-link): due now
+      await ended('items', 'Complete', T - 8 * DAY);
+      await slots.initForConnection(db, { id: 'conn-z', company_id: 'co-z' }, ['items'], T - 40 * DAY);
+      // payments: the newest pull ended 2 days ago; an older one written after it does not move the end back: not due
+      await ended('payments', 'Complete', T - 2 * DAY);
+      await ended('payments', 'FetchError', T - 9 * DAY);
+      // suppliers: never pulled: due from the link (30 days ago)
+      await db.updateTable('schedule_slots').set({ next_due_ms: T - 60_000 }).execute();
+      await schedulerTick(deps(store), OPTS);
+      outcomes[store.dialect] = await snapshot(store);
+    }
+  });
+  afterAll(async () => {
+    for (const s of Object.values(stores)) await s.cleanup();
+  });
+
+  it('each slot holds its pair\'s newest terminal end [postgres]', async () => {
+    const rows = await lastEndsAgainstHistory(stores.postgres!);
+    expect(rows.length).toBe(types.length);
+    for (const r of rows) expect(r.slot, r.pair).toBe(r.history);
+    // the pulls the tick just queued are in progress: they changed nothing yet
+    expect(rows.find((r) => r.pair === 'conn-z|invoices')!.slot).toBe(T - 8 * DAY);
+  });
+
+  it('reach the same slots, reads and datasets, as the rules say', () => {
+    expect(outcomes.postgres).toEqual(outcomes.sqlite);
+    const snap = outcomes.postgres!;
+    const h = (t: DataType) => defaultSetting(t).syncSchedule;
+    const next = (t: DataType, end: number) => end + h(t) * HOUR - jitterMs('conn-z', t, h(t));
+    expect(bound(snap, 'conn-z', 'bills')).toBe(next('bills', T - 2 * DAY));
+    expect(bound(snap, 'conn-z', 'customers')).toBe(next('customers', T - 3 * DAY));
+    expect(bound(snap, 'conn-z', 'payments')).toBe(next('payments', T - 2 * DAY));
+    for (const t of ['invoices', 'items', 'suppliers'] as const) expect(bound(snap, 'conn-z', t)).toBe(next(t, T));
+    expect(snap.reads.map((r) => r.datasets.map((x) => x.data_type).sort())).toEqual([['invoices', 'items', 'suppliers']]);
+  });
+});
+
+describe.each(DIALECTS)('upgrading a database with slots and past pulls to 0035 [%s]', (dialect) => {
+  it("fills each slot's last end from its history, and the tick decides every case as before", async () => {
+    const reference = await openTestStore('sqlite');
+    const { store, drop } = await databaseWithout(dialect, ['0035-schedule-slot-last-end']);
+    try {
+      await seedFixture(reference);
+      await schedulerTickInProcess(deps(reference), OPTS);
+      await seedFixture(store); // slots and history written before the migration
+      await migrateToLatest(store);
+      if (dialect === 'postgres') {
+        const rows = await lastEndsAgainstHistory(store);
+        expect(rows.filter((r) => r.history !== null).length).toBeGreaterThan(10);
+        for (const r of rows) expect(r.slot, r.pair).toBe(r.history);
+      }
+      await schedulerTick(deps(store), OPTS);
+      expect(await snapshot(store)).toEqual(await snapshot(reference));
+    } finally {
+      await store.close();
+      await drop();
+      await reference.cleanup();
+    }
+  });
+});
+
 describe('scheduler batch plans [postgres]', () => {
   let store: TestStore;
   const now = iso(T);
@@ -407,21 +521,24 @@ describe('scheduler batch plans [postgres]', () => {
 
     const conns = Array.from({ length: 500 }, (_, i) => `conn-${i + 1}`);
     const arr = (xs: string[]) => `'{${xs.map((x) => `"${x}"`).join(',')}}'`;
-    const unknown = await genericPlan(store, `prepare u(text, text, text, text, text, text[], text, text, text[], text, text[]) as ${UNKNOWN_KEYS_SQL}`, `execute u('', '', '', '', '', '{mqjo}', '', '', ${arr(conns)}, '', ${arr(conns.map((c) => c.replace('conn', 'co')))})`);
-    expect(unknown).toMatch(/Index Scan using (connections_pkey on connections[^\n]*\n\s*Index Cond: \(id = |connections_company_idx on connections[^\n]*\n\s*Index Cond: \(\(company_id = )/);
-    expect(unknown).not.toMatch(/Seq Scan|Bitmap/);
+    const conn = await genericPlan(store, `prepare u(text, text, text, text, text, text, text, text, text[], text, text[]) as ${CONNS_SQL}`, `execute u('', '', '', '', '', '', '', '', ${arr(conns)}, '', ${arr(conns.map((c) => c.replace('conn', 'co')))})`);
+    expect(conn).toMatch(/Index Scan using (connections_pkey on connections[^\n]*\n\s*Index Cond: \(id = |connections_company_idx on connections[^\n]*\n\s*Index Cond: \(\(company_id = )/);
+    expect(conn).not.toMatch(/Seq Scan|Bitmap/);
     const plan = await genericPlan(
       store,
-      `prepare b(bigint, text, int, jsonb, text[], text[], text[], text[], text[], text[], text[], tid[]) as ${SCHEDULE_BATCH_SQL}`,
+      `prepare b(bigint, text, int, jsonb, text[], text[], text[], text[], text[], text[], text[], tid[], bigint[], text[], text[], text[], text[], text[]) as ${SCHEDULE_BATCH_SQL}`,
       `execute b(${T}, '${now}', 500, '${JSON.stringify(DATA_TYPES.map(defaultSetting))}', ${arr([...DATA_TYPES])}, '{mqjo}',
                  ${arr(DATA_TYPES.map((t) => `mqjo|${t}`))}, '{mqjo}', ${arr(conns)}, ${arr(conns.map(() => 'invoices'))},
-                 ${arr(conns.map((c) => c.replace('conn', 'co')))}, ${arr(conns.map((_, i) => `(${i},1)`))})`,
+                 ${arr(conns.map((c) => c.replace('conn', 'co')))}, ${arr(conns.map((_, i) => `(${i},1)`))}, '{${conns.map(() => T - 8 * DAY).join(',')}}',
+                 ${arr(conns)}, ${arr(conns.map(() => 'mqjo'))}, ${arr(conns.map(() => 'Linked'))}, ${arr(conns.map(() => ''))}, ${arr(conns.map(() => now))})`,
     );
     expect(plan).not.toMatch(/Seq Scan|Bitmap/);
-    expect(plan).toMatch(/Index Scan using datasets_conn_type_seq on datasets/);
-    expect(plan).toMatch(/Index Scan using (connections_pkey on connections[^\n]*\n\s*Index Cond: \(id = |connections_company_idx on connections[^\n]*\n\s*Index Cond: \(\(company_id = )/);
+    // 0035: no walk of the pair's history — one probe of the partial index of datasets in progress per slot
+    expect(plan).not.toContain('datasets_conn_type_seq');
+    expect(plan).toMatch(/Index (Only )?Scan using datasets_one_in_progress on datasets[^\n]*\n\s*Index Cond: \(\(connection_id = /);
+    expect(plan).not.toMatch(/hashed SubPlan/);
+    expect(plan).not.toMatch(/on connections/); // the function looked them up once (CONNS_SQL)
     expect(plan).toMatch(/Index Scan using company_sync_settings_pkey on company_sync_settings[^\n]*\n\s*Index Cond: \(company_id = /);
-    expect(plan).toMatch(/Index Scan using datasets_conn_type_seq on datasets[^\n]*\n\s*Index Cond: \(\(connection_id = /);
     expect(plan).toMatch(/Tid Scan on schedule_slots/);
     expect(plan).not.toContain('JIT');
   });
