@@ -24,7 +24,7 @@ const DB_NAME: Record<Dialect, string> = { sqlite: 'SQLite', postgres: 'PostgreS
 const PAGE = 1000;
 
 /** A mapped invoice of the Sandbox connector's shape and size (~1.7 KB). */
-function invoice(i: number, edit: number): Record<string, unknown> {
+export function invoice(i: number, edit: number): Record<string, unknown> {
   const sub = Math.round((((i * 7919) % 400000) / 100 + 20 + edit) * 100) / 100;
   const line = (n: number) => ({
     description: `Line ${n} (standard)`,
@@ -115,7 +115,7 @@ async function pullStoreWork(store: Store, connectionId: string, n: number, edit
  * kept since (March pulls edit, February ones load). It is part of the stored document and of its hash, so a date that
  * moved for every record made every record "changed" (until 2026-12-07 the "10 % changed" update pull changed all).
  */
-const sourceDateOf = (edit: number, at: string) => (edit ? at : at.replace('-03-', '-02-'));
+export const sourceDateOf = (edit: number, at: string) => (edit ? at : at.replace('-03-', '-02-'));
 
 async function pullStoreWorkOn(store: Store, connectionId: string, n: number, editOf: (i: number) => number, at: string): Promise<number> {
   const repo = new RecordsRepository(store.db, store.dialect);
@@ -136,7 +136,7 @@ async function pullStoreWorkOn(store: Store, connectionId: string, n: number, ed
 
 async function ingest(ctx: BenchContext, dialect: Dialect): Promise<BenchRow[]> {
   const n = ctx.size === 'smoke' ? 2_000 : Number(process.env.BENCH_HISTORY_INGEST ?? 20_000);
-  const rounds = ctx.size === 'smoke' ? 1 : 2;
+  const rounds = ctx.size === 'smoke' ? 1 : Number(process.env.BENCH_HISTORY_ROUNDS ?? 2);
   const db = await benchDatabase(ctx, dialect);
   const rows: BenchRow[] = [];
   try {
@@ -173,7 +173,8 @@ async function ingest(ctx: BenchContext, dialect: Dialect): Promise<BenchRow[]> 
       }
       // Every record changed (a full re-map, a platform touching everything): history copies every previous document.
       for (const c of order) {
-        const ms = await pullStoreWork(db.store, c.connectionId, n, () => r + 3, `2026-04-0${r + 1}T00:00:00.000Z`);
+        const profile = PROFILE ? { location: db.location, log: ctx.log, label: `${dialect} round ${r} update of every record, history ${c === on ? 'on' : 'off'}` } : undefined;
+        const ms = await pullStoreWork(db.store, c.connectionId, n, () => r + 3, `2026-04-0${r + 1}T00:00:00.000Z`, profile);
         (c === on ? times.allOn : times.allOff).push(ms);
         ctx.log(`${dialect}: update pull, every one of ${n} changed (${c === on ? 'history on' : 'history off'}): ${ms.toFixed(0)} ms`);
       }
@@ -270,15 +271,17 @@ export async function seedHistory(store: Store, connectionId: string, log: (m: s
     ? (await sql<{ name: string; sql: string }>`select indexname as name, indexdef as sql from pg_indexes where tablename = 'record_changes' and indexname <> 'record_changes_pkey'`.execute(store.db)).rows
     : (await sql<{ name: string; sql: string }>`select name, sql from sqlite_master where type = 'index' and tbl_name = 'record_changes' and sql is not null`.execute(store.db)).rows;
   for (const ix of defs) await sql.raw(`drop index ${ix.name}`).execute(store.db);
-  const numbered = `select record_id, data, content_hash, modified_date, source_modified_date, is_deleted, row_number() over (order by record_id) as n
+  const numbered = `select record_id, data, content_hash, modified_date, source_modified_date, is_deleted${pg ? ', status_key, customer_ref_key, supplier_ref_key' : ''}, row_number() over (order by record_id) as n
                     from records where connection_id = ${lit} and data_type = 'invoices'`;
-  const cols = `(connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date, prev_data, prev_content_hash, prev_modified_date, prev_source_modified_date, prev_is_deleted)`;
+  // PostgreSQL: a previous state's keys, as the merge writes them (migration 0033: records' key columns).
+  const keyCols = pg ? ', prev_status_key, prev_customer_ref_key, prev_supplier_ref_key' : '';
+  const cols = `(connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date, prev_data, prev_content_hash, prev_modified_date, prev_source_modified_date, prev_is_deleted${keyCols})`;
   // Invoices without versions: one `added` change at their modified date (`deleted` for those stored deleted: a record
   // first seen deleted is never added by a merge, so this is the form migration 0014's baseline gives them).
   await sql
     .raw(
       `insert into record_changes ${cols}
-       select ${lit}, 'invoices', record_id, null, modified_date, case when is_deleted = 1 then 'deleted' else 'added' end, content_hash, source_modified_date, null, null, null, null, null
+       select ${lit}, 'invoices', record_id, null, modified_date, case when is_deleted = 1 then 'deleted' else 'added' end, content_hash, source_modified_date, null, null, null, null, null${pg ? ', null, null, null' : ''}
        from (${numbered}) r where n % 10 <> 0 order by record_id`,
     )
     .execute(store.db);
@@ -290,6 +293,7 @@ export async function seedHistory(store: Store, connectionId: string, log: (m: s
        select ${lit}, 'invoices', record_id, null, ${at('k')}, case when k = 1 then 'added' else 'updated' end, content_hash, source_modified_date,
               case when k = 1 then null else data end, case when k = 1 then null else content_hash end,
               case when k = 1 then null else ${at('k - 1')} end, case when k = 1 then null else source_modified_date end, case when k = 1 then null else 0 end
+              ${pg ? ', case when k = 1 then null else status_key end, case when k = 1 then null else customer_ref_key end, case when k = 1 then null else supplier_ref_key end' : ''}
        from (${numbered}) r, (${pg ? 'select generate_series(1, 10) as k' : 'with recursive s(k) as (select 1 union all select k + 1 from s where k < 10) select k from s'}) v
        where n % 10 = 0 order by record_id, k`,
     )
@@ -403,7 +407,9 @@ export const history: Benchmark = {
     // BENCH_HISTORY_PARTS=ingest or =asof runs one part only.
     const parts = (process.env.BENCH_HISTORY_PARTS ?? 'ingest,asof').split(',');
     const rows: BenchRow[] = [];
-    if (parts.includes('ingest')) for (const d of ['sqlite', 'postgres'] as const) rows.push(...(await ingest(ctx, d)));
+    // BENCH_HISTORY_DIALECTS=sqlite or =postgres runs on one database only.
+    const dialects = (process.env.BENCH_HISTORY_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
+    if (parts.includes('ingest')) for (const d of dialects) rows.push(...(await ingest(ctx, d)));
     if (parts.includes('asof')) for (const d of ['sqlite', 'postgres'] as const) rows.push(...(await asOfLatency(ctx, d)));
     return rows;
   },

@@ -8,7 +8,7 @@ import { RequestValidationError } from '../domain/errors.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
 import { offsetOf, type PageRequest } from './paging.js';
-import { RECORD_KEY_COLUMNS, recordKeyExpression } from './migrations/0024-record-query-keys.js';
+import { PAST_KEY_COLUMNS } from './migrations/0033-history-past-keys.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -171,8 +171,10 @@ export function asOfChangedSince(db: Kysely<Database>, connectionId: string, dat
     .limit(1);
 }
 
-/** records' key columns (migration 0024) computed from a replaced state, for the replaced half of the asOf view. */
-const PAST_KEYS = (Object.keys(RECORD_KEY_COLUMNS) as (keyof typeof RECORD_KEY_COLUMNS)[]).map((c) => sql.raw<string | null>(recordKeyExpression(c).replace(/\bdata\b/g, 'prev_data')).as(c));
+/** records' key columns (migration 0024) of a replaced state, as record_changes keeps them (migration 0033), for the replaced half of the asOf view. */
+const PAST_KEYS = (Object.entries(PAST_KEY_COLUMNS) as [keyof typeof PAST_KEY_COLUMNS, (typeof PAST_KEY_COLUMNS)[keyof typeof PAST_KEY_COLUMNS]][]).map(([column, key]) =>
+  sql.ref<string | null>(column).as(key),
+);
 
 function asOfSources(db: Kysely<Database>, connectionId: string, dataType: string, at: string, where?: Expression<SqlBool>) {
   let current = db.selectFrom('records').where('connection_id', '=', connectionId).where('data_type', '=', dataType).where('modified_date', '<=', at);
@@ -187,8 +189,8 @@ function asOfSources(db: Kysely<Database>, connectionId: string, dataType: strin
       sql<string>`prev_modified_date`.as('modified_date'),
       'prev_source_modified_date as source_modified_date',
       sql<number>`prev_is_deleted`.as('is_deleted'),
-      // The stored key columns of records (migration 0024), which a compiled filter compares on PostgreSQL, as the
-      // same expressions over `prev_data`: flattened, they are the keys of record_changes' indexes (migration 0020).
+      // The stored key columns of records (migration 0024), which a compiled filter compares on PostgreSQL: the replaced
+      // state's keys record_changes keeps (migration 0033); flattened, they are the keys of its indexes.
       ...(db.getExecutor().adapter instanceof PostgresAdapter ? PAST_KEYS : []),
     ])
     .where('connection_id', '=', connectionId)

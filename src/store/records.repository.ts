@@ -103,10 +103,11 @@ export class RecordsRepository {
   /** Counts of filtered lists, per (connection, type, filter), valid for one generation of the pair (see total). */
   private readonly counted = new BoundedMap<string, { generation: number; n: number }>(2_000);
   /**
-   * Filtered asOf counts (each half's), per (connection, type, instant, filter), with the pair's generation when
-   * counted: valid while no merge has committed at or before the instant since (asOfStatements).
+   * Filtered asOf counts (the total and each half's), per (connection, type, instant, filter), with the pair's
+   * generation when counted: the total is valid while no merge has committed at or before the instant since; the
+   * halves' counts are exact for that generation and bounds after it (asOfStatements).
    */
-  private readonly asOfCounted = new BoundedMap<string, { generation: number; current: number; past: number }>(2_000);
+  private readonly asOfCounted = new BoundedMap<string, { generation: number; current: number; past: number; total: number }>(2_000);
   /** Keys at page boundaries of lists in id order (see list). */
   private readonly boundaries = new PageBoundaries(500, 2_000);
 
@@ -214,19 +215,30 @@ export class RecordsRepository {
     // of joining all of staging with records a second time (the join was about a third of that insert: a full read of
     // the pair's records on PostgreSQL, docs/benchmarks.md "history"). PostgreSQL: a text array; SQLite: a JSON array
     // text, handed back as it came (json_each reads it).
+    const countsBefore = await trx.selectFrom('record_counts').select(['total', 'deleted']).where('connection_id', '=', conn).where('data_type', '=', type).executeTakeFirst();
+    // A pair without a counts row had no merge yet; when it has no records either, its live records after this merge
+    // are exactly the adds (and the unlisted pass has nothing to do).
+    const pairWasEmpty = !countsBefore && !(await trx.selectFrom('records').select('record_id').where('connection_id', '=', conn).where('data_type', '=', type).limit(1).executeTakeFirst());
     const rewritten = sql`s.deleted = 0 and (r.is_deleted = 1 or r.content_hash <> s.content_hash)`;
     const idsOf = !keep
       ? sql``
       : this.dialect === 'postgres'
         ? sql`, array_agg(s.record_id) filter (where ${rewritten}) as rewritten_ids`
         : sql`, json_group_array(s.record_id) filter (where ${rewritten}) as rewritten_ids`;
-    const statsRow = await sql<Record<'staged' | 'staged_deleted' | 'added' | 'restored' | 'changed' | 'flagged', number | string | null> & { rewritten_ids?: string[] | string | null }>`
+    // PostgreSQL, a pair that held records: also the ids of the staged rows the upsert writes (added or rewritten), so
+    // that when some listed records are unchanged the upsert reads just those rows of staging (below). Not collected for
+    // a pair's first pull (every staged row is an add).
+    const writeIdsOf =
+      this.dialect === 'postgres' && !pairWasEmpty
+        ? sql`, array_agg(s.record_id) filter (where s.deleted = 0 and (r.record_id is null or r.is_deleted = 1 or r.content_hash <> s.content_hash)) as write_ids`
+        : sql``;
+    const statsRow = await sql<Record<'staged' | 'staged_deleted' | 'added' | 'restored' | 'changed' | 'flagged', number | string | null> & { rewritten_ids?: string[] | string | null; write_ids?: string[] | null }>`
       select count(*) as staged, sum(s.deleted) as staged_deleted,
              sum(case when s.deleted = 0 and r.record_id is null then 1 else 0 end) as added,
              sum(case when s.deleted = 0 and r.is_deleted = 1 then 1 else 0 end) as restored,
              sum(case when s.deleted = 0 and r.is_deleted = 0 and r.content_hash <> s.content_hash then 1 else 0 end) as changed,
              sum(case when s.deleted = 1 and r.is_deleted = 0 then 1 else 0 end) as flagged
-             ${idsOf}
+             ${idsOf} ${writeIdsOf}
       from record_staging s left join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
       where s.dataset_id = ${ds}`.execute(trx);
     const stat = (k: 'staged' | 'staged_deleted' | 'added' | 'restored' | 'changed' | 'flagged') => Number(statsRow.rows[0]?.[k] ?? 0);
@@ -236,13 +248,16 @@ export class RecordsRepository {
     const toRestore = stat('restored');
     const toChange = stat('changed');
     const toFlag = stat('flagged');
-    const countsBefore = await trx.selectFrom('record_counts').select(['total', 'deleted']).where('connection_id', '=', conn).where('data_type', '=', type).executeTakeFirst();
-    // A pair without a counts row had no merge yet; when it has no records either, its live records after this merge
-    // are exactly the adds (and the unlisted pass has nothing to do).
-    const pairWasEmpty = !countsBefore && !(await trx.selectFrom('records').select('record_id').where('connection_id', '=', conn).where('data_type', '=', type).limit(1).executeTakeFirst());
+    // PostgreSQL: a previous state's keys are copied from the records row's stored key columns (migration 0033), never
+    // computed again from the copied document.
+    const pg = this.dialect === 'postgres';
     const cols = sql`(connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date,
-                      prev_data, prev_content_hash, prev_modified_date, prev_source_modified_date, prev_is_deleted)`;
-    const prev = sql`r.data, r.content_hash, r.modified_date, r.source_modified_date, r.is_deleted`;
+                      prev_data, prev_content_hash, prev_modified_date, prev_source_modified_date, prev_is_deleted
+                      ${pg ? sql`, prev_status_key, prev_customer_ref_key, prev_supplier_ref_key` : sql``})`;
+    const prevOf = (t: string) =>
+      sql.raw(`${t}.data, ${t}.content_hash, ${t}.modified_date, ${t}.source_modified_date, ${t}.is_deleted${pg ? `, ${t}.status_key, ${t}.customer_ref_key, ${t}.supplier_ref_key` : ''}`);
+    const prev = prevOf('r');
+    const noPrev = sql.raw(`null, null, null, null, null${pg ? ', null, null, null' : ''}`);
     const ids = statsRow.rows[0]?.rewritten_ids ?? (this.dialect === 'postgres' ? [] : '[]');
     // The ids drive the join: each probes staging and records once (SQLite: CROSS JOIN fixes that order; left to its
     // planner, it read staging first and then every record of the pair per staged row, with the array innermost).
@@ -264,7 +279,7 @@ export class RecordsRepository {
       }
       if (toAdd > 0 && this.dialect === 'sqlite') {
         await sql`insert into record_changes ${cols}
-                  select ${conn}, ${type}, s.record_id, ${ds}, ${now}, 'added', s.content_hash, s.source_modified_date, null, null, null, null, null
+                  select ${conn}, ${type}, s.record_id, ${ds}, ${now}, 'added', s.content_hash, s.source_modified_date, ${noPrev}
                   from record_staging s
                   where s.dataset_id = ${ds} and s.deleted = 0
                     and not exists (select 1 from records r where r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id)
@@ -276,10 +291,23 @@ export class RecordsRepository {
     // over staging instead of three. A listed record whose content is unchanged and that is not deleted is not
     // written (its modifiedDate stays, invariant 4). The counts are those of the statistics above: merges of a pair
     // are serialised (the lock above on PostgreSQL; one writer on SQLite), so nothing changed them since.
+    //
+    // PostgreSQL, when some listed records are unchanged (a full listing, an update pull): the upsert reads staging by
+    // the ids the statistics pass collected (one primary-key probe each) instead of all of it. PostgreSQL computes a
+    // proposed row's stored key columns (migration 0024) before its ON CONFLICT check and locks the conflicting row even
+    // when the DO UPDATE's WHERE is false, so every unchanged record cost its keys and a row lock (0024 made
+    // full-listing update merges 1.3–1.5× slower: docs/benchmarks.md, query). The join holds no `records` (the
+    // conflict check probes its primary key per row whatever the plan), so no plan of it reads the pair's records.
     if (toAdd + toRestore + toChange > 0) {
+      const writeIds = statsRow.rows[0]?.write_ids;
+      const someUnchanged = stagedLive > toAdd + toRestore + toChange;
+      const source =
+        this.dialect === 'postgres' && someUnchanged && writeIds
+          ? sql`unnest(${writeIds}::text[]) as w(id) join record_staging s on s.dataset_id = ${ds} and s.record_id = w.id`
+          : sql`record_staging s`;
       const upsert = sql`insert into records (connection_id, data_type, record_id, data, content_hash, modified_date, source_modified_date, is_deleted)
                 select ${conn}, ${type}, s.record_id, s.data, s.content_hash, ${now}, s.source_modified_date, 0
-                from record_staging s
+                from ${source}
                 where s.dataset_id = ${ds} and s.deleted = 0
                 on conflict (connection_id, data_type, record_id) do update set
                   data = excluded.data, content_hash = excluded.content_hash, source_modified_date = excluded.source_modified_date,
@@ -292,7 +320,7 @@ export class RecordsRepository {
         const notRewritten = toRestore + toChange > 0 ? sql`where not exists (select 1 from ${rewrittenIds} where k.id = up.record_id)` : sql``;
         await sql`with up as (${upsert} returning record_id, content_hash, source_modified_date)
                   insert into record_changes ${cols}
-                  select ${conn}, ${type}, up.record_id, ${ds}, ${now}, 'added', up.content_hash, up.source_modified_date, null, null, null, null, null
+                  select ${conn}, ${type}, up.record_id, ${ds}, ${now}, 'added', up.content_hash, up.source_modified_date, ${noPrev}
                   from up ${notRewritten}
                   order by up.record_id`.execute(trx);
       } else await upsert.execute(trx);
@@ -325,8 +353,7 @@ export class RecordsRepository {
       if (keep) {
         // Unlisted records are untouched by the statements above: their state now is their state before this merge.
         await sql`insert into record_changes ${cols}
-                  select ${conn}, ${type}, records.record_id, ${ds}, ${now}, 'deleted', records.content_hash, records.source_modified_date,
-                         records.data, records.content_hash, records.modified_date, records.source_modified_date, records.is_deleted
+                  select ${conn}, ${type}, records.record_id, ${ds}, ${now}, 'deleted', records.content_hash, records.source_modified_date, ${prevOf('records')}
                   from records
                   where records.connection_id = ${conn} and records.data_type = ${type} and records.is_deleted = 0
                     ${window}
@@ -622,16 +649,25 @@ export class RecordsRepository {
       const key = `${connectionId}\u0000${dataType}\u0000${asOf}\u0000${this.filterKey(list.where)}`;
       const hit = generation !== undefined ? this.asOfCounted.get(key) : undefined;
       if (hit && (hit.generation === generation || (await asOfUnchangedSince(this.db, connectionId, dataType, asOf, hit.generation)))) {
-        hit.generation = generation!;
+        if (hit.generation !== generation) {
+          // The merges since all committed after the instant: the matches as of it are the same records, but each
+          // merge moved those it changed from the current half (changed since) to the replaced half. The current
+          // half only shrinks and the replaced one only grows, so what is kept becomes bounds: the current count
+          // stays an upper bound, the replaced half's is now the total. Bounds choose how each half is read and leave
+          // a half out only when it is surely empty (a replaced half taken as still empty lost its records' states).
+          hit.generation = generation!;
+          hit.past = hit.total;
+        }
         sizes = [hit.current, hit.past];
+        total = hit.total;
       } else {
         const c = await filtered.executeTakeFirstOrThrow();
         sizes = [Number(c.current), Number(c.past)];
+        total = sizes[0] + sizes[1];
         // Kept with the generation read before counting: a merge that commits at or before the instant after that
         // read (counted or not) has a later generation, so the next read recounts (asOfUnchangedSince).
-        if (generation !== undefined) this.asOfCounted.set(key, { generation, current: sizes[0], past: sizes[1] });
+        if (generation !== undefined) this.asOfCounted.set(key, { generation, current: sizes[0], past: sizes[1], total });
       }
-      total = sizes[0] + sizes[1];
     }
     const offset = offsetOf(page);
     if (total === 0 || offset >= total) return { count, kept, total, page: undefined };

@@ -181,6 +181,10 @@ export interface RecordChangesTable {
   prev_modified_date: string | null;
   prev_source_modified_date: string | null;
   prev_is_deleted: number | null;
+  /** PostgreSQL only (migration 0033): the previous state's folded keys, records' key columns of the row it copies. */
+  prev_status_key?: string | null;
+  prev_customer_ref_key?: string | null;
+  prev_supplier_ref_key?: string | null;
 }
 
 export interface HistoryPullsTable {
