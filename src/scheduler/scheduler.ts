@@ -74,9 +74,10 @@ interface ScheduleDueResult {
 }
 
 /**
- * The tick on PostgreSQL (issue 17): each batch is ONE call of syncline_schedule_due (migration 0025), which claims the
- * due slots, decides each (the rules of schedulerTickInProcess), inserts the reads and their datasets set-based, moves
- * the bounds and NOTIFYs workers, in the batch's transaction. Only what needs this process stays here: the profile
+ * The tick on PostgreSQL (issue 17): each batch is ONE call of syncline_schedule_due (migrations 0025, 0026, 0035),
+ * which claims the due slots, decides each (the rules of schedulerTickInProcess; each pair's last end read from its
+ * slot, where triggers keep it, instead of from the pair's history), inserts the reads and their datasets set-based,
+ * moves the bounds and NOTIFYs workers, in the batch's transaction. Only what needs this process stays here: the profile
  * settings, which data types each integration reads and which integrations are enabled (described for the keys the
  * function reports, so no list of integrations is needed), and the webhook events of outcomes decided at queue time.
  */

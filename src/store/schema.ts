@@ -216,6 +216,7 @@ export interface ScheduleSlotsTable {
   data_type: string;
   company_id: string;
   next_due_ms: number | null;
+  // PostgreSQL also has last_end_ms (migration 0035), written only by triggers and read only by syncline_schedule_due.
 }
 
 export interface WebhookConsumersTable {
