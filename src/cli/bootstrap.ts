@@ -1,8 +1,7 @@
 import { newId, randomAlnum } from '../lib/ids.js';
 import { hashApiKey } from '../lib/secrets.js';
 import type { Clock } from '../lib/clock.js';
-import type { ApiKeysRepository } from '../store/api-keys.repository.js';
-import { MAX_API_KEYS } from '../api/routes/api-keys.js';
+import { MAX_API_KEYS, type ApiKeysRepository } from '../store/api-keys.repository.js';
 
 export interface BootstrapOutcome {
   /** A key generated at this start (none configured, none stored): the caller prints it once. */

@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { ConfigError, parseConfig, type Config } from './config.js';
-import { startServer, type Roles } from './server.js';
+import type { Roles } from './server.js';
 import { migrateToLatest, openStore } from '../store/db.js';
-import { ApiKeysRepository } from '../store/api-keys.repository.js';
+import { ApiKeysRepository, MAX_API_KEYS } from '../store/api-keys.repository.js';
 import { newId, randomAlnum } from '../lib/ids.js';
 import { hashApiKey } from '../lib/secrets.js';
-import { MAX_API_KEYS } from '../api/routes/api-keys.js';
 import { createLogger } from '../lib/logger.js';
 import { limitHeapGrowth } from '../lib/heap-growth.js';
 
@@ -43,6 +42,9 @@ async function runNode(roles: Roles, label: string): Promise<void> {
   // worker, the pages of its pulls, which are promoted the same way (issue 17, worker peak RSS during a pull).
   if (roles.api || roles.workers) limitHeapGrowth();
   const log = createLogger(config.logLevel);
+  // Loaded here, not at the top: `keys`, `migrate` and `sim` need none of the server (Fastify, routes, connectors),
+  // which was most of their start-up CPU (issue 17, suite time).
+  const { startServer } = await import('./server.js');
   const server = await startServer(config, { logger: log, roles });
   log.info({ url: server.url || undefined, database: server.store.dialect, roles }, roles.api ? 'syncline listening' : `syncline ${label} started`);
   // Also in the log; on stderr in plain words so an operator starting the process by hand sees it.

@@ -3,6 +3,9 @@ import type { ApiKeysTable, Database } from './schema.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { recentLookups } from './recent-lookups.js';
 
+/** The most API keys an instance holds (the API, `syncline keys create` and the bootstrap key all keep to it). */
+export const MAX_API_KEYS = 10;
+
 export type ApiKeyRow = ApiKeysTable;
 
 export class ApiKeysRepository {

@@ -6,8 +6,9 @@ import { apiKeyNotFound, ConflictError, StateError } from '../../domain/errors.j
 import type { ApiContext } from '../context.js';
 import { apiKeyToApi } from '../mappers.js';
 import { ApiKeyDetails, ApiKeyParams, CreateApiKey, absentBodyIsEmptyObject, errorResponses } from '../schemas.js';
+import { MAX_API_KEYS } from '../../store/api-keys.repository.js';
 
-export const MAX_API_KEYS = 10;
+export { MAX_API_KEYS };
 export const MAX_API_KEY_NAME = 50;
 
 export async function apiKeysRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
