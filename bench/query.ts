@@ -10,13 +10,16 @@
  * sees it. Deep pages in id order (no filter, the deleted flag) are found through the record buckets the merge keeps
  * (record-buckets.ts), warm or cold. A trivial statement's round trip is measured as the floor at the current load. Each row's note has the 1-minute load average when it was measured (the machine is shared).
  */
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { recordEntity } from '../src/api/query-entities.js';
 import { compileListQuery } from '../src/query/index.js';
 import { RecordsRepository } from '../src/store/records.repository.js';
 import { migrateToLatest, openStore, type Dialect } from '../src/store/db.js';
+import { AUTH, serve } from './api.js';
 import { percentile, type Benchmark, type BenchContext, type BenchRow } from './support/harness.js';
 import { customerId, insertCompany, insertCompleteDataset, invoiceId, modifiedAt, seedInvoices, settle, sharedInvoiceStore, type InvoiceStore } from './support/seed.js';
 
@@ -128,6 +131,50 @@ function countingList(s: InvoiceStore, query: string | undefined, page: number, 
   return Promise.all([rows.limit(pageSize).offset((page - 1) * pageSize).execute(), count.executeTakeFirstOrThrow()]);
 }
 
+/**
+ * The same first pages through the real endpoint: `syncline serve --no-worker` in its own process on the same database
+ * (bench api's `serve`: the CLI's start, so its V8 settings and the store's driver path are the product's), requests one
+ * at a time over one keep-alive connection, each timed until its whole body has arrived. What it adds to the store's
+ * list: authentication, the company, connection and dataset checks, the documents spliced into the envelope and
+ * streamed. The server's repository is shared by all requests, so after the first request of a filter they are warm.
+ */
+async function measureHttp(ctx: BenchContext, s: InvoiceStore, N: number, expectTotal: (query: string | undefined) => Promise<number>): Promise<BenchRow[]> {
+  const name = DB_NAME[s.dialect];
+  let location = s.db.location;
+  let linkDir: string | undefined;
+  if (s.dialect === 'sqlite' && path.basename(location) !== 'syncline.db') {
+    // A server finds its SQLite database as <SYNCLINE_DATA_DIR>/syncline.db.
+    linkDir = mkdtempSync(path.join(os.tmpdir(), 'syncline-bench-link-'));
+    symlinkSync(path.resolve(location), path.join(linkDir, 'syncline.db'));
+    location = path.join(linkDir, 'syncline.db');
+  }
+  const server = await serve(location, s.dialect);
+  const rows: BenchRow[] = [];
+  try {
+    for (const c of typicalQueries(s.n)) {
+      const url = `${server.url}/companies/${s.companyId}/data/invoices?page=1&pageSize=100${c.query ? `&query=${encodeURIComponent(c.query)}` : ''}`;
+      const get = async () => {
+        const r = await fetch(url, { headers: AUTH });
+        const body = await r.text();
+        if (r.status !== 200) throw new Error(`${url}: ${r.status} ${body.slice(0, 300)}`);
+        return body;
+      };
+      const first = JSON.parse(await get()) as { totalResults: number; results: unknown[] };
+      const total = await expectTotal(c.query);
+      if (first.totalResults !== total || first.results.length !== Math.min(100, total)) throw new Error(`${name}: ${c.label}: the endpoint answered ${first.totalResults} (${first.results.length} on the page), the store ${total}`);
+      const t = await samples(N, get);
+      const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+      const note = load();
+      ctx.log(`${s.dialect}: HTTP ${c.label}: p50 ${percentile(t, 50).toFixed(2)} p99 ${percentile(t, 99).toFixed(2)} max ${Math.max(...t).toFixed(2)} ms (${t.length} requests; server RSS ${rss.toFixed(0)} MB) (${note})`);
+      for (const p of [50, 99]) rows.push({ metric: `${name}: ${c.label} through the endpoint (HTTP, server process) p${p}`, value: percentile(t, p), unit: 'ms', note });
+    }
+  } finally {
+    await server.stop();
+    if (linkDir) rmSync(linkDir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
 export async function measureQueries(ctx: BenchContext, dialect: Dialect): Promise<BenchRow[]> {
   const smoke = ctx.size === 'smoke';
   const n = smoke ? 5_000 : 1_000_000;
@@ -177,6 +224,10 @@ export async function measureQueries(ctx: BenchContext, dialect: Dialect): Promi
     ctx.log(`${dialect}: ${label}: warm p99 ${percentile(warm, 99).toFixed(2)} ms (${gcNote(warm)}), cold p99 ${percentile(cold, 99).toFixed(2)} ms (${gcNote(cold)}), OFFSET p50 ${percentile(base, 50).toFixed(0)} ms (${note})`);
     rows.push({ metric: `${name}: ${label} p99, warm (same repository)`, value: percentile(warm, 99), unit: 'ms', baseline: { label: 'LIMIT/OFFSET page + COUNT(*), p99', value: percentile(base, 99) }, note });
     rows.push({ metric: `${name}: ${label} p99, cold (fresh repository per request)`, value: percentile(cold, 99), unit: 'ms', baseline: { label: 'LIMIT/OFFSET page + COUNT(*), p99', value: percentile(base, 99) }, note });
+  }
+  // BENCH_QUERY_HTTP=0 leaves the endpoint figures out.
+  if (process.env.BENCH_QUERY_HTTP !== '0') {
+    rows.push(...(await measureHttp(ctx, s, N, async (query) => (await list(new RecordsRepository(db, dialect), query, 1)).total)));
   }
   if (keptAt) await s.db.drop(); // closes the kept database, never drops it
   return rows;
