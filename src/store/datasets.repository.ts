@@ -50,6 +50,15 @@ export interface ClaimArgs {
 /** Statuses in which a worker holds the dataset. */
 export const RUNNING_STATUSES = IN_PROGRESS_STATUSES.filter((s) => s !== 'Queued');
 
+/**
+ * `status in (…)` with the statuses as literals, for the sweeper: a prepared statement's generic plan can use a partial
+ * index only when the query's condition implies its predicate, which a list of parameters never does. The sweeper finds
+ * running datasets through datasets_running_slot (PostgreSQL, since migration 0034 dropped datasets_leases) and
+ * in-progress ones through datasets_one_in_progress.
+ */
+const RUNNING_LITERAL = sql<boolean>`status in (${sql.join(RUNNING_STATUSES.map((s) => sql.lit(s)))})`;
+const IN_PROGRESS_LITERAL = sql<boolean>`status in (${sql.join(IN_PROGRESS_STATUSES.map((s) => sql.lit(s)))})`;
+
 type Db = Kysely<Database> | Transaction<Database>;
 
 export class DatasetsRepository {
@@ -217,7 +226,7 @@ export class DatasetsRepository {
     try {
       if (this.dialect === 'postgres') {
         const r = await claimStatementPg(args).execute(this.db);
-        return r.rows.map(({ claim: row }) => ({ ...row, seq: Number(row.seq), completes_since_full: Number(row.completes_since_full) }));
+        return r.rows.map(({ claim }) => claimedOf(claim));
       }
       return await this.db.transaction().execute(async (trx) => {
         const out: ClaimedDataset[] = [];
@@ -435,25 +444,14 @@ export class DatasetsRepository {
           run_slot: null,
           error_message: sql<string>`case when started < ${runtimeCutoff} then 'The pull ran past the maximum runtime.' else ${stoppedMessage} end`,
         })
-        .where('status', 'in', IN_PROGRESS_STATUSES)
-        .where((eb) =>
-          eb.or([
-            eb.and([eb('status', 'in', RUNNING_STATUSES), eb('lease_expires', '<', now), eb('attempts', '>=', maxAttempts)]),
-            eb('started', '<', runtimeCutoff),
-          ]),
-        )
+        .where(IN_PROGRESS_LITERAL)
+        .where((eb) => eb.or([eb.and([RUNNING_LITERAL, eb('lease_expires', '<', now), eb('attempts', '>=', maxAttempts)]), eb('started', '<', runtimeCutoff)]))
         .returningAll()
         .execute()) as DatasetRow[];
       await datasetsEnded(trx, failed, now);
       // A failed pull's staged pages will never be merged (a requeued one keeps them: its next worker clears them).
       await clearStagingOfDatasets(trx, failed.map((d) => d.id));
-      const requeued = (await trx
-        .updateTable('datasets')
-        .set({ status: 'Queued', lease_owner: null, lease_expires: null, run_slot: null, status_description: 'Requeued after its worker stopped responding' })
-        .where('status', 'in', RUNNING_STATUSES)
-        .where('lease_expires', '<', now)
-        .returningAll()
-        .execute()) as DatasetRow[];
+      const requeued = (await requeueExpired(trx, now).execute()) as DatasetRow[];
       return { requeued, failed };
     });
   }
@@ -548,6 +546,19 @@ export function claimCandidates(db: Db, dialect: Dialect, now: string, maxPerCon
   return dialect === 'postgres' ? q.forUpdate('d').skipLocked() : q;
 }
 
+/**
+ * The sweeper's requeue: running datasets whose lease expired go back to Queued. Found through datasets_running_slot
+ * (the running datasets: as many as pulls running anywhere), whatever plan a prepared statement keeps (RUNNING_LITERAL).
+ */
+export function requeueExpired(db: Db, now: string) {
+  return db
+    .updateTable('datasets')
+    .set({ status: 'Queued', lease_owner: null, lease_expires: null, run_slot: null, status_description: 'Requeued after its worker stopped responding' })
+    .where(RUNNING_LITERAL)
+    .where('lease_expires', '<', now)
+    .returningAll();
+}
+
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e?.message ?? '');
@@ -578,4 +589,9 @@ export function claimStatementPg(args: ClaimArgs & { n?: number }) {
   const keys = Object.keys(args.maxPerConnection);
   const maxes = keys.map((k) => Math.max(1, args.maxPerConnection[k]!));
   return sql<{ claim: ClaimedDataset }>`select syncline_claim_datasets(${args.workerId}, ${args.now}, ${args.leaseExpires}, ${keys}::text[], ${maxes}::int[], ${Math.max(1, args.n ?? 1)}::int) as claim`;
+}
+
+/** A claimed row as the claim functions return it (jsonb: bigints and counts as JSON numbers or strings). */
+function claimedOf(row: ClaimedDataset): ClaimedDataset {
+  return { ...row, seq: Number(row.seq), completes_since_full: Number(row.completes_since_full) };
 }

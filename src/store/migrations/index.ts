@@ -27,6 +27,7 @@ import { m0030QueuePlans } from './0030-queue-plans.js';
 import { m0031RecordBuckets } from './0031-record-buckets.js';
 import { m0032HistoryWritePath } from './0032-history-write-path.js';
 import { m0033HistoryPastKeys } from './0033-history-past-keys.js';
+import { m0034QueueClaimStatements } from './0034-queue-claim-statements.js';
 import { m0035ScheduleSlotLastEnd } from './0035-schedule-slot-last-end.js';
 
 /**
@@ -63,6 +64,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0031-record-buckets': m0031RecordBuckets(dialect),
     '0032-history-write-path': m0032HistoryWritePath(dialect),
     '0033-history-past-keys': m0033HistoryPastKeys(dialect),
+    '0034-queue-claim-statements': m0034QueueClaimStatements(dialect),
     '0035-schedule-slot-last-end': m0035ScheduleSlotLastEnd(dialect),
   };
 }
