@@ -95,7 +95,11 @@ export async function sendRecordList<Row>(
     }
     yield tail;
   }
-  const body = Readable.from(chunks(), { objectMode: false, highWaterMark: 1 });
+  // The chunks go to the socket as strings (object mode: a byte-mode stream would turn each into a Buffer first). V8
+  // counts ArrayBuffer memory allocated since its last mark-compact against the old generation's limit, so ~200 KB of
+  // Buffers per page of 100 made a server start a mark-compact every ~100 requests that freed 1–2 MB each; written as
+  // strings, 1 in 500 requests (issue 17, docs/benchmarks.md "query"). Same bytes on the wire (UTF-8).
+  const body = Readable.from(chunks(), { objectMode: true, highWaterMark: 1 });
   // Released when the body has been handed to the socket, or when the client went away.
   body.once('close', release);
   return reply.type('application/json; charset=utf-8').send(body);
