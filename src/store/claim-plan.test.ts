@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { openTestStore, type TestStore } from '../../test/support/stores.js';
 import { claimCandidates, requeueExpired } from './datasets.repository.js';
-import { finishReadSql, finishUpdateSql } from './migrations/0030-queue-plans.js';
+import { finishReadSql, finishUpdateAtSql } from './migrations/0030-queue-plans.js';
+import { FINISH_LOCK_SQL } from './migrations/0036-finish-locks-first.js';
 import { CLAIM_CANDIDATE_SQL, claimUpdateSql } from './migrations/0034-queue-claim-statements.js';
 
 /** The settings migrations 0030 and 0034 give both queue functions. */
@@ -46,11 +47,18 @@ const STATEMENTS: { name: string; text: string; types: string; args: string; mus
     must: [/Index Scan using record_staging_pkey/],
   },
   {
+    name: 'finish_lock',
+    text: FINISH_LOCK_SQL,
+    types: '(text)',
+    args: `('ds-1')`,
+    must: [/Index Scan using datasets_id_key on datasets x/],
+  },
+  {
     name: 'finish_update',
-    text: finishUpdateSql('$1', '$2', '$3', '$4', '$5'),
-    types: '(text, text, text, text, jsonb)',
-    args: `('ds-1', 'w', 'Complete', '2026-01-02T00:00:00.000Z', '{}')`,
-    must: [/Index Scan using datasets_id_key on datasets x/, /Tid Scan on datasets d\b/],
+    text: finishUpdateAtSql('$1', '$2', '$3', '$4', '$5'),
+    types: '(tid, text, text, text, jsonb)',
+    args: `('(0,1)', 'w', 'Complete', '2026-01-02T00:00:00.000Z', '{}')`,
+    must: [/Tid Scan on datasets d\b/],
   },
   {
     name: 'finish_read',

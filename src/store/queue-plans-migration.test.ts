@@ -23,8 +23,8 @@ describe.each(DIALECTS)('migration 0030 over a running queue [%s]', (dialect: Di
   let datasets: DatasetsRepository;
 
   beforeAll(async () => {
-    // 0034 replaces the claim function again: the database as it stood before 0030 had neither.
-    ({ store, drop } = await databaseWithout(dialect, ['0030-queue-plans', '0034-queue-claim-statements']));
+    // 0034 replaces the claim function again and 0036 the completion: the database as it stood before 0030 had neither.
+    ({ store, drop } = await databaseWithout(dialect, ['0030-queue-plans', '0034-queue-claim-statements', '0036-finish-locks-first']));
     datasets = new DatasetsRepository(store.db, dialect);
 
     await store.db.insertInto('companies').values({ id: 'co', name: 'Co', description: null, tags: '{}', created_at: T0 }).execute();

@@ -69,7 +69,14 @@ export const claimFactsSql = (row: string, conn: string, type: string) => `
  * (absent keys are kept). Found through datasets_id_key by a subquery and updated by tuple id, so no partial index
  * whose predicate the status test implies can be walked instead.
  */
-export const finishUpdateSql = (id: string, worker: string, status: string, completed: string, s: string) => `
+export const finishUpdateSql = (id: string, worker: string, status: string, completed: string, s: string) =>
+  finishUpdateAtSql(`(select x.ctid from datasets x where x.id = ${id})`, worker, status, completed, s);
+
+/**
+ * finishUpdateSql's update of the row at tuple id `tid` (an expression). Migration 0036 passes the tid of a row it
+ * has locked first: a tid read without the lock goes stale when another transaction updates the row meanwhile.
+ */
+export const finishUpdateAtSql = (tid: string, worker: string, status: string, completed: string, s: string) => `
     update datasets d set status = ${status}, completed = ${completed}, progress = 100,
       lease_owner = null, lease_expires = null, run_slot = null,
       status_description = case when ${s} ? 'status_description' then ${s}->>'status_description' else d.status_description end,
@@ -82,7 +89,7 @@ export const finishUpdateSql = (id: string, worker: string, status: string, comp
       records_added = case when ${s} ? 'records_added' then (${s}->>'records_added')::int else d.records_added end,
       records_updated = case when ${s} ? 'records_updated' then (${s}->>'records_updated')::int else d.records_updated end,
       records_deleted = case when ${s} ? 'records_deleted' then (${s}->>'records_deleted')::int else d.records_deleted end
-    where d.ctid = (select x.ctid from datasets x where x.id = ${id})
+    where d.ctid = ${tid}
       and d.lease_owner = ${worker} and d.status in (${runningList})
     returning to_jsonb(d), d.read_id`;
 

@@ -29,6 +29,7 @@ import { m0032HistoryWritePath } from './0032-history-write-path.js';
 import { m0033HistoryPastKeys } from './0033-history-past-keys.js';
 import { m0034QueueClaimStatements } from './0034-queue-claim-statements.js';
 import { m0035ScheduleSlotLastEnd } from './0035-schedule-slot-last-end.js';
+import { m0036FinishLocksFirst } from './0036-finish-locks-first.js';
 
 /**
  * Forward-only numbered migrations. Kysely's Migrator runs each one in a transaction and serialises concurrent
@@ -66,5 +67,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0033-history-past-keys': m0033HistoryPastKeys(dialect),
     '0034-queue-claim-statements': m0034QueueClaimStatements(dialect),
     '0035-schedule-slot-last-end': m0035ScheduleSlotLastEnd(dialect),
+    '0036-finish-locks-first': m0036FinishLocksFirst(dialect),
   };
 }
