@@ -1,6 +1,7 @@
 import { CompiledQuery, sql, type AliasedRawBuilder, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import { canonicalJson, hashText } from '../lib/canonical-json.js';
 import { RequestValidationError } from '../domain/errors.js';
+import { IN_PROGRESS_STATUSES } from '../domain/statuses.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
 import { offsetOf, type ListSql, type Page, type PageRequest } from './paging.js';
@@ -20,7 +21,16 @@ import {
   raiseFloor,
 } from './history.repository.js';
 
-type Db = Kysely<Database> | Transaction<Database>;
+/** Statuses in which a worker holds a dataset (datasets.repository's RUNNING_STATUSES). */
+const HELD_STATUSES = IN_PROGRESS_STATUSES.filter((s) => s !== 'Queued');
+
+/** `stage` for a worker that no longer holds the dataset (lease run out, pull cancelled): nothing was written. */
+export class NotHeldError extends Error {
+  constructor(datasetId: string) {
+    super(`dataset ${datasetId} is no longer held by this worker`);
+    this.name = 'NotHeldError';
+  }
+}
 
 export interface StagedRecord {
   id: string;
@@ -121,8 +131,35 @@ export class RecordsRepository {
     private readonly opts: { rememberFrom?: number; bucketSize?: number } = {},
   ) {}
 
-  async clearStaging(datasetId: string, db: Db = this.db): Promise<void> {
-    await db.deleteFrom('record_staging').where('dataset_id', '=', datasetId).execute();
+  /**
+   * Drops a pull's staged pages — only while `heldBy` still holds the dataset: once its lease is lost, the pages may
+   * already be the next owner's (its claim cleared the old ones), and deleting them would make that owner's full
+   * listing miss records and flag them deleted. Without `heldBy`, unconditionally (tests and tools).
+   */
+  async clearStaging(datasetId: string, heldBy?: string): Promise<void> {
+    const q = this.db.deleteFrom('record_staging').where('dataset_id', '=', datasetId);
+    if (heldBy === undefined) {
+      await q.execute();
+      return;
+    }
+    await q
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('datasets')
+            .select('datasets.id')
+            .where('datasets.id', '=', datasetId)
+            .where('datasets.lease_owner', '=', heldBy)
+            .where('datasets.status', 'in', HELD_STATUSES),
+        ),
+      )
+      .execute();
+  }
+
+  /** Whether `heldBy` holds the dataset, read in `trx` (on PostgreSQL row-locked FOR SHARE until `trx` ends). */
+  private async held(trx: Transaction<Database>, datasetId: string, heldBy: string): Promise<boolean> {
+    const q = trx.selectFrom('datasets').select('id').where('id', '=', datasetId).where('lease_owner', '=', heldBy).where('status', 'in', HELD_STATUSES);
+    return (await (this.dialect === 'postgres' ? q.forShare() : q).executeTakeFirst()) !== undefined;
   }
 
   /**
@@ -135,7 +172,7 @@ export class RecordsRepository {
    * one statement of six parameters — the documents as one JSON array text, the other columns as arrays, zipped by
    * ROWS FROM. SQLite: fixed-shape multi-row INSERTs (reused prepared statements) in one transaction.
    */
-  async stage(datasetId: string, records: StagedRecord[]): Promise<void> {
+  async stage(datasetId: string, records: StagedRecord[], heldBy?: string): Promise<void> {
     if (records.length === 0) return;
     const byId = new Map<string, StagedRecord>();
     for (const r of records) byId.set(r.id, r);
@@ -159,16 +196,27 @@ export class RecordsRepository {
       i++;
     }
     if (this.dialect === 'postgres') {
-      await this.db.executeQuery(
-        CompiledQuery.raw(
+      const insert = CompiledQuery.raw(
           `insert into record_staging (dataset_id, record_id, data, content_hash, source_modified_date, deleted)
            select $1, k.id, k.doc, k.hash, k.smd, k.del
            from rows from (unnest($2::text[]), jsonb_array_elements($3::jsonb), unnest($4::text[]), unnest($5::text[]), unnest($6::int[])) as k(id, doc, hash, smd, del)
            on conflict (dataset_id, record_id) do update set data = excluded.data, content_hash = excluded.content_hash,
              source_modified_date = excluded.source_modified_date, deleted = excluded.deleted`,
           [datasetId, ids, `[${docs.join(',')}]`, hashes, dates, deleted],
-        ),
       );
+      if (heldBy === undefined) {
+        await this.db.executeQuery(insert);
+        return;
+      }
+      // Fenced by the lease: the dataset's row is share-locked while the page is written, so a claim of it by another
+      // worker (after this one's lease ran out) waits for this transaction, and a page is never written once the
+      // dataset is someone else's. In a transaction, a worker killed mid-statement commits nothing (a lone INSERT
+      // finishes and commits on the server after its client is gone: the kill drill found such a page, written after
+      // the next owner had merged, left in staging).
+      await this.db.transaction().execute(async (trx) => {
+        if (!(await this.held(trx, datasetId, heldBy))) throw new NotHeldError(datasetId);
+        await trx.executeQuery(insert);
+      });
       return;
     }
     await this.db.transaction().execute(async (trx) => {
@@ -178,6 +226,9 @@ export class RecordsRepository {
         for (let j = from; j < to; j++) params.push(datasetId, ids[j], docs[j], hashes[j], dates[j], deleted[j]);
         await trx.executeQuery(CompiledQuery.raw(sqliteStageSql(to - from), params));
       }
+      // SQLite: checked after the first write, which took the database's write lock: nobody can claim the dataset
+      // between this check and the commit.
+      if (heldBy !== undefined && !(await this.held(trx, datasetId, heldBy))) throw new NotHeldError(datasetId);
     });
   }
 

@@ -18,7 +18,7 @@ import type { KeyedMutex } from '../lib/mutex.js';
 import type { SecretBox } from '../lib/secrets.js';
 import { isStoreUnavailable, type Store } from '../store/db.js';
 import { DatasetsRepository, type ClaimedDataset, type DatasetRow } from '../store/datasets.repository.js';
-import { RecordsRepository } from '../store/records.repository.js';
+import { NotHeldError, RecordsRepository } from '../store/records.repository.js';
 import { encodeCursor, feedScope } from '../store/history.repository.js';
 import { emitRecordsChanged } from '../store/webhook-outbox.js';
 import { ConnectionsRepository } from '../store/connections.repository.js';
@@ -79,7 +79,7 @@ export async function runDataset(deps: RunDeps, ds: ClaimedDataset, signal: Abor
   const finishEarly = (status: DatasetStatus, fields: Parameters<DatasetsRepository['finish']>[4] = {}) =>
     datasets.finishUnmerged(ds.id, deps.workerId, status, now(), { cursor_in: cursorIn, ...fields });
   const finish = async (status: DatasetStatus, fields: Parameters<DatasetsRepository['finish']>[4] = {}) => {
-    await records.clearStaging(ds.id);
+    await records.clearStaging(ds.id, deps.workerId);
     return datasets.finish(ds.id, deps.workerId, status, now(), { cursor_in: cursorIn, ...fields });
   };
 
@@ -142,7 +142,7 @@ export async function runDataset(deps: RunDeps, ds: ClaimedDataset, signal: Abor
         ahead = pages.next();
         ahead.catch(() => {}); // a failure surfaces when awaited above, never as an unhandled rejection
         const page: SourceRecord[] = next.value;
-        await records.stage(ds.id, page);
+        await records.stage(ds.id, page, deps.workerId);
         validator.page(page);
         seen += page.length;
       }
@@ -219,7 +219,7 @@ export async function runDataset(deps: RunDeps, ds: ClaimedDataset, signal: Abor
       });
     } catch (err) {
       if (err instanceof LeaseLost) {
-        await records.clearStaging(ds.id);
+        await records.clearStaging(ds.id, deps.workerId);
         return;
       }
       throw Object.assign(err as Error, { phase: 'processing' });
@@ -227,8 +227,9 @@ export async function runDataset(deps: RunDeps, ds: ClaimedDataset, signal: Abor
     log.debug({ datasetId: ds.id, dataType, seen }, 'dataset complete');
     return ended;
   } catch (err) {
-    if (signal.aborted) {
-      // Lease lost or process stopping: the pool hands the dataset back (or the sweeper requeues it).
+    if (signal.aborted || err instanceof NotHeldError) {
+      // Lease lost or process stopping: the pool hands the dataset back (or the sweeper requeues it). A page refused
+      // because the dataset is someone else's now (NotHeldError) leaves it to its new owner.
       return;
     }
     if (!(err instanceof ConnectorError) && isStoreUnavailable(err)) {
@@ -252,7 +253,7 @@ export async function runDataset(deps: RunDeps, ds: ClaimedDataset, signal: Abor
     }
     if (err instanceof AuthRevokedError) {
       // The dataset's AuthError and the connection's Deauthorized commit together: nobody sees one without the other.
-      await records.clearStaging(ds.id);
+      await records.clearStaging(ds.id, deps.workerId);
       let ended: DatasetRow | undefined;
       const at = now();
       const changed = await deauthorize(store, conn.id, err, at, async (trx) => {
