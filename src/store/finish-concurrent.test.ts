@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { createTestDatabase } from '../../test/support/stores.js';
-import { openStore, migrateToLatest, type Store } from './db.js';
+import { openTestStore, type TestStore } from '../../test/support/stores.js';
+import { seedLinkedConnections } from '../../test/support/fixtures.js';
 import { DatasetsRepository } from './datasets.repository.js';
 import { queueRead } from './enqueue.js';
 import { defaultSetting } from '../domain/sync-settings.js';
@@ -19,26 +19,17 @@ const at = (min: number) => new Date(Date.parse(T0) + min * 60_000).toISOString(
  * claims, issue 17). It must end the dataset.
  */
 describe('completion racing an update of the same dataset [postgres]', () => {
-  let db: { location: string; drop(): Promise<void> };
-  let store: Store;
+  let store: TestStore;
   let datasets: DatasetsRepository;
   let conn: ConnectionRow;
 
   beforeAll(async () => {
-    db = await createTestDatabase('postgres');
-    store = openStore({ databaseUrl: db.location });
-    await migrateToLatest(store);
+    store = await openTestStore('postgres');
     datasets = new DatasetsRepository(store.db, 'postgres');
-    await store.db.insertInto('companies').values({ id: 'co', name: 'Co', description: null, tags: '{}', created_at: T0 }).execute();
-    await store.db
-      .insertInto('connections')
-      .values({ id: 'conn', company_id: 'co', integration_key: 'mqjo', status: 'Linked', credentials: null, connection_info: '{}', errors: null, created_at: T0, updated_at: T0, last_sync: null })
-      .execute();
-    conn = (await store.db.selectFrom('connections').selectAll().where('id', '=', 'conn').executeTakeFirstOrThrow()) as ConnectionRow;
+    conn = (await seedLinkedConnections(store.db, { companyId: 'co', connectionIds: ['conn'], at: T0, connectionInfo: '{}' }))[0]!;
   });
   afterAll(async () => {
-    await store?.close();
-    await db?.drop();
+    await store?.cleanup();
   });
 
   it('a heartbeat committed while the completion waits for the row does not make the completion miss it', async () => {
@@ -46,7 +37,7 @@ describe('completion racing an update of the same dataset [postgres]', () => {
     const held = (await datasets.claim({ workerId: 'w', now: at(1), leaseExpires: at(5), maxPerConnection: { mqjo: 1 } }))!;
     expect(held).toBeDefined();
 
-    const other = new pg.Client({ connectionString: db.location });
+    const other = new pg.Client({ connectionString: store.location });
     await other.connect();
     try {
       await other.query('begin');

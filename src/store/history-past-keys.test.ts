@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { databaseWithout, DIALECTS } from '../../test/support/stores.js';
+import { seedLinkedConnections } from '../../test/support/fixtures.js';
 import { recordEntity } from '../api/query-entities.js';
 import { compileListQuery } from '../query/index.js';
 import { migrateToLatest, type Dialect, type Store } from './db.js';
@@ -86,11 +87,7 @@ describe.each(DIALECTS)('history past keys, migration 0033 [%s]', (dialect: Dial
     ({ store, drop } = await databaseWithout(dialect, ['0033-history-past-keys']));
     repo = new RecordsRepository(store.db, dialect);
     const now = at(0);
-    await store.db.insertInto('companies').values({ id: 'co-1', name: 'co', description: null, tags: '{}', created_at: now }).execute();
-    await store.db
-      .insertInto('connections')
-      .values({ id: conn, company_id: 'co-1', integration_key: 'mqjo', status: 'Linked', credentials: null, connection_info: null, errors: null, created_at: now, updated_at: now, last_sync: null })
-      .execute();
+    await seedLinkedConnections(store.db, { companyId: 'co-1', connectionIds: [conn], at: now });
     for (const p of [1, 2]) {
       for (const type of TYPES) {
         if (dialect === 'postgres') {

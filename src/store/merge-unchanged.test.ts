@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { DIALECTS, openTestStore, type TestStore } from '../../test/support/stores.js';
+import { seedLinkedConnections } from '../../test/support/fixtures.js';
 import type { Dialect } from './db.js';
 import type { Database } from './schema.js';
 import { RecordsRepository, type StagedRecord } from './records.repository.js';
@@ -54,11 +55,7 @@ describe.each(DIALECTS)('merge leaves unchanged listed records alone [%s]', (dia
     store = await openTestStore(dialect);
     repo = new RecordsRepository(store.db, dialect);
     const now = at(0);
-    await store.db.insertInto('companies').values({ id: 'co-1', name: 'co', description: null, tags: '{}', created_at: now }).execute();
-    await store.db
-      .insertInto('connections')
-      .values({ id: conn, company_id: 'co-1', integration_key: 'mqjo', status: 'Linked', credentials: null, connection_info: null, errors: null, created_at: now, updated_at: now, last_sync: null })
-      .execute();
+    await seedLinkedConnections(store.db, { companyId: 'co-1', connectionIds: [conn], at: now });
     // 0…199 stored, 190…194 then deleted by the platform.
     expect(await merge(await stage(range(0, 200).map((i) => live(i))), at(1), true)).toMatchObject({ added: 200, updated: 0, deleted: 0 });
     expect(await merge(await stage(range(190, 195).map(gone)), at(2), false)).toMatchObject({ added: 0, updated: 0, deleted: 5 });

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS, openTestStore, type TestStore } from '../../test/support/stores.js';
+import { seedLinkedConnections } from '../../test/support/fixtures.js';
 import type { Dialect } from './db.js';
 import { DatasetsRepository, type ClaimedDataset } from './datasets.repository.js';
 import { NotHeldError, RecordsRepository, type StagedRecord } from './records.repository.js';
 import { queueRead } from './enqueue.js';
 import { defaultSetting } from '../domain/sync-settings.js';
-import type { ConnectionRow } from './connections.repository.js';
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const at = (min: number) => new Date(Date.parse(T0) + min * 60_000).toISOString();
@@ -29,12 +29,7 @@ describe.each(DIALECTS)('staging fenced by the lease [%s]', (dialect: Dialect) =
     store = await openTestStore(dialect);
     datasets = new DatasetsRepository(store.db, dialect);
     records = new RecordsRepository(store.db, dialect);
-    await store.db.insertInto('companies').values({ id: 'co', name: 'Co', description: null, tags: '{}', created_at: T0 }).execute();
-    await store.db
-      .insertInto('connections')
-      .values({ id: 'conn', company_id: 'co', integration_key: 'mqjo', status: 'Linked', credentials: null, connection_info: '{}', errors: null, created_at: T0, updated_at: T0, last_sync: null })
-      .execute();
-    const conn = (await store.db.selectFrom('connections').selectAll().where('id', '=', 'conn').executeTakeFirstOrThrow()) as ConnectionRow;
+    const conn = (await seedLinkedConnections(store.db, { companyId: 'co', connectionIds: ['conn'], at: T0, connectionInfo: '{}' }))[0]!;
     await queueRead(store.db, dialect, { companyId: 'co', connection: conn, settings: [defaultSetting('invoices')], trigger: 'refresh', now: at(0), supports: () => true, integrationEnabled: true });
     ds = (await datasets.claim({ workerId: 'old', now: at(1), leaseExpires: at(2), maxPerConnection: { mqjo: 1 } }))!;
     expect(ds).toBeDefined();
