@@ -332,7 +332,7 @@ export class DatasetsRepository {
    * deadlocking; a pull cancelled or deleted meanwhile is not merged at all.
    */
   async lockHeld(id: string, workerId: string, trx: Transaction<Database>): Promise<boolean> {
-    const q = trx.selectFrom('datasets').select('id').where('id', '=', id).where('lease_owner', '=', workerId).where('status', 'in', RUNNING_STATUSES);
+    const q = heldDataset(trx, id, workerId);
     return (await (this.dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst()) !== undefined;
   }
 
@@ -544,6 +544,11 @@ export function claimCandidates(db: Db, dialect: Dialect, now: string, maxPerCon
     .orderBy('d.seq')
     .limit(16);
   return dialect === 'postgres' ? q.forUpdate('d').skipLocked() : q;
+}
+
+/** Dataset `id` while `workerId` holds it (a running status under its lease): its id, or no row. */
+export function heldDataset(db: Db, id: string, workerId: string) {
+  return db.selectFrom('datasets').select('datasets.id').where('datasets.id', '=', id).where('datasets.lease_owner', '=', workerId).where('datasets.status', 'in', RUNNING_STATUSES);
 }
 
 /**

@@ -1,10 +1,10 @@
 import { CompiledQuery, sql, type AliasedRawBuilder, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import { canonicalJson, hashText } from '../lib/canonical-json.js';
 import { RequestValidationError } from '../domain/errors.js';
-import { IN_PROGRESS_STATUSES } from '../domain/statuses.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
 import { offsetOf, type ListSql, type Page, type PageRequest } from './paging.js';
+import { heldDataset } from './datasets.repository.js';
 import { BUCKET_SIZE, bucketPick, maintainBuckets, type BucketList } from './record-buckets.js';
 import {
   asOfCount,
@@ -20,9 +20,6 @@ import {
   lastSeq,
   raiseFloor,
 } from './history.repository.js';
-
-/** Statuses in which a worker holds a dataset (datasets.repository's RUNNING_STATUSES). */
-const HELD_STATUSES = IN_PROGRESS_STATUSES.filter((s) => s !== 'Queued');
 
 /** `stage` for a worker that no longer holds the dataset (lease run out, pull cancelled): nothing was written. */
 export class NotHeldError extends Error {
@@ -142,23 +139,12 @@ export class RecordsRepository {
       await q.execute();
       return;
     }
-    await q
-      .where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('datasets')
-            .select('datasets.id')
-            .where('datasets.id', '=', datasetId)
-            .where('datasets.lease_owner', '=', heldBy)
-            .where('datasets.status', 'in', HELD_STATUSES),
-        ),
-      )
-      .execute();
+    await q.where((eb) => eb.exists(heldDataset(this.db, datasetId, heldBy))).execute();
   }
 
   /** Whether `heldBy` holds the dataset, read in `trx` (on PostgreSQL row-locked FOR SHARE until `trx` ends). */
   private async held(trx: Transaction<Database>, datasetId: string, heldBy: string): Promise<boolean> {
-    const q = trx.selectFrom('datasets').select('id').where('id', '=', datasetId).where('lease_owner', '=', heldBy).where('status', 'in', HELD_STATUSES);
+    const q = heldDataset(trx, datasetId, heldBy);
     return (await (this.dialect === 'postgres' ? q.forShare() : q).executeTakeFirst()) !== undefined;
   }
 
@@ -197,12 +183,12 @@ export class RecordsRepository {
     }
     if (this.dialect === 'postgres') {
       const insert = CompiledQuery.raw(
-          `insert into record_staging (dataset_id, record_id, data, content_hash, source_modified_date, deleted)
-           select $1, k.id, k.doc, k.hash, k.smd, k.del
-           from rows from (unnest($2::text[]), jsonb_array_elements($3::jsonb), unnest($4::text[]), unnest($5::text[]), unnest($6::int[])) as k(id, doc, hash, smd, del)
-           on conflict (dataset_id, record_id) do update set data = excluded.data, content_hash = excluded.content_hash,
-             source_modified_date = excluded.source_modified_date, deleted = excluded.deleted`,
-          [datasetId, ids, `[${docs.join(',')}]`, hashes, dates, deleted],
+        `insert into record_staging (dataset_id, record_id, data, content_hash, source_modified_date, deleted)
+         select $1, k.id, k.doc, k.hash, k.smd, k.del
+         from rows from (unnest($2::text[]), jsonb_array_elements($3::jsonb), unnest($4::text[]), unnest($5::text[]), unnest($6::int[])) as k(id, doc, hash, smd, del)
+         on conflict (dataset_id, record_id) do update set data = excluded.data, content_hash = excluded.content_hash,
+           source_modified_date = excluded.source_modified_date, deleted = excluded.deleted`,
+        [datasetId, ids, `[${docs.join(',')}]`, hashes, dates, deleted],
       );
       if (heldBy === undefined) {
         await this.db.executeQuery(insert);
