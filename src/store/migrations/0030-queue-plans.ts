@@ -99,6 +99,36 @@ export const finishReadSql = (read: string, at: string) => `
       completed_at = case when r.pending - 1 <= 0 then ${at} else r.completed_at end
     where r.read_id = ${read} and r.pending > 0`;
 
+/** The planner settings the queue's functions run with (0030, 0034, 0036; why: below). */
+export const QUEUE_FUNCTION_SETTINGS = `set enable_sort = off set enable_seqscan = off set enable_bitmapscan = off set jit = off set plan_cache_mode = force_generic_plan`;
+
+/**
+ * syncline_finish_datasets with `settings`: `declarations` (more plpgsql variables, each line `  name type;\n`) and
+ * `endOne`, the statements that end dataset `f` (id, worker, status, completed, s) into `v_row, v_read` (found when it
+ * ended). 0030: the update alone; 0036: the row locked first.
+ */
+export const finishFunctionSql = (settings: string, declarations: string, endOne: string) =>
+  `create or replace function syncline_finish_datasets(jsonb) returns setof jsonb
+           language plpgsql volatile ${settings} as $fn$
+declare
+  f record;
+${declarations}  v_row jsonb;
+  v_read text;
+begin
+  if exists (select 1 from webhook_consumers where disabled = 0) then
+    return next jsonb_build_object('consumers', true);
+    return;
+  end if;
+  for f in select * from jsonb_to_recordset($1) as x(id text, worker text, status text, completed text, s jsonb) order by x.completed loop
+    ${endOne}
+    if found then
+      ${finishReadSql('v_read', 'f.completed')};
+      return next v_row;
+    end if;
+  end loop;
+end
+$fn$`;
+
 /**
  * The queue's two functions again, same signatures and results as 0029, with plans that stay index lookups whatever
  * the statistics were when the session planned them (issue 17).
@@ -123,7 +153,7 @@ export function m0030QueuePlans(dialect: Dialect): Migration {
   return {
     async up(db: Kysely<any>) {
       if (dialect !== 'postgres') return; // SQLite claims and finishes in process
-      const settings = `set enable_sort = off set enable_seqscan = off set enable_bitmapscan = off set jit = off set plan_cache_mode = force_generic_plan`;
+      const settings = QUEUE_FUNCTION_SETTINGS;
       await sql
         .raw(
           `create or replace function syncline_claim_datasets(text, text, text, text[], int[], int) returns setof jsonb
@@ -153,29 +183,8 @@ $fn$`,
         )
         .execute(db);
       await sql
-        .raw(
-          `create or replace function syncline_finish_datasets(jsonb) returns setof jsonb
-           language plpgsql volatile ${settings} as $fn$
-declare
-  f record;
-  v_row jsonb;
-  v_read text;
-begin
-  if exists (select 1 from webhook_consumers where disabled = 0) then
-    return next jsonb_build_object('consumers', true);
-    return;
-  end if;
-  for f in select * from jsonb_to_recordset($1) as x(id text, worker text, status text, completed text, s jsonb) order by x.completed loop
-    ${finishUpdateSql('f.id', 'f.worker', 'f.status', 'f.completed', 'f.s')}
-    into v_row, v_read;
-    if found then
-      ${finishReadSql('v_read', 'f.completed')};
-      return next v_row;
-    end if;
-  end loop;
-end
-$fn$`,
-        )
+        .raw(finishFunctionSql(settings, '', `${finishUpdateSql('f.id', 'f.worker', 'f.status', 'f.completed', 'f.s')}
+    into v_row, v_read;`))
         .execute(db);
     },
   };

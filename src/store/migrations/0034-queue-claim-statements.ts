@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from '../db.js';
 import { IN_PROGRESS_STATUSES } from '../../domain/statuses.js';
+import { QUEUE_FUNCTION_SETTINGS } from './0030-queue-plans.js';
 
 /** Statuses in which a worker holds a dataset (constants, not user input), as in 0002's datasets_running_slot. */
 const runningList = IN_PROGRESS_STATUSES.filter((s) => s !== 'Queued').map((s) => `'${s}'`).join(', ');
@@ -81,7 +82,7 @@ export function m0034QueueClaimStatements(dialect: Dialect): Migration {
   return {
     async up(db: Kysely<any>) {
       if (dialect !== 'postgres') return;
-      const settings = `set enable_sort = off set enable_seqscan = off set enable_bitmapscan = off set jit = off set plan_cache_mode = force_generic_plan`;
+      const settings = QUEUE_FUNCTION_SETTINGS;
       await sql
         .raw(
           `create or replace function syncline_claim_datasets(text, text, text, text[], int[], int) returns setof jsonb

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from '../db.js';
-import { finishReadSql, finishUpdateAtSql } from './0030-queue-plans.js';
+import { finishFunctionSql, finishUpdateAtSql, QUEUE_FUNCTION_SETTINGS } from './0030-queue-plans.js';
 
 /** The dataset's row, locked, by its id (datasets_id_key): the tuple id the completion then updates. */
 export const FINISH_LOCK_SQL = `select x.ctid from datasets x where x.id = $1 for update`;
@@ -21,34 +21,17 @@ export function m0036FinishLocksFirst(dialect: Dialect): Migration {
   return {
     async up(db: Kysely<any>) {
       if (dialect !== 'postgres') return; // SQLite finishes in process, one writer at a time
-      const settings = `set enable_sort = off set enable_seqscan = off set enable_bitmapscan = off set jit = off set plan_cache_mode = force_generic_plan`;
       await sql
         .raw(
-          `create or replace function syncline_finish_datasets(jsonb) returns setof jsonb
-           language plpgsql volatile ${settings} as $fn$
-declare
-  f record;
-  v_tid tid;
-  v_row jsonb;
-  v_read text;
-begin
-  if exists (select 1 from webhook_consumers where disabled = 0) then
-    return next jsonb_build_object('consumers', true);
-    return;
-  end if;
-  for f in select * from jsonb_to_recordset($1) as x(id text, worker text, status text, completed text, s jsonb) order by x.completed loop
-    ${FINISH_LOCK_SQL.replace('$1', 'f.id')}
+          finishFunctionSql(
+            QUEUE_FUNCTION_SETTINGS,
+            '  v_tid tid;\n',
+            `${FINISH_LOCK_SQL.replace('$1', 'f.id')}
     into v_tid;
     continue when not found;
     ${finishUpdateAtSql('v_tid', 'f.worker', 'f.status', 'f.completed', 'f.s')}
-    into v_row, v_read;
-    if found then
-      ${finishReadSql('v_read', 'f.completed')};
-      return next v_row;
-    end if;
-  end loop;
-end
-$fn$`,
+    into v_row, v_read;`,
+          ),
         )
         .execute(db);
     },
