@@ -2,6 +2,7 @@
  * Record history (issue 16) cost, on both databases:
  * - ingest: a pull's store work (stage the mapped documents page by page, then the one-transaction merge), history on
  *   vs off (a company that opted out) — an initial load (every record added) and an update pull (10 % changed);
+ * - pull: the same cases end to end — a `syncline worker` pulling from a `syncline sim` process (./history-pull.ts);
  * - storage: bytes of record_changes (table + indexes) per recorded change, by kind;
  * - asOf list latency over 1,000,000 invoices of which 10 % have 10 versions (page of 100 + totalResults, as the
  *   endpoint runs them), next to the same list of the current store.
@@ -19,6 +20,7 @@ import { backfillCountsAt } from '../src/store/migrations/0028-history-counts.js
 import { benchDatabase } from './support/databases.js';
 import { percentile, type Benchmark, type BenchContext, type BenchRow } from './support/harness.js';
 import { insertCompany, seedInvoices } from './support/seed.js';
+import { historyPull } from './history-pull.js';
 
 const DB_NAME: Record<Dialect, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
 const PAGE = 1000;
@@ -402,14 +404,17 @@ function keptDatabase(dialect: Dialect, location: string): { store: Store; drop(
 export const history: Benchmark = {
   name: 'history',
   description:
-    'record history: pull store work with history on vs off, storage per recorded change, and asOf list latency over 1,000,000 invoices with 10 versions of 10 % of them',
+    'record history: pull store work and end-to-end pulls with history on vs off, storage per recorded change, and asOf list latency over 1,000,000 invoices with 10 versions of 10 % of them',
   async run(ctx) {
-    // BENCH_HISTORY_PARTS=ingest or =asof runs one part only.
-    const parts = (process.env.BENCH_HISTORY_PARTS ?? 'ingest,asof').split(',');
+    // BENCH_HISTORY_PARTS=ingest, =pull or =asof runs one part only (or a comma-separated list of them).
+    const parts = (process.env.BENCH_HISTORY_PARTS ?? 'ingest,pull,asof').split(',');
+    const unknown = parts.filter((p) => !['ingest', 'pull', 'asof'].includes(p));
+    if (unknown.length) throw new Error(`BENCH_HISTORY_PARTS: unknown part(s) ${unknown.join(', ')}; known: ingest, pull, asof`);
     const rows: BenchRow[] = [];
     // BENCH_HISTORY_DIALECTS=sqlite or =postgres runs either part on one database only.
     const dialects = (process.env.BENCH_HISTORY_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
     if (parts.includes('ingest')) for (const d of dialects) rows.push(...(await ingest(ctx, d)));
+    if (parts.includes('pull')) rows.push(...(await historyPull(ctx, dialects)));
     if (parts.includes('asof')) for (const d of dialects) rows.push(...(await asOfLatency(ctx, d)));
     return rows;
   },

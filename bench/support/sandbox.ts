@@ -27,14 +27,15 @@ export interface Linked {
 
 /**
  * A company with a Linked Sandbox connection whose tenant has `size` (invoices, or a TenantSize object): the tenant
- * is created by the connector's authorize(), seeded by the connection id, as linking through the API does.
+ * is created by the connector's authorize(), seeded by the connection id (or `opts.seed`), as linking through the API does.
  */
-export async function linkSandbox(store: Store, simUrl: string, size: number | Record<string, number>, opts: { name?: string; expireAccessToken?: boolean } = {}): Promise<Linked> {
+export async function linkSandbox(store: Store, simUrl: string, size: number | Record<string, number>, opts: { name?: string; expireAccessToken?: boolean; seed?: string } = {}): Promise<Linked> {
   const now = new Date().toISOString();
   const companyId = newId();
   const connectionId = newId();
   const connector = new SandboxConnector({ baseUrl: simUrl, tenantSize: size });
-  const { credentials, connectionInfo } = await connector.authorize({ connectionId, companyName: opts.name ?? `Bench ${connectionId.slice(0, 8)}`, signal: AbortSignal.timeout(60_000) });
+  // `seed`: the tenant of that seed (created by the first link, shared by later ones: several connections to one tenant).
+  const { credentials, connectionInfo } = await connector.authorize({ connectionId: opts.seed ?? connectionId, companyName: opts.name ?? `Bench ${connectionId.slice(0, 8)}`, signal: AbortSignal.timeout(60_000) });
   if (opts.expireAccessToken) credentials.accessTokenExpiresAt = new Date(Date.now() - 1000).toISOString();
   await store.db.insertInto('companies').values({ id: companyId, name: opts.name ?? 'Bench', description: null, tags: '{}', created_at: now }).execute();
   await store.db

@@ -183,6 +183,26 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     return v;
   };
 
+  /** A bulk edit's selection: `{ids: [...]}` or `{every, offset?}` (positions in the admin listing). */
+  function bulkSelection(body: Record<string, unknown>): { ids: string[] } | { every: number; offset: number } {
+    const int = (v: unknown, name: string, min: number): number => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new HttpError(400, `${name} must be an integer ≥ ${min}`);
+      return v;
+    };
+    if (body.ids !== undefined) {
+      if (body.every !== undefined || body.offset !== undefined) throw new HttpError(400, 'give either ids or every (and offset), not both');
+      if (!Array.isArray(body.ids) || body.ids.length === 0 || !body.ids.every((id) => typeof id === 'string' && id !== '')) throw new HttpError(400, 'ids must be a non-empty array of record ids');
+      return { ids: body.ids as string[] };
+    }
+    if (body.every === undefined) throw new HttpError(400, 'ids or every is required');
+    return { every: int(body.every, 'every', 1), offset: body.offset === undefined ? 0 : int(body.offset, 'offset', 0) };
+  }
+  function patchOf(body: Record<string, unknown>): Record<string, unknown> {
+    const p = body.patch ?? {};
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new HttpError(400, 'patch must be an object of field: value');
+    return p as Record<string, unknown>;
+  }
+
   async function serveAdmin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (opts.adminToken && req.headers.authorization !== `Bearer ${opts.adminToken}`) return json(res, 401, { error: 'admin token required' });
     const segs = url.pathname.split('/').filter(Boolean).slice(1); // drop "admin"
@@ -308,6 +328,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         const name = collectionName(segs[3]);
         const op = segs[5];
         if (!segs[4]) return send(201, t.create(name, (body.fields as Record<string, unknown>) ?? body));
+        if (segs[4] === 'bulk-edit' && !op) return send(200, t.bulkEdit(name, bulkSelection(body), patchOf(body)));
         const id = segs[4];
         switch (op) {
           case 'edit':

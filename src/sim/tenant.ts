@@ -75,6 +75,18 @@ export interface ChangeLog {
   at: string;
 }
 
+/** Applies a shallow patch of scalar fields to a record (a copy), refusing what an edit may not change. */
+function applyPatch(name: CollectionName, r: Record<string, unknown>, patch: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(patch)) {
+    if (k === 'index' || k === 'updatedMs' || k === 'kind') throw new SimError(400, `${k} cannot be edited`);
+    if (!(k in r)) throw new SimError(400, `${name} records have no field ${k}`);
+    const cur = r[k];
+    if (cur !== null && typeof cur === 'object') throw new SimError(400, `${k} is not a scalar field`);
+    if (cur !== undefined && typeof v !== typeof cur) throw new SimError(400, `${k} must be a ${typeof cur}`);
+    r[k] = v;
+  }
+}
+
 type AnyCollections = { [K in CollectionName]: Collection<RecordTypes[K]> };
 
 /** A tenant as the simulator's state file keeps it (JSON). */
@@ -259,17 +271,39 @@ export class Tenant implements RenderContext {
   /** Shallow edit of scalar fields (names as in GET /admin/.../records/{collection}/{id}?raw=true). Always bumps UpdatedDateUTC. */
   edit(name: CollectionName, id: string, patch: Record<string, unknown> = {}, out?: ChangeLog[]): ChangeLog {
     const { index, record } = this.require(name, id);
-    const r = record as unknown as Record<string, unknown>;
-    for (const [k, v] of Object.entries(patch)) {
-      if (k === 'index' || k === 'updatedMs' || k === 'kind') throw new SimError(400, `${k} cannot be edited`);
-      if (!(k in r)) throw new SimError(400, `${name} records have no field ${k}`);
-      const cur = r[k];
-      if (cur !== null && typeof cur === 'object') throw new SimError(400, `${k} is not a scalar field`);
-      if (cur !== undefined && typeof v !== typeof cur) throw new SimError(400, `${k} must be a ${typeof cur}`);
-      r[k] = v;
-    }
+    applyPatch(name, record as unknown as Record<string, unknown>, patch);
     this.save(name, index, record);
     return this.log(out, 'edit', name, index);
+  }
+
+  /**
+   * The same edit of many records of a collection at once: those named by `ids`, or those at positions `offset`,
+   * `offset + every`, … of the admin listing (creation order, hard deletes excluded). Every selected record is checked
+   * first and nothing is changed unless all can be (unknown id → 404, a patch a record refuses → 400); then each is
+   * saved as `edit` saves one (its UpdatedDateUTC bumped to the tenant's time).
+   */
+  bulkEdit(name: CollectionName, select: { ids: string[] } | { every: number; offset: number }, patch: Record<string, unknown> = {}): { edited: number; at: string } {
+    const col = this.collections[name] as Collection<RecordTypes[CollectionName]>;
+    const picked: { index: number; record: Record<string, unknown> }[] = [];
+    if ('ids' in select) {
+      const seen = new Set<number>();
+      for (const id of select.ids) {
+        const { index, record } = this.require(name, id);
+        if (seen.has(index)) throw new SimError(400, `${name} record ${id} is listed twice`);
+        seen.add(index);
+        picked.push({ index, record: record as unknown as Record<string, unknown> });
+      }
+    } else {
+      for (let i = 0, position = 0; i < col.size; i++) {
+        const r = col.get(i);
+        if (!r) continue; // hard-deleted: not in the listing
+        if (position >= select.offset && (position - select.offset) % select.every === 0) picked.push({ index: i, record: structuredClone(r) as unknown as Record<string, unknown> });
+        position++;
+      }
+    }
+    for (const p of picked) applyPatch(name, p.record, patch);
+    for (const p of picked) this.save(name, p.index, p.record as unknown as RecordTypes[CollectionName]);
+    return { edited: picked.length, at: this.now().toISOString() };
   }
 
   private unlinkDoc(d: Doc): void {
