@@ -43,13 +43,19 @@ async function start(args: string[], env: Record<string, string>, probe: (out: s
   }
 }
 
-/** The real server, `syncline serve --no-worker`, on the seeded database; warnings-only logs, as the baseline's. */
-export async function serve(location: string, dialect: Dialect): Promise<Served> {
+/**
+ * The real server, `syncline serve --no-worker`, on the seeded database; warnings-only logs, as the baseline's.
+ * `withBenchRoutes`: started through bench/support/list-server.ts instead — the same start (runNode's) plus the bench-only
+ * routes and stage probe of bench/support/same-size.ts on the same app. `nodeArgs` go to the server's node (e.g.
+ * `--cpu-prof`).
+ */
+export async function serve(location: string, dialect: Dialect, opts: { withBenchRoutes?: boolean; nodeArgs?: string[] } = {}): Promise<Served> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const db: Record<string, string> = dialect === 'postgres' ? { DATABASE_URL: location } : { SYNCLINE_DATA_DIR: path.dirname(location) };
+  const entry = opts.withBenchRoutes ? [path.join(ROOT, 'bench/support/list-server.ts')] : [path.join(ROOT, 'src/cli/main.ts'), 'serve', '--no-worker'];
   return start(
-    [path.join(ROOT, 'src/cli/main.ts'), 'serve', '--no-worker'],
+    [...(opts.nodeArgs ?? []), ...entry],
     {
       ...db,
       PORT: String(port),

@@ -20,6 +20,7 @@ import { compileListQuery } from '../src/query/index.js';
 import { RecordsRepository } from '../src/store/records.repository.js';
 import { migrateToLatest, openStore, type Dialect } from '../src/store/db.js';
 import { AUTH, serve } from './api.js';
+import type { Stage } from './support/same-size.js';
 import { percentile, type Benchmark, type BenchContext, type BenchRow } from './support/harness.js';
 import { customerId, insertCompany, insertCompleteDataset, invoiceId, modifiedAt, seedInvoices, settle, sharedInvoiceStore, type InvoiceStore } from './support/seed.js';
 
@@ -132,11 +133,19 @@ function countingList(s: InvoiceStore, query: string | undefined, page: number, 
 }
 
 /**
- * The same first pages through the real endpoint: `syncline serve --no-worker` in its own process on the same database
- * (bench api's `serve`: the CLI's start, so its V8 settings and the store's driver path are the product's), requests one
- * at a time over one keep-alive connection, each timed until its whole body has arrived. What it adds to the store's
+ * The same first pages through the real endpoint, in its own process on the same database: the CLI's start of
+ * `syncline serve --no-worker` (bench/support/list-server.ts: runNode's config, heap setting and startServer), with
+ * bench-only routes on the same app (bench/support/same-size.ts). Requests one at a time over one keep-alive
+ * connection, each timed until its whole body has arrived and been read as text. What the list adds to the store's
  * list: authentication, the company, connection and dataset checks, the documents spliced into the envelope and
  * streamed. The server's repository is shared by all requests, so after the first request of a filter they are warm.
+ *
+ * Baseline, same run, same server process, app, auth and pool, same client: `GET /bench/body/<key>`, which runs
+ * `select 1` and answers the bytes that filter's list answered (kept in memory) as one string. Real and baseline
+ * requests alternate, so both see the same load. The server's own view of each request (same-size.ts's probe: time
+ * from its 'request' event to the last byte handed to the socket, the store calls, CPU, collections) is logged per
+ * filter and its p99 reported next to the baseline's.
+ * BENCH_QUERY_SERVER_NODE_ARGS: node flags for the server (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 async function measureHttp(ctx: BenchContext, s: InvoiceStore, N: number, expectTotal: (query: string | undefined) => Promise<number>): Promise<BenchRow[]> {
   const name = DB_NAME[s.dialect];
@@ -148,25 +157,81 @@ async function measureHttp(ctx: BenchContext, s: InvoiceStore, N: number, expect
     symlinkSync(path.resolve(location), path.join(linkDir, 'syncline.db'));
     location = path.join(linkDir, 'syncline.db');
   }
-  const server = await serve(location, s.dialect);
+  const nodeArgs = (process.env.BENCH_QUERY_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const server = await serve(location, s.dialect, { withBenchRoutes: true, nodeArgs });
   const rows: BenchRow[] = [];
+  const get = async (url: string) => {
+    const r = await fetch(url, { headers: AUTH });
+    const body = await r.text();
+    if (r.status !== 200) throw new Error(`${url}: ${r.status} ${body.slice(0, 300)}`);
+    return body;
+  };
+  const takeStages = async () => {
+    const r = await fetch(`${server.url}/bench/stages`, { method: 'POST', headers: AUTH });
+    if (r.status !== 200) throw new Error(`stages: ${r.status} ${await r.text()}`);
+    return (await r.json()) as Stage[];
+  };
   try {
+    let i = 0;
     for (const c of typicalQueries(s.n)) {
       const url = `${server.url}/companies/${s.companyId}/data/invoices?page=1&pageSize=100${c.query ? `&query=${encodeURIComponent(c.query)}` : ''}`;
-      const get = async () => {
-        const r = await fetch(url, { headers: AUTH });
-        const body = await r.text();
-        if (r.status !== 200) throw new Error(`${url}: ${r.status} ${body.slice(0, 300)}`);
-        return body;
-      };
-      const first = JSON.parse(await get()) as { totalResults: number; results: unknown[] };
+      const sameUrl = `${server.url}/bench/body/q${i++}`;
+      const firstText = await get(url);
+      const first = JSON.parse(firstText) as { totalResults: number; results: unknown[] };
       const total = await expectTotal(c.query);
       if (first.totalResults !== total || first.results.length !== Math.min(100, total)) throw new Error(`${name}: ${c.label}: the endpoint answered ${first.totalResults} (${first.results.length} on the page), the store ${total}`);
-      const t = await samples(N, get);
+      const put = await fetch(sameUrl, { method: 'PUT', headers: { ...AUTH, 'content-type': 'text/plain; charset=utf-8' }, body: firstText });
+      if (put.status !== 204) throw new Error(`${sameUrl}: ${put.status} ${await put.text()}`);
+      if ((await get(sameUrl)) !== firstText) throw new Error(`${sameUrl} does not answer the list's bytes`);
+      await get(url); // warm both, then forget the warm-ups' stages
+      await takeStages();
+      const t: number[] = [];
+      const b: number[] = [];
+      const cpuT: number[] = [];
+      const cpuB: number[] = [];
+      const timed = async (u: string, into: number[], cpu: number[]) => {
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        await get(u);
+        into.push(performance.now() - t0);
+        const d = process.cpuUsage(c0);
+        cpu.push((d.user + d.system) / 1000);
+      };
+      for (let k = 0; k < N; k++) {
+        // Alternate which goes first.
+        if (k % 2) {
+          await timed(sameUrl, b, cpuB);
+          await timed(url, t, cpuT);
+        } else {
+          await timed(url, t, cpuT);
+          await timed(sameUrl, b, cpuB);
+        }
+      }
+      const stages = await takeStages();
+      const real = stages.filter((x) => x.url.startsWith('/companies/'));
+      const same = stages.filter((x) => x.url.startsWith('/bench/body/'));
       const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
       const note = load();
-      ctx.log(`${s.dialect}: HTTP ${c.label}: p50 ${percentile(t, 50).toFixed(2)} p99 ${percentile(t, 99).toFixed(2)} max ${Math.max(...t).toFixed(2)} ms (${t.length} requests; server RSS ${rss.toFixed(0)} MB) (${note})`);
-      for (const p of [50, 99]) rows.push({ metric: `${name}: ${c.label} through the endpoint (HTTP, server process) p${p}`, value: percentile(t, p), unit: 'ms', note });
+      const pp = (v: number[]) => `p50 ${percentile(v, 50).toFixed(2)} p99 ${percentile(v, 99).toFixed(2)} max ${Math.max(...v).toFixed(2)}`;
+      const storeKeys = [...new Set(real.flatMap((x) => Object.keys(x.store)))];
+      const storeSum = real.map((x) => Object.values(x.store).reduce((a, v) => a + v, 0));
+      ctx.log(
+        `${s.dialect}: HTTP ${c.label} (${first.results.length} records, ${Buffer.byteLength(firstText)} bytes; server RSS ${rss.toFixed(0)} MB; ${note})\n` +
+          `  client: list ${pp(t)} ms, same bytes ${pp(b)} ms; client CPU per request: list ${pp(cpuT)}, same bytes ${pp(cpuB)} ms\n` +
+          `  server, list (${real.length}): request→last byte ${pp(real.map((x) => x.total))}; →headers ${pp(real.map((x) => x.head))}; store calls (sum) ${pp(storeSum)}; ` +
+          `${storeKeys.map((k) => `${k} ${pp(real.map((x) => x.store[k] ?? 0))}`).join('; ')}; CPU ${pp(real.map((x) => x.cpu))}; GC ${pp(real.map((x) => x.gcMs))} (${real.filter((x) => x.gcs > 0).length} requests overlapped a GC)\n` +
+          `  server, same bytes (${same.length}): request→last byte ${pp(same.map((x) => x.total))}; CPU ${pp(same.map((x) => x.cpu))}; GC ${pp(same.map((x) => x.gcMs))} (${same.filter((x) => x.gcs > 0).length} overlapped a GC)`,
+      );
+      for (const p of [50, 99]) {
+        rows.push({ metric: `${name}: ${c.label} through the endpoint (HTTP, server process) p${p}`, value: percentile(t, p), unit: 'ms', baseline: { label: `the same bytes after auth + select 1, same server and client, p${p}`, value: percentile(b, p) }, note });
+      }
+      rows.push({
+        metric: `${name}: ${c.label} through the endpoint, in the server (request → last byte to the socket) p99`,
+        value: percentile(real.map((x) => x.total), 99),
+        unit: 'ms',
+        baseline: { label: 'the same bytes after auth + select 1, in the server, p99', value: percentile(same.map((x) => x.total), 99) },
+        note,
+      });
     }
   } finally {
     await server.stop();
@@ -190,7 +255,9 @@ export async function measureQueries(ctx: BenchContext, dialect: Dialect): Promi
   const rows: BenchRow[] = [];
   const name = DB_NAME[dialect];
 
-  for (const c of typicalQueries(n)) {
+  // BENCH_QUERY_ONLY=http: only the endpoint rows (the store's rows are skipped).
+  const storeRows = process.env.BENCH_QUERY_ONLY !== 'http';
+  for (const c of storeRows ? typicalQueries(n) : []) {
     const repo = new RecordsRepository(db, dialect);
     const warm = await samples(N, () => list(repo, c.query, 1));
     const cold = await samples(N, () => list(new RecordsRepository(db, dialect), c.query, 1));
@@ -202,7 +269,7 @@ export async function measureQueries(ctx: BenchContext, dialect: Dialect): Promi
   }
 
   // The floor at this load: one trivial statement's round trip on the same pool (what any list costs at least).
-  {
+  if (storeRows) {
     const floor = await samples(N, () => sql`select 1 as one`.execute(db));
     const note = load();
     ctx.log(`${dialect}: select 1: p50 ${percentile(floor, 50).toFixed(2)} ms, p99 ${percentile(floor, 99).toFixed(2)} ms (${note})`);
@@ -211,7 +278,7 @@ export async function measureQueries(ctx: BenchContext, dialect: Dialect): Promi
 
   // Page 5,000 of pageSize 100 (offset 499,900), no filter and metadata.isDeleted!=true.
   const deep = smoke ? 40 : 5_000;
-  for (const query of [undefined, 'metadata.isDeleted!=true']) {
+  for (const query of storeRows ? [undefined, 'metadata.isDeleted!=true'] : []) {
     const label = `page ${deep.toLocaleString('en')} (pageSize 100)${query ? `, ${query}` : ''}`;
     const repo = new RecordsRepository(db, dialect);
     const expected = (await countingList(s, query, deep, 100))[0].map((r) => r.record_id);

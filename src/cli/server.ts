@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import type { AppExtension } from '../api/app.js';
 import { repositories, type ApiContext } from '../api/context.js';
 import { IntegrationRegistry } from '../connectors/integrations.js';
 import { ConnectorRegistry } from '../connectors/connector.js';
@@ -76,6 +77,8 @@ export interface ServerOptions {
   scheduler?: Partial<SchedulerOptions>;
   keepAlive?: Partial<KeepAliveOptions>;
   webhooks?: Partial<SenderOptions>;
+  /** Routes registered on the API's app before it listens (benchmarks' own routes; the CLI passes none). */
+  apiExtensions?: AppExtension[];
 }
 
 /**
@@ -272,7 +275,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       // Loaded only by a process that serves the API: a worker or scheduler needs none of Fastify and the routes
       // (about 0.7 s of CPU at each start, issue 17).
       const { buildApp } = await import('../api/app.js');
-      app = await buildApp(ctx);
+      app = await buildApp(ctx, opts.apiExtensions);
       app.server.on('connection', (s: Socket) => {
         sockets.add(s);
         s.once('close', () => sockets.delete(s));
