@@ -370,13 +370,16 @@ describe.each(DIALECTS)('@codat/platform SDK: refresh, data status, pull operati
     expect(status.invoices).toMatchObject({ dataType: 'invoices', currentStatus: 'Complete', latestSyncId: inv.id, latestSuccessfulSyncId: inv.id });
     expect(status.invoices!.lastSuccessfulSync).toBeDefined();
 
-    // slow the platform down so the next invoices pull is still running when it is asked for again
+    // the platform holds the next invoices call until released, so the next invoices pull is still running when it is
+    // asked for again (an event the test controls, not a delay that a loaded machine could outlast)
     const tenantId = (await sdk.connections.get({ companyId: company.id, connectionId: conn.id })).connectionInfo!.tenantId;
-    await fetch(`${server.sandboxUrl}/admin/tenants/${tenantId}/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ kind: 'slow', delayMs: 1500, count: 2, path: 'invoices' }),
-    });
+    const faults = (body?: unknown) =>
+      fetch(`${server.sandboxUrl}/admin/tenants/${tenantId}/faults${body === undefined ? '/release' : ''}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body ?? {}),
+      });
+    expect((await faults({ kind: 'hold', count: 1, path: 'invoices' })).status).toBe(201);
     const queued = await sdk.refreshData.byDataType({ companyId: company.id, dataType: 'invoices' });
     expect(queued).toMatchObject({ companyId: company.id, connectionId: conn.id, dataType: 'invoices', isCompleted: false, isErrored: false });
     expect(['Queued', 'Fetching']).toContain(queued.status);
@@ -385,6 +388,7 @@ describe.each(DIALECTS)('@codat/platform SDK: refresh, data status, pull operati
     expect(busy.service).toBe('PullApi');
     expect(busy.error).toBe(`DatasetAlreadyInProgressException: Cannot queue invoices sync for ${company.id} as previous sync ${queued.id} is still in progress`);
     await sdk.refreshData.all({ companyId: company.id }); // 204; the busy pair is skipped
+    expect((await faults()).status).toBe(200);
     const after = await settle(company.id);
     expect(after.results!.length).toBe(2 * SANDBOX_READS.length);
     const got = await sdk.refreshData.getPullOperation({ companyId: company.id, datasetId: queued.id });

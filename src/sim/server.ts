@@ -298,11 +298,19 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         return send(200, t.faults);
       case 'DELETE faults':
         t.faults = [];
+        t.releaseHeld();
         return send(200, t.faults);
       case 'POST faults': {
+        if (segs[3] !== undefined) {
+          if (segs[3] !== 'release') break;
+          // Held calls go on; hold faults not yet taken are dropped, so a call arriving after the release is not held.
+          const released = t.releaseHeld();
+          t.faults = t.faults.filter((f) => f.kind !== 'hold');
+          return send(200, { released });
+        }
         const kind = body.kind as FaultKind | 'revoke';
         if (kind === 'revoke') return send(200, { revokedGrants: tokens.revokeTenant(t.id) });
-        if (!['5xx', 'slow', 'timeout', 'truncate', '429'].includes(kind)) throw new HttpError(400, 'kind must be one of 5xx, slow, timeout, truncate, 429, revoke');
+        if (!['5xx', 'slow', 'hold', 'timeout', 'truncate', '429'].includes(kind)) throw new HttpError(400, 'kind must be one of 5xx, slow, hold, timeout, truncate, 429, revoke');
         const fault: Fault = { kind, remaining: body.count === null ? null : Math.floor(num(body.count, 'count', 1)) };
         if (typeof body.path === 'string') fault.path = body.path;
         if (body.status !== undefined) fault.status = Math.floor(num(body.status, 'status'));

@@ -28,6 +28,11 @@ async function token(sim: Simulator, refresh: string) {
   return { status: res.status, body: (await res.json()) as any };
 }
 
+/** Waits for a condition (an event), up to a generous deadline that only bounds a hang. */
+async function until(cond: () => boolean) {
+  for (const deadline = Date.now() + 30_000; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > deadline) throw new Error('condition not met');
+}
+
 const where = (w: string) => `where=${encodeURIComponent(w)}`;
 
 describe('simulator', () => {
@@ -300,8 +305,13 @@ describe('simulator', () => {
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(limited.headers.get('x-rate-limit-problem')).toBe('minute');
     await admin(sim, 'PUT', `/tenants/${t4.id}/rate-limit`, { perMinute: 1000 });
-    await admin(sim, 'POST', `/tenants/${t4.id}/faults`, { kind: 'slow', delayMs: 300, count: 1 });
-    const [a, b] = await Promise.all([call(sim, tok, t4.id, '/Organisation'), new Promise((r) => setTimeout(r, 50)).then(() => call(sim, tok, t4.id, '/Organisation'))]);
+    // The first call is held in flight (no delay to guess) while the second arrives.
+    await admin(sim, 'POST', `/tenants/${t4.id}/faults`, { kind: 'hold', count: 1 });
+    const first = call(sim, tok, t4.id, '/Organisation');
+    await until(() => t4.held.length === 1);
+    const b = await call(sim, tok, t4.id, '/Organisation');
+    expect((await admin(sim, 'POST', `/tenants/${t4.id}/faults/release`)).body).toEqual({ released: 1 });
+    const a = await first;
     expect(a.status).toBe(200);
     expect(b.status).toBe(429);
     expect(b.headers.get('x-rate-limit-problem')).toBe('concurrent');
@@ -329,8 +339,27 @@ describe('simulator', () => {
     expect((await call(sim, tok, t5.id, '/Contacts')).status).toBe(200);
     await admin(sim, 'POST', `/tenants/${t5.id}/faults`, { kind: 'timeout', count: 1 });
     await expect(fetch(`${sim.url}/api.xro/2.0/Organisation`, { headers: { authorization: `Bearer ${tok}`, 'xero-tenant-id': t5.id }, signal: AbortSignal.timeout(300) })).rejects.toThrow();
+    // hold: the matching call waits until released, then answers normally; a release drops hold faults not yet
+    // taken, and clearing the faults lets held calls go on too.
+    await admin(sim, 'POST', `/tenants/${t5.id}/faults`, { kind: 'hold', count: 2, path: '/Contacts' });
+    let answered = false;
+    const held = call(sim, tok, t5.id, '/Contacts').then((r) => ((answered = true), r));
+    await until(() => t5.held.length === 1);
+    expect((await call(sim, tok, t5.id, '/Organisation')).status).toBe(200);
+    expect(answered).toBe(false);
+    expect((await admin(sim, 'POST', `/tenants/${t5.id}/faults/release`)).body).toEqual({ released: 1 });
+    expect((await held).status).toBe(200);
+    expect((await admin(sim, 'GET', `/tenants/${t5.id}/faults`)).body).toEqual([]);
+    expect((await call(sim, tok, t5.id, '/Contacts')).status).toBe(200);
+    await admin(sim, 'POST', `/tenants/${t5.id}/faults`, { kind: 'hold', count: 1 });
+    const cleared = call(sim, tok, t5.id, '/Contacts');
+    await until(() => t5.held.length === 1);
+    await admin(sim, 'DELETE', `/tenants/${t5.id}/faults`);
+    expect((await cleared).status).toBe(200);
+    expect((await admin(sim, 'POST', `/tenants/${t5.id}/faults/release`)).body).toEqual({ released: 0 });
+    expect((await admin(sim, 'POST', `/tenants/${t5.id}/faults/nothing`)).status).toBe(404);
     const c = (await admin(sim, 'GET', `/tenants/${t5.id}/counters`)).body;
-    expect(c.faultsInjected).toBe(5);
+    expect(c.faultsInjected).toBe(7);
     expect(c.rateLimited.injected).toBe(2);
   });
 

@@ -30,7 +30,7 @@ export interface RateLimit {
   perDay?: number;
 }
 
-export type FaultKind = '5xx' | 'slow' | 'timeout' | 'truncate' | '429';
+export type FaultKind = '5xx' | 'slow' | 'hold' | 'timeout' | 'truncate' | '429';
 export interface Fault {
   kind: FaultKind;
   /** How many matching calls it affects; null = until cleared. */
@@ -113,6 +113,8 @@ export class Tenant implements RenderContext {
   offsetMs = 0;
   limits: RateLimit;
   faults: Fault[] = [];
+  /** Calls stopped by a `hold` fault, each waiting for `releaseHeld` (admin `POST …/faults/release`). */
+  held: (() => void)[] = [];
   counters = newCounters();
   inflight = 0;
   /** Real-time timestamps (ms) of accepted calls inside the current minute window. */
@@ -149,6 +151,13 @@ export class Tenant implements RenderContext {
   }
 
   /** Everything needed to rebuild this tenant as it is now (the generated base is rebuilt from seed, size and anchor). */
+  /** Lets every call stopped by a `hold` fault go on; answers how many there were. */
+  releaseHeld(): number {
+    const held = this.held.splice(0);
+    for (const r of held) r();
+    return held.length;
+  }
+
   snapshot(): TenantSnapshot {
     return {
       seed: this.seed,

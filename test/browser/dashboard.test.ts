@@ -130,8 +130,9 @@ describe.skipIf(!!missing)('dashboard and Link pages in Chromium', () => {
   it('refreshes one type and shows the in-progress rule as a disabled "In progress" button', async () => {
     const tenants = (await stack.admin('/tenants')) as any;
     const tenantId = (tenants.tenants ?? tenants)[0].tenantId as string;
-    // The next invoices call answers after 4 s, so the pull is visibly in progress.
-    await stack.admin(`/tenants/${tenantId}/faults`, { kind: 'slow', delayMs: 4000, count: 1, path: 'invoices' });
+    // The platform holds the next invoices call until the test releases it, so the pull is visibly in progress for as
+    // long as the checks below take, however slow the machine.
+    await stack.admin(`/tenants/${tenantId}/faults`, { kind: 'hold', count: 1, path: 'invoices' });
     await cell('invoices').getByRole('button', { name: /Refresh invoices/ }).click();
     const busy = cell('invoices').getByRole('button', { name: /in progress/ });
     await busy.waitFor();
@@ -141,6 +142,9 @@ describe.skipIf(!!missing)('dashboard and Link pages in Chromium', () => {
     const again = await stack.call('POST', `/companies/${companyId}/data/queue/invoices`);
     expect(again.status).toBe(400);
     expect(again.body.error).toMatch(/DatasetAlreadyInProgressException|still in progress/);
+    // still in progress in the page after the API's refusal; then the platform answers and the pull completes
+    expect(await busy.isDisabled()).toBe(true);
+    await stack.admin(`/tenants/${tenantId}/faults/release`, {});
     await until(async () => (await cell('invoices').getAttribute('data-status')) === 'Complete', 'invoices Complete again', 60_000);
     expect(await page.locator('.alert-error').count()).toBe(0);
   });

@@ -373,6 +373,15 @@ export function createXeroApi(host: SimHost): (req: IncomingMessage, res: Server
       });
       if (res.destroyed) return;
     }
+    if (fault?.kind === 'hold') {
+      // Until the test says so (admin `POST …/faults/release`): a call in flight for as long as a test needs, with no
+      // wall-clock delay to guess.
+      await new Promise<void>((r) => {
+        tenant.held.push(r);
+        res.once('close', () => ((tenant.held = tenant.held.filter((x) => x !== r)), r()));
+      });
+      if (res.destroyed) return;
+    }
     if (fault?.kind === '5xx') {
       const status = fault.status ?? 503;
       count(status);
