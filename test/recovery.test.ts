@@ -59,12 +59,14 @@ describe.each(DIALECTS)('recovery after a worker dies [%s]', (dialect) => {
     // With SQLite the API process must stop before a second process opens the file for writing work.
     if (dialect === 'sqlite') await stop(api.child);
 
-    // 2. Every platform call now takes 1.5 s, so the pulls are slow enough to kill a worker mid-pull.
-    await fetch(`${simUrl}/admin/tenants/${tenantId}/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ kind: 'slow', delayMs: 1500, count: 4 }),
-    });
+    // 2. The platform holds every call until the test releases them, so the worker is mid-pull (its datasets Fetching,
+    // their calls in flight, none able to finish) for as long as it takes to see that and kill it, however slow the
+    // machine.
+    const faults = async (p: string, body: unknown) => {
+      const res = await fetch(`${simUrl}/admin/tenants/${tenantId}/faults${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status, `faults${p}`).toBeLessThan(300);
+    };
+    await faults('', { kind: 'hold', count: null });
     const workerCmd = dialect === 'sqlite' ? ['serve'] : ['worker'];
     const first = cli(workerCmd, { ...env, PORT: '0' });
     children.push(first);
@@ -85,6 +87,8 @@ describe.each(DIALECTS)('recovery after a worker dies [%s]', (dialect) => {
     expect(victim, 'a dataset being fetched').toBeDefined();
     first.kill('SIGKILL');
     await first.done;
+    // The dead worker's held calls went away with it; the release drops the hold, so the next worker's calls are answered.
+    await faults('/release', {});
 
     // 3. A new process starts: the dead worker's lease runs out, the sweeper requeues the dataset, it completes.
     const second = dialect === 'sqlite' ? await serve({ ...env, PORT: '0' }) : { child: cli(['worker'], env), url: api.url };
