@@ -50,6 +50,7 @@ const WRAPPED: [{ prototype: object; name: string }, string][] = [
   [CompaniesRepository, 'existsForRead'],
   [ConnectionsRepository, 'current'],
   [ConnectionsRepository, 'get'],
+  [ConnectionsRepository, 'forRead'],
   [DatasetsRepository, 'availability'],
   [RecordsRepository, 'list'],
 ];
@@ -83,7 +84,8 @@ export class StageProbe {
     this.wrapped = true;
     for (const [cls, method] of WRAPPED) {
       const proto = cls.prototype as Record<string, (...a: unknown[]) => unknown>;
-      const original = proto[method]!;
+      const original = proto[method];
+      if (typeof original !== 'function') continue; // not in this build
       const key = `${cls.name}.${method}`;
       const probe = this;
       proto[method] = function (this: unknown, ...args: unknown[]) {

@@ -55,6 +55,53 @@ export class ConnectionsRepository {
     await emitConnectionEvent(trx, 'connection.created', row.id, row.created_at);
   }
 
+  /**
+   * For a read of one data type (the 409 rule, sync-behaviour.md §10): the connection a read serves — `connectionId`'s
+   * when given, else the company's current one (ordered as `current`) — with the status of its newest dataset of the
+   * type and whether any of them completed, in one statement. A list request made three round trips for these
+   * (connection with the max over its whole dataset history, newest dataset, any complete) before issue 17; the
+   * connection's `last_completed` is not read here (no read needs it). Undefined when there is no such connection.
+   */
+  async forRead(companyId: string, connectionId: string | undefined, dataType: string): Promise<{ conn: ConnectionRow; latestStatus: string | undefined; hasComplete: boolean } | undefined> {
+    let q = this.db
+      .selectFrom('connections')
+      .selectAll('connections')
+      .select((eb) => [
+        eb
+          .selectFrom('datasets')
+          .select('datasets.status')
+          .whereRef('datasets.connection_id', '=', 'connections.id')
+          .where('datasets.data_type', '=', dataType)
+          .orderBy('datasets.seq', 'desc')
+          .limit(1)
+          .as('read_latest_status'),
+        eb
+          .exists(
+            eb
+              .selectFrom('datasets')
+              .select('datasets.id')
+              .whereRef('datasets.connection_id', '=', 'connections.id')
+              .where('datasets.data_type', '=', dataType)
+              .where('datasets.status', '=', 'Complete'),
+          )
+          .as('read_has_complete'),
+      ])
+      .where('company_id', '=', companyId);
+    if (connectionId !== undefined) q = q.where('id', '=', connectionId);
+    else {
+      q = q
+        .orderBy(sql`case when connections.status = 'Linked' then 0 when connections.linked_at is not null then 1 else 2 end`)
+        .orderBy(sql`coalesce(connections.linked_at, '')`, 'desc')
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc');
+    }
+    const row = await q.limit(1).executeTakeFirst();
+    if (!row) return undefined;
+    const { read_latest_status: latestStatus, read_has_complete: hasComplete, ...conn } = row;
+    // PostgreSQL answers a boolean, SQLite 0/1.
+    return { conn, latestStatus: latestStatus ?? undefined, hasComplete: (hasComplete as unknown) === true || Number(hasComplete) === 1 };
+  }
+
   get(companyId: string, id: string): Promise<ConnectionRow | undefined> {
     return this.select().where('company_id', '=', companyId).where('id', '=', id).executeTakeFirst();
   }

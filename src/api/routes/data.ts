@@ -52,13 +52,18 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
 
   /** The 409 rule (sync-behaviour.md §10): data is served once any dataset of the type has completed. */
   async function readable(scope: Scope, dataType: string): Promise<ConnectionRow> {
-    const conn = await connectionFor(scope);
-    if (!conn) throw new ConflictError('The data set has not been requested.');
-    const { latest, hasComplete } = await datasets.availability(conn.id, dataType);
+    if (!(await ctx.repos.companies.existsForRead(scope.companyId))) throw companyNotFound(scope.companyId);
+    // The connection and its datasets of the type in one statement (ConnectionsRepository.forRead).
+    const found = await ctx.repos.connections.forRead(scope.companyId, scope.connectionId, dataType);
+    if (!found) {
+      if (scope.connectionId) throw connectionNotFound(scope.connectionId);
+      throw new ConflictError('The data set has not been requested.');
+    }
+    const { conn, latestStatus, hasComplete } = found;
     if (hasComplete) return conn;
-    if (!latest) throw new ConflictError('The data set has not been requested.');
-    if (isInProgress(latest.status as DatasetStatus)) throw new ConflictError('The data set is still syncing.');
-    if (latest.status === 'NotSupported') {
+    if (!latestStatus) throw new ConflictError('The data set has not been requested.');
+    if (isInProgress(latestStatus as DatasetStatus)) throw new ConflictError('The data set is still syncing.');
+    if (latestStatus === 'NotSupported') {
       const name = ctx.registry.get(conn.integration_key)?.name ?? conn.integration_key;
       throw new NotFoundError(`Datatype ${dataType} not supported by platform(s) ${name}`);
     }

@@ -1,0 +1,110 @@
+/**
+ * Issue 17: ConnectionsRepository.forRead answers in one statement what a read asked in three (the connection —
+ * `get` or `current` — then DatasetsRepository.availability). Checked against those, case by case, on both databases.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../lib/ids.js';
+import { seedLinkedConnections } from '../../test/support/fixtures.js';
+import { DIALECTS, openTestStore, type TestStore } from '../../test/support/stores.js';
+import { ConnectionsRepository } from './connections.repository.js';
+import { DatasetsRepository } from './datasets.repository.js';
+
+describe.each(DIALECTS)('ConnectionsRepository.forRead [%s]', (dialect) => {
+  let store: TestStore;
+  let connections: ConnectionsRepository;
+  let datasets: DatasetsRepository;
+  const at = '2026-03-01T09:00:00.000Z';
+  const companyId = newId();
+  const otherCompany = newId();
+  const emptyCompany = newId();
+  // Sorted so `current` (Linked, same linked_at and created_at: the greater id) is the second one.
+  const [c1, c2] = [newId(), newId()].sort();
+  const c3 = newId();
+
+  async function dataset(connectionId: string, dataType: string, status: string) {
+    await store.db
+      .insertInto('datasets')
+      .values({
+        id: newId(),
+        company_id: connectionId === c3 ? otherCompany : companyId,
+        connection_id: connectionId,
+        data_type: dataType,
+        status,
+        status_description: null,
+        error_message: null,
+        progress: status === 'Complete' ? 100 : 0,
+        requested: at,
+        started: null,
+        completed: status === 'Complete' || status.endsWith('Error') || status === 'NotSupported' ? at : null,
+        read_id: newId(),
+        trigger: 'refresh',
+        sync_order: 0,
+        settings: '{}',
+        attempts: 0,
+        lease_owner: null,
+        lease_expires: null,
+        run_slot: null,
+        not_before: null,
+        cursor_in: null,
+        cursor_out: null,
+        full_listing: 1,
+        records_added: 0,
+        records_updated: 0,
+        records_deleted: 0,
+        source_calls: null,
+      } as never)
+      .execute();
+  }
+
+  /** The three statements forRead replaces. */
+  async function oracle(company: string, connectionId: string | undefined, dataType: string) {
+    const conn = connectionId ? await connections.get(company, connectionId) : await connections.current(company);
+    if (!conn) return undefined;
+    const { latest, hasComplete } = await datasets.availability(conn.id, dataType);
+    const { last_completed: _ignored, ...row } = conn;
+    return { conn: row, latestStatus: latest?.status, hasComplete };
+  }
+
+  beforeAll(async () => {
+    store = await openTestStore(dialect);
+    connections = new ConnectionsRepository(store.db);
+    datasets = new DatasetsRepository(store.db, dialect);
+    await seedLinkedConnections(store.db, { companyId, connectionIds: [c1!, c2!], at });
+    await seedLinkedConnections(store.db, { companyId: otherCompany, connectionIds: [c3], at });
+    await store.db.insertInto('companies').values({ id: emptyCompany, name: 'empty', description: null, tags: '{}', created_at: at }).execute();
+    // c2 (current): invoices completed once, then a newer pull is queued; bills only failed; no contacts.
+    await dataset(c2!, 'invoices', 'Complete');
+    await dataset(c2!, 'invoices', 'Queued');
+    await dataset(c2!, 'bills', 'FetchError');
+    // c1: invoices only ever failed, then a pull is in progress; payments not supported.
+    await dataset(c1!, 'invoices', 'AuthError');
+    await dataset(c1!, 'invoices', 'Fetching');
+    await dataset(c1!, 'payments', 'NotSupported');
+    await dataset(c3, 'invoices', 'Complete');
+  });
+  afterAll(async () => {
+    await store?.cleanup();
+  });
+
+  it('answers what get/current and availability answered, for the current connection and a named one', async () => {
+    const cases: [string, string | undefined, string][] = [];
+    for (const conn of [undefined, c1!, c2!]) for (const t of ['invoices', 'bills', 'contacts', 'payments']) cases.push([companyId, conn, t]);
+    for (const [company, conn, t] of cases) {
+      const got = await connections.forRead(company, conn, t);
+      expect(got, `${conn ?? 'current'} ${t}`).toEqual(await oracle(company, conn, t));
+    }
+    // Spot checks, so the oracle cannot be wrong the same way.
+    expect(await connections.forRead(companyId, undefined, 'invoices')).toMatchObject({ conn: { id: c2 }, latestStatus: 'Queued', hasComplete: true });
+    expect(await connections.forRead(companyId, c1, 'invoices')).toMatchObject({ conn: { id: c1 }, latestStatus: 'Fetching', hasComplete: false });
+    expect(await connections.forRead(companyId, undefined, 'bills')).toMatchObject({ latestStatus: 'FetchError', hasComplete: false });
+    expect(await connections.forRead(companyId, undefined, 'contacts')).toMatchObject({ latestStatus: undefined, hasComplete: false });
+    expect(await connections.forRead(companyId, c1, 'payments')).toMatchObject({ latestStatus: 'NotSupported', hasComplete: false });
+  });
+
+  it('answers undefined for a connection of another company, an unknown one, and a company without connections', async () => {
+    expect(await connections.forRead(companyId, c3, 'invoices')).toBeUndefined();
+    expect(await connections.forRead(companyId, newId(), 'invoices')).toBeUndefined();
+    expect(await connections.forRead(emptyCompany, undefined, 'invoices')).toBeUndefined();
+    expect(await oracle(emptyCompany, undefined, 'invoices')).toBeUndefined();
+  });
+});
