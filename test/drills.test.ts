@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { compiledCli } from './support/cli.js';
 import { createTestDatabase, DIALECTS } from './support/stores.js';
 import { createTestApp } from './support/app.js';
@@ -30,7 +30,8 @@ describe('drills', () => {
   }, 300_000);
 
   it('PostgreSQL restarted mid-pull: the pulls recover and complete, nothing half-written', async () => {
-    const server = await startTempPostgres();
+    // A server of its own to restart, its data directory copied from the run's initdb'd template (no second initdb).
+    const server = await startTempPostgres({ template: inject('pgDataTemplate') || undefined });
     cleanups.push(() => server.stop());
     const r = await pgRestartDrill({ server, pulls: 2, invoicesPerTenant: 6_000, workers: 2, leaseSeconds: 3, downMs: 500, timeoutMs: 90_000, compiledWorkers: compiledCli() });
     expect(r.problems).toEqual([]);

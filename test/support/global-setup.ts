@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startTempPostgres, type TempPostgres } from './postgres.js';
+import { createDataDirTemplate, startTempPostgres, type TempPostgres } from './postgres.js';
 import { migrateToLatest, openStore } from '../../src/store/db.js';
 
 export const TEMPLATE_DB = 'syncline_template';
@@ -14,6 +14,8 @@ declare module 'vitest' {
     pgAdminUrl: string;
     pgTemplate: string;
     sqliteTemplate: string;
+    /** An initdb'd PostgreSQL data directory (never started) for startTempPostgres({ template }); '' with TEST_DATABASE_URL. */
+    pgDataTemplate: string;
     /** Set for the processes project: dist/ is built and current, so its files spawn `node dist/src/cli/main.js`. */
     compiledCli: boolean;
   }
@@ -49,14 +51,18 @@ interface Harness {
   adminUrl: string;
   template: string;
   sqliteTemplate: string;
+  pgDataTemplate: string;
   users: number;
   teardown(): Promise<void>;
 }
 
 async function startHarness(): Promise<Harness> {
   let adminUrl = process.env.TEST_DATABASE_URL;
+  let pgDataTemplate = '';
   if (!adminUrl) {
-    server = await startTempPostgres();
+    // initdb once: this server and any a test starts (the PostgreSQL-restart drill) copy the same data directory.
+    pgDataTemplate = createDataDirTemplate();
+    server = await startTempPostgres({ template: pgDataTemplate });
     adminUrl = server.url;
   }
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -84,9 +90,11 @@ async function startHarness(): Promise<Harness> {
     adminUrl: url,
     template,
     sqliteTemplate,
+    pgDataTemplate,
     users: 0,
     async teardown() {
       rmSync(sqliteDir, { recursive: true, force: true });
+      if (pgDataTemplate) rmSync(path.dirname(pgDataTemplate), { recursive: true, force: true });
       if (server) server.stop();
       else {
         const c = new pg.Client({ connectionString: url });
@@ -114,6 +122,7 @@ export default async function setup(project: TestProject) {
   project.provide('pgAdminUrl', harness.adminUrl);
   project.provide('pgTemplate', harness.template);
   project.provide('sqliteTemplate', harness.sqliteTemplate);
+  project.provide('pgDataTemplate', harness.pgDataTemplate);
   if (project.name === 'processes') {
     await ensureBuilt();
     project.provide('compiledCli', true);
