@@ -667,18 +667,29 @@ describe('tokens, rate limits and faults', () => {
   it('stops promptly when the signal aborts, with the abort reason', async () => {
     const L = await link('conn-abort', { sleep: undefined });
     try {
-      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: 'slow', delayMs: 5000, count: 1 });
+      // The platform holds the call until released (never, here): only the abort can end the pull, and it does, with
+      // the reason, while the call is in flight. No wall-clock bound: a machine's speed cannot pass or fail this.
+      const tenant = L.sim.tenant(L.info.tenantId!)!;
+      const until = async (cond: () => boolean, what: string) => {
+        for (const deadline = Date.now() + 30_000; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > deadline) throw new Error(`not seen: ${what}`);
+      };
+      await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: 'hold', count: 1 });
       const ac = new AbortController();
       const reason = new Error('lease lost');
-      setTimeout(() => ac.abort(reason), 100);
-      const started = Date.now();
-      await expect(L.pull('invoices', { signal: ac.signal })).rejects.toBe(reason);
-      expect(Date.now() - started).toBeLessThan(2000);
-      // Also while waiting out a 429.
+      const pulled = L.pull('invoices', { signal: ac.signal });
+      await until(() => tenant.held.length === 1, 'the call held');
+      ac.abort(reason);
+      await expect(pulled).rejects.toBe(reason);
+      // The aborted call went away: nothing is left held.
+      await until(() => tenant.held.length === 0, 'the held call closed');
+      // Also while waiting out a 429 (a minute's Retry-After, on the real clock: only the abort can end it in time).
       await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: '429', count: 1, retryAfterSeconds: 60 });
       const ac2 = new AbortController();
-      setTimeout(() => ac2.abort(reason), 100);
-      await expect(L.pull('invoices', { signal: ac2.signal })).rejects.toBe(reason);
+      const injected = tenant.counters.rateLimited.injected;
+      const waiting = L.pull('invoices', { signal: ac2.signal });
+      await until(() => tenant.counters.rateLimited.injected === injected + 1, 'the 429 answered');
+      ac2.abort(reason);
+      await expect(waiting).rejects.toBe(reason);
     } finally {
       await L.sim.close();
     }
