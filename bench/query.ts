@@ -11,6 +11,7 @@
  * (record-buckets.ts), warm or cold. A trivial statement's round trip is measured as the floor at the current load. Each row's note has the 1-minute load average when it was measured (the machine is shared).
  */
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -136,7 +137,7 @@ function countingList(s: InvoiceStore, query: string | undefined, page: number, 
  * The same first pages through the real endpoint, in its own process on the same database: the CLI's start of
  * `syncline serve --no-worker` (bench/support/list-server.ts: runNode's config, heap setting and startServer), with
  * bench-only routes on the same app (bench/support/same-size.ts). Requests one at a time over one keep-alive
- * connection, each timed until its whole body has arrived and been read as text. What the list adds to the store's
+ * connection (node:http), each timed until its whole body has arrived. What the list adds to the store's
  * list: authentication, the company, connection and dataset checks, the documents spliced into the envelope and
  * streamed. The server's repository is shared by all requests, so after the first request of a filter they are warm.
  *
@@ -160,12 +161,26 @@ async function measureHttp(ctx: BenchContext, s: InvoiceStore, N: number, expect
   const nodeArgs = (process.env.BENCH_QUERY_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const server = await serve(location, s.dialect, { withBenchRoutes: true, nodeArgs });
   const rows: BenchRow[] = [];
-  const get = async (url: string) => {
-    const r = await fetch(url, { headers: AUTH });
-    const body = await r.text();
-    if (r.status !== 200) throw new Error(`${url}: ${r.status} ${body.slice(0, 300)}`);
-    return body;
-  };
+  // The client: node:http over one keep-alive connection, each request timed until the last byte of its body has
+  // arrived (kept as Buffers, checked after the timing). The bench's `fetch` + `text()` spent 1.6 ms of CPU per 200 KB
+  // body here (node:http 0.7 ms) — the client's own work, which both routes paid (issue 17, docs/benchmarks.md).
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const getBytes = (url: string) =>
+    new Promise<Buffer>((resolve, reject) => {
+      http
+        .get(url, { agent, headers: AUTH }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (d: Buffer) => parts.push(d));
+          res.on('end', () => {
+            const body = Buffer.concat(parts);
+            if (res.statusCode === 200) resolve(body);
+            else reject(new Error(`${url}: ${res.statusCode} ${body.toString('utf8', 0, 300)}`));
+          });
+          res.on('error', reject);
+        })
+        .on('error', reject);
+    });
+  const get = async (url: string) => (await getBytes(url)).toString('utf8');
   const takeStages = async () => {
     const r = await fetch(`${server.url}/bench/stages`, { method: 'POST', headers: AUTH });
     if (r.status !== 200) throw new Error(`stages: ${r.status} ${await r.text()}`);
@@ -189,13 +204,15 @@ async function measureHttp(ctx: BenchContext, s: InvoiceStore, N: number, expect
       const b: number[] = [];
       const cpuT: number[] = [];
       const cpuB: number[] = [];
+      const expected = Buffer.from(firstText, 'utf8');
       const timed = async (u: string, into: number[], cpu: number[]) => {
         const c0 = process.cpuUsage();
         const t0 = performance.now();
-        await get(u);
+        const body = await getBytes(u);
         into.push(performance.now() - t0);
         const d = process.cpuUsage(c0);
         cpu.push((d.user + d.system) / 1000);
+        if (!body.equals(expected)) throw new Error(`${u}: the body differs from the first answer`);
       };
       for (let k = 0; k < N; k++) {
         // Alternate which goes first.
@@ -234,6 +251,7 @@ async function measureHttp(ctx: BenchContext, s: InvoiceStore, N: number, expect
       });
     }
   } finally {
+    agent.destroy();
     await server.stop();
     if (linkDir) rmSync(linkDir, { recursive: true, force: true });
   }
