@@ -239,7 +239,14 @@ export class RecordsRepository {
     // every seq of this merge is above every committed seq of the pair, and no other merge of the pair commits
     // between (the feed therefore needs no read watermark). Advisory (hash of the pair) on PostgreSQL: a collision
     // only serialises two unrelated merges. SQLite has one writer at a time.
-    if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtextextended(${`${conn}/${type}`}, 0))`.execute(trx);
+    // The same statement makes PostgreSQL plan the rest of the transaction's statements for their parameters (SET
+    // LOCAL plan_cache_mode): the pool prepares a statement from its second execution (prepared-statements.ts), and
+    // after five PostgreSQL may keep a generic plan, made without this pull's figures (5 staged rows or 50,000, a pair
+    // of 10 records or a million) and reused by every later merge on that connection. A merge's few set-based
+    // statements over thousands of rows do not notice their planning; a wrong plan costs minutes (an end-to-end bench
+    // saw merges of 5,000 changes take 52 s and 122 s after a worker's sixth pull). src/store/merge-custom-plans.test.ts
+    if (this.dialect === 'postgres')
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`${conn}/${type}`}, 0)), set_config('plan_cache_mode', 'force_custom_plan', true)`.execute(trx);
     const keep = await historyKept(trx, conn);
     // What the pull staged against what is stored, in one pass over staging (each staged row probes the records
     // primary key once), and the pair's counts before it (record_counts, kept by this merge). They say which of the
