@@ -150,7 +150,6 @@ export class Tenant implements RenderContext {
     this.collections = Object.fromEntries(COLLECTIONS.map((c) => [c, make(c)])) as unknown as AnyCollections;
   }
 
-  /** Everything needed to rebuild this tenant as it is now (the generated base is rebuilt from seed, size and anchor). */
   /** Lets every call stopped by a `hold` fault go on; answers how many there were. */
   releaseHeld(): number {
     const held = this.held.splice(0);
@@ -158,6 +157,7 @@ export class Tenant implements RenderContext {
     return held.length;
   }
 
+  /** Everything needed to rebuild this tenant as it is now (the generated base is rebuilt from seed, size and anchor). */
   snapshot(): TenantSnapshot {
     return {
       seed: this.seed,
