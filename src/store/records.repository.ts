@@ -45,6 +45,8 @@ export interface MergeCounts {
 export interface MergeResult extends MergeCounts {
   /** The seq range of the changes this merge recorded; undefined when it recorded none (nothing changed, or history off). */
   history: { firstSeq: number; lastSeq: number } | undefined;
+  /** The pair's live records before this merge (what refreshRecordStats weighs the adds against). */
+  liveBefore: number;
 }
 
 export interface RecordRow {
@@ -431,7 +433,8 @@ export class RecordsRepository {
       // history any more (asOf, and feed cursors from before this merge).
       await raiseFloor(trx, this.dialect, conn, type, now, await freshSeq(trx, this.dialect));
     }
-    return { added, updated, deleted, history };
+    const liveBefore = countsBefore ? Number(countsBefore.total) - Number(countsBefore.deleted) : 0;
+    return { added, updated, deleted, history, liveBefore };
   }
 
   /**

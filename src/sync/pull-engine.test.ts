@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { DIALECTS } from '../../test/support/stores.js';
 import { createTestApp, expectErrorShape, type TestApp } from '../../test/support/app.js';
 import { startEngine, waitFor, type Engine } from '../../test/support/engine.js';
@@ -302,6 +303,65 @@ describe.each(DIALECTS)('pull engine [%s]', (dialect) => {
     const failed = await op(first.id);
     expect(failed.status).toBe('InternalError');
     expect(failed.errorMessage).toMatch(/stopped responding/);
+  });
+
+  // PostgreSQL: a merge holds its dataset's row lock until it commits, so that dataset's lease renewal waits for it
+  // (a 149 s merge in the history bench). The other datasets' renewals must not wait behind it, and the next ticks must
+  // not queue more renewals of it on pooled connections.
+  it.runIf(dialect === 'postgres')('a lease renewal waiting on a locked dataset holds back neither the others nor queues another', async () => {
+    engine.connector.behaviour.hang = true;
+    await link();
+    const co = (await t.call('POST', '/companies', { name: 'Renewal Co' })).json().id;
+    const cn = (await t.call('POST', `/companies/${co}/connections`, { platformKey: 'mqjo' })).json().id;
+    expect((await t.app.inject({ method: 'GET', url: `/link/companies/${co}/connections/${cn}/start` })).statusCode).toBe(302);
+    const fetching = () => t.store.db.selectFrom('datasets').select(['id', 'connection_id', 'lease_expires']).where('status', '=', 'Fetching').orderBy('id').execute();
+    const both = await waitFor(async () => {
+      const rows = await fetching();
+      return new Set(rows.map((r) => r.connection_id)).size === 2 && rows;
+    }, 10_000, 'one pull running per connection');
+    // Whichever comes first in the pool's own order is the one locked: renewed one after another, the other waited.
+    const waitingRenewals = async () =>
+      Number(
+        (
+          await sql<{ n: string }>`select count(*)::text as n from pg_stat_activity
+            where wait_event_type = 'Lock' and query like 'update "datasets" set "lease_expires"%' and datname = current_database()`.execute(t.store.db)
+        ).rows[0]?.n ?? 0,
+      );
+    for (const locked of [both[0]!, both[both.length - 1]!]) {
+      const other = both.find((r) => r.connection_id !== locked.connection_id)!;
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let lockTaken!: () => void;
+      const taken = new Promise<void>((r) => (lockTaken = r));
+      const holder = t.store.db.transaction().execute(async (trx) => {
+        await sql`select id from datasets where id = ${locked.id} for update`.execute(trx);
+        lockTaken();
+        await released;
+      });
+      await taken;
+      let first: Promise<void> | undefined;
+      try {
+        const before = (await t.store.db.selectFrom('datasets').select('lease_expires').where('id', '=', other.id).executeTakeFirstOrThrow()).lease_expires;
+        t.clock.advance(1_000);
+        first = engine.pool.heartbeat();
+        const second = engine.pool.heartbeat();
+        await waitFor(
+          async () => (await t.store.db.selectFrom('datasets').select('lease_expires').where('id', '=', other.id).executeTakeFirstOrThrow()).lease_expires !== before,
+          10_000,
+          'the other dataset renewed while the locked one waits',
+        );
+        await waitFor(async () => (await waitingRenewals()) === 1, 10_000, "the locked dataset's renewal waiting");
+        await second; // the second tick skipped the renewal still waiting, and did not queue one
+        expect(await waitingRenewals()).toBe(1);
+      } finally {
+        release(); // never leave the row locked, whatever failed
+        await holder;
+      }
+      await first;
+      const renewed = await t.store.db.selectFrom('datasets').select('lease_expires').where('id', '=', locked.id).executeTakeFirstOrThrow();
+      expect(renewed.lease_expires! > locked.lease_expires!).toBe(true);
+    }
+    await t.call('DELETE', `/companies/${co}`);
   });
 
   it('a stopping worker hands its datasets back without counting an attempt', async () => {

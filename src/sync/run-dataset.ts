@@ -18,7 +18,8 @@ import type { KeyedMutex } from '../lib/mutex.js';
 import type { SecretBox } from '../lib/secrets.js';
 import { isStoreUnavailable, type Store } from '../store/db.js';
 import { DatasetsRepository, type ClaimedDataset, type DatasetRow } from '../store/datasets.repository.js';
-import { NotHeldError, RecordsRepository } from '../store/records.repository.js';
+import { NotHeldError, RecordsRepository, type MergeResult } from '../store/records.repository.js';
+import { refreshRecordStats } from '../store/records-stats.js';
 import { encodeCursor, feedScope } from '../store/history.repository.js';
 import { emitRecordsChanged } from '../store/webhook-outbox.js';
 import { ConnectionsRepository } from '../store/connections.repository.js';
@@ -171,6 +172,7 @@ export async function runDataset(deps: RunDeps, ds: ClaimedDataset, signal: Abor
       validation,
     };
     let ended: DatasetRow | undefined;
+    let merged: MergeResult | undefined;
     if (!merging) {
       // Nothing staged, nothing to merge (most scheduled pulls): the completion is one statement where it can be.
       try {
@@ -188,6 +190,7 @@ export async function runDataset(deps: RunDeps, ds: ClaimedDataset, signal: Abor
         // dataset's `completed` agree, so `asOfPull` (the pull's completed time) shows exactly what it committed.
         const at = now();
         const counts = await records.merge(trx, { datasetId: ds.id, connectionId: conn.id, dataType, now: at, fullListing: outcome.fullListing, syncFrom: window.syncFrom });
+        merged = counts;
         const done = await datasets.finish(
           ds.id,
           deps.workerId,
@@ -225,6 +228,11 @@ export async function runDataset(deps: RunDeps, ds: ClaimedDataset, signal: Abor
       throw Object.assign(err as Error, { phase: 'processing' });
     }
     log.debug({ datasetId: ds.id, dataType, seen }, 'dataset complete');
+    // A merge that (at least) doubled its pair: the planner's statistics of records are refreshed in the background so
+    // the pair's next merge is planned knowing its size (records-stats.ts). Never delays the completion.
+    if (merged) {
+      void refreshRecordStats(store.db, store.dialect, merged).catch((err: unknown) => log.warn({ err: (err as Error).message, datasetId: ds.id }, 'refreshing the records statistics failed'));
+    }
     return ended;
   } catch (err) {
     if (signal.aborted || err instanceof NotHeldError) {

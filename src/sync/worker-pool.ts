@@ -57,6 +57,8 @@ export class WorkerPool {
   readonly workerId = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly datasets: DatasetsRepository;
   private readonly running = new Map<string, Running>();
+  /** Datasets whose lease renewal is in flight (heartbeat). */
+  private readonly renewing = new Set<string>();
   private readonly mutex = new KeyedMutex();
   private readonly controller = new AbortController();
   private loop: Promise<void> | undefined;
@@ -167,17 +169,29 @@ export class WorkerPool {
     this.running.set(ds.id, { dataset: ds, controller, done });
   }
 
-  /** Renews every lease we hold; a dataset we no longer hold is aborted. */
+  /**
+   * Renews every lease we hold; a dataset we no longer hold is aborted. The renewals run side by side, and a dataset
+   * whose previous renewal has not returned is skipped: during a merge the dataset's row is locked by the merge's own
+   * transaction (PostgreSQL), so its renewal waits for the commit. Renewed one after another, that wait held back
+   * every other dataset's renewal, whose leases could then run out mid-pull; and each tick queued one more waiting
+   * renewal on a pooled connection (the history bench's 149 s merge had eight). src/sync/heartbeat.test.ts
+   */
   async heartbeat(): Promise<void> {
-    for (const [id, r] of this.running) {
-      try {
-        const ok = await this.datasets.heartbeat(id, this.workerId, this.leaseExpiry(), this.progress.get(id)?.value);
-        if (!ok) r.controller.abort(new Error('lease lost'));
-      } catch (err) {
-        noteStorageFailure(this.deps.store.db, err);
-        this.deps.log.warn({ err: (err as Error).message, datasetId: id }, 'heartbeat failed');
-      }
-    }
+    await Promise.all(
+      [...this.running].map(async ([id, r]) => {
+        if (this.renewing.has(id)) return;
+        this.renewing.add(id);
+        try {
+          const ok = await this.datasets.heartbeat(id, this.workerId, this.leaseExpiry(), this.progress.get(id)?.value);
+          if (!ok) r.controller.abort(new Error('lease lost'));
+        } catch (err) {
+          noteStorageFailure(this.deps.store.db, err);
+          this.deps.log.warn({ err: (err as Error).message, datasetId: id }, 'heartbeat failed');
+        } finally {
+          this.renewing.delete(id);
+        }
+      }),
+    );
   }
 
   /** Waits until no dataset is in progress anywhere in the database (tests and benchmarks). */
