@@ -17,6 +17,14 @@ function pendingConnection(id: string, companyId: string, integrationKey: string
   return { id, company_id: companyId, integration_key: integrationKey, status: 'PendingAuth', credentials: null, connection_info: null, errors: null, created_at: now, updated_at: now, last_sync: null };
 }
 
+/**
+ * The order of the current-connection rule (ConnectionsRepository.current): Linked first, then linked at some time, the
+ * most recently linked, then the most recently created. Every statement that picks a company's current connection
+ * orders by it (over `connections`).
+ */
+export const CURRENT_CONNECTION_ORDER = sql`case when connections.status = 'Linked' then 0 when connections.linked_at is not null then 1 else 2 end,
+  coalesce(connections.linked_at, '') desc, connections.created_at desc, connections.id desc`;
+
 export class ConnectionsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -89,11 +97,7 @@ export class ConnectionsRepository {
       .where('company_id', '=', companyId);
     if (connectionId !== undefined) q = q.where('id', '=', connectionId);
     else {
-      q = q
-        .orderBy(sql`case when connections.status = 'Linked' then 0 when connections.linked_at is not null then 1 else 2 end`)
-        .orderBy(sql`coalesce(connections.linked_at, '')`, 'desc')
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc');
+      q = q.orderBy(CURRENT_CONNECTION_ORDER);
     }
     const row = await q.limit(1).executeTakeFirst();
     if (!row) return undefined;
@@ -168,10 +172,7 @@ export class ConnectionsRepository {
   current(companyId: string): Promise<ConnectionRow | undefined> {
     return this.select()
       .where('company_id', '=', companyId)
-      .orderBy(sql`case when connections.status = 'Linked' then 0 when connections.linked_at is not null then 1 else 2 end`)
-      .orderBy(sql`coalesce(connections.linked_at, '')`, 'desc')
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
+      .orderBy(CURRENT_CONNECTION_ORDER)
       .limit(1)
       .executeTakeFirst();
   }

@@ -3,6 +3,7 @@ import { DATA_TYPES, type DataType } from '../domain/data-types.js';
 import type { CompanySettingsState, SyncSetting } from '../domain/sync-settings.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
+import { CURRENT_CONNECTION_ORDER } from './connections.repository.js';
 
 export interface DataStatusFacts {
   /** The company's current accounting connection (ConnectionsRepository.current's rule), if it has one. */
@@ -43,7 +44,7 @@ export async function dataStatusFacts(db: Kysely<Database>, dialect: Dialect, co
   const r = await sql<{ kind: string; id: string | null; data_type: string | null; status: string | null; value: string | null }>`
     with conn as (
       select id, integration_key from connections where company_id = ${companyId}
-      order by case when status = 'Linked' then 0 when linked_at is not null then 1 else 2 end, coalesce(linked_at, '') desc, created_at desc, id desc
+      order by ${CURRENT_CONNECTION_ORDER}
       limit 1
     ),
     types (t) as (${TYPES})
