@@ -262,6 +262,7 @@ export class RecordsRepository {
     // the pair's records on PostgreSQL, docs/benchmarks.md "history"). PostgreSQL: a text array; SQLite: a JSON array
     // text, handed back as it came (json_each reads it).
     const countsBefore = await trx.selectFrom('record_counts').select(['total', 'deleted']).where('connection_id', '=', conn).where('data_type', '=', type).executeTakeFirst();
+    const liveBefore = countsBefore ? Number(countsBefore.total) - Number(countsBefore.deleted) : undefined;
     // A pair without a counts row had no merge yet; when it has no records either, its live records after this merge
     // are exactly the adds (and the unlisted pass has nothing to do).
     const pairWasEmpty = !countsBefore && !(await trx.selectFrom('records').select('record_id').where('connection_id', '=', conn).where('data_type', '=', type).limit(1).executeTakeFirst());
@@ -394,7 +395,7 @@ export class RecordsRepository {
           );
     // Every staged live row is now a live record; the live records beyond them are exactly those the full listing did
     // not list. None (the counts say so) → the unlisted pass would change nothing.
-    const liveAfter = countsBefore ? Number(countsBefore.total) - Number(countsBefore.deleted) + added + restored - deleted : pairWasEmpty ? added - deleted : undefined;
+    const liveAfter = liveBefore !== undefined ? liveBefore + added + restored - deleted : pairWasEmpty ? added - deleted : undefined;
     if (args.fullListing && liveAfter !== stagedLive) {
       if (keep) {
         // Unlisted records are untouched by the statements above: their state now is their state before this merge.
@@ -433,8 +434,7 @@ export class RecordsRepository {
       // history any more (asOf, and feed cursors from before this merge).
       await raiseFloor(trx, this.dialect, conn, type, now, await freshSeq(trx, this.dialect));
     }
-    const liveBefore = countsBefore ? Number(countsBefore.total) - Number(countsBefore.deleted) : 0;
-    return { added, updated, deleted, history, liveBefore };
+    return { added, updated, deleted, history, liveBefore: liveBefore ?? 0 };
   }
 
   /**
