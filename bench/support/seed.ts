@@ -10,6 +10,7 @@ import { newId } from '../../src/lib/ids.js';
 import { defaultSetting } from '../../src/domain/sync-settings.js';
 import type { Dialect, Store } from '../../src/store/db.js';
 import { rebucket } from '../../src/store/record-buckets.js';
+import { newDatasetRow } from '../../src/store/datasets.repository.js';
 import { benchDatabase, type BenchDb } from './databases.js';
 import type { BenchContext } from './harness.js';
 
@@ -58,35 +59,24 @@ export async function insertCompleteDataset(store: Store, companyId: string, con
   const now = new Date().toISOString();
   await store.db
     .insertInto('datasets')
-    .values({
-      id: newId(),
-      company_id: companyId,
-      connection_id: connectionId,
-      data_type: dataType,
-      status: 'Complete',
-      status_description: null,
-      error_message: null,
-      progress: 100,
-      requested: now,
-      started: now,
-      completed: now,
-      read_id: newId(),
-      trigger: 'refresh',
-      sync_order: 0,
-      settings: JSON.stringify(defaultSetting(dataType as never)),
-      attempts: 1,
-      lease_owner: null,
-      lease_expires: null,
-      run_slot: null,
-      not_before: null,
-      cursor_in: null,
-      cursor_out: null,
-      full_listing: 1,
-      records_added: records,
-      records_updated: 0,
-      records_deleted: 0,
-      source_calls: null,
-    } as never)
+    .values(
+      newDatasetRow({
+        company_id: companyId,
+        connection_id: connectionId,
+        data_type: dataType,
+        status: 'Complete',
+        progress: 100,
+        requested: now,
+        started: now,
+        completed: now,
+        read_id: newId(),
+        trigger: 'refresh',
+        settings: JSON.stringify(defaultSetting(dataType as never)),
+        attempts: 1,
+        full_listing: 1,
+        records_added: records,
+      }),
+    )
     .execute();
 }
 

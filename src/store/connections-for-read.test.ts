@@ -7,7 +7,7 @@ import { newId } from '../lib/ids.js';
 import { seedLinkedConnections } from '../../test/support/fixtures.js';
 import { DIALECTS, openTestStore, type TestStore } from '../../test/support/stores.js';
 import { ConnectionsRepository } from './connections.repository.js';
-import { DatasetsRepository } from './datasets.repository.js';
+import { DatasetsRepository, newDatasetRow } from './datasets.repository.js';
 
 describe.each(DIALECTS)('ConnectionsRepository.forRead [%s]', (dialect) => {
   let store: TestStore;
@@ -24,35 +24,21 @@ describe.each(DIALECTS)('ConnectionsRepository.forRead [%s]', (dialect) => {
   async function dataset(connectionId: string, dataType: string, status: string) {
     await store.db
       .insertInto('datasets')
-      .values({
-        id: newId(),
-        company_id: connectionId === c3 ? otherCompany : companyId,
-        connection_id: connectionId,
-        data_type: dataType,
-        status,
-        status_description: null,
-        error_message: null,
-        progress: status === 'Complete' ? 100 : 0,
-        requested: at,
-        started: null,
-        completed: status === 'Complete' || status.endsWith('Error') || status === 'NotSupported' ? at : null,
-        read_id: newId(),
-        trigger: 'refresh',
-        sync_order: 0,
-        settings: '{}',
-        attempts: 0,
-        lease_owner: null,
-        lease_expires: null,
-        run_slot: null,
-        not_before: null,
-        cursor_in: null,
-        cursor_out: null,
-        full_listing: 1,
-        records_added: 0,
-        records_updated: 0,
-        records_deleted: 0,
-        source_calls: null,
-      } as never)
+      .values(
+        newDatasetRow({
+          company_id: connectionId === c3 ? otherCompany : companyId,
+          connection_id: connectionId,
+          data_type: dataType,
+          status,
+          progress: status === 'Complete' ? 100 : 0,
+          requested: at,
+          completed: status === 'Complete' || status.endsWith('Error') || status === 'NotSupported' ? at : null,
+          read_id: newId(),
+          trigger: 'refresh',
+          settings: '{}',
+          full_listing: 1,
+        }),
+      )
       .execute();
   }
 

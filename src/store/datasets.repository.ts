@@ -6,9 +6,44 @@ import { pageOf, type ListSql, type Page, type PageRequest } from './paging.js';
 import { datasetsEnded } from './webhook-outbox.js';
 import { clearStagingOfDatasets } from './staging.js';
 import { Coalescer } from '../lib/coalescer.js';
+import { newId } from '../lib/ids.js';
 
 export type DatasetRow = Omit<DatasetsTable, 'seq'> & { seq: number };
 export type NewDataset = Omit<DatasetsTable, 'seq' | 'validation'> & { validation?: string | null };
+
+/** The columns a new dataset row must be given; every other one has the value of a dataset that has not run yet. */
+export type NewDatasetColumns = Pick<NewDataset, 'company_id' | 'connection_id' | 'data_type' | 'requested' | 'read_id' | 'trigger' | 'settings'> & Partial<NewDataset>;
+
+/**
+ * A whole `datasets` row: `cols` over a dataset just queued (a new id, Queued, not started, no lease, no cursor, nothing
+ * counted). Queueing (enqueue.ts) builds its rows here, and so do tests and benchmarks that write datasets directly, so
+ * a column added to the table gets its default in one place.
+ */
+export function newDatasetRow(cols: NewDatasetColumns): NewDataset {
+  return {
+    id: newId(),
+    status: 'Queued',
+    status_description: null,
+    error_message: null,
+    progress: 0,
+    started: null,
+    completed: null,
+    sync_order: 0,
+    attempts: 0,
+    lease_owner: null,
+    lease_expires: null,
+    run_slot: null,
+    not_before: null,
+    cursor_in: null,
+    cursor_out: null,
+    full_listing: null,
+    records_added: 0,
+    records_updated: 0,
+    records_deleted: 0,
+    source_calls: null,
+    ...cols,
+  };
+}
 /**
  * A dataset as claimed by a worker, with what its run needs joined in by the claim (issue 17: no round trips after the
  * claim): its connection's integration key, status and connection info, and the facts deciding an incremental or a

@@ -5,7 +5,7 @@ import type { DatasetStatus } from '../domain/statuses.js';
 import { bySyncOrder, type SyncSetting } from '../domain/sync-settings.js';
 import type { Database } from './schema.js';
 import type { Dialect } from './db.js';
-import { DatasetsRepository, type DatasetRow, type NewDataset } from './datasets.repository.js';
+import { DatasetsRepository, newDatasetRow, type DatasetRow, type NewDataset } from './datasets.repository.js';
 import type { ConnectionRow } from './connections.repository.js';
 import { datasetsEnded, openReads } from './webhook-outbox.js';
 
@@ -75,35 +75,22 @@ export async function queueReadsIn(trx: Transaction<Database>, dialect: Dialect,
         errorMessage = 'The integration is not enabled or not configured on this instance.';
       }
       const terminal = status !== 'Queued';
-      rows.push({
-        id: newId(),
-        company_id: req.companyId,
-        connection_id: req.connection.id,
-        data_type: setting.dataType,
-        status,
-        status_description: null,
-        error_message: errorMessage,
-        progress: terminal ? 100 : 0,
-        requested: req.now,
-        started: null,
-        completed: terminal ? req.now : null,
-        read_id: readId,
-        trigger: req.trigger,
-        sync_order: setting.syncOrder,
-        settings: JSON.stringify(setting),
-        attempts: 0,
-        lease_owner: null,
-        lease_expires: null,
-        run_slot: null,
-        not_before: null,
-        cursor_in: null,
-        cursor_out: null,
-        full_listing: null,
-        records_added: 0,
-        records_updated: 0,
-        records_deleted: 0,
-        source_calls: null,
-      });
+      rows.push(
+        newDatasetRow({
+          company_id: req.companyId,
+          connection_id: req.connection.id,
+          data_type: setting.dataType,
+          status,
+          error_message: errorMessage,
+          progress: terminal ? 100 : 0,
+          requested: req.now,
+          completed: terminal ? req.now : null,
+          read_id: readId,
+          trigger: req.trigger,
+          sync_order: setting.syncOrder,
+          settings: JSON.stringify(setting),
+        }),
+      );
     }
   }
   // One statement per 500 datasets on SQLite (its parameter limit), per 10,000 on PostgreSQL (one jsonb parameter); a
