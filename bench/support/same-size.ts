@@ -24,7 +24,6 @@ import { NotFoundError, RequestValidationError } from '../../src/domain/errors.j
 import { ApiKeysRepository } from '../../src/store/api-keys.repository.js';
 import { CompaniesRepository } from '../../src/store/companies.repository.js';
 import { ConnectionsRepository } from '../../src/store/connections.repository.js';
-import { DatasetsRepository } from '../../src/store/datasets.repository.js';
 import { RecordsRepository } from '../../src/store/records.repository.js';
 
 /** One request as the server saw it (ms). `store` is time inside each wrapped repository call, by call. */
@@ -51,7 +50,6 @@ const WRAPPED: [{ prototype: object; name: string }, string][] = [
   [ConnectionsRepository, 'current'],
   [ConnectionsRepository, 'get'],
   [ConnectionsRepository, 'forRead'],
-  [DatasetsRepository, 'availability'],
   [RecordsRepository, 'list'],
 ];
 

@@ -1,18 +1,19 @@
 /**
  * Issue 17: ConnectionsRepository.forRead answers in one statement what a read asked in three (the connection —
- * `get` or `current` — then DatasetsRepository.availability). Checked against those, case by case, on both databases.
+ * `get` or `current` —, its newest dataset of the type, and whether any of them completed). Checked against those
+ * (the two dataset questions asked here as plain queries), case by case, on both databases. It is the store half of
+ * the 409 rule (src/api/read-rule.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../lib/ids.js';
 import { seedLinkedConnections } from '../../test/support/fixtures.js';
 import { DIALECTS, openTestStore, type TestStore } from '../../test/support/stores.js';
 import { ConnectionsRepository } from './connections.repository.js';
-import { DatasetsRepository, newDatasetRow } from './datasets.repository.js';
+import { newDatasetRow } from './datasets.repository.js';
 
 describe.each(DIALECTS)('ConnectionsRepository.forRead [%s]', (dialect) => {
   let store: TestStore;
   let connections: ConnectionsRepository;
-  let datasets: DatasetsRepository;
   const at = '2026-03-01T09:00:00.000Z';
   const companyId = newId();
   const otherCompany = newId();
@@ -46,15 +47,16 @@ describe.each(DIALECTS)('ConnectionsRepository.forRead [%s]', (dialect) => {
   async function oracle(company: string, connectionId: string | undefined, dataType: string) {
     const conn = connectionId ? await connections.get(company, connectionId) : await connections.current(company);
     if (!conn) return undefined;
-    const { latest, hasComplete } = await datasets.availability(conn.id, dataType);
+    const ofType = () => store.db.selectFrom('datasets').where('connection_id', '=', conn.id).where('data_type', '=', dataType);
+    const latest = await ofType().select('status').orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    const complete = await ofType().select('id').where('status', '=', 'Complete').limit(1).executeTakeFirst();
     const { last_completed: _ignored, ...row } = conn;
-    return { conn: row, latestStatus: latest?.status, hasComplete };
+    return { conn: row, latestStatus: latest?.status, hasComplete: complete !== undefined };
   }
 
   beforeAll(async () => {
     store = await openTestStore(dialect);
     connections = new ConnectionsRepository(store.db);
-    datasets = new DatasetsRepository(store.db, dialect);
     await seedLinkedConnections(store.db, { companyId, connectionIds: [c1!, c2!], at });
     await seedLinkedConnections(store.db, { companyId: otherCompany, connectionIds: [c3], at });
     await store.db.insertInto('companies').values({ id: emptyCompany, name: 'empty', description: null, tags: '{}', created_at: at }).execute();
@@ -72,7 +74,7 @@ describe.each(DIALECTS)('ConnectionsRepository.forRead [%s]', (dialect) => {
     await store?.cleanup();
   });
 
-  it('answers what get/current and availability answered, for the current connection and a named one', async () => {
+  it('answers what get/current and the two dataset queries answered, for the current connection and a named one', async () => {
     const cases: [string, string | undefined, string][] = [];
     for (const conn of [undefined, c1!, c2!]) for (const t of ['invoices', 'bills', 'contacts', 'payments']) cases.push([companyId, conn, t]);
     for (const [company, conn, t] of cases) {

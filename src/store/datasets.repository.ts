@@ -182,29 +182,6 @@ export class DatasetsRepository {
     return rows as DatasetRow[];
   }
 
-  /** The newest dataset of (connection, data type) and whether any ever completed: the read-availability rule. */
-  async availability(connectionId: string, dataType: string): Promise<{ latest: DatasetRow | undefined; hasComplete: boolean }> {
-    const [latest, complete] = await Promise.all([
-      this.db
-        .selectFrom('datasets')
-        .selectAll()
-        .where('connection_id', '=', connectionId)
-        .where('data_type', '=', dataType)
-        .orderBy('seq', 'desc')
-        .limit(1)
-        .executeTakeFirst(),
-      this.db
-        .selectFrom('datasets')
-        .select('id')
-        .where('connection_id', '=', connectionId)
-        .where('data_type', '=', dataType)
-        .where('status', '=', 'Complete')
-        .limit(1)
-        .executeTakeFirst(),
-    ]);
-    return { latest: latest as DatasetRow | undefined, hasComplete: complete !== undefined };
-  }
-
   /** The cursor and listing kind of the last Complete dataset of (connection, data type), for incremental pulls. */
   async lastComplete(connectionId: string, dataType: string): Promise<DatasetRow | undefined> {
     return this.db

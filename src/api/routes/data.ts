@@ -2,16 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_RECORD_BUDGET, RecordBudget, sendRecordList } from '../list-stream.js';
 import { Type } from '@sinclair/typebox';
 import { sql } from 'kysely';
-import { companyNotFound, ConflictError, connectionNotFound, NotFoundError, RequestValidationError } from '../../domain/errors.js';
+import { companyNotFound, connectionNotFound, NotFoundError, RequestValidationError } from '../../domain/errors.js';
 import { BANK_TRANSACTIONS, READ_TYPES, STATEMENTS, type ReadType } from '../../domain/read-types.js';
-import { isInProgress, type DatasetStatus } from '../../domain/statuses.js';
 import { buildStatement, type Month } from '../../domain/statements.js';
 import { AGED_DEFAULTS, AGED_LIMITS, AGED_SOURCES, AgedReportBuilder, type AgedKind } from '../../domain/aged-report.js';
 import type { DataType } from '../../domain/data-types.js';
-import { DatasetsRepository } from '../../store/datasets.repository.js';
 import { RecordsRepository, recordDocument, recordJson } from '../../store/records.repository.js';
 import type { ConnectionRow } from '../../store/connections.repository.js';
 import type { ApiContext } from '../context.js';
+import { readableConnection, type ReadScope } from '../read-rule.js';
 import { envelope, pageRequest } from '../paging.js';
 import { compileListQuery } from '../../query/index.js';
 import { recordEntity } from '../query-entities.js';
@@ -19,7 +18,7 @@ import { AsOfQuery, PagingQuery, Uuid, errorResponses, paged } from '../schemas.
 import { AGED_REPORT_SCHEMAS, RECORD_SCHEMAS } from '../record-schemas.js';
 import { resolveAsOf } from './history.js';
 
-type Scope = { companyId: string; connectionId?: string };
+type Scope = ReadScope;
 
 /** Spelled exactly as the index of migration 0015 (records_account_id) so the planner uses it. */
 export function bankTransactionAccountIs(dialect: 'sqlite' | 'postgres', accountId: string) {
@@ -35,7 +34,6 @@ const recordSchema = (t: DataType) => {
 
 
 export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
-  const datasets = new DatasetsRepository(ctx.store.db, ctx.store.dialect);
   const records = new RecordsRepository(ctx.store.db, ctx.store.dialect);
   const defaultBudget = new RecordBudget(DEFAULT_RECORD_BUDGET);
 
@@ -50,25 +48,8 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     return ctx.repos.connections.current(scope.companyId);
   }
 
-  /** The 409 rule (sync-behaviour.md §10): data is served once any dataset of the type has completed. */
-  async function readable(scope: Scope, dataType: string): Promise<ConnectionRow> {
-    if (!(await ctx.repos.companies.existsForRead(scope.companyId))) throw companyNotFound(scope.companyId);
-    // The connection and its datasets of the type in one statement (ConnectionsRepository.forRead).
-    const found = await ctx.repos.connections.forRead(scope.companyId, scope.connectionId, dataType);
-    if (!found) {
-      if (scope.connectionId) throw connectionNotFound(scope.connectionId);
-      throw new ConflictError('The data set has not been requested.');
-    }
-    const { conn, latestStatus, hasComplete } = found;
-    if (hasComplete) return conn;
-    if (!latestStatus) throw new ConflictError('The data set has not been requested.');
-    if (isInProgress(latestStatus as DatasetStatus)) throw new ConflictError('The data set is still syncing.');
-    if (latestStatus === 'NotSupported') {
-      const name = ctx.registry.get(conn.integration_key)?.name ?? conn.integration_key;
-      throw new NotFoundError(`Datatype ${dataType} not supported by platform(s) ${name}`);
-    }
-    throw new ConflictError('The data set has not been synced successfully.');
-  }
+  /** The connection a read of the type serves, by the 409 rule (read-rule.ts). */
+  const readable = (scope: Scope, dataType: string) => readableConnection(ctx, scope, dataType);
 
   const prefixes = [
     { prefix: '/companies/:companyId/data', params: Type.Object({ companyId: Uuid }), tag: 'company' },
@@ -96,7 +77,8 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   function registerAgedReport(kind: AgedKind, segment: string, entity: string) {
     const src = AGED_SOURCES[kind];
     const params = Type.Object({ companyId: Uuid });
-    const completed = async (connectionId: string, t: string) => (await datasets.availability(connectionId, t)).hasComplete;
+    /** Whether a dataset of the type has completed on the connection (the 409 rule's "served" case). */
+    const completed = async (companyId: string, connectionId: string, t: string) => (await ctx.repos.connections.forRead(companyId, connectionId, t))?.hasComplete ?? false;
     app.get<{ Params: Scope; Querystring: { reportDate?: string; periodLengthDays?: number; numberOfPeriods?: number } }>(
       `/companies/:companyId/reports/${segment}`,
       {
@@ -123,10 +105,10 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           numberOfPeriods: req.query.numberOfPeriods ?? AGED_DEFAULTS.numberOfPeriods,
         });
         const doc = (r: { data: unknown }) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as Record<string, unknown>;
-        if (await completed(conn.id, src.contacts)) await records.scan(conn.id, src.contacts, (rows) => rows.forEach((r) => builder.contact(r.record_id, doc(r))));
+        if (await completed(conn.company_id, conn.id, src.contacts)) await records.scan(conn.id, src.contacts, (rows) => rows.forEach((r) => builder.contact(r.record_id, doc(r))));
         await records.scan(conn.id, src.documents, (rows) => rows.forEach((r) => builder.document('documents', doc(r), r.is_deleted === 1)));
-        if (await completed(conn.id, src.credits)) await records.scan(conn.id, src.credits, (rows) => rows.forEach((r) => builder.document('credits', doc(r), r.is_deleted === 1)));
-        if (await completed(conn.id, src.payments)) await records.scan(conn.id, src.payments, (rows) => rows.forEach((r) => builder.payment(doc(r), r.is_deleted === 1)));
+        if (await completed(conn.company_id, conn.id, src.credits)) await records.scan(conn.id, src.credits, (rows) => rows.forEach((r) => builder.document('credits', doc(r), r.is_deleted === 1)));
+        if (await completed(conn.company_id, conn.id, src.payments)) await records.scan(conn.id, src.payments, (rows) => rows.forEach((r) => builder.payment(doc(r), r.is_deleted === 1)));
         return builder.build(ctx.clock.now().toISOString());
       },
     );
@@ -147,9 +129,9 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
         const def = ctx.registry.get(conn.integration_key);
         for (const t of [src.contacts, src.documents, src.credits, src.payments] as DataType[]) {
           if (def && !ctx.registry.supports(def, t)) continue;
-          const { latest, hasComplete } = await datasets.availability(conn.id, t);
+          const found = await ctx.repos.connections.forRead(conn.company_id, conn.id, t);
           // A type the platform turned out not to provide (its pull ended NotSupported) is not needed.
-          if (!hasComplete && latest?.status !== 'NotSupported') return false;
+          if (!found?.hasComplete && found?.latestStatus !== 'NotSupported') return false;
         }
         return true;
       },

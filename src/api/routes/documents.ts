@@ -1,13 +1,12 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { companyNotFound, ConflictError, connectionNotFound, NotFoundError } from '../../domain/errors.js';
+import { ConflictError, NotFoundError } from '../../domain/errors.js';
 import { ATTACHMENT_TYPES, type AttachmentInfo, type AttachmentType, type LiveFiles, type PlatformFile } from '../../domain/platform-files.js';
-import { isInProgress, type DatasetStatus } from '../../domain/statuses.js';
-import { DatasetsRepository } from '../../store/datasets.repository.js';
 import { RecordsRepository } from '../../store/records.repository.js';
 import type { ConnectionRow } from '../../store/connections.repository.js';
 import type { ApiContext } from '../context.js';
+import { platformName, readableConnection, type ReadScope } from '../read-rule.js';
 import { Uuid, errorResponses } from '../schemas.js';
 
 /**
@@ -72,28 +71,12 @@ function disposition(kind: 'attachment' | 'inline', name: string): string {
 }
 
 export async function documentsRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
-  const datasets = new DatasetsRepository(ctx.store.db, ctx.store.dialect);
   const records = new RecordsRepository(ctx.store.db, ctx.store.dialect);
 
-  type Scope = { companyId: string; connectionId?: string };
-
   /** The connection, the record (pulled, by the 409 rule of its data type), and the connection's live file reads. */
-  async function resolve(scope: Scope, dataType: string, recordId: string): Promise<{ conn: ConnectionRow; files: LiveFiles | undefined; platform: string }> {
-    if (!(await ctx.repos.companies.existsForRead(scope.companyId))) throw companyNotFound(scope.companyId);
-    let conn: ConnectionRow | undefined;
-    if (scope.connectionId) {
-      conn = await ctx.repos.connections.get(scope.companyId, scope.connectionId);
-      if (!conn) throw connectionNotFound(scope.connectionId);
-    } else conn = await ctx.repos.connections.current(scope.companyId);
-    if (!conn) throw new ConflictError('The data set has not been requested.');
-    const platform = ctx.registry.get(conn.integration_key)?.name ?? conn.integration_key;
-    const { latest, hasComplete } = await datasets.availability(conn.id, dataType);
-    if (!hasComplete) {
-      if (!latest) throw new ConflictError('The data set has not been requested.');
-      if (isInProgress(latest.status as DatasetStatus)) throw new ConflictError('The data set is still syncing.');
-      if (latest.status === 'NotSupported') throw new NotFoundError(`Datatype ${dataType} not supported by platform(s) ${platform}`);
-      throw new ConflictError('The data set has not been synced successfully.');
-    }
+  async function resolve(scope: ReadScope, dataType: string, recordId: string): Promise<{ conn: ConnectionRow; files: LiveFiles | undefined; platform: string }> {
+    const conn = await readableConnection(ctx, scope, dataType);
+    const platform = platformName(ctx, conn);
     if (!(await records.get(conn.id, dataType, recordId))) throw new NotFoundError(`No data available for ${dataType} for ID ${recordId}`);
     return { conn, files: ctx.liveFiles?.(conn), platform };
   }
@@ -201,7 +184,7 @@ export async function documentsRoutes(app: FastifyInstance, ctx: ApiContext): Pr
     ['/companies/:companyId/data', Type.Object({ companyId: Uuid, invoiceId: Type.String({ minLength: 1 }) }), ''],
     ['/companies/:companyId/connections/:connectionId/data', Type.Object({ ...connectionParams, invoiceId: Type.String({ minLength: 1 }) }), '-for-connection'],
   ] as const) {
-    app.get<{ Params: Scope & { invoiceId: string } }>(
+    app.get<{ Params: ReadScope & { invoiceId: string } }>(
       `${prefix}/invoices/:invoiceId/pdf`,
       {
         schema: {

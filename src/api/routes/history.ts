@@ -5,9 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { companyNotFound, ConflictError, connectionNotFound, datasetNotFound, NotFoundError, RequestValidationError } from '../../domain/errors.js';
+import { companyNotFound, datasetNotFound, NotFoundError, RequestValidationError } from '../../domain/errors.js';
 import { READ_TYPES, type ReadType } from '../../domain/read-types.js';
-import { isInProgress, type DatasetStatus } from '../../domain/statuses.js';
 import { DatasetsRepository } from '../../store/datasets.repository.js';
 import { recordDocument } from '../../store/records.repository.js';
 import { diff } from '../../lib/json-patch.js';
@@ -21,12 +20,12 @@ import {
   type ChangeRow,
   type VersionRow,
 } from '../../store/history.repository.js';
-import type { ConnectionRow } from '../../store/connections.repository.js';
 import type { ApiContext } from '../context.js';
+import { readableConnection, type ReadScope } from '../read-rule.js';
 import { envelope, pageRequest } from '../paging.js';
 import { DateTime, Uuid, errorResponses, paged, type AsOfQuery } from '../schemas.js';
 
-type Scope = { companyId: string; connectionId?: string };
+type Scope = ReadScope;
 
 const RecordDoc = Type.Object({}, { additionalProperties: true, description: 'The accounting record, as the get endpoint serves it' });
 const PatchOp = Type.Object(
@@ -120,21 +119,8 @@ export async function historyRoutes(app: FastifyInstance, ctx: ApiContext): Prom
   const datasets = new DatasetsRepository(ctx.store.db, ctx.store.dialect);
   const history = new HistoryRepository(ctx.store.db, ctx.store.dialect);
 
-  /** As the data routes: the connection in the path or the company's current one, once the type has completed a pull. */
-  async function readable(scope: Scope, dataType: string): Promise<ConnectionRow> {
-    if (!(await ctx.repos.companies.exists(scope.companyId))) throw companyNotFound(scope.companyId);
-    let conn: ConnectionRow | undefined;
-    if (scope.connectionId) {
-      conn = await ctx.repos.connections.get(scope.companyId, scope.connectionId);
-      if (!conn) throw connectionNotFound(scope.connectionId);
-    } else conn = await ctx.repos.connections.current(scope.companyId);
-    if (!conn) throw new ConflictError('The data set has not been requested.');
-    const { latest, hasComplete } = await datasets.availability(conn.id, dataType);
-    if (hasComplete) return conn;
-    if (!latest) throw new ConflictError('The data set has not been requested.');
-    if (isInProgress(latest.status as DatasetStatus)) throw new ConflictError('The data set is still syncing.');
-    throw new ConflictError('The data set has not been synced successfully.');
-  }
+  /** As the data routes: the connection a read of the type serves, by the 409 rule (read-rule.ts). */
+  const readable = (scope: Scope, dataType: string) => readableConnection(ctx, scope, dataType);
 
   async function requireHistory(companyId: string, itemId: string) {
     if (!(await history.keepsHistory(companyId))) {
