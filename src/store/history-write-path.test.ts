@@ -96,6 +96,44 @@ describe.each(DIALECTS)('history write path [%s]', (dialect: Dialect) => {
     expect(pulls.map((p) => Number(p.last_seq) - Number(p.first_seq) + 1)).toEqual([5, 5]);
   });
 
+  it('gives a merge\'s rewrites their seq in record id order (byte order), however they were staged', async () => {
+    // Staged in a shuffled order over several pages, ids of mixed case and length (byte order is neither numeric nor
+    // case-blind), every one then changed: the history insert takes its seq from the ids' order, not from a sort of
+    // the joined rows, and no plan may reorder them.
+    const conn = 'c-order';
+    await store.db
+      .insertInto('connections')
+      .values({ id: conn, company_id: 'co-2', integration_key: 'mqjo', status: 'Linked', credentials: null, connection_info: null, errors: null, created_at: at(0), updated_at: at(0), last_sync: null })
+      .execute();
+    const n = 1500;
+    const ids = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? `Inv-${i}` : i % 3 === 1 ? `inv-${i * 7}` : `${i}`));
+    let seed = 7;
+    const shuffled = () => {
+      const a = [...ids];
+      for (let i = a.length - 1; i > 0; i--) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        const j = seed % (i + 1);
+        [a[i], a[j]] = [a[j]!, a[i]!];
+      }
+      return a;
+    };
+    const page = (order: string[], v: number) => order.map((rid): StagedRecord => ({ id: rid, data: { id: rid, amount: v }, sourceModifiedDate: null, deleted: false }));
+    const stageShuffled = async (ds: string, v: number) => {
+      const order = page(shuffled(), v);
+      for (let from = 0; from < order.length; from += 400) await repo.stage(ds, order.slice(from, from + 400));
+    };
+    for (const v of [1, 2]) {
+      const ds = `ds-order-${v}`;
+      await stageShuffled(ds, v);
+      const r = await store.db.transaction().execute((trx) => repo.merge(trx, { datasetId: ds, connectionId: conn, dataType: 'invoices', now: at(10 + v), fullListing: false }));
+      expect(v === 1 ? r.added : r.updated).toBe(n);
+      const got = (await changesOf(ds)).map((c) => c.id);
+      const bytes = [...ids].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      expect(got).toEqual(bytes);
+      if (v === 2) expect((await changesOf(ds)).every((c) => c.kind === 'updated' && (c.prev as { amount: number }).amount === 1)).toBe(true);
+    }
+  });
+
   it('keeps the history kept before the migration, and deleting a connection or a company still removes its history', async () => {
     if (dialect === 'postgres') {
       const fks = await sql<{ n: number }>`select count(*)::int as n from pg_constraint where conrelid = 'record_changes'::regclass and contype = 'f'`.execute(store.db);

@@ -271,7 +271,7 @@ export class RecordsRepository {
       ? sql``
       : this.dialect === 'postgres'
         ? sql`, array_agg(s.record_id) filter (where ${rewritten}) as rewritten_ids`
-        : sql`, json_group_array(s.record_id) filter (where ${rewritten}) as rewritten_ids`;
+        : sql`, json_group_array(s.record_id order by s.record_id) filter (where ${rewritten}) as rewritten_ids`;
     // PostgreSQL, a pair that held records: also the ids of the staged rows the upsert writes (added or rewritten), so
     // that when some listed records are unchanged the upsert reads just those rows of staging (below). Not collected for
     // a pair's first pull (every staged row is an add).
@@ -305,16 +305,24 @@ export class RecordsRepository {
       sql.raw(`${t}.data, ${t}.content_hash, ${t}.modified_date, ${t}.source_modified_date, ${t}.is_deleted${pg ? `, ${t}.status_key, ${t}.customer_ref_key, ${t}.supplier_ref_key` : ''}`);
     const prev = prevOf('r');
     const noPrev = sql.raw(`null, null, null, null, null${pg ? ', null, null, null' : ''}`);
+    // SQLite: in record id order (the aggregate's ORDER BY: a sort of the ids alone), the order the history rows take their seq in.
     const ids = statsRow.rows[0]?.rewritten_ids ?? (this.dialect === 'postgres' ? [] : '[]');
-    // The ids drive the join: each probes staging and records once (SQLite: CROSS JOIN fixes that order; left to its
-    // planner, it read staging first and then every record of the pair per staged row, with the array innermost).
     const rewrittenIds = sql`unnest(${ids}::text[]) as k(id)`;
     let before = 0;
     if (keep) {
       // The record's state before each change, written before the cache changes (same predicates as the upsert below).
       before = await lastSeq(trx, conn, type);
       if (toRestore + toChange > 0) {
-        // Only the records the statistics pass found rewritten: each id probes staging and records once.
+        // Only the records the statistics pass found rewritten: each id probes staging and records once. The rows take
+        // their seq in record id order.
+        // - SQLite: CROSS JOIN fixes the join order (the ids outermost; left to its planner, it read staging first and
+        //   then every record of the pair per staged row). The ids are in record id order (the aggregate's ORDER BY, a
+        //   sort of the ids alone) and json_each yields them in rowid order, which SQLite knows (json_each consumes an
+        //   ORDER BY rowid): no temporary B-tree of the joined rows, each carrying its previous document (ordering by
+        //   s.record_id sorted them all: 17 % of this statement for an update of 50,000 invoices, docs/benchmarks.md).
+        // - PostgreSQL: ORDER BY s.record_id. With statistics it merge-joins records in id order after sorting the ids
+        //   with staging's narrow columns, so the wide rows are not sorted; the alternatives measured (an ordered
+        //   nested loop, seq drawn in a materialized CTE) were no faster.
         await sql`insert into record_changes ${cols}
                   select ${conn}, ${type}, s.record_id, ${ds}, ${now}, case when r.is_deleted = 1 then 'undeleted' else 'updated' end,
                          s.content_hash, s.source_modified_date, ${prev}
@@ -322,7 +330,7 @@ export class RecordsRepository {
                   where s.dataset_id = ${ds} and s.record_id = ${this.dialect === 'postgres' ? sql`k.id` : sql`k.value`}
                     and r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
                     and s.deleted = 0 and (r.content_hash <> s.content_hash or r.is_deleted = 1)
-                  order by s.record_id`.execute(trx);
+                  order by ${this.dialect === 'postgres' ? sql`s.record_id` : sql`k.rowid`}`.execute(trx);
       }
       if (toAdd > 0 && this.dialect === 'sqlite') {
         await sql`insert into record_changes ${cols}
