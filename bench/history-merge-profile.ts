@@ -9,6 +9,9 @@
  *   VARIANTS='{"off":["insert into history_optouts (company_id, since) values ('"'"'$COMPANY'"'"', '"'"'2026-01-01'"'"')"],"on":[]}' \
  *     DIALECT=sqlite|postgres MODE=update|initial N=50000 EDIT=3 FULL=0 node --import tsx bench/history-merge-profile.ts
  *
+ * EVERY=10: the update pull stages (and changes) every tenth invoice only, as an incremental pull of a 10 % change
+ * (its own prepared database: base-update-every10).
+ *
  * PostgreSQL: a throwaway server, or PGBASE=<admin url>; RESEED=1 prepares the database again.
  */
 import { copyFileSync, rmSync, existsSync } from 'node:fs';
@@ -24,14 +27,16 @@ import { newId } from '../src/lib/ids.js';
 
 const N = Number(process.env.N ?? 50000);
 const dialect = (process.env.DIALECT ?? 'sqlite') as 'sqlite' | 'postgres';
-const BASE = `/tmp/histcost/base-${process.env.MODE ?? 'update'}.db`;
+const MODE = `${process.env.MODE ?? 'update'}${process.env.EVERY && process.env.EVERY !== '1' ? `_every${process.env.EVERY}` : ''}`;
+const BASE = `/tmp/histcost/base-${MODE}.db`;
 const RUN = '/tmp/histcost/run.db';
 const PGBASE = process.env.PGBASE ?? '';
 
-async function stage(repo: RecordsRepository, ds: string, edit: number, at: string) {
+const EVERY = Number(process.env.EVERY ?? 1);
+async function stage(repo: RecordsRepository, ds: string, edit: number, at: string, every = 1) {
   for (let from = 0; from < N; from += 1000) {
     const page: StagedRecord[] = [];
-    for (let i = from; i < Math.min(N, from + 1000); i++) {
+    for (let i = from; i < Math.min(N, from + 1000); i += every) {
       const doc = invoice(i, edit);
       page.push({ id: doc.id as string, data: doc, sourceModifiedDate: sourceDateOf(edit, at), deleted: false });
     }
@@ -48,7 +53,7 @@ async function setup(store: Store) {
   if (process.env.MODE === 'initial') return { ...c, ds1: ds0, now: '2026-02-01T00:00:00.000Z' };
   await store.db.transaction().execute((trx) => repo.merge(trx, { datasetId: ds0, connectionId: c.connectionId, dataType: 'invoices', now: '2026-02-01T00:00:00.000Z', fullListing: false }));
   const ds1 = newId();
-  await stage(repo, ds1, Number(process.env.EDIT ?? 3), '2026-04-01T00:00:00.000Z');
+  await stage(repo, ds1, Number(process.env.EDIT ?? 3), '2026-04-01T00:00:00.000Z', EVERY);
   return { ...c, ds1, now: '2026-04-01T00:00:00.000Z' };
 }
 
@@ -123,21 +128,21 @@ async function main() {
     const c0 = new pg.Client({ connectionString: admin }); await c0.connect();
     const u = new URL(admin);
     let ctx: any;
-    if (process.env.RESEED || !(await c0.query(`select 1 from pg_database where datname = 'exp_base_${process.env.MODE ?? 'update'}'`)).rowCount) {
-      await c0.query(`drop database if exists exp_base_${process.env.MODE ?? 'update'} with (force)`);
-      await c0.query(`create database exp_base_${process.env.MODE ?? 'update'}`);
-      u.pathname = `/exp_base_${process.env.MODE ?? 'update'}`;
+    if (process.env.RESEED || !(await c0.query(`select 1 from pg_database where datname = 'exp_base_${MODE}'`)).rowCount) {
+      await c0.query(`drop database if exists exp_base_${MODE} with (force)`);
+      await c0.query(`create database exp_base_${MODE}`);
+      u.pathname = `/exp_base_${MODE}`;
       const store = openStore({ databaseUrl: u.toString(), poolSize: 2 });
       ctx = await setup(store);
       await sql`vacuum analyze`.execute(store.db);
       await store.db.insertInto('instance' as any).values({}).execute().catch(() => {});
       await store.close();
-      require('fs').writeFileSync(`/tmp/histcost/pgbase-${process.env.MODE ?? 'update'}.json`, JSON.stringify(ctx));
+      require('fs').writeFileSync(`/tmp/histcost/pgbase-${MODE}.json`, JSON.stringify(ctx));
     }
-    ctx = JSON.parse(require('fs').readFileSync(`/tmp/histcost/pgbase-${process.env.MODE ?? 'update'}.json`, 'utf8'));
+    ctx = JSON.parse(require('fs').readFileSync(`/tmp/histcost/pgbase-${MODE}.json`, 'utf8'));
     for (const [name, pre] of Object.entries(variants)) {
       await c0.query('drop database if exists exp_run with (force)');
-      await c0.query(`create database exp_run template exp_base_${process.env.MODE ?? 'update'}`);
+      await c0.query(`create database exp_run template exp_base_${MODE}`);
       u.pathname = '/exp_run';
       const url = u.toString();
       const pre0 = new pg.Client({ connectionString: url }); await pre0.connect(); await pre0.query('vacuum analyze'); await pre0.query('checkpoint'); await pre0.end();
