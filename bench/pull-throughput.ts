@@ -5,7 +5,7 @@ import type { Dialect } from '../src/store/db.js';
 import { startSimulator, type Simulator } from '../src/sim/server.js';
 import { benchDatabase } from './support/databases.js';
 import type { Benchmark, BenchContext, BenchRow } from './support/harness.js';
-import { ensureBuilt, linkSandbox, queueTypes, startWorker, waitTerminal, type Linked } from './support/sandbox.js';
+import { ensureBuilt, linkSandbox, queueTypes, startWorker, waitTerminal, workerDoneAt, type Linked } from './support/sandbox.js';
 
 const DB_NAME: Record<Dialect, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
 const MB = 1024 * 1024;
@@ -30,14 +30,15 @@ async function waitForOutput(out: () => string, pattern: RegExp, timeoutMs = 60_
  * End to end: a compiled `syncline worker` child process (`node dist/src/cli/main.js worker`, as production runs it;
  * until 2026-12-07 the worker ran through tsx, whose loader alone added 55–70 MiB to its RSS) pulls the tenant's
  * invoices from the simulator into the database (fetch pages over HTTP, map, stage, merge in one transaction). Rate =
- * records / (seen terminal − started): the dataset's `completed` is the merge's clock reading, taken before the merge
- * runs, so `completed − started` left the merge out (until 2026-12-07 the rate was computed so, and read high). Seen
- * terminal is the first poll (every 100 ms) that finds the pull ended, after its merge committed.
+ * records / (done − started), done being when the worker is done with the pull (the later of: seen terminal, polled
+ * every 100 ms; the worker's log of its end, workerDoneAt — on SQLite after the WAL checkpoint that follows the
+ * commit). The dataset's `completed` is the merge's clock reading, taken before the merge runs: until 2026-12-07 the
+ * rate was records / (completed − started), which left the merge out and read high.
  */
 async function pullOnce(ctx: BenchContext, dialect: Dialect, sim: Simulator, n: number): Promise<PullResult & { db: Awaited<ReturnType<typeof benchDatabase>>; link: Linked }> {
   const db = await benchDatabase(ctx, dialect);
   const link = await linkSandbox(db.store, sim.url, { invoices: n, bills: 0, creditNotes: 0 });
-  const worker = startWorker(db.location, { SYNCLINE_SANDBOX_URL: sim.url, SYNCLINE_WORKER_CONCURRENCY: '1', LOG_LEVEL: 'info' }, { compiled: true });
+  const worker = startWorker(db.location, { SYNCLINE_SANDBOX_URL: sim.url, SYNCLINE_WORKER_CONCURRENCY: '1', LOG_LEVEL: 'debug' }, { compiled: true });
   try {
     await waitForOutput(worker.output, /syncline worker started/);
     await new Promise((r) => setTimeout(r, 500));
@@ -45,7 +46,7 @@ async function pullOnce(ctx: BenchContext, dialect: Dialect, sim: Simulator, n: 
     const read = await queueTypes(db.store, link, ['invoices']);
     const id = read.created[0]!.id;
     const [row] = await waitTerminal(db.store, [id], 30 * 60_000);
-    const seenAt = Date.now();
+    const seenAt = Math.max(Date.now(), await workerDoneAt(worker, id));
     const peakRss = worker.memory()?.peak ?? NaN;
     if (row!.status !== 'Complete' || row!.records_added !== n) throw new Error(`pull ended ${row!.status} with ${row!.records_added} records: ${row!.error_message ?? ''}\n${worker.output()}`);
     const seconds = (seenAt - Date.parse(row!.started)) / 1000;

@@ -141,6 +141,32 @@ export function startWorker(database: string, env: Record<string, string> = {}, 
 }
 
 /** Polls until every dataset of the ids is terminal; returns their rows. */
+/**
+ * When the worker finished a pull it merged: the `time` of its `dataset complete` log line (debug level: start the
+ * worker with LOG_LEVEL=debug), written when the merge transaction's commit call has returned. On SQLite that is later
+ * than the moment the pull is seen terminal: the commit is visible first, and then the same call checkpoints the WAL
+ * (copies the transaction's pages into the database file, with its fsyncs), during which the worker does nothing else
+ * — a cost of the pull, which a pull's time must include. Waits for the line (the worker flushes it right after the
+ * commit) and throws if it never comes.
+ */
+export async function workerDoneAt(worker: WorkerProcess, datasetId: string, timeoutMs = 60_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const line of worker.output().split('\n')) {
+      if (!line.includes(datasetId) || !line.includes('"dataset complete"')) continue;
+      let t = NaN;
+      try {
+        t = Date.parse((JSON.parse(line) as { time: string }).time);
+      } catch {
+        // the line's end has not arrived yet
+      }
+      if (Number.isFinite(t)) return t;
+    }
+    if (Date.now() > deadline) throw new Error(`the worker never logged the end of pull ${datasetId} (is it started with LOG_LEVEL=debug?)`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export async function waitTerminal(store: Store, ids: string[], timeoutMs: number, onPoll?: () => void): Promise<Record<string, any>[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
