@@ -140,7 +140,6 @@ export function startWorker(database: string, env: Record<string, string> = {}, 
   };
 }
 
-/** Polls until every dataset of the ids is terminal; returns their rows. */
 /**
  * When the worker finished a pull it merged: the `time` of its `dataset complete` log line (debug level: start the
  * worker with LOG_LEVEL=debug), written when the merge transaction's commit call has returned. On SQLite that is later
@@ -167,6 +166,7 @@ export async function workerDoneAt(worker: WorkerProcess, datasetId: string, tim
   }
 }
 
+/** Polls until every dataset of the ids is terminal; returns their rows. */
 export async function waitTerminal(store: Store, ids: string[], timeoutMs: number, onPoll?: () => void): Promise<Record<string, any>[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

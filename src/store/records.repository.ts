@@ -319,10 +319,11 @@ export class RecordsRepository {
         //   then every record of the pair per staged row). The ids are in record id order (the aggregate's ORDER BY, a
         //   sort of the ids alone) and json_each yields them in rowid order, which SQLite knows (json_each consumes an
         //   ORDER BY rowid): no temporary B-tree of the joined rows, each carrying its previous document (ordering by
-        //   s.record_id sorted them all: 17 % of this statement for an update of 50,000 invoices, docs/benchmarks.md).
+        //   s.record_id sorted them all: about a fifth of this statement's CPU for an update of 50,000 invoices,
+        //   docs/benchmarks.md).
         // - PostgreSQL: ORDER BY s.record_id. With statistics it merge-joins records in id order after sorting the ids
-        //   with staging's narrow columns, so the wide rows are not sorted; the alternatives measured (an ordered
-        //   nested loop, seq drawn in a materialized CTE) were no faster.
+        //   with staging's narrow columns; without, it sorts the wide rows (about a tenth of the statement). The
+        //   alternatives measured (an ordered nested loop, seq drawn in a materialized CTE) were no faster.
         await sql`insert into record_changes ${cols}
                   select ${conn}, ${type}, s.record_id, ${ds}, ${now}, case when r.is_deleted = 1 then 'undeleted' else 'updated' end,
                          s.content_hash, s.source_modified_date, ${prev}
