@@ -247,8 +247,12 @@ export class RecordsRepository {
     // of 10 records or a million) and reused by every later merge on that connection. A merge's few set-based
     // statements over thousands of rows do not notice their planning; a wrong plan costs minutes (an end-to-end bench
     // saw merges of 5,000 changes take 52 s and 122 s after a worker's sixth pull). src/store/merge-custom-plans.test.ts
+    // And JIT off for the transaction (SET LOCAL jit): PostgreSQL compiles a statement whose estimated cost passes
+    // jit_above_cost, and a merge's estimates are those of pairs and staging the statistics may not know (off by
+    // 10,000×); the history insert below, one index probe per id, is estimated far above the threshold and compiled
+    // for 256 ms to run in 1.8 s (docs/benchmarks.md, history).
     if (this.dialect === 'postgres')
-      await sql`select pg_advisory_xact_lock(hashtextextended(${`${conn}/${type}`}, 0)), set_config('plan_cache_mode', 'force_custom_plan', true)`.execute(trx);
+      await sql`select pg_advisory_xact_lock(hashtextextended(${`${conn}/${type}`}, 0)), set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)`.execute(trx);
     const keep = await historyKept(trx, conn);
     // What the pull staged against what is stored, in one pass over staging (each staged row probes the records
     // primary key once), and the pair's counts before it (record_counts, kept by this merge). They say which of the
@@ -270,7 +274,7 @@ export class RecordsRepository {
     const idsOf = !keep
       ? sql``
       : this.dialect === 'postgres'
-        ? sql`, array_agg(s.record_id) filter (where ${rewritten}) as rewritten_ids`
+        ? sql`, array_agg(s.record_id order by s.record_id) filter (where ${rewritten}) as rewritten_ids`
         : sql`, json_group_array(s.record_id order by s.record_id) filter (where ${rewritten}) as rewritten_ids`;
     // PostgreSQL, a pair that held records: also the ids of the staged rows the upsert writes (added or rewritten), so
     // that when some listed records are unchanged the upsert reads just those rows of staging (below). Not collected for
@@ -305,7 +309,7 @@ export class RecordsRepository {
       sql.raw(`${t}.data, ${t}.content_hash, ${t}.modified_date, ${t}.source_modified_date, ${t}.is_deleted${pg ? `, ${t}.status_key, ${t}.customer_ref_key, ${t}.supplier_ref_key` : ''}`);
     const prev = prevOf('r');
     const noPrev = sql.raw(`null, null, null, null, null${pg ? ', null, null, null' : ''}`);
-    // SQLite: in record id order (the aggregate's ORDER BY: a sort of the ids alone), the order the history rows take their seq in.
+    // In record id order (the aggregate's ORDER BY: a sort of the ids alone), the order the history rows take their seq in.
     const ids = statsRow.rows[0]?.rewritten_ids ?? (this.dialect === 'postgres' ? [] : '[]');
     const rewrittenIds = sql`unnest(${ids}::text[]) as k(id)`;
     let before = 0;
@@ -313,25 +317,46 @@ export class RecordsRepository {
       // The record's state before each change, written before the cache changes (same predicates as the upsert below).
       before = await lastSeq(trx, conn, type);
       if (toRestore + toChange > 0) {
-        // Only the records the statistics pass found rewritten: each id probes staging and records once. The rows take
-        // their seq in record id order.
+        // Only the records the statistics pass found rewritten, each id probing staging and records once, whatever the
+        // planner knows of the pair, and the rows taking their seq in the ids' order (record id order) without a sort
+        // of the rows themselves, each carrying its previous document.
         // - SQLite: CROSS JOIN fixes the join order (the ids outermost; left to its planner, it read staging first and
-        //   then every record of the pair per staged row). The ids are in record id order (the aggregate's ORDER BY, a
-        //   sort of the ids alone) and json_each yields them in rowid order, which SQLite knows (json_each consumes an
-        //   ORDER BY rowid): no temporary B-tree of the joined rows, each carrying its previous document (ordering by
-        //   s.record_id sorted them all: about a fifth of this statement's CPU for an update of 50,000 invoices,
-        //   docs/benchmarks.md).
-        // - PostgreSQL: ORDER BY s.record_id. With statistics it merge-joins records in id order after sorting the ids
-        //   with staging's narrow columns; without, it sorts the wide rows (about a tenth of the statement). The
-        //   alternatives measured (an ordered nested loop, seq drawn in a materialized CTE) were no faster.
-        await sql`insert into record_changes ${cols}
-                  select ${conn}, ${type}, s.record_id, ${ds}, ${now}, case when r.is_deleted = 1 then 'undeleted' else 'updated' end,
-                         s.content_hash, s.source_modified_date, ${prev}
-                  from ${this.dialect === 'postgres' ? sql`${rewrittenIds} join record_staging s on true join records r on true` : sql`json_each(${ids}) as k cross join record_staging s cross join records r`}
-                  where s.dataset_id = ${ds} and s.record_id = ${this.dialect === 'postgres' ? sql`k.id` : sql`k.value`}
-                    and r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
-                    and s.deleted = 0 and (r.content_hash <> s.content_hash or r.is_deleted = 1)
-                  order by ${this.dialect === 'postgres' ? sql`s.record_id` : sql`k.rowid`}`.execute(trx);
+        //   then every record of the pair per staged row), and json_each yields the ids in rowid order, which SQLite
+        //   knows (json_each consumes an ORDER BY rowid): no temporary B-tree (ordering by s.record_id sorted the
+        //   joined rows: about a fifth of this statement's CPU for an update of 50,000 invoices).
+        // - PostgreSQL, when the rewritten records are a small part of the pair (at most a quarter): the ids'
+        //   ordinality drives a LATERAL subquery (OFFSET 0 keeps it a per-id subquery the planner cannot flatten and
+        //   reorder), a nested loop whose output is already in ordinality order. Left to its planner, a pair the
+        //   statistics do not know was read whole — every record of the pair probing staging, 50,000 probes for 5,000
+        //   changes: 380–610 ms against 195–290 ms (docs/benchmarks.md, history). When most of the pair is rewritten,
+        //   the planner's join is kept: with statistics it merge-joins records in id order (sorting only the ids with
+        //   staging's narrow columns), 15–20 % faster than 50,000 probes.
+        const fewOfThePair = liveBefore !== undefined && 4 * (toRestore + toChange) <= liveBefore;
+        if (this.dialect === 'postgres' && fewOfThePair) {
+          await sql`insert into record_changes ${cols}
+                    select ${conn}, ${type}, x.record_id, ${ds}, ${now}, x.kind, x.content_hash, x.source_modified_date,
+                           x.data, x.prev_content_hash, x.modified_date, x.prev_source_modified_date, x.is_deleted,
+                           x.status_key, x.customer_ref_key, x.supplier_ref_key
+                    from unnest(${ids}::text[]) with ordinality as k(id, ord)
+                    cross join lateral (
+                      select s.record_id, case when r.is_deleted = 1 then 'undeleted' else 'updated' end as kind, s.content_hash, s.source_modified_date,
+                             r.data, r.content_hash as prev_content_hash, r.modified_date, r.source_modified_date as prev_source_modified_date, r.is_deleted,
+                             r.status_key, r.customer_ref_key, r.supplier_ref_key
+                      from record_staging s join records r on r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
+                      where s.dataset_id = ${ds} and s.record_id = k.id
+                        and s.deleted = 0 and (r.content_hash <> s.content_hash or r.is_deleted = 1)
+                      offset 0) x
+                    order by k.ord`.execute(trx);
+        } else {
+          await sql`insert into record_changes ${cols}
+                    select ${conn}, ${type}, s.record_id, ${ds}, ${now}, case when r.is_deleted = 1 then 'undeleted' else 'updated' end,
+                           s.content_hash, s.source_modified_date, ${prev}
+                    from ${this.dialect === 'postgres' ? sql`${rewrittenIds} join record_staging s on true join records r on true` : sql`json_each(${ids}) as k cross join record_staging s cross join records r`}
+                    where s.dataset_id = ${ds} and s.record_id = ${this.dialect === 'postgres' ? sql`k.id` : sql`k.value`}
+                      and r.connection_id = ${conn} and r.data_type = ${type} and r.record_id = s.record_id
+                      and s.deleted = 0 and (r.content_hash <> s.content_hash or r.is_deleted = 1)
+                    order by ${this.dialect === 'postgres' ? sql`s.record_id` : sql`k.rowid`}`.execute(trx);
+        }
       }
       if (toAdd > 0 && this.dialect === 'sqlite') {
         await sql`insert into record_changes ${cols}
