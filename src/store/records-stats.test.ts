@@ -7,6 +7,22 @@ import { RecordsRepository, type StagedRecord } from './records.repository.js';
 import { refreshRecordStats } from './records-stats.js';
 
 /**
+ * How much `run` adds to a counter of a table's indexes (pg_stat_user_indexes), summed over them. The counters of the
+ * session are flushed on demand, so the store must run `run` and this on one connection (poolSize 1).
+ */
+async function indexCounterDelta(store: Store, table: string, counter: 'idx_scan' | 'idx_tup_read', run: () => Promise<unknown>): Promise<number> {
+  const read = async () => {
+    await sql`select pg_stat_force_next_flush()`.execute(store.db);
+    await sql`select pg_stat_clear_snapshot()`.execute(store.db);
+    const r = await sql<{ n: string }>`select coalesce(sum(${sql.ref(counter)}), 0)::text as n from pg_stat_user_indexes where relname = ${table}`.execute(store.db);
+    return Number(r.rows[0]?.n ?? 0);
+  };
+  const before = await read();
+  await run();
+  return (await read()) - before;
+}
+
+/**
  * PostgreSQL: after a merge that (at least) doubles a pair, the planner's statistics of `records` are refreshed, so the
  * pair's next merge is planned knowing its size. Found by the end-to-end history bench: a connection's first pull of
  * 50,000 invoices, then an update of 5,000 — autovacuum had not analyzed `records` since the connection appeared, the
@@ -31,17 +47,7 @@ describe('records statistics after a pair grows [postgres]', () => {
     return { ds, counts: await store.db.transaction().execute((trx) => repo.merge(trx, { datasetId: ds, connectionId: conn, dataType: 'invoices', now, fullListing: false })) };
   }
   /** Index tuples of `records` the statements of `run` read (the statistics pass's join shows there). */
-  async function recordsTuplesRead(run: () => Promise<unknown>): Promise<number> {
-    const read = async () => {
-      await sql`select pg_stat_force_next_flush()`.execute(store.db);
-      await sql`select pg_stat_clear_snapshot()`.execute(store.db);
-      const r = await sql<{ n: string }>`select coalesce(sum(idx_tup_read), 0)::text as n from pg_stat_user_indexes where relname = 'records'`.execute(store.db);
-      return Number(r.rows[0]?.n ?? 0);
-    };
-    const before = await read();
-    await run();
-    return (await read()) - before;
-  }
+  const recordsTuplesRead = (run: () => Promise<unknown>) => indexCounterDelta(store, 'records', 'idx_tup_read', run);
 
   beforeAll(async () => {
     const db = await createTestDatabase('postgres');
@@ -112,17 +118,12 @@ describe('history of a few changes, statistics unknown [postgres]', () => {
       return store.db.transaction().execute((trx) => repo.merge(trx, { datasetId: ds, connectionId: 'c-a', dataType: 'invoices', now, fullListing: false }));
     };
     await merge('ds-1', Array.from({ length: n }, (_, i) => live(i)), '2026-01-01T00:01:00.000Z');
-    const scans = async () => {
-      await sql`select pg_stat_force_next_flush()`.execute(store.db);
-      await sql`select pg_stat_clear_snapshot()`.execute(store.db);
-      const r = await sql<{ n: string }>`select coalesce(sum(idx_scan), 0)::text as n from pg_stat_user_indexes where relname = 'record_staging'`.execute(store.db);
-      return Number(r.rows[0]?.n ?? 0);
-    };
     const changed = Array.from({ length: n / 20 }, (_, k) => live(k * 20, 1));
     await repo.stage('ds-2', changed);
-    const before = await scans();
-    const counts = await store.db.transaction().execute((trx) => repo.merge(trx, { datasetId: 'ds-2', connectionId: 'c-a', dataType: 'invoices', now: '2026-01-01T00:02:00.000Z', fullListing: false }));
-    const probes = (await scans()) - before;
+    let counts!: { updated: number };
+    const probes = await indexCounterDelta(store, 'record_staging', 'idx_scan', async () => {
+      counts = await store.db.transaction().execute((trx) => repo.merge(trx, { datasetId: 'ds-2', connectionId: 'c-a', dataType: 'invoices', now: '2026-01-01T00:02:00.000Z', fullListing: false }));
+    });
     expect(counts.updated).toBe(n / 20);
     const recorded = await sql<{ n: string }>`select count(*)::text as n from record_changes where dataset_id = 'ds-2' and kind = 'updated'`.execute(store.db);
     expect(Number(recorded.rows[0]!.n)).toBe(n / 20);

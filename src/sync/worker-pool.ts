@@ -174,7 +174,7 @@ export class WorkerPool {
    * whose previous renewal has not returned is skipped: during a merge the dataset's row is locked by the merge's own
    * transaction (PostgreSQL), so its renewal waits for the commit. Renewed one after another, that wait held back
    * every other dataset's renewal, whose leases could then run out mid-pull; and each tick queued one more waiting
-   * renewal on a pooled connection (the history bench's 149 s merge had eight). src/sync/heartbeat.test.ts
+   * renewal on a pooled connection (the history bench's 149 s merge had eight). src/sync/pull-engine.test.ts
    */
   async heartbeat(): Promise<void> {
     await Promise.all(

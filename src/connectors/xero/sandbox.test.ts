@@ -7,6 +7,7 @@ import { SandboxConnector, type SandboxConnectorOptions } from './index.js';
 import { checkRecord } from './model-check.js';
 import { byId, checkCreditNotesAndJournals, checkInvoices, checkPayments, checkReferenceData, checkStatements } from './field-checks.js';
 import { drain, MemoryCredentialsStore } from '../test-helpers.js';
+import { waitFor } from '../../../test/support/engine.js';
 
 const DAY = 86_400_000;
 const noSleep = async () => {};
@@ -670,9 +671,7 @@ describe('tokens, rate limits and faults', () => {
       // The platform holds the call until released (never, here): only the abort can end the pull, and it does, with
       // the reason, while the call is in flight. No wall-clock bound: a machine's speed cannot pass or fail this.
       const tenant = L.sim.tenant(L.info.tenantId!)!;
-      const until = async (cond: () => boolean, what: string) => {
-        for (const deadline = Date.now() + 30_000; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > deadline) throw new Error(`not seen: ${what}`);
-      };
+      const until = (cond: () => boolean, what: string) => waitFor(async () => cond(), 30_000, what);
       await admin(L.sim, 'POST', `/tenants/${L.info.tenantId}/faults`, { kind: 'hold', count: 1 });
       const ac = new AbortController();
       const reason = new Error('lease lost');
