@@ -1,12 +1,14 @@
 /**
  * Record history over HTTP (issue 16): a record's versions with RFC 6902 diffs, the change feed of a data type, and a
- * pull's own changes. Reads as of a moment (`asOf`, `asOfPull`) are parameters of the data routes (data.ts), resolved
+ * pull's own changes. Every data type read through the API has a feed at its read path + `/changes` (list types,
+ * `info`, `bankTransactions`, `financials/{statement}`), in the scope the `records.changed` webhook's cursors carry
+ * (feedScope: connection and data type). Reads as of a moment (`asOf`, `asOfPull`) are parameters of the data routes (data.ts), resolved
  * by `resolveAsOf` below; the logic lives in src/store/history.repository.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { companyNotFound, datasetNotFound, NotFoundError, RequestValidationError } from '../../domain/errors.js';
-import { READ_TYPES, type ReadType } from '../../domain/read-types.js';
+import { BANK_TRANSACTIONS, READ_TYPES, STATEMENTS, type ReadType } from '../../domain/read-types.js';
 import { DatasetsRepository } from '../../store/datasets.repository.js';
 import { recordDocument } from '../../store/records.repository.js';
 import { diff } from '../../lib/json-patch.js';
@@ -141,17 +143,39 @@ export async function historyRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     { prefix: '/companies/:companyId/data', params: Type.Object({ companyId: Uuid }), tag: 'company' },
     { prefix: '/companies/:companyId/connections/:connectionId/data', params: Type.Object({ companyId: Uuid, connectionId: Uuid }), tag: 'connection' },
   ];
-  for (const { prefix, params, tag } of prefixes) for (const rt of READ_TYPES) if (!rt.single) register(rt, prefix, params, tag);
-
-  function register(rt: ReadType, prefix: string, params: ReturnType<typeof Type.Object>, tag: string) {
+  for (const { prefix, params, tag } of prefixes) {
     const opSuffix = tag === 'connection' ? '-for-connection' : '';
-    const listPath = `${prefix}/${rt.segment}`;
+    // Every list type (connection-only ones too, at both levels: the company-level path reads the current connection).
+    for (const rt of READ_TYPES) {
+      if (rt.single) continue;
+      registerVersions(`${prefix}/${rt.segment}`, rt, params, `list-${rt.segment}-versions${opSuffix}`);
+      registerFeed(`${prefix}/${rt.segment}`, rt.dataType, params, `list-${rt.segment}-changes${opSuffix}`, `${rt.entity} records`);
+    }
+    // Company info: one document, read at `…/data/info`; its feed has one record id (the platform's company id).
+    for (const rt of READ_TYPES) if (rt.single) registerFeed(`${prefix}/${rt.segment}`, rt.dataType, params, `list-${rt.segment}-changes${opSuffix}`, `company information (${rt.dataType})`);
+    // Bank transactions: listed per bank account (data.ts), stored as one data type per connection: one feed and one
+    // versions path for all of them, at both levels as the connection-only list types above.
+    const bt = BANK_TRANSACTIONS;
+    registerVersions(`${prefix}/${bt.segment}`, bt, params, `list-${bt.segment}-versions${opSuffix}`);
+    registerFeed(`${prefix}/${bt.segment}`, bt.dataType, params, `list-${bt.segment}-changes${opSuffix}`, `${bt.entity} records (every bank account's)`);
+    // Financial statements, read at `…/data/financials/{segment}`: the feed of their stored monthly periods.
+    for (const st of STATEMENTS) {
+      registerFeed(
+        `${prefix}/financials/${st.segment}`,
+        st.dataType,
+        params,
+        `list-${st.segment.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}-changes${opSuffix}`,
+        `${st.entity} monthly periods (record id: the month, YYYY-MM)`,
+      );
+    }
+  }
 
+  function registerVersions(listPath: string, rt: ReadType, params: ReturnType<typeof Type.Object>, operationId: string) {
     app.get<{ Params: Scope & { recordId: string }; Querystring: { page?: number; pageSize?: number } }>(
       `${listPath}/:recordId/versions`,
       {
         schema: {
-          operationId: `list-${rt.segment}-versions${opSuffix}`,
+          operationId,
           tags: ['Record history'],
           summary: `Versions of one ${rt.entity}, newest first, each with an RFC 6902 diff from the previous version`,
           params: Type.Composite([params, Type.Object({ recordId: Type.String({ minLength: 1 }) })]),
@@ -173,14 +197,17 @@ export async function historyRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         return envelope(req.url.split('?')[0]!, {}, page, total, rows.map(versionJson));
       },
     );
+  }
 
+  /** `{readPath}/changes`: the change feed of one data type on the connection a read of it serves. */
+  function registerFeed(readPath: string, dataType: string, params: ReturnType<typeof Type.Object>, operationId: string, what: string) {
     app.get<{ Params: Scope; Querystring: FeedQuery }>(
-      `${listPath}/changes`,
+      `${readPath}/changes`,
       {
         schema: {
-          operationId: `list-${rt.segment}-changes${opSuffix}`,
+          operationId,
           tags: ['Record history'],
-          summary: `Change feed of ${rt.entity} records in commit order, resumable from an opaque cursor`,
+          summary: `Change feed of ${what} in commit order, resumable from an opaque cursor`,
           params,
           querystring: FeedQuery,
           response: { 200: ChangesPage, ...errorResponses(400, 401, 404, 409) },
@@ -188,11 +215,11 @@ export async function historyRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       },
       async (req) => {
         const pageSize = req.query.pageSize ?? 100;
-        const conn = await readable(req.params, rt.dataType);
-        const scope = feedScope(conn.id, rt.dataType);
+        const conn = await readable(req.params, dataType);
+        const scope = feedScope(conn.id, dataType);
         const after = req.query.cursor === undefined ? 0 : decodeCursor(req.query.cursor, scope);
-        await history.checkFeedPosition(req.params.companyId, conn.id, rt.dataType, after);
-        const rows = await history.feed(conn.id, rt.dataType, after, pageSize + 1);
+        await history.checkFeedPosition(req.params.companyId, conn.id, dataType, after);
+        const rows = await history.feed(conn.id, dataType, after, pageSize + 1);
         return feedPage(req.url.split('?')[0]!, rows, pageSize, scope, after);
       },
     );

@@ -348,6 +348,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/bankTransactions/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one BankTransaction, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-bankTransactions-versions-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/bankTransactions/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of BankTransaction records (every bank account's) in commit order, resumable from an opaque cursor */
+        get: operations["list-bankTransactions-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/billCreditNotes": {
         parameters: {
             query?: never;
@@ -1057,6 +1091,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/financials/balanceSheet/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of BalanceSheet monthly periods (record id: the month, YYYY-MM) in commit order, resumable from an opaque cursor */
+        get: operations["list-balance-sheet-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/financials/cashFlowStatement": {
         parameters: {
             query?: never;
@@ -1066,6 +1117,23 @@ export interface paths {
         };
         /** CashFlowStatement from stored monthly periods */
         get: operations["get-cash-flow-statement-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/financials/cashFlowStatement/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of CashFlowStatement monthly periods (record id: the month, YYYY-MM) in commit order, resumable from an opaque cursor */
+        get: operations["list-cash-flow-statement-changes-for-connection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1091,6 +1159,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/connections/{connectionId}/data/financials/profitAndLoss/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of ProfitAndLossReport monthly periods (record id: the month, YYYY-MM) in commit order, resumable from an opaque cursor */
+        get: operations["list-profit-and-loss-changes-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/connections/{connectionId}/data/info": {
         parameters: {
             query?: never;
@@ -1100,6 +1185,23 @@ export interface paths {
         };
         /** Company information (company) */
         get: operations["get-info-for-connection"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/connections/{connectionId}/data/info/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of company information (company) in commit order, resumable from an opaque cursor */
+        get: operations["list-info-changes-for-connection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2236,6 +2338,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/bankTransactions/{recordId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions of one BankTransaction, newest first, each with an RFC 6902 diff from the previous version */
+        get: operations["list-bankTransactions-versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/bankTransactions/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of BankTransaction records (every bank account's) in commit order, resumable from an opaque cursor */
+        get: operations["list-bankTransactions-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/billCreditNotes": {
         parameters: {
             query?: never;
@@ -2661,6 +2797,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/financials/balanceSheet/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of BalanceSheet monthly periods (record id: the month, YYYY-MM) in commit order, resumable from an opaque cursor */
+        get: operations["list-balance-sheet-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/financials/cashFlowStatement": {
         parameters: {
             query?: never;
@@ -2678,6 +2831,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/companies/{companyId}/data/financials/cashFlowStatement/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of CashFlowStatement monthly periods (record id: the month, YYYY-MM) in commit order, resumable from an opaque cursor */
+        get: operations["list-cash-flow-statement-changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/companies/{companyId}/data/financials/profitAndLoss": {
         parameters: {
             query?: never;
@@ -2687,6 +2857,23 @@ export interface paths {
         };
         /** ProfitAndLossReport from stored monthly periods */
         get: operations["get-profit-and-loss"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/financials/profitAndLoss/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of ProfitAndLossReport monthly periods (record id: the month, YYYY-MM) in commit order, resumable from an opaque cursor */
+        get: operations["list-profit-and-loss-changes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2755,6 +2942,23 @@ export interface paths {
         };
         /** Company information (company) */
         get: operations["get-info"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/companies/{companyId}/data/info/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed of company information (company) in commit order, resumable from an opaque cursor */
+        get: operations["list-info-changes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -7311,6 +7515,204 @@ export interface operations {
             };
         };
     };
+    "list-bankTransactions-versions-for-connection": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-bankTransactions-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-billCreditNotes-for-connection": {
         parameters: {
             query?: {
@@ -11053,6 +11455,96 @@ export interface operations {
             };
         };
     };
+    "list-balance-sheet-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-cash-flow-statement-for-connection": {
         parameters: {
             query: {
@@ -11086,6 +11578,96 @@ export interface operations {
                 content: {
                     "application/json": {
                         [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-cash-flow-statement-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
                     };
                 };
             };
@@ -11201,6 +11783,96 @@ export interface operations {
             };
         };
     };
+    "list-profit-and-loss-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-info-for-connection": {
         parameters: {
             query?: {
@@ -11228,6 +11900,96 @@ export interface operations {
                 content: {
                     "application/json": {
                         [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-info-changes-for-connection": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                /** @description Lowercase UUID */
+                connectionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
                     };
                 };
             };
@@ -17185,6 +17947,200 @@ export interface operations {
             };
         };
     };
+    "list-bankTransactions-versions": {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+                recordId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            current: {
+                                href: string;
+                            };
+                            next?: {
+                                href: string;
+                            };
+                            previous?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        pageNumber: number;
+                        pageSize: number;
+                        results: {
+                            /** @enum {string} */
+                            changeKind: "added" | "updated" | "deleted" | "undeleted";
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            contentHash: string;
+                            /** @description The pull that committed the change (null: stored before history existed) */
+                            datasetId: string | null;
+                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            diff: ({
+                                /** @description add | remove | replace */
+                                op: string;
+                                /** @description JSON Pointer (RFC 6901) */
+                                path: string;
+                                value?: unknown;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            sourceModifiedDate?: string;
+                        }[];
+                        totalResults: number;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-bankTransactions-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "list-billCreditNotes": {
         parameters: {
             query?: {
@@ -19401,6 +20357,94 @@ export interface operations {
             };
         };
     };
+    "list-balance-sheet-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-cash-flow-statement": {
         parameters: {
             query: {
@@ -19473,6 +20517,94 @@ export interface operations {
             };
         };
     };
+    "list-cash-flow-statement-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
     "get-profit-and-loss": {
         parameters: {
             query: {
@@ -19504,6 +20636,94 @@ export interface operations {
                 content: {
                     "application/json": {
                         [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-profit-and-loss-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
                     };
                 };
             };
@@ -19779,6 +20999,94 @@ export interface operations {
                 content: {
                     "application/json": {
                         [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description ErrorMessage */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+            /** @description ErrorMessage */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorMessage"];
+                };
+            };
+        };
+    };
+    "list-info-changes": {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page or a records.changed event; absent = from the start */
+                cursor?: string;
+                pageSize?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Lowercase UUID */
+                companyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        _links: {
+                            next?: {
+                                href: string;
+                            };
+                            self: {
+                                href: string;
+                            };
+                        };
+                        /** @description Opaque: pass it as `cursor` to read the changes after these */
+                        cursor: string;
+                        hasMore: boolean;
+                        pageSize: number;
+                        results: {
+                            /** @description ISO 8601 date-time; Syncline emits UTC with milliseconds */
+                            committedDate: string;
+                            datasetId: string | null;
+                            /** @enum {string} */
+                            kind: "added" | "updated" | "deleted";
+                            /** @description The accounting record, as the get endpoint serves it */
+                            record: {
+                                [key: string]: unknown;
+                            };
+                            recordId: string;
+                        }[];
                     };
                 };
             };
