@@ -7,7 +7,7 @@ import addFormats from 'ajv-formats';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { newCorrelationId } from '../lib/ids.js';
-import { NOT_VALID, NotFoundError, SynclineError } from '../domain/errors.js';
+import { NOT_VALID, NotFoundError, RequestValidationError, SynclineError } from '../domain/errors.js';
 import type { ApiContext } from './context.js';
 import { authenticate, isPublicPath } from './auth.js';
 import { mapError, errorBody } from './errors.js';
@@ -179,6 +179,10 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
   // `orderBy` is matched case-insensitively (query-language.md §7): `orderby=-issueDate` works too.
   // Ids are lowercase UUIDs (platform-api.md §1); an uppercase rendering of one names the same resource.
   app.addHook('preValidation', async (req) => {
+    // A NUL character cannot name anything stored (PostgreSQL refuses it in text and jsonb, so a lookup by it failed
+    // with a 500 there and a 404 on SQLite): refused the same way on both, before any handler reads the input.
+    const nul = nulItem(req.params, '') ?? nulItem(req.query, '') ?? nulItem(req.body, '');
+    if (nul !== undefined) throw RequestValidationError.of(nul || 'body', 'The request contains a NUL character (\\u0000), which no identifier or value can hold.');
     const params = req.params as Record<string, unknown> | undefined;
     if (params && typeof params === 'object') {
       for (const [k, v] of Object.entries(params)) {
@@ -257,3 +261,27 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
 }
 
 export { SynclineError };
+
+/**
+ * Where a request's input (params, query or a parsed JSON body) holds a NUL character: the item's path ('' for the
+ * value itself), or undefined. A Buffer or stream body is not text and is not read.
+ */
+function nulItem(value: unknown, path: string, depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (value === null || typeof value !== 'object' || depth > 32) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = nulItem(value[i], `${path}[${i}]`, depth + 1);
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  }
+  if (ArrayBuffer.isView(value) || typeof (value as { pipe?: unknown }).pipe === 'function') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const item = path ? `${path}.${k}` : k;
+    if (k.includes('\u0000')) return item;
+    const hit = nulItem(v, item, depth + 1);
+    if (hit !== undefined) return hit;
+  }
+  return undefined;
+}
