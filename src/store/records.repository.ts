@@ -175,8 +175,12 @@ export class RecordsRepository {
       // The document carries the platform's own timestamp, in the platform's form, when it has one.
       const data = r.sourceModifiedDate && !('sourceModifiedDate' in r.data) ? { ...r.data, sourceModifiedDate: r.sourceModifiedDate } : r.data;
       // The hash covers every mapped field including the platform's timestamp (sync-behaviour.md §8.1).
-      const text = canonicalJson(data);
-      ids[i] = r.id;
+      let text = canonicalJson(data);
+      // A NUL character (escaped \u0000 in the text) cannot be stored by PostgreSQL in text or jsonb: one such string
+      // in a platform's record failed the whole page, so every pull of the type. It is stored as U+FFFD (the
+      // replacement character) on both databases, so both keep and hash the same document.
+      if (text.includes('\\u0000')) text = canonicalJson(withoutNul(data) as Record<string, unknown>);
+      ids[i] = r.id.includes('\u0000') ? r.id.replaceAll('\u0000', '\uFFFD') : r.id;
       docs[i] = text;
       hashes[i] = hashText(text);
       dates[i] = normaliseSourceDate(r.sourceModifiedDate);
@@ -944,4 +948,14 @@ export function recordDocument(row: RecordRow, opts: { withModifiedDate: boolean
   if (opts.withModifiedDate) doc.modifiedDate = row.modified_date;
   doc.metadata = { isDeleted: row.is_deleted === 1 };
   return doc;
+}
+
+/** A copy of a JSON value with every NUL character in its strings and keys replaced by U+FFFD. */
+function withoutNul(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD');
+  if (Array.isArray(value)) return value.map(withoutNul);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k.replaceAll('\u0000', '\uFFFD')] = withoutNul(v);
+  return out;
 }
