@@ -272,13 +272,19 @@ describe.each(DIALECTS)('record history [%s]', (dialect) => {
     engine.connector.seed('invoices', 3, 'x');
     await link();
     const at = t.clock.now().toISOString();
-    for (const q of ['asOf=yesterday', 'asOf=2026-13-01T00:00:00Z', 'asOf=2026-03-01T00:00:00', `asOf=${at}&asOfPull=${connectionId}`, `asOfPull=${connectionId}`, 'asOfPull=nope']) {
+    for (const q of ['asOf=yesterday', 'asOf=2026-13-01T00:00:00Z', 'asOf=2026-02-30T00:00:00Z', 'asOf=2026-02-29', 'asOf=2026-03-01T00:00:00', `asOf=${at}&asOfPull=${connectionId}`, `asOfPull=${connectionId}`, 'asOfPull=nope']) {
       expectErrorShape(await get(`/data/invoices?${q}`), 400);
     }
     expectErrorShape(await get(`/data/invoices?asOf=2099-01-01T00:00:00Z`), 400);
     expectErrorShape(await get(`/data/invoices/x000001?asOf=2099-01-01T00:00:00Z`), 400);
     expectErrorShape(await get(`/data/financials/balanceSheet?periodLength=1&periodsToCompare=1&asOf=bad`), 400);
     for (const cursor of ['!!', 'AAAA', Buffer.from(`1|${connectionId}|bills|3`).toString('base64url')]) expectErrorShape(await get(`/data/invoices/changes?cursor=${cursor}`), 400);
+    // A cursor beyond the feed's head was never handed out: following it would skip changes for good.
+    const head = (await get(`/data/invoices/changes?pageSize=5000`)).json().cursor;
+    expect((await get(`/data/invoices/changes?cursor=${head}`)).json()).toMatchObject({ results: [], cursor: head });
+    const seq = Number(Buffer.from(head, 'base64url').toString().split('|').pop());
+    const beyond = Buffer.from(Buffer.from(head, 'base64url').toString().replace(/\|\d+$/, `|${seq + 1}`)).toString('base64url');
+    expect(expectErrorShape(await get(`/data/invoices/changes?cursor=${beyond}`), 400).validation.errors[0].message).toMatch(/beyond the end/);
     expectErrorShape(await get(`/data/invoices/changes?pageSize=0`), 400);
     expectErrorShape(await get(`/data/history/00000000-0000-4000-8000-000000000000/changes`), 404);
 

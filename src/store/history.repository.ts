@@ -277,11 +277,22 @@ export interface Floor {
 }
 
 /** Parses `asOf`: an ISO 8601 date-time with a zone (or a date, as UTC midnight) → canonical UTC text. */
+/** Whether the value's leading YYYY-MM-DD is a day of the calendar (Date.parse rolls 2026-02-30 over to 2 March). */
+function realDate(value: string): boolean {
+  const [y, m, d] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+}
+
 export function parseInstant(value: string, itemId: string): string {
   const ok = /^\d{4}-\d{2}-\d{2}$/.test(value) || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(value);
-  const ms = ok ? Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value) : NaN;
+  const ms = ok && realDate(value) ? Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value) : NaN;
   if (Number.isNaN(ms)) {
-    throw RequestValidationError.of(itemId, `${itemId} must be an ISO 8601 instant with a time zone (e.g. 2026-03-31T23:59:59Z), got "${value}".`, 'DateTime');
+    throw RequestValidationError.of(
+      itemId,
+      `${itemId} must be an ISO 8601 instant with a time zone (e.g. 2026-03-31T23:59:59Z) or a date (midnight UTC), got "${value}".`,
+      'DateTime',
+    );
   }
   return new Date(ms).toISOString();
 }
@@ -374,6 +385,12 @@ export class HistoryRepository {
       throw RequestValidationError.of('cursor', `Record history is turned off for company ${companyId} (sync settings keepHistory).`, 'History');
     }
     const floor = await this.floor(connectionId, dataType);
+    if (after > floor.floorSeq && after > (await lastSeq(this.db, connectionId, dataType))) {
+      // Every cursor the feed, a pull's changes or a records.changed event hands out is at or before the feed's head
+      // then (its last change, or the floor when history was pruned or off), and the head only moves forward: one
+      // beyond it was not handed out, and following it would skip every change up to it for good.
+      throw RequestValidationError.of('cursor', `The cursor is beyond the end of the ${dataType} change feed: it was not issued for this feed.`, 'History');
+    }
     if (floor.floorSeq > 0 && after < floor.floorSeq) {
       const head = Math.max(floor.floorSeq, await lastSeq(this.db, connectionId, dataType));
       throw RequestValidationError.of(
