@@ -48,7 +48,9 @@ export const RecordVersion = Type.Object(
     sourceModifiedDate: Type.Optional(DateTime),
     contentHash: Type.String(),
     record: RecordDoc,
-    diff: Type.Array(PatchOp, { description: 'RFC 6902 JSON Patch from the previous version (from {} for the first version kept)' }),
+    diff: Type.Array(PatchOp, {
+      description: 'RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced',
+    }),
   },
   { description: 'One version of a record: its state after a committed change' },
 );

@@ -6558,7 +6558,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -6914,7 +6914,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -7366,7 +7366,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -7564,7 +7564,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -7920,7 +7920,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -8280,7 +8280,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -8930,7 +8930,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -9290,7 +9290,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -9940,7 +9940,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -10586,7 +10586,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -11232,7 +11232,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -12622,7 +12622,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -12982,7 +12982,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -13342,7 +13342,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -13698,7 +13698,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -14054,7 +14054,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -14414,7 +14414,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -14770,7 +14770,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -15059,7 +15059,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -15417,7 +15417,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -16067,7 +16067,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -16427,7 +16427,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -16785,7 +16785,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -17206,7 +17206,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -17400,7 +17400,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -17800,7 +17800,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -17994,7 +17994,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -18342,7 +18342,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -18694,7 +18694,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -19046,7 +19046,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -19398,7 +19398,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -19750,7 +19750,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -19944,7 +19944,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -20138,7 +20138,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -21421,7 +21421,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -21773,7 +21773,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -22125,7 +22125,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -22473,7 +22473,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -22821,7 +22821,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -23173,7 +23173,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -23521,7 +23521,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -23859,7 +23859,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -24209,7 +24209,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -24561,7 +24561,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -24913,7 +24913,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
@@ -25174,7 +25174,7 @@ export interface operations {
                             contentHash: string;
                             /** @description The pull that committed the change (null: stored before history existed) */
                             datasetId: string | null;
-                            /** @description RFC 6902 JSON Patch from the previous version (from {} for the first version kept) */
+                            /** @description RFC 6902 JSON Patch from the previous version: from {} for an added record; the oldest version kept after pruning is diffed from the state it replaced */
                             diff: ({
                                 /** @description add | remove | replace */
                                 op: string;
