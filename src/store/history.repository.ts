@@ -276,7 +276,6 @@ export interface Floor {
   floorSeq: number;
 }
 
-/** Parses `asOf`: an ISO 8601 date-time with a zone (or a date, as UTC midnight) → canonical UTC text. */
 /** Whether the value's leading YYYY-MM-DD is a day of the calendar (Date.parse rolls 2026-02-30 over to 2 March). */
 function realDate(value: string): boolean {
   const [y, m, d] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
@@ -284,6 +283,7 @@ function realDate(value: string): boolean {
   return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
 }
 
+/** Parses `asOf`: an ISO 8601 date-time with a zone (or a date, as UTC midnight) → canonical UTC text. */
 export function parseInstant(value: string, itemId: string): string {
   const ok = /^\d{4}-\d{2}-\d{2}$/.test(value) || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(value);
   const ms = ok && realDate(value) ? Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value) : NaN;
