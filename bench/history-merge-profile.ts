@@ -24,6 +24,7 @@ import { insertCompany } from './support/seed.js';
 import { invoice, sourceDateOf } from './history.js';
 import { startTempPostgres } from '../test/support/postgres.js';
 import { newId } from '../src/lib/ids.js';
+import { processCpuMs } from './support/proc.js';
 
 const N = Number(process.env.N ?? 50000);
 const dialect = (process.env.DIALECT ?? 'sqlite') as 'sqlite' | 'postgres';
@@ -60,11 +61,7 @@ async function setup(store: Store) {
 async function variant(name: string, mk: () => Kysely<any>, ctx: { connectionId: string; companyId: string; ds1: string; now: string }, pre: string[]) {
   const rows: [string, number, number][] = [];
   let backend = 0;
-  const ticks = () => {
-    if (!backend) return 0;
-    const f = require('fs').readFileSync(`/proc/${backend}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10_000;
-  };
+  const ticks = () => (backend ? processCpuMs(backend) * 1000 : 0); // µs, as process.cpuUsage()
   let b0 = 0;
   let cpu0 = process.cpuUsage();
   const log = (e: LogEvent) => {

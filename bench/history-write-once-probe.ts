@@ -21,12 +21,13 @@
  * PostgreSQL: a throwaway server (or PGBASE=<admin url>), a database per design and setting. DESIGNS=copy|once runs
  * one design only. Results and what they say: docs/benchmarks.md, history ("documents written once").
  */
-import { rmSync, mkdirSync, readFileSync } from 'node:fs';
+import { rmSync, mkdirSync } from 'node:fs';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { invoice } from './history.js';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { startTempPostgres } from '../test/support/postgres.js';
+import { processCpuMs } from './support/proc.js';
 import { recordKeyExpression, RECORD_KEY_COLUMNS } from '../src/store/migrations/0024-record-query-keys.js';
 
 const N = Number(process.env.N ?? 50000);
@@ -384,10 +385,7 @@ async function pgRun(admin: string, d: Design, keep: boolean, round: number) {
   const c = new pg.Client({ connectionString: u.toString() });
   await c.connect();
   const backend = Number((await c.query('select pg_backend_pid() as p')).rows[0].p);
-  const ticks = () => {
-    const x = readFileSync(`/proc/${backend}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(x[11]) + Number(x[12])) * 10;
-  };
+  const ticks = () => processCpuMs(backend);
   const t = async (fn: () => Promise<void>) => {
     const c0 = process.cpuUsage(), b0 = ticks(), t0 = performance.now();
     await fn();

@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { benchDatabase, type BenchDb } from './support/databases.js';
 import type { Benchmark, BenchContext, BenchRow } from './support/harness.js';
 import { ROOT, SECRET_KEY } from './support/sandbox.js';
+import { MS_PER_TICK, procStatFields, processCpuMs } from './support/proc.js';
 
 interface Proc {
   child: ChildProcess;
@@ -31,24 +32,18 @@ export async function serverCpuMs(url: string): Promise<number | undefined> {
   await c.connect();
   try {
     const pid = (await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
-    const stat = (p: number) => {
-      const raw = readFileSync(`/proc/${p}/stat`, 'utf8');
-      return raw.slice(raw.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
-    };
-    const postmaster = Number(stat(pid)[1]);
+    const postmaster = Number(procStatFields(pid)[1]);
     if (!readFileSync(`/proc/${postmaster}/cmdline`, 'utf8').includes('postgres')) return undefined;
-    const tick = 10; // ms per clock tick (CLK_TCK 100 on Linux)
-    const pm = stat(postmaster);
-    let ticks = Number(pm[11]) + Number(pm[12]) + Number(pm[13]) + Number(pm[14]); // utime stime cutime cstime
+    const pm = procStatFields(postmaster);
+    let ms = (Number(pm[11]) + Number(pm[12]) + Number(pm[13]) + Number(pm[14])) * MS_PER_TICK; // utime stime cutime cstime
     for (const child of readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
       try {
-        const s = stat(Number(child));
-        ticks += Number(s[11]) + Number(s[12]);
+        ms += processCpuMs(Number(child));
       } catch {
         // exited meanwhile: counted in the postmaster's cutime once reaped
       }
     }
-    return ticks * tick;
+    return ms;
   } catch {
     return undefined;
   } finally {
