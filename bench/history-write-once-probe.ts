@@ -37,7 +37,7 @@ const DIR = process.env.DIR ?? '/tmp/histprobe';
 const CONN = 'conn-1';
 const TYPE = 'invoices';
 
-type Design = 'copy' | 'once';
+type Design = 'copy' | 'once' | 'merge';
 const past = 'where prev_modified_date is not null';
 const key = (doc: string, path: string) => `lower((CASE WHEN json_type(${doc}, '${path}') = 'text' THEN json_extract(${doc}, '${path}') END))`;
 
@@ -90,9 +90,12 @@ function schema(db: Database, d: Design) {
           `create index records_status on records (connection_id, data_type, status_key)`,
           `create index records_customer_ref on records (connection_id, data_type, customer_ref_key)`,
           `create index records_supplier_ref on records (connection_id, data_type, supplier_ref_key)`,
-          `create table record_staging (dataset_id text not null, record_id text not null, doc_id integer not null, content_hash text not null,
+          d === 'once'
+            ? `create table record_staging (dataset_id text not null, record_id text not null, doc_id integer not null, content_hash text not null,
              source_modified_date text, deleted integer not null, status_key text, customer_ref_key text, supplier_ref_key text,
-             primary key (dataset_id, record_id))`,
+             primary key (dataset_id, record_id))`
+            : `create table record_staging (dataset_id text not null, record_id text not null, data text not null, content_hash text not null,
+             source_modified_date text, deleted integer not null, primary key (dataset_id, record_id))`,
           hist('prev_doc_id integer', ', prev_status_key text, prev_customer_ref_key text, prev_supplier_ref_key text'),
           ...histIndexes({ id_folded: 'lower(record_id)', status: 'prev_status_key', customer_ref: 'prev_customer_ref_key', supplier_ref: 'prev_supplier_ref_key' }),
         ];
@@ -109,7 +112,7 @@ function open(file: string): Database {
 /** Stages a pull: one transaction per page of 1,000, as the worker does. */
 function stage(db: Database, d: Design, ds: string, edit: number, every: number) {
   const hash = (t: string) => createHash('sha256').update(t).digest('hex');
-  const stCopy = d === 'copy' ? db.prepare(`insert into record_staging values (?, ?, ?, ?, ?, 0)`) : undefined;
+  const stCopy = d !== 'once' ? db.prepare(`insert into record_staging values (?, ?, ?, ?, ?, 0)`) : undefined;
   const doc = d === 'once' ? db.prepare(`insert into docs (data) values (?)`) : undefined;
   const stOnce =
     d === 'once'
@@ -133,6 +136,7 @@ function stage(db: Database, d: Design, ds: string, edit: number, every: number)
 
 /** The merge of one pull, in one transaction (the product's statements for `copy`, their document-id form for `once`). */
 function merge(db: Database, d: Design, ds: string, now: string, keep: boolean) {
+  if (d === 'merge') return mergeAtMerge(db, ds, now, keep);
   db.transaction(() => {
     const ids = keep
       ? (db.prepare(`select json_group_array(s.record_id order by s.record_id) filter (where r.content_hash <> s.content_hash) as ids
@@ -180,6 +184,50 @@ function merge(db: Database, d: Design, ds: string, now: string, keep: boolean) 
                   where records.content_hash <> excluded.content_hash or records.is_deleted = 1`).run(CONN, TYPE, now, ds);
       if (!keep) db.prepare(`delete from docs where id in (select value from json_each(?))`).run(old);
     }
+    db.prepare(`delete from record_staging where dataset_id = ?`).run(ds);
+  })();
+}
+
+/**
+ * `merge`: staging as `copy` (the document in the staging row); the merge writes each added or changed record's document
+ * into `docs` once (ids drawn in record id order from the ids the statistics pass collected), points `records` at it,
+ * and a change records the previous document's id. History off deletes the replaced documents.
+ */
+function mergeAtMerge(db: Database, ds: string, now: string, keep: boolean) {
+  db.transaction(() => {
+    const st = db
+      .prepare(`select json_group_array(s.record_id order by s.record_id) filter (where r.content_hash <> s.content_hash or r.is_deleted = 1) as ids,
+                       json_group_array(r.doc_id) filter (where r.content_hash <> s.content_hash or r.is_deleted = 1) as old,
+                       json_group_array(s.record_id order by s.record_id) filter (where r.record_id is null or r.content_hash <> s.content_hash or r.is_deleted = 1) as w
+                from record_staging s left join records r on r.connection_id = ? and r.data_type = ? and r.record_id = s.record_id
+                where s.dataset_id = ?`)
+      .get(CONN, TYPE, ds) as { ids: string; old: string; w: string };
+    if (keep) {
+      db.prepare(`insert into record_changes (connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date,
+                    prev_doc_id, prev_content_hash, prev_modified_date, prev_source_modified_date, prev_is_deleted, prev_status_key, prev_customer_ref_key, prev_supplier_ref_key)
+                  select ?, ?, s.record_id, ?, ?, 'updated', s.content_hash, s.source_modified_date, r.doc_id, r.content_hash, r.modified_date,
+                         r.source_modified_date, r.is_deleted, r.status_key, r.customer_ref_key, r.supplier_ref_key
+                  from json_each(?) as k cross join record_staging s cross join records r
+                  where s.dataset_id = ? and s.record_id = k.value and r.connection_id = ? and r.data_type = ? and r.record_id = s.record_id
+                  order by k.rowid`).run(CONN, TYPE, ds, now, st.ids, ds, CONN, TYPE);
+      db.prepare(`insert into record_changes (connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date)
+                  select ?, ?, s.record_id, ?, ?, 'added', s.content_hash, s.source_modified_date from record_staging s
+                  where s.dataset_id = ? and not exists (select 1 from records r where r.connection_id = ? and r.data_type = ? and r.record_id = s.record_id)
+                  order by s.record_id`).run(CONN, TYPE, ds, now, ds, CONN, TYPE);
+    }
+    const base = (db.prepare(`select coalesce(max(id), 0) as b from docs`).get() as { b: number }).b + 1;
+    db.prepare(`insert into docs (id, data) select ? + k.key, s.data from json_each(?) as k cross join record_staging s
+                where s.dataset_id = ? and s.record_id = k.value order by k.rowid`).run(base, st.w, ds);
+    db.prepare(`insert into records (connection_id, data_type, record_id, doc_id, content_hash, modified_date, source_modified_date, is_deleted,
+                  status_key, customer_ref_key, supplier_ref_key)
+                select ?, ?, s.record_id, ? + k.key, s.content_hash, ?, s.source_modified_date, 0,
+                       ${key('s.data', '$.status')}, ${key('s.data', '$.customerRef.id')}, ${key('s.data', '$.supplierRef.id')}
+                from json_each(?) as k cross join record_staging s where s.dataset_id = ? and s.record_id = k.value
+                on conflict (connection_id, data_type, record_id) do update set doc_id = excluded.doc_id, content_hash = excluded.content_hash,
+                  source_modified_date = excluded.source_modified_date, is_deleted = 0, modified_date = excluded.modified_date,
+                  status_key = excluded.status_key, customer_ref_key = excluded.customer_ref_key, supplier_ref_key = excluded.supplier_ref_key
+                where records.content_hash <> excluded.content_hash or records.is_deleted = 1`).run(CONN, TYPE, base, now, st.w, ds);
+    if (!keep) db.prepare(`delete from docs where id in (select value from json_each(?))`).run(st.old);
     db.prepare(`delete from record_staging where dataset_id = ?`).run(ds);
   })();
 }
@@ -233,7 +281,7 @@ function run(d: Design, keep: boolean) {
   const m1 = timed(() => merge(db, d, 'ds1', '2026-04-01T00:00:00.000Z', keep));
   db.pragma('wal_checkpoint(truncate)');
   const changes = (db.prepare(`select count(*) as n from record_changes`).get() as { n: number }).n;
-  const docs = d === 'once' ? (db.prepare(`select count(*) as n from docs`).get() as { n: number }).n : N;
+  const docs = d !== 'copy' ? (db.prepare(`select count(*) as n from docs`).get() as { n: number }).n : N;
   const pages = db.pragma('page_count', { simple: true }) as number;
   const rd = reads(db, d);
   db.close();
@@ -276,12 +324,13 @@ async function pgSchema(c: pg.Client, d: Design) {
     `create index records_deleted on records (connection_id, data_type, is_deleted, record_id)`,
     `create index records_id_folded on records (connection_id, data_type, lower((record_id) collate "C"))`,
     ...KEYS.map((k) => `create index records_${k} on records (connection_id, data_type, ${k}, record_id, modified_date)`),
-    d === 'copy'
+    d !== 'once'
       ? `create unlogged table record_staging (dataset_id text not null, record_id text collate "C" not null, data jsonb not null, content_hash text not null,
            source_modified_date text, deleted integer not null, primary key (dataset_id, record_id))`
       : `create unlogged table record_staging (dataset_id text not null, record_id text collate "C" not null, doc_id bigint not null, content_hash text not null,
            source_modified_date text, deleted integer not null, ${KEYS.map((k) => `${k} text`).join(', ')}, primary key (dataset_id, record_id))`,
     ...(d === 'once' ? [`create table docs (id bigint primary key, data jsonb not null)`, `create sequence docs_block increment by 1000`] : []),
+    ...(d === 'merge' ? [`create table docs (id bigint primary key, data jsonb not null)`, `create sequence docs_id`] : []),
     hist(d === 'copy' ? 'prev_data jsonb' : 'prev_doc_id bigint'),
     `create index record_changes_feed on record_changes (connection_id, data_type, seq)`,
     `create index record_changes_record on record_changes (connection_id, data_type, record_id, seq)`,
@@ -305,7 +354,7 @@ async function pgStage(c: pg.Client, d: Design, ds: string, edit: number, every:
     }
     const rows = `rows from (unnest($2::text[]), jsonb_array_elements($3::jsonb), unnest($4::text[]), unnest($5::text[])) as k(id, doc, hash, smd)`;
     const args = [ds, ids, `[${docs.join(',')}]`, hashes, smds];
-    if (d === 'copy') await c.query(`insert into record_staging select $1, k.id, k.doc, k.hash, k.smd, 0 from ${rows}`, args);
+    if (d !== 'once') await c.query(`insert into record_staging select $1, k.id, k.doc, k.hash, k.smd, 0 from ${rows}`, args);
     else {
       // Document ids drawn as a block (one sequence call a page), the documents read once: written to `docs`, whose
       // RETURNING gives each one's keys, and joined to the staging rows by id.
@@ -324,16 +373,16 @@ async function pgStage(c: pg.Client, d: Design, ds: string, edit: number, every:
 async function pgMerge(c: pg.Client, d: Design, ds: string, now: string, keep: boolean) {
   await c.query('begin');
   await c.query(`select set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)`);
+  // `merge` also collects the ids of the rows the upsert writes (added or changed), in the same pass (a left join).
   const st = await c.query(
     `select array_agg(s.record_id order by s.record_id) filter (where r.content_hash <> s.content_hash) as ids,
-            array_agg(r.doc_id) filter (where r.content_hash <> s.content_hash) as old
-     from record_staging s join records r on r.connection_id = $1 and r.data_type = $2 and r.record_id = s.record_id where s.dataset_id = $3`.replace(
-      'array_agg(r.doc_id)',
-      d === 'once' ? 'array_agg(r.doc_id)' : 'array_agg(null::bigint)',
-    ),
+            ${d === 'copy' ? 'array_agg(null::bigint)' : 'array_agg(r.doc_id)'} filter (where r.content_hash <> s.content_hash) as old
+            ${d === 'merge' ? ', array_agg(s.record_id order by s.record_id) filter (where r.record_id is null or r.content_hash <> s.content_hash or r.is_deleted = 1) as w' : ''}
+     from record_staging s ${d === 'merge' ? 'left ' : ''}join records r on r.connection_id = $1 and r.data_type = $2 and r.record_id = s.record_id where s.dataset_id = $3`,
     [CONN, TYPE, ds],
   );
   const ids: string[] = st.rows[0]?.ids ?? [];
+  const w: string[] = st.rows[0]?.w ?? [];
   const old: string[] = st.rows[0]?.old ?? [];
   const cols = `(connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date,
                  ${d === 'copy' ? 'prev_data' : 'prev_doc_id'}, prev_content_hash, prev_modified_date, prev_source_modified_date, prev_is_deleted,
@@ -367,8 +416,27 @@ async function pgMerge(c: pg.Client, d: Design, ds: string, now: string, keep: b
                   insert into record_changes (connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date)
                   select $1, $2, up.record_id, $4, $3, 'added', up.content_hash, up.source_modified_date from up where up.inserted and $5::boolean
                   order by up.record_id`;
-  await c.query(upsert, [CONN, TYPE, now, ds, keep]);
-  if (d === 'once' && !keep && old.length) await c.query(`delete from docs where id = any($1::bigint[])`, [old]);
+  if (d === 'merge') {
+    // Documents written once, here: ids drawn per written row (in record id order), the documents copied from staging
+    // into `docs`, the records pointed at them with their keys computed from the staged document.
+    await c.query(
+      `with w as materialized (select k.id, nextval('docs_id') as doc_id from unnest($5::text[]) with ordinality as k(id, ord) order by k.ord),
+            dd as (insert into docs (id, data) select w.doc_id, s.data from w join record_staging s on s.dataset_id = $4 and s.record_id = w.id),
+            up as (insert into records (connection_id, data_type, record_id, doc_id, content_hash, modified_date, source_modified_date, is_deleted, ${KEYS.join(', ')})
+                   select $1, $2, s.record_id, w.doc_id, s.content_hash, $3, s.source_modified_date, 0, ${KEYS.map((k) => pgKey(k, 's.data')).join(', ')}
+                   from w join record_staging s on s.dataset_id = $4 and s.record_id = w.id
+                   on conflict (connection_id, data_type, record_id) do update set doc_id = excluded.doc_id, content_hash = excluded.content_hash,
+                     source_modified_date = excluded.source_modified_date, is_deleted = 0, modified_date = excluded.modified_date,
+                     ${KEYS.map((k) => `${k} = excluded.${k}`).join(', ')}
+                   where records.content_hash <> excluded.content_hash or records.is_deleted = 1
+                   returning record_id, content_hash, source_modified_date, (xmax = 0) as inserted)
+       insert into record_changes (connection_id, data_type, record_id, dataset_id, committed_at, kind, content_hash, source_modified_date)
+       select $1, $2, up.record_id, $4, $3, 'added', up.content_hash, up.source_modified_date from up where up.inserted and $6::boolean
+       order by up.record_id`,
+      [CONN, TYPE, now, ds, w, keep],
+    );
+  } else await c.query(upsert, [CONN, TYPE, now, ds, keep]);
+  if (d !== 'copy' && !keep && old.length) await c.query(`delete from docs where id = any($1::bigint[])`, [old]);
   await c.query(`delete from record_staging where dataset_id = $1`, [ds]);
   await c.query('commit');
 }
@@ -402,7 +470,7 @@ async function pgRun(admin: string, d: Design, keep: boolean, round: number) {
   await c.query('checkpoint');
   await c.query('vacuum analyze');
   const changes = Number((await c.query('select count(*) as n from record_changes')).rows[0].n);
-  const docs = d === 'once' ? Number((await c.query('select count(*) as n from docs')).rows[0].n) : N;
+  const docs = d !== 'copy' ? Number((await c.query('select count(*) as n from docs')).rows[0].n) : N;
   const mb = Number((await c.query('select pg_database_size(current_database()) as b')).rows[0].b) / 2 ** 20;
   const from = d === 'copy' ? 'records r' : 'records r join docs d on d.id = r.doc_id';
   const data = d === 'copy' ? 'r.data' : 'd.data';
@@ -433,13 +501,13 @@ async function main() {
     rmSync(DIR, { recursive: true, force: true });
     mkdirSync(DIR, { recursive: true });
     for (let round = 1; round <= rounds; round++)
-      for (const d of ['copy', 'once'] as Design[]) for (const keep of [false, true]) line(round, run(d, keep));
+      for (const d of (process.env.DESIGNS ?? 'copy,once,merge').split(',') as Design[]) for (const keep of [false, true]) line(round, run(d, keep));
     return;
   }
   const tmp = process.env.PGBASE ? undefined : await startTempPostgres();
   try {
     for (let round = 1; round <= rounds; round++)
-      for (const d of (process.env.DESIGNS ?? 'copy,once').split(',') as Design[]) for (const keep of [false, true]) await pgRun(process.env.PGBASE ?? tmp!.url, d, keep, round);
+      for (const d of (process.env.DESIGNS ?? 'copy,once,merge').split(',') as Design[]) for (const keep of [false, true]) await pgRun(process.env.PGBASE ?? tmp!.url, d, keep, round);
   } finally {
     tmp?.stop();
   }
