@@ -798,18 +798,18 @@ export class RecordsRepository {
 
   /**
    * Every stored record of a type, in keyset pages of `batch` (id order), handed to `fn` page by page: a report over a
-   * 100k-invoice company holds one page of documents at a time, never the whole type.
+   * 100k-invoice company holds one page of documents at a time, never the whole type. With `asOf`, the records as they
+   * were stored at that instant (the asOf view, the key bound applied inside each half, as a list page's is).
    */
-  async scan(connectionId: string, dataType: string, fn: (rows: RecordRow[]) => void, batch = 1000): Promise<void> {
+  async scan(connectionId: string, dataType: string, fn: (rows: RecordRow[]) => void, opts: { asOf?: string | undefined; batch?: number } = {}): Promise<void> {
+    const batch = opts.batch ?? 1000;
     let after: string | undefined;
     for (;;) {
-      let q = this.db
-        .selectFrom('records')
+      const rows = (await this.source(connectionId, dataType, opts.asOf, after === undefined ? undefined : sql<SqlBool>`records.record_id > ${after}`)
         .select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'])
-        .where('connection_id', '=', connectionId)
-        .where('data_type', '=', dataType);
-      if (after !== undefined) q = q.where('record_id', '>', after);
-      const rows = await q.orderBy('record_id').limit(batch).execute();
+        .orderBy('record_id')
+        .limit(batch)
+        .execute()) as RecordRow[];
       if (rows.length) fn(rows);
       if (rows.length < batch) return;
       after = rows[rows.length - 1]!.record_id;

@@ -79,7 +79,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     const params = Type.Object({ companyId: Uuid });
     /** Whether a dataset of the type has completed on the connection (the 409 rule's "served" case). */
     const completed = async (companyId: string, connectionId: string, t: string) => (await ctx.repos.connections.forRead(companyId, connectionId, t))?.hasComplete ?? false;
-    app.get<{ Params: Scope; Querystring: { reportDate?: string; periodLengthDays?: number; numberOfPeriods?: number } }>(
+    app.get<{ Params: Scope; Querystring: { reportDate?: string; periodLengthDays?: number; numberOfPeriods?: number } & AsOfQuery }>(
       `/companies/:companyId/reports/${segment}`,
       {
         schema: {
@@ -88,27 +88,39 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           summary: `Aged ${kind}s: outstanding balances per ${kind === 'debtor' ? 'customer' : 'supplier'} and currency, by issue-date period`,
           params,
           querystring: Type.Object({
-            reportDate: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}([T ].*)?$', description: 'Documents issued before this date (default: today)' })),
+            reportDate: Type.Optional(
+              Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}([T ].*)?$', description: 'Documents issued before this date (default: today; with asOf or asOfPull, the UTC day of that instant)' }),
+            ),
             periodLengthDays: Type.Optional(Type.Integer({ minimum: 1, maximum: AGED_LIMITS.periodLengthDays, default: AGED_DEFAULTS.periodLengthDays })),
             numberOfPeriods: Type.Optional(Type.Integer({ minimum: 1, maximum: AGED_LIMITS.numberOfPeriods, default: AGED_DEFAULTS.numberOfPeriods })),
+            ...AsOfQuery.properties,
           }),
           response: { 200: Type.Ref(AGED_REPORT_SCHEMAS[kind].$id), ...errorResponses(400, 401, 404, 409) },
         },
       },
       async (req) => {
-        const day = req.query.reportDate ? Date.parse(`${req.query.reportDate.slice(0, 10)}T00:00:00Z`) : Math.floor(ctx.clock.now().getTime() / 86_400_000) * 86_400_000;
-        if (Number.isNaN(day)) throw RequestValidationError.of('reportDate', `'${req.query.reportDate}' is not a date.`, 'Format');
+        const reportDate = req.query.reportDate ? Date.parse(`${req.query.reportDate.slice(0, 10)}T00:00:00Z`) : undefined;
+        if (Number.isNaN(reportDate)) throw RequestValidationError.of('reportDate', `'${req.query.reportDate}' is not a date.`, 'Format');
         const conn = await readable(req.params, src.documents);
+        // The types read: the documents, and each of the others once it has been pulled. With asOf / asOfPull every one
+        // is read as it was stored at that instant (each checked against its own history, 400 where it cannot answer),
+        // and the report is the one the server would have answered then: its default report date is that instant's day.
+        const used = [src.documents] as string[];
+        for (const t of [src.contacts, src.credits, src.payments]) if (await completed(conn.company_id, conn.id, t)) used.push(t);
+        let asOf: string | undefined;
+        for (const t of used) asOf = await resolveAsOf(ctx, req.params.companyId, conn.id, t, req.query);
+        const day = reportDate ?? Math.floor((asOf ? Date.parse(asOf) : ctx.clock.now().getTime()) / 86_400_000) * 86_400_000;
         const builder = new AgedReportBuilder(kind, {
           reportDateMs: day,
           periodLengthDays: req.query.periodLengthDays ?? AGED_DEFAULTS.periodLengthDays,
           numberOfPeriods: req.query.numberOfPeriods ?? AGED_DEFAULTS.numberOfPeriods,
         });
         const doc = (r: { data: unknown }) => (typeof r.data === 'string' ? JSON.parse(r.data) : r.data) as Record<string, unknown>;
-        if (await completed(conn.company_id, conn.id, src.contacts)) await records.scan(conn.id, src.contacts, (rows) => rows.forEach((r) => builder.contact(r.record_id, doc(r))));
-        await records.scan(conn.id, src.documents, (rows) => rows.forEach((r) => builder.document('documents', doc(r), r.is_deleted === 1)));
-        if (await completed(conn.company_id, conn.id, src.credits)) await records.scan(conn.id, src.credits, (rows) => rows.forEach((r) => builder.document('credits', doc(r), r.is_deleted === 1)));
-        if (await completed(conn.company_id, conn.id, src.payments)) await records.scan(conn.id, src.payments, (rows) => rows.forEach((r) => builder.payment(doc(r), r.is_deleted === 1)));
+        const opts = { asOf };
+        if (used.includes(src.contacts)) await records.scan(conn.id, src.contacts, (rows) => rows.forEach((r) => builder.contact(r.record_id, doc(r))), opts);
+        await records.scan(conn.id, src.documents, (rows) => rows.forEach((r) => builder.document('documents', doc(r), r.is_deleted === 1)), opts);
+        if (used.includes(src.credits)) await records.scan(conn.id, src.credits, (rows) => rows.forEach((r) => builder.document('credits', doc(r), r.is_deleted === 1)), opts);
+        if (used.includes(src.payments)) await records.scan(conn.id, src.payments, (rows) => rows.forEach((r) => builder.payment(doc(r), r.is_deleted === 1)), opts);
         return builder.build(ctx.clock.now().toISOString());
       },
     );

@@ -25396,9 +25396,13 @@ export interface operations {
     "get-aged-creditors-report": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 numberOfPeriods?: number;
                 periodLengthDays?: number;
-                /** @description Documents issued before this date (default: today) */
+                /** @description Documents issued before this date (default: today; with asOf or asOfPull, the UTC day of that instant) */
                 reportDate?: string;
             };
             header?: never;
@@ -25510,9 +25514,13 @@ export interface operations {
     "get-aged-debtors-report": {
         parameters: {
             query?: {
+                /** @description ISO 8601 instant: the records as they were stored at that moment (400 beyond the history kept) */
+                asOf?: string;
+                /** @description A Complete pull (dataset id): the records as they were stored when it committed */
+                asOfPull?: string;
                 numberOfPeriods?: number;
                 periodLengthDays?: number;
-                /** @description Documents issued before this date (default: today) */
+                /** @description Documents issued before this date (default: today; with asOf or asOfPull, the UTC day of that instant) */
                 reportDate?: string;
             };
             header?: never;
