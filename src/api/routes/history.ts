@@ -94,14 +94,18 @@ export function resolveAsOf(ctx: ApiContext, companyId: string, connectionId: st
   });
 }
 
-function changeJson(r: ChangeRow) {
-  return {
-    recordId: r.record_id,
-    kind: feedKind(r.kind),
-    datasetId: r.dataset_id,
-    committedDate: r.committed_at,
-    record: recordDocument(r, { withModifiedDate: true }),
-  };
+/** Data types read as one document (company info): their get endpoint serves it without id, modifiedDate or metadata. */
+const SINGLE_TYPES: ReadonlySet<string> = new Set(READ_TYPES.filter((rt) => rt.single).map((rt) => rt.dataType));
+
+/** A feed entry; `record` as the type's get endpoint serves it. */
+function changeJson(r: ChangeRow, dataType: string) {
+  let record: Record<string, unknown>;
+  if (SINGLE_TYPES.has(dataType)) {
+    record = recordDocument(r, { withModifiedDate: false });
+    delete record.metadata;
+    delete record.id;
+  } else record = recordDocument(r, { withModifiedDate: true });
+  return { recordId: r.record_id, kind: feedKind(r.kind), datasetId: r.dataset_id, committedDate: r.committed_at, record };
 }
 
 function versionJson(v: VersionRow) {
@@ -132,13 +136,13 @@ export async function historyRoutes(app: FastifyInstance, ctx: ApiContext): Prom
     }
   }
 
-  function feedPage(path: string, rows: ChangeRow[], pageSize: number, scope: string, after: number) {
+  function feedPage(path: string, dataType: string, rows: ChangeRow[], pageSize: number, scope: string, after: number) {
     const hasMore = rows.length > pageSize;
     const page = rows.slice(0, pageSize);
     const cursor = encodeCursor(scope, page.length ? page[page.length - 1]!.seq : after);
     const links: { self: { href: string }; next?: { href: string } } = { self: { href: path } };
     if (hasMore) links.next = { href: `${path}?${new URLSearchParams({ cursor, pageSize: String(pageSize) }).toString()}` };
-    return { results: page.map(changeJson), pageSize, cursor, hasMore, _links: links };
+    return { results: page.map((r) => changeJson(r, dataType)), pageSize, cursor, hasMore, _links: links };
   }
 
   const prefixes = [
@@ -222,7 +226,7 @@ export async function historyRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         const after = req.query.cursor === undefined ? 0 : decodeCursor(req.query.cursor, scope);
         await history.checkFeedPosition(req.params.companyId, conn.id, dataType, after);
         const rows = await history.feed(conn.id, dataType, after, pageSize + 1);
-        return feedPage(req.url.split('?')[0]!, rows, pageSize, scope, after);
+        return feedPage(req.url.split('?')[0]!, dataType, rows, pageSize, scope, after);
       },
     );
   }
@@ -252,7 +256,7 @@ export async function historyRoutes(app: FastifyInstance, ctx: ApiContext): Prom
         // Nothing recorded: a pull that is not Complete or changed nothing has no changes; otherwise they are gone.
         if (ds.status !== 'Complete' || ds.records_added + ds.records_updated + ds.records_deleted === 0) {
           if (req.query.cursor !== undefined) decodeCursor(req.query.cursor, scope);
-          return feedPage(path, [], pageSize, scope, 0);
+          return feedPage(path, ds.data_type, [], pageSize, scope, 0);
         }
         await requireHistory(companyId, 'datasetId');
         throw RequestValidationError.of('datasetId', `The changes of pull ${ds.id} are no longer kept (history retention, or history was turned off).`, 'History');
@@ -260,7 +264,7 @@ export async function historyRoutes(app: FastifyInstance, ctx: ApiContext): Prom
       await requireHistory(companyId, 'datasetId');
       const after = Math.max(req.query.cursor === undefined ? 0 : decodeCursor(req.query.cursor, scope), Number(range.first_seq) - 1);
       const rows = await history.feed(range.connection_id, range.data_type, after, pageSize + 1, Number(range.last_seq));
-      return feedPage(path, rows, pageSize, scope, after);
+      return feedPage(path, range.data_type, rows, pageSize, scope, after);
     },
   );
 }
