@@ -29,7 +29,7 @@ import { DateTime, Uuid, errorResponses, paged, type AsOfQuery } from '../schema
 
 type Scope = ReadScope;
 
-const RecordDoc = Type.Object({}, { additionalProperties: true, description: 'The accounting record, as the get endpoint serves it' });
+const RecordDoc = Type.Object({}, { additionalProperties: true, description: 'The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month)' });
 const PatchOp = Type.Object(
   {
     op: Type.String({ description: 'add | remove | replace' }),

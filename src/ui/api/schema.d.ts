@@ -6568,7 +6568,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -6660,7 +6660,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -6924,7 +6924,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -7016,7 +7016,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -7376,7 +7376,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -7468,7 +7468,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -7574,7 +7574,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -7666,7 +7666,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -7930,7 +7930,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -8022,7 +8022,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -8290,7 +8290,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -8382,7 +8382,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -8940,7 +8940,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -9032,7 +9032,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -9300,7 +9300,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -9392,7 +9392,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -9950,7 +9950,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -10042,7 +10042,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -10596,7 +10596,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -10688,7 +10688,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -11242,7 +11242,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -11334,7 +11334,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -11498,7 +11498,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -11662,7 +11662,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -11826,7 +11826,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -11984,7 +11984,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -12632,7 +12632,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -12724,7 +12724,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -12992,7 +12992,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -13084,7 +13084,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -13352,7 +13352,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -13444,7 +13444,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -13708,7 +13708,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -13800,7 +13800,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -14064,7 +14064,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -14156,7 +14156,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -14424,7 +14424,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -14516,7 +14516,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -14780,7 +14780,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -14872,7 +14872,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -15069,7 +15069,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -15228,7 +15228,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -15427,7 +15427,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -15878,7 +15878,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -16077,7 +16077,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -16238,7 +16238,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -16437,7 +16437,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -16598,7 +16598,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -16795,7 +16795,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -16954,7 +16954,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -17216,7 +17216,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -17306,7 +17306,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -17410,7 +17410,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -17500,7 +17500,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -17810,7 +17810,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -17900,7 +17900,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -18004,7 +18004,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -18094,7 +18094,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -18352,7 +18352,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -18442,7 +18442,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -18704,7 +18704,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -18794,7 +18794,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -19056,7 +19056,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -19146,7 +19146,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -19408,7 +19408,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -19498,7 +19498,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -19760,7 +19760,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -19850,7 +19850,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -19954,7 +19954,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -20044,7 +20044,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -20148,7 +20148,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -20238,7 +20238,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -20398,7 +20398,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -20558,7 +20558,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -20718,7 +20718,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -20936,7 +20936,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -21081,7 +21081,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -21431,7 +21431,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -21521,7 +21521,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -21783,7 +21783,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -21873,7 +21873,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -22135,7 +22135,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -22225,7 +22225,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -22483,7 +22483,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -22573,7 +22573,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -22831,7 +22831,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -22921,7 +22921,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -23183,7 +23183,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -23273,7 +23273,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -23531,7 +23531,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -23621,7 +23621,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -23869,7 +23869,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -24024,7 +24024,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -24219,7 +24219,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -24376,7 +24376,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -24571,7 +24571,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -24728,7 +24728,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -24923,7 +24923,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -25080,7 +25080,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -25184,7 +25184,7 @@ export interface operations {
                             } & {
                                 [key: string]: unknown;
                             })[];
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
@@ -25274,7 +25274,7 @@ export interface operations {
                             datasetId: string | null;
                             /** @enum {string} */
                             kind: "added" | "updated" | "deleted";
-                            /** @description The accounting record, as the get endpoint serves it */
+                            /** @description The accounting record, as the get endpoint serves it (a statement feed: the stored monthly period, whose record id is its month) */
                             record: {
                                 [key: string]: unknown;
                             };
