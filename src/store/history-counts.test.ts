@@ -79,6 +79,13 @@ describe.each(DIALECTS)('asOf counts [%s]', (dialect) => {
       expect({ T, q, ...(await listedAt(r, conn, T, q)) }).toEqual({ T, q, ...expected });
       expect({ T, q, n: await directCount(conn, T, q) }).toEqual({ T, q, n: expected.total });
     }
+    // A scan as of T (what the aged reports read), in keyset pages of 3 across both halves of the view: every record
+    // as it stood, once, in id order.
+    const scanned: [string, boolean, number][] = [];
+    await r.scan(conn, 'invoices', (rows) => scanned.push(...rows.map((x): [string, boolean, number] => [x.record_id, x.is_deleted === 1, (typeof x.data === 'string' ? JSON.parse(x.data) : (x.data as any)).v])), { asOf: T, batch: 3 });
+    const snap = snapshots.filter((x) => x.at <= T).at(-1);
+    const stood = snap ? [...snap.rows].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, x]): [string, boolean, number] => [id, x.deleted, x.data.v]) : [];
+    expect({ T, scanned }).toEqual({ T, scanned: stood });
     // The kept counts alone (what no filter and the deleted flag read), where a pull has committed.
     if (snapshots[0]!.at <= T) {
       const kept = keptCountsOf(await asOfKeptCounts(store.db, conn, 'invoices', T).executeTakeFirstOrThrow());
