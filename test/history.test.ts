@@ -348,6 +348,15 @@ describe.each(DIALECTS)('record history [%s]', (dialect) => {
     expectErrorShape(await get(`/data/invoices?asOf=2099-01-01T00:00:00Z`), 400);
     expectErrorShape(await get(`/data/invoices/x000001?asOf=2099-01-01T00:00:00Z`), 400);
     expectErrorShape(await get(`/data/financials/balanceSheet?periodLength=1&periodsToCompare=1&asOf=bad`), 400);
+    // Where a moment cannot be answered, asOf is refused, never ignored (that would answer today's data)
+    for (const p of ['/data/invoices/changes', '/data/invoices/x000001/versions', '/dataStatus', '/data/history', '/connections', '/reports/agedDebtor/available', '/data/invoices/x000001/pdf']) {
+      for (const q of [`asOf=${at}`, `asOfPull=${connectionId}`]) {
+        const body = expectErrorShape(await get(`${p}?${q}`), 400);
+        expect(body.validation.errors[0].message, `${p}?${q}`).toMatch(/does not apply to this endpoint/);
+      }
+    }
+    expectErrorShape(await t.call('GET', `/companies?asOf=${at}`), 400);
+    expect((await get(`/data/notAType?asOf=${at}`)).statusCode).toBe(404); // an unknown path stays a 404
     for (const cursor of ['!!', 'AAAA', Buffer.from(`1|${connectionId}|bills|3`).toString('base64url')]) expectErrorShape(await get(`/data/invoices/changes?cursor=${cursor}`), 400);
     // A cursor beyond the feed's head was never handed out: following it would skip changes for good.
     const head = (await get(`/data/invoices/changes?pageSize=5000`)).json().cursor;

@@ -183,6 +183,19 @@ export async function buildApp(ctx: ApiContext, extensions: AppExtension[] = [])
     // with a 500 there and a 404 on SQLite): refused the same way on both, before any handler reads the input.
     const nul = nulItem(req.params, '') ?? nulItem(req.query, '') ?? nulItem(req.body, '');
     if (nul !== undefined) throw RequestValidationError.of(nul || 'body', 'The request contains a NUL character (\\u0000), which no identifier or value can hold.');
+    // asOf / asOfPull (record history) on a route that cannot answer as of a moment: refused, never ignored — ignoring
+    // it would answer today's data to a question about the past. Routes that take it declare it in their querystring
+    // (AsOfQuery); the hidden catch-alls keep their 404.
+    const asked = req.query as Record<string, unknown> | undefined;
+    const schema = req.routeOptions.schema as { hide?: boolean; querystring?: { properties?: Record<string, unknown> } } | undefined;
+    if (asked && typeof asked === 'object' && (asked.asOf !== undefined || asked.asOfPull !== undefined) && schema && !schema.hide && !schema.querystring?.properties?.asOf) {
+      const item = asked.asOf !== undefined ? 'asOf' : 'asOfPull';
+      throw RequestValidationError.of(
+        item,
+        `${item} does not apply to this endpoint: only reads of stored accounting data (lists, records, statements, bank transactions, the aged reports) can be answered as of a moment.`,
+        'History',
+      );
+    }
     const params = req.params as Record<string, unknown> | undefined;
     if (params && typeof params === 'object') {
       for (const [k, v] of Object.entries(params)) {
