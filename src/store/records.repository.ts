@@ -803,17 +803,48 @@ export class RecordsRepository {
    */
   async scan(connectionId: string, dataType: string, fn: (rows: RecordRow[]) => void, opts: { asOf?: string | undefined; batch?: number } = {}): Promise<void> {
     const batch = opts.batch ?? 1000;
-    let after: string | undefined;
-    for (;;) {
-      const rows = (await this.source(connectionId, dataType, opts.asOf, after === undefined ? undefined : sql<SqlBool>`records.record_id > ${after}`)
-        .select(['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'])
-        .orderBy('record_id')
-        .limit(batch)
-        .execute()) as RecordRow[];
-      if (rows.length) fn(rows);
-      if (rows.length < batch) return;
-      after = rows[rows.length - 1]!.record_id;
+    const columns = ['record_id', 'data', 'modified_date', 'source_modified_date', 'is_deleted'] as const;
+    const bound = (after: string | undefined) => (after === undefined ? undefined : sql<SqlBool>`records.record_id > ${after}`);
+    if (opts.asOf === undefined) {
+      let after: string | undefined;
+      for (;;) {
+        const rows = (await this.source(connectionId, dataType, undefined, bound(after)).select(columns).orderBy('record_id').limit(batch).execute()) as RecordRow[];
+        if (rows.length) fn(rows);
+        if (rows.length < batch) return;
+        after = rows[rows.length - 1]!.record_id;
+      }
     }
+    // As of an instant: each half of the asOf view (current rows, replaced states) is read by its own keyset in id
+    // order, and the two are merged here in the databases' id order (bytes). Paging the union as one re-read the
+    // sparser half to its end on every page — every record of the pair once per page of 1,000 (3.6 s for 50,000
+    // invoices on PostgreSQL, 2.4–4.6 s on SQLite, against 0.2–1.3 s for the current store); each half read once is
+    // linear.
+    const asOf = opts.asOf;
+    const halves = [0, 1].map((i) => ({ i, rows: [] as RecordRow[], at: 0, after: undefined as string | undefined, done: false }));
+    const next = async (h: (typeof halves)[number]) => {
+      if (h.at < h.rows.length || h.done) return;
+      const half = asOfHalves(this.db, connectionId, dataType, asOf, bound(h.after))[h.i]!;
+      h.rows = (await half.orderBy('record_id').limit(batch).execute()) as RecordRow[];
+      h.at = 0;
+      h.done = h.rows.length < batch;
+      if (h.rows.length) h.after = h.rows[h.rows.length - 1]!.record_id;
+    };
+    let page: RecordRow[] = [];
+    for (;;) {
+      await next(halves[0]!);
+      await next(halves[1]!);
+      const [a, b] = halves as [(typeof halves)[number], (typeof halves)[number]];
+      const hasA = a.at < a.rows.length;
+      const hasB = b.at < b.rows.length;
+      if (!hasA && !hasB) break;
+      const from = !hasB || (hasA && idBefore(a.rows[a.at]!.record_id, b.rows[b.at]!.record_id)) ? a : b;
+      page.push(from.rows[from.at++]!);
+      if (page.length === batch) {
+        fn(page);
+        page = [];
+      }
+    }
+    if (page.length) fn(page);
   }
 
   /** Every stored record of a type, in id order (statements are small: monthly periods). */
@@ -948,6 +979,11 @@ export function recordDocument(row: RecordRow, opts: { withModifiedDate: boolean
   if (opts.withModifiedDate) doc.modifiedDate = row.modified_date;
   doc.metadata = { isDeleted: row.is_deleted === 1 };
   return doc;
+}
+
+/** Record id order as both databases keep it (PostgreSQL `COLLATE "C"`, SQLite BINARY): the bytes of the UTF-8 text. */
+function idBefore(a: string, b: string): boolean {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')) < 0;
 }
 
 /** A copy of a JSON value with every NUL character in its strings and keys replaced by U+FFFD. */
