@@ -6,14 +6,15 @@
  * of its type's records.changed events; a cursor of another feed, an unknown company or connection, and a type never
  * pulled are refused as on every other read.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { companyPerTest } from './support/company.js';
 import { applyPatch } from '../src/lib/json-patch.js';
 import { newId } from '../src/lib/ids.js';
 import { newDatasetRow } from '../src/store/datasets.repository.js';
 import type { DataType } from '../src/domain/data-types.js';
 import { DIALECTS } from './support/stores.js';
-import { createTestApp, expectErrorShape, type TestApp } from './support/app.js';
-import { startEngine, type Engine } from './support/engine.js';
+import { expectErrorShape, type TestApp } from './support/app.js';
+import type { Engine } from './support/engine.js';
 import { allowPrivateTargets } from './support/webhooks.js';
 import { seedLinkedConnections } from './support/fixtures.js';
 
@@ -34,22 +35,14 @@ const statement = (t: DataType, month: string, value: number) =>
       : { fromDate: `${month}-01T00:00:00`, toDate: `${month}-28T00:00:00`, currency: 'GBP', cashReceipts: { name: 'Receipts', value } };
 
 describe.each(DIALECTS)('change feeds of company info, bank transactions and the statements [%s]', (dialect) => {
+  // The shared fixture (test/support/company.ts); these names are this test's app, engine, company and connection.
+  const fixture = companyPerTest(dialect, 'Feed Co');
   let t: TestApp;
   let engine: Engine;
   let companyId: string;
   let connectionId: string;
-
-  beforeAll(async () => {
-    t = await createTestApp(dialect);
-  });
-  afterAll(async () => t.close());
-  beforeEach(async () => {
-    engine = startEngine(t);
-    companyId = (await t.call('POST', '/companies', { name: 'Feed Co' })).json().id;
-    connectionId = (await t.call('POST', `/companies/${companyId}/connections`, { platformKey: 'mqjo' })).json().id;
-  });
-  afterEach(async () => {
-    await engine.stop();
+  beforeEach(() => {
+    ({ t, engine, companyId, connectionId } = fixture);
   });
 
   const get = (p: string) => t.call('GET', `/companies/${companyId}${p}`);

@@ -3,12 +3,13 @@
  * their diffs, the change feed (replay, resume from every cursor), a pull's changes, records.changed, asOf/asOfPull
  * reads against snapshots taken at each moment, failures that must leave nothing, retention, opt-out and pruning.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { companyPerTest } from './support/company.js';
 import { applyPatch } from '../src/lib/json-patch.js';
 import { sql } from 'kysely';
 import { DIALECTS } from './support/stores.js';
-import { createTestApp, expectErrorShape, type TestApp } from './support/app.js';
-import { startEngine, type Engine } from './support/engine.js';
+import { expectErrorShape, type TestApp } from './support/app.js';
+import type { Engine } from './support/engine.js';
 import { allowPrivateTargets } from './support/webhooks.js';
 import { FetchFailedError } from '../src/connectors/connector.js';
 import { pruneHistory, DEFAULT_HISTORY_PRUNER_OPTIONS } from '../src/scheduler/history-pruner.js';
@@ -16,28 +17,15 @@ import { pruneHistory, DEFAULT_HISTORY_PRUNER_OPTIONS } from '../src/scheduler/h
 const DAY = 86_400_000;
 
 describe.each(DIALECTS)('record history [%s]', (dialect) => {
+  // The shared fixture (test/support/company.ts); these names are this test's app, engine, company and connection.
+  const fixture = companyPerTest(dialect, 'History Co');
   let t: TestApp;
   let engine: Engine;
   let companyId: string;
   let connectionId: string;
-
-  beforeAll(async () => {
-    t = await createTestApp(dialect);
-  });
-  afterAll(async () => t.close());
-  beforeEach(async () => {
-    engine = startEngine(t);
-    companyId = (await t.call('POST', '/companies', { name: 'History Co' })).json().id;
-    connectionId = (await t.call('POST', `/companies/${companyId}/connections`, { platformKey: 'mqjo' })).json().id;
+  beforeEach(() => {
+    ({ t, engine, companyId, connectionId } = fixture);
     (t.ctx as { historyRetentionDays?: number }).historyRetentionDays = undefined;
-  });
-  afterEach(async () => {
-    await engine.stop();
-    await t.store.db
-      .updateTable('datasets')
-      .set({ status: 'Cancelled', completed: t.clock.now().toISOString(), lease_owner: null, run_slot: null })
-      .where('status', 'in', ['Queued', 'Fetching', 'Processing'])
-      .execute();
   });
 
   const get = (p: string) => t.call('GET', `/companies/${companyId}${p}`);

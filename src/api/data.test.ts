@@ -1,28 +1,20 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { companyPerTest } from '../../test/support/company.js';
 import { DIALECTS } from '../../test/support/stores.js';
-import { createTestApp, expectErrorShape, type TestApp } from '../../test/support/app.js';
+import { expectErrorShape, type TestApp } from '../../test/support/app.js';
 import { startEngine, waitFor, type Engine } from '../../test/support/engine.js';
 import { FetchFailedError } from '../connectors/connector.js';
 import { addMonths, monthEnd } from '../domain/statements.js';
 
 describe.each(DIALECTS)('accounting data reads [%s]', (dialect) => {
+  // The shared fixture (test/support/company.ts); these names are this test's app, engine, company and connection.
+  const fixture = companyPerTest(dialect, 'Reader');
   let t: TestApp;
   let engine: Engine;
   let companyId: string;
   let connectionId: string;
-
-  beforeAll(async () => {
-    t = await createTestApp(dialect);
-  });
-  afterAll(async () => t.close());
-  beforeEach(async () => {
-    engine = startEngine(t);
-    companyId = (await t.call('POST', '/companies', { name: 'Reader' })).json().id;
-    connectionId = (await t.call('POST', `/companies/${companyId}/connections`, { platformKey: 'mqjo' })).json().id;
-  });
-  afterEach(async () => {
-    await engine.stop();
-    await t.store.db.updateTable('datasets').set({ status: 'Cancelled', lease_owner: null, run_slot: null }).where('status', 'in', ['Queued', 'Fetching', 'Processing']).execute();
+  beforeEach(() => {
+    ({ t, engine, companyId, connectionId } = fixture);
   });
 
   const link = () => t.app.inject({ method: 'GET', url: `/link/companies/${companyId}/connections/${connectionId}/start` });
@@ -46,7 +38,7 @@ describe.each(DIALECTS)('accounting data reads [%s]', (dialect) => {
     expect(expectErrorShape(await get('/data/info'), 409).error).toBe('The data set is still syncing.');
     await engine.stop();
     await t.store.db.updateTable('datasets').set({ status: 'Cancelled', lease_owner: null, run_slot: null }).where('status', 'in', ['Queued', 'Fetching']).execute();
-    engine = startEngine(t);
+    engine = fixture.engine = startEngine(t); // the fixture stops it after the test
     expect(expectErrorShape(await get('/data/invoices'), 409).error).toBe('The data set has not been synced successfully.');
     engine.connector.behaviour.failAt = { page: 0, error: new FetchFailedError('down') };
     await t.call('POST', `/companies/${companyId}/data/queue/invoices`);
