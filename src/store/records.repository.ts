@@ -986,6 +986,14 @@ function idBefore(a: string, b: string): boolean {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')) < 0;
 }
 
+/** A data type read as one document (company info), as its get endpoint serves it: no id, modifiedDate or metadata. */
+export function singleDocument(row: RecordRow): Record<string, unknown> {
+  const doc = recordDocument(row, { withModifiedDate: false });
+  delete doc.metadata;
+  delete doc.id;
+  return doc;
+}
+
 /** A copy of a JSON value with every NUL character in its strings and keys replaced by U+FFFD. */
 function withoutNul(value: unknown): unknown {
   if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD');

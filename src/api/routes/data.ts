@@ -7,7 +7,7 @@ import { BANK_TRANSACTIONS, READ_TYPES, STATEMENTS, type ReadType } from '../../
 import { buildStatement, type Month } from '../../domain/statements.js';
 import { AGED_DEFAULTS, AGED_LIMITS, AGED_SOURCES, AgedReportBuilder, type AgedKind } from '../../domain/aged-report.js';
 import type { DataType } from '../../domain/data-types.js';
-import { RecordsRepository, recordDocument, recordJson } from '../../store/records.repository.js';
+import { RecordsRepository, recordDocument, recordJson, singleDocument } from '../../store/records.repository.js';
 import type { ConnectionRow } from '../../store/connections.repository.js';
 import type { ApiContext } from '../context.js';
 import { readableConnection, type ReadScope } from '../read-rule.js';
@@ -171,10 +171,7 @@ export async function dataRoutes(app: FastifyInstance, ctx: ApiContext): Promise
           const rows = await records.list(conn.id, rt.dataType, { page: 1, pageSize: 1 }, { where: sql<boolean>`is_deleted = 0`, orderBy: [sql`record_id`] }, 'value', asOf);
           const row = rows.rows[0];
           if (!row) throw new NotFoundError(`No data available for ${rt.dataType} for ID ${conn.id}`);
-          const doc = recordDocument(row, { withModifiedDate: false });
-          delete doc.metadata;
-          delete doc.id;
-          return doc;
+          return singleDocument(row);
         },
       );
       return;

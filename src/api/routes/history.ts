@@ -10,7 +10,7 @@ import { Type } from '@sinclair/typebox';
 import { companyNotFound, datasetNotFound, NotFoundError, RequestValidationError } from '../../domain/errors.js';
 import { BANK_TRANSACTIONS, READ_TYPES, STATEMENTS, type ReadType } from '../../domain/read-types.js';
 import { DatasetsRepository } from '../../store/datasets.repository.js';
-import { recordDocument } from '../../store/records.repository.js';
+import { recordDocument, singleDocument } from '../../store/records.repository.js';
 import { diff } from '../../lib/json-patch.js';
 import {
   HistoryRepository,
@@ -99,12 +99,7 @@ const SINGLE_TYPES: ReadonlySet<string> = new Set(READ_TYPES.filter((rt) => rt.s
 
 /** A feed entry; `record` as the type's get endpoint serves it. */
 function changeJson(r: ChangeRow, dataType: string) {
-  let record: Record<string, unknown>;
-  if (SINGLE_TYPES.has(dataType)) {
-    record = recordDocument(r, { withModifiedDate: false });
-    delete record.metadata;
-    delete record.id;
-  } else record = recordDocument(r, { withModifiedDate: true });
+  const record = SINGLE_TYPES.has(dataType) ? singleDocument(r) : recordDocument(r, { withModifiedDate: true });
   return { recordId: r.record_id, kind: feedKind(r.kind), datasetId: r.dataset_id, committedDate: r.committed_at, record };
 }
 
