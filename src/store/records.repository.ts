@@ -799,7 +799,7 @@ export class RecordsRepository {
   /**
    * Every stored record of a type, in keyset pages of `batch` (id order), handed to `fn` page by page: a report over a
    * 100k-invoice company holds one page of documents at a time, never the whole type. With `asOf`, the records as they
-   * were stored at that instant (the asOf view, the key bound applied inside each half, as a list page's is).
+   * were stored at that instant, in the same id order (the two halves of the asOf view merged: below).
    */
   async scan(connectionId: string, dataType: string, fn: (rows: RecordRow[]) => void, opts: { asOf?: string | undefined; batch?: number } = {}): Promise<void> {
     const batch = opts.batch ?? 1000;
